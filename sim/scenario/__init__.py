@@ -1,0 +1,24 @@
+"""Scenario files: schema, loading, inheritance, overrides, validation; the LA package data."""
+
+from __future__ import annotations
+
+from sim.scenario.la_data import load_la_population
+from sim.scenario.load import (
+    ScenarioError,
+    load_scenario,
+    parse_override,
+    resolved_toml,
+    scenario_from_dict,
+)
+from sim.scenario.schema import Scenario, parameter_rows
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "load_la_population",
+    "load_scenario",
+    "parameter_rows",
+    "parse_override",
+    "resolved_toml",
+    "scenario_from_dict",
+]

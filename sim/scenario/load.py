@@ -1,0 +1,268 @@
+"""Load scenario files: TOML, ``extends`` inheritance, ``--set`` overrides, validation.
+
+This module is the only place that reads scenario files. Every problem becomes a
+:class:`ScenarioError` naming the file, the key path, the value and the rule, e.g.::
+
+    scenarios/x.toml: finance.grants[0].end_month must be after start_month (24), got 12
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario.schema import Scenario
+
+__all__ = ["ScenarioError", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict"]
+
+MAX_EXTENDS_DEPTH = 10
+
+
+class ScenarioError(Exception):
+    """A scenario problem, with everything a user needs to fix it in one message."""
+
+    def __init__(self, source: str, path: str, message: str):
+        self.source = source
+        self.path = path
+        self.message = message
+        where = f"{path} " if path else ""
+        super().__init__(f"{source}: {where}{message}")
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = f" (named by 'extends' in {referrer})" if referrer else ""
+        raise ScenarioError(str(path), "", f"file not found{where}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "", f"cannot be read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"is not valid TOML: {exc}") from None
+
+
+def _layers(path: Path, referrer: str | None = None, depth: int = 0) -> list[tuple[str, dict]]:
+    """The file and its ``extends`` ancestors, oldest first, as (source name, data)."""
+    if depth > MAX_EXTENDS_DEPTH:
+        raise ScenarioError(str(path), "extends", f"chain is deeper than {MAX_EXTENDS_DEPTH} files "
+                            "(is there a loop?)")
+    data = _read_toml(path, referrer)
+    parent = data.get("extends")
+    if parent is None:
+        return [(str(path), data)]
+    if not isinstance(parent, str):
+        raise ScenarioError(str(path), "extends", f"must be a file path (a string), got {parent!r}")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path == path.resolve():
+        raise ScenarioError(str(path), "extends", "must not name the file itself")
+    return [*_layers(parent_path, str(path), depth + 1), (str(path), data)]
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def _merge(base: dict, top: Mapping, source: str, provenance: dict[str, str], prefix: str = "") -> None:
+    """Deep-merge ``top`` into ``base``: tables merge key by key, everything else replaces."""
+    for key, value in top.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, source, provenance, path + ".")
+        else:
+            base[key] = copy.deepcopy(value)
+            _mark(value, source, provenance, path)
+
+
+def _mark(value: Any, source: str, provenance: dict[str, str], path: str) -> None:
+    provenance[path] = source
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            _mark(sub, source, provenance, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            _mark(sub, source, provenance, f"{path}[{i}]")
+
+
+_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def _split_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for chunk in path.split("."):
+        match = _SEGMENT.fullmatch(chunk)
+        if not match:
+            raise ScenarioError("--set", path, "is not a key path (write e.g. finance.grants[0].end_month)")
+        parts.append(match.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    return parts
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``key.path=value``; the value is read as TOML, or as a plain string if it is not."""
+    if "=" not in text:
+        raise ScenarioError("--set", text, "must be written KEY.PATH=VALUE")
+    path, raw = (s.strip() for s in text.split("=", 1))
+    if not path:
+        raise ScenarioError("--set", text, "has no key path before '='")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return path, value
+
+
+def _apply_override(data: dict, path: str, value: Any, provenance: dict[str, str]) -> None:
+    parts = _split_path(path)
+    node: Any = data
+    walked = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ScenarioError("--set", path, f"indexes {walked or 'the top level'}, which is not a list")
+            if part >= len(node):
+                raise ScenarioError("--set", path, f"index {part} is out of range: {walked} has "
+                                    f"{len(node)} entries")
+            walked += f"[{part}]"
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", path, f"{walked} is not a table")
+        walked = f"{walked}.{part}" if walked else part
+        if last:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {} if isinstance(parts[i + 1], str) else [])
+    _mark(value, "--set", provenance, walked)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _loc_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The schema class that holds the key at ``loc`` (for 'did you mean' hints)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        hint = typing.get_type_hints(model)[str(part)]
+        args = typing.get_args(hint)
+        model = args[0] if typing.get_origin(hint) is tuple and args else hint
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _source_of(path: str, provenance: Mapping[str, str], default: str) -> str:
+    probe = path
+    while probe:
+        if probe in provenance:
+            return provenance[probe]
+        probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+    return default
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    loc = tuple(error["loc"])
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        key = str(loc[-1])
+        hint = ""
+        if model is not None:
+            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+            allowed = ", ".join(model.model_fields)
+            return f"is not a known key{hint}; allowed here: {allowed}"
+        return f"is not a known key{hint}"
+    message = str(error["msg"])
+    message = re.sub(r"^Value error, ", "", message)
+    message = message[0].lower() + message[1:] if message else message
+    if kind in {"missing"}:
+        return "is required but missing"
+    if isinstance(value, Mapping):
+        return message
+    return f"{message}, got {value!r}"
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>",
+                       provenance: Mapping[str, str] | None = None) -> Scenario:
+    """Validate a merged scenario dictionary; errors name the file each bad key came from."""
+    provenance = provenance or {}
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        path = _loc_path(loc)
+        message = _describe(error)
+        # A model-level rule reports no location but names its own keys in the message.
+        return_source = _source_of(path, provenance, source)
+        extra = len(exc.errors()) - 1
+        if extra:
+            message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+        raise ScenarioError(return_source, path, message) from None
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : path of the TOML file.
+    overrides : ``key.path=value`` strings applied after inheritance, in order.
+    """
+    path = Path(path)
+    provenance: dict[str, str] = {}
+    merged: dict[str, Any] = {}
+    layers = _layers(path)
+    for source, data in layers:
+        _merge(merged, data, source, provenance)
+    # A file that does not name itself is named after its file, not after its parent.
+    own_meta = layers[-1][1].get("meta")
+    if isinstance(merged.get("meta", {}), dict) and not (
+        isinstance(own_meta, dict) and "name" in own_meta
+    ):
+        merged.setdefault("meta", {})["name"] = path.stem
+    for text in overrides:
+        key, value = parse_override(text)
+        _apply_override(merged, key, value, provenance)
+    return scenario_from_dict(merged, str(path), provenance)
+
+
+def resolved_toml(scenario: Scenario) -> str:
+    """Every parameter after inheritance and overrides, as TOML that loads back to ``scenario``."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data.pop("extends", None)
+    return tomli_w.dumps(data)

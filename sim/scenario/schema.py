@@ -1,0 +1,453 @@
+"""The scenario schema: every model parameter, with its unit, range, default and source.
+
+Scenarios are validated once, at load, into frozen objects. Units are in field names
+(``_gbp``, ``_months``, ``_per_year``, ``_fte``, ``_prob``, ``_rate`` = share of pay). Every field
+carries a ``source`` (a citation, or the word "assumption" with a reason) that
+``docs/model.md`` reproduces in its parameter table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Finance",
+    "Grant",
+    "Hosting",
+    "Meta",
+    "Portfolio",
+    "Role",
+    "Scenario",
+    "Service",
+    "STRANDS",
+    "TimeSettings",
+    "Uptake",
+    "Workforce",
+    "parameter_rows",
+]
+
+STRANDS = ("culture_and_leadership", "skills_and_capacity", "collaboration_and_impact")
+"""The CoE proposal's three delivery strands (research/coe_report.md §2.1)."""
+
+HOST_MODELS = ("la_hosted", "government_hosted", "independent_company")
+
+
+def P(default: Any, unit: str, source: str, description: str, **limits: Any) -> Any:
+    """A documented parameter field: default, unit, source and description in one place."""
+    return Field(
+        default,
+        description=description,
+        json_schema_extra={"unit": unit, "source": source},
+        **limits,
+    )
+
+
+class Strict(BaseModel):
+    """Base for every schema section: unknown keys are errors, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Meta(Strict):
+    name: str = P("base", "-", "-", "Short scenario name used in tables and chart legends.",
+                  min_length=1, max_length=60)
+    description: str = P("", "-", "-", "One line saying what the scenario represents.")
+
+
+class TimeSettings(Strict):
+    start: str = P("2026-04", "YYYY-MM", "DESIGN.md §4 (April 2026, start of FY 2026/27)",
+                   "Calendar month of month 0.")
+    horizon_months: int = P(120, "months", "DESIGN.md §4 (ten years)",
+                            "Number of simulated months.", ge=12, le=600)
+    substeps_per_month: int = P(1, "steps/month",
+                                "assumption: 1 is within 1.5 LAs of the closed-form Bass curve; "
+                                "4 within 0.4 (tests/model/test_uptake_bass.py)",
+                                "Integration sub-steps per month for the stock-flow step.",
+                                ge=1, le=16)
+
+    @field_validator("start")
+    @classmethod
+    def _year_month(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            raise ValueError("must be a year and month written YYYY-MM, e.g. 2026-04")
+        return value
+
+
+class Uptake(Strict):
+    initial_aware_share: float = P(0.5, "share",
+                                   "assumption: D2I's tools and collections already reach most LAs "
+                                   "(about 150 in the RIIA collection, research/coe_report.md §3.1); "
+                                   "half are taken to know of the new CoE offer at launch",
+                                   "Share of LAs aware of the CoE at month 0 (drawn per LA and replicate).",
+                                   ge=0, le=1)
+    p_per_year: float = P(0.03, "1/year",
+                          "Sultan, Farley & Lehmann (1990) meta-analysis mean, via research/data.md §C",
+                          "Bass coefficient of innovation (outreach) at the reference engagement staffing.",
+                          ge=0, le=1)
+    q_per_year: float = P(0.38, "1/year",
+                          "Sultan, Farley & Lehmann (1990) meta-analysis mean, via research/data.md §C",
+                          "Bass coefficient of imitation (word of mouth between LAs).", ge=0, le=5)
+    peer_weight_region: float = P(0.5, "share",
+                                  "assumption: regional networks (RIIAs) carry half of word of mouth",
+                                  "Share of imitation that acts through the LA's own region; the rest "
+                                  "acts through all LAs nationally.", ge=0, le=1)
+    outreach_reference_fte: float = P(2.0, "FTE",
+                                      "assumption: two engagement staff reach LAs at the published p",
+                                      "Engagement staffing at which the innovation coefficient equals p_per_year; "
+                                      "p scales in proportion to engagement FTE.", gt=0, le=100)
+    outreach_max_multiplier: float = P(2.0, "x",
+                                       "assumption: outreach saturates at twice the published p",
+                                       "Upper limit on the engagement-staffing multiplier of p.", ge=0, le=10)
+    evaluation_start_months: float = P(6.0, "months",
+                                       "assumption: LAs take about half a year to find time to evaluate",
+                                       "Mean delay from aware to evaluating for an LA with full spare capacity "
+                                       "(0 = immediate).", ge=0, le=120)
+    low_rated_capacity_multiplier: float = P(0.6, "x",
+                                             "assumption after the proposal's 'inverse care' point "
+                                             "(research/coe_report.md §6.2)",
+                                             "Multiplier on the evaluation-start rate for LAs rated "
+                                             "requires improvement or inadequate.", gt=0, le=1)
+    free_approval_months: float = P(1.0, "months",
+                                    "assumption: an officer can adopt a free tool within weeks",
+                                    "Mean approval delay for offers priced at or under the approval "
+                                    "threshold (0 = immediate).", ge=0, le=60)
+    free_approval_pass_prob: float = P(0.9, "probability",
+                                       "assumption", "Chance that an evaluation of a free or "
+                                       "small-spend offer ends in membership.", ge=0, le=1)
+    approval_threshold_gbp: float = P(5000.0, "GBP/year",
+                                      "assumption: typical officer spend limit in council contract "
+                                      "standing orders", "Annual price above which membership needs "
+                                      "senior approval (the host's slower gate).", ge=0)
+    renewal_prob: float = P(0.92, "probability",
+                            "assumption", "Chance that a member renews each April when the CoE's "
+                            "reputation is at its maximum.", ge=0, le=1)
+    renewal_reputation_sensitivity: float = P(0.5, "-", "assumption",
+                                              "How far a poor reputation lowers renewal: renewal "
+                                              "= renewal_prob × (1 − s × (1 − reputation)).", ge=0, le=1)
+    lapsed_return_months: float = P(24.0, "months", "assumption",
+                                    "Mean time before a lapsed LA is again counted as aware and may "
+                                    "re-evaluate (0 = immediate).", ge=0, le=240)
+
+
+class Role(Strict):
+    initial_fte: int = P(1, "FTE", "assumption", "Staff in post at month 0.", ge=0, le=500)
+    establishment_fte: int = P(1, "FTE", "assumption", "Funded posts (staff plus vacancies).",
+                               ge=0, le=500)
+    salary_gbp_per_year: float = P(45000.0, "GBP/year", "assumption", "Gross salary per FTE.",
+                                   ge=0, le=500000)
+
+    @model_validator(mode="after")
+    def _initial_within_establishment(self) -> Role:
+        if self.initial_fte > self.establishment_fte:
+            raise ValueError(
+                f"initial_fte ({self.initial_fte}) must not exceed establishment_fte "
+                f"({self.establishment_fte})"
+            )
+        return self
+
+
+ROLE_NAMES = ("delivery", "engagement", "leadership")
+
+
+class Workforce(Strict):
+    delivery: Role = P(Role(initial_fte=2, establishment_fte=8, salary_gbp_per_year=45000.0),
+                       "-", "assumption: D2I began with one maintainer (research/coe_report.md §3.1); "
+                       "salary near a council grade for data developers",
+                       "Tool developers, maintainers and analysts.")
+    engagement: Role = P(Role(initial_fte=1, establishment_fte=3, salary_gbp_per_year=42000.0),
+                         "-", "assumption", "Advisers and community facilitators.")
+    leadership: Role = P(Role(initial_fte=1, establishment_fte=2, salary_gbp_per_year=65000.0),
+                         "-", "assumption", "Leadership and operations.")
+    resignation_rate_per_year: float = P(0.14, "1/year",
+                                         "DfE children's social work workforce 2017–2025: turnover "
+                                         "11.8–17.2% a year (research/data.md §B), used as a proxy",
+                                         "Baseline resignation hazard per member of staff.", ge=0, le=2)
+    funding_uncertainty_window_months: int = P(12, "months", "assumption",
+                                               "How long before a grant ends staff start to leave "
+                                               "ahead of it.", ge=0, le=60)
+    funding_uncertainty_uplift: float = P(1.0, "x", "assumption",
+                                          "Extra resignation hazard, as a multiple of the baseline, "
+                                          "when all income is due to end within the window (scaled by "
+                                          "the share of income ending).", ge=0, le=10)
+    workload_sensitivity: float = P(0.5, "x", "assumption",
+                                    "Extra resignation hazard per unit of delivery overload "
+                                    "(maintenance demand above delivery capacity).", ge=0, le=10)
+    hiring_freeze_reserve_months: float = P(3.0, "months of costs", "assumption",
+                                            "Recruitment stops while reserves are below this many "
+                                            "months of current costs.", ge=0, le=60)
+
+    def roles(self) -> tuple[Role, Role, Role]:
+        """Roles in the fixed order delivery, engagement, leadership."""
+        return (self.delivery, self.engagement, self.leadership)
+
+
+class Service(Strict):
+    name: str = P(..., "-", "research/coe_report.md §2.2", "Service (idea) name.", min_length=1)
+    strand: Literal["culture_and_leadership", "skills_and_capacity", "collaboration_and_impact"] = P(
+        ..., "-", "research/coe_report.md §2.2", "Delivery strand.")
+    build_effort_fte_months: float = P(..., "FTE-months", "assumption",
+                                       "Delivery effort to build the service.", gt=0, le=1000)
+    maintenance_fte: float = P(..., "FTE", "assumption",
+                               "Delivery staff needed to keep the live service reliable.", ge=0, le=50)
+    complexity: float = P(..., "0–1", "assumption",
+                          "How hard the service is to launch; scales launch-failure risk.", ge=0, le=1)
+    value_gbp_per_member_per_year: float = P(..., "GBP/year", "assumption (scaled to the proposal's "
+                                             "£9k–£22.5k statutory-return cost, research/coe_report.md §3.2)",
+                                             "Value of the fully reliable service to one member LA.",
+                                             ge=0, le=1_000_000)
+
+
+def _default_services() -> tuple[Service, ...]:
+    rows = [
+        # name, strand, build FTE-months, maintenance FTE, complexity, value £/member/year
+        ("Data tool collaboration", "collaboration_and_impact", 6, 0.8, 0.2, 4000),
+        ("Improving data quality", "skills_and_capacity", 9, 0.6, 0.4, 4500),
+        ("Facilitating information sharing", "collaboration_and_impact", 8, 0.4, 0.5, 1500),
+        ("Making sense of case management systems", "skills_and_capacity", 12, 0.5, 0.7, 3000),
+        ("Making sense of AI, RPA, and other advanced and integrative software",
+         "skills_and_capacity", 12, 0.5, 0.8, 2000),
+        ("Influencing technology markets", "culture_and_leadership", 8, 0.3, 0.6, 2500),
+        ("Curating technical standards", "skills_and_capacity", 10, 0.6, 0.6, 2500),
+        ("Advocacy across internal hierarchies", "culture_and_leadership", 5, 0.2, 0.3, 1000),
+        ("Supporting professional development", "skills_and_capacity", 10, 0.6, 0.5, 2500),
+        ("Helping leadership to expect excellence", "culture_and_leadership", 8, 0.4, 0.5, 1500),
+        ("Redefining cross-sector collaboration", "collaboration_and_impact", 9, 0.4, 0.6, 1500),
+        ("Responding to large-scale change", "culture_and_leadership", 9, 0.5, 0.7, 2000),
+        ("Discovering what works", "collaboration_and_impact", 8, 0.4, 0.5, 1500),
+    ]
+    return tuple(
+        Service(name=n, strand=s, build_effort_fte_months=b, maintenance_fte=m, complexity=c,
+                value_gbp_per_member_per_year=v)
+        for n, s, b, m, c, v in rows
+    )
+
+
+class Portfolio(Strict):
+    policy: Literal["gall", "big_bang"] = P("gall", "-", "DESIGN.md §4.3",
+                                            "gall: start with the first service and add one at a time "
+                                            "when live services are reliable and capacity is spare; "
+                                            "big_bang: build every service from month 0.")
+    services: tuple[Service, ...] = P(_default_services(), "-",
+                                      "names and strands: research/coe_report.md §2.2; efforts and "
+                                      "values: assumption",
+                                      "The offer, in the order gall adds it.", min_length=1, max_length=40)
+    gall_reliability_threshold: float = P(0.8, "0–1", "assumption",
+                                          "Gall: every live service must be at least this reliable "
+                                          "before the next build starts.", ge=0, le=1)
+    gall_spare_fte: float = P(1.0, "FTE", "assumption",
+                              "Gall: delivery FTE that must be free after maintenance before the "
+                              "next build starts.", ge=0, le=100)
+    launch_failure_prob: float = P(0.05, "probability", "assumption",
+                                   "Launch-failure chance of a service of complexity 1 with an idle "
+                                   "team and nothing else in build.", ge=0, le=1)
+    launch_failure_strain: float = P(0.4, "per utilisation", "assumption",
+                                     "Added failure chance per unit of delivery utilisation "
+                                     "(maintenance demand ÷ delivery FTE), times complexity.", ge=0, le=5)
+    launch_failure_concurrency: float = P(0.1, "per complexity unit", "assumption",
+                                          "Added failure chance per unit of complexity of the other "
+                                          "services in build at the same time, times complexity.",
+                                          ge=0, le=5)
+    failed_launch_rework_share: float = P(0.5, "share", "assumption",
+                                          "Share of the build effort redone after a failed launch.",
+                                          ge=0, le=1)
+    debt_growth_per_month: float = P(0.15, "1/month", "assumption",
+                                     "Technical debt added per month to a service with no maintenance "
+                                     "cover (scaled by the uncovered share).", ge=0, le=5)
+    debt_repayment_per_month: float = P(0.1, "1/month", "assumption",
+                                        "Share of technical debt paid down per month at full cover.",
+                                        ge=0, le=1)
+    incident_prob_per_month: float = P(0.3, "probability", "assumption",
+                                       "Monthly incident chance of a live service at reliability 0 "
+                                       "(scaled by 1 − reliability).", ge=0, le=1)
+    reputation_time_months: float = P(6.0, "months", "assumption",
+                                      "Time constant with which reputation moves towards the "
+                                      "reliability of live services.", gt=0, le=120)
+    reputation_hit_failed_launch: float = P(0.1, "reputation", "assumption",
+                                            "Reputation lost at each failed launch.", ge=0, le=1)
+    reputation_hit_incident: float = P(0.03, "reputation", "assumption",
+                                       "Reputation lost at each service incident.", ge=0, le=1)
+    initial_reputation: float = P(0.7, "0–1", "assumption (D2I's standing at launch)",
+                                  "Reputation at month 0.", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Portfolio:
+        names = [s.name for s in self.services]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"service names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+class Grant(Strict):
+    name: str = P("Innovation grant", "-", "-", "Grant name.", min_length=1)
+    amount_gbp_per_year: float = P(1_000_000.0, "GBP/year",
+                                   "assumption (scale: DfE's What Works Centre contracts, c.£10m over "
+                                   "four years, research/data.md §E)", "Grant income while it runs.",
+                                   ge=0, le=1e9)
+    start_month: int = P(0, "month", "assumption", "First month the grant pays.", ge=0)
+    end_month: int = P(36, "month", "assumption: a three-year innovation grant",
+                       "First month the grant no longer pays (the cliff).", ge=1)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Grant:
+        if self.end_month <= self.start_month:
+            raise ValueError(
+                f"end_month must be after start_month ({self.start_month}), got {self.end_month}"
+            )
+        return self
+
+
+class Finance(Strict):
+    opening_reserves_gbp: float = P(150_000.0, "GBP", "assumption", "Cash reserves at month 0.",
+                                    ge=-1e9, le=1e10)
+    grants: tuple[Grant, ...] = P((Grant(name="DfE innovation grant", amount_gbp_per_year=1_000_000.0,
+                                         start_month=0, end_month=36),),
+                                  "-", "assumption", "Time-limited grants.", max_length=20)
+    subscription_gbp_per_year: float = P(6000.0, "GBP/year per LA",
+                                         "assumption (below the £9k–£22.5k a statutory return costs an "
+                                         "LA, research/coe_report.md §3.2)",
+                                         "Annual subscription charged to each member LA.", ge=0, le=1e6)
+    subscriptions_from_month: int = P(24, "month", "assumption: free while the grant builds the offer",
+                                      "First month in which members pay.", ge=0)
+    non_pay_gbp_per_fte_per_year: float = P(6000.0, "GBP/FTE/year", "assumption",
+                                            "Non-pay costs per member of staff (IT, travel, training).",
+                                            ge=0, le=1e6)
+    fixed_non_pay_gbp_per_year: float = P(40000.0, "GBP/year", "assumption",
+                                          "Fixed non-pay costs (hosting, licences, events).", ge=0, le=1e8)
+    employer_ni_rate: float = P(0.15, "share of pay",
+                                "HMRC: employer Class 1 NI 15% from April 2025 (threshold ignored)",
+                                "Employer national insurance on salaries.", ge=0, le=1)
+    vat_rate: float = P(0.20, "share", "VAT Act 1994: standard rate 20%",
+                        "VAT on non-pay costs, borne where the host cannot recover it.", ge=0, le=1)
+
+
+class Hosting(Strict):
+    model: Literal["la_hosted", "government_hosted", "independent_company"] = P(
+        "la_hosted", "-", "DESIGN.md §4.5", "Hosting model.")
+    pension_rate: float = P(0.211, "share of pay",
+                            "LGPS 2022 valuation: average total employer rate 21.1% (research/data.md §D)",
+                            "Employer pension contribution.", ge=0, le=1)
+    overhead_recharge_rate: float = P(0.12, "share of pay",
+                                      "assumption (no authoritative host-overhead figure found, "
+                                      "research/data.md §D)", "Host recharge for HR, finance, IT, premises.",
+                                      ge=0, le=2)
+    vat_recoverable: bool = P(True, "-", "VAT Act 1994 s.33 (councils recover VAT on non-business "
+                              "activities), research/data.md §D",
+                              "Whether VAT on non-pay costs is recovered.")
+    governance_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
+                                       "Board, audit and insurance costs of an independent body.",
+                                       ge=0, le=1e8)
+    setup_cost_gbp: float = P(0.0, "GBP", "assumption", "One-off set-up cost paid in month 0.",
+                              ge=0, le=1e9)
+    in_kind_support_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
+                                            "Host support counted as income (cash or costs met by the host).",
+                                            ge=0, le=1e8)
+    recruitment_delay_months: float = P(4.0, "months",
+                                        "assumption: no local-government time-to-hire figure found "
+                                        "(research/data.md §D)",
+                                        "Mean time to fill a vacancy.", gt=0, le=60)
+    priced_approval_months: float = P(4.0, "months", "assumption",
+                                      "Mean approval delay for an LA when the price is above the "
+                                      "approval threshold.", ge=0, le=60)
+    priced_approval_pass_prob: float = P(0.75, "probability",
+                                         "assumption: LA-to-LA arrangements pass easily",
+                                         "Chance that a priced offer is approved.", ge=0, le=1)
+    resignation_multiplier: float = P(1.0, "x", "assumption",
+                                      "Host effect on the resignation hazard (autonomy lowers it).",
+                                      gt=0, le=10)
+    deficit_tolerance_gbp: float = P(100_000.0, "GBP", "assumption",
+                                     "Overdraft the host absorbs before it closes the service "
+                                     "(0 for a company: insolvent when cash runs out).", ge=0, le=1e9)
+
+
+class Scenario(Strict):
+    """A complete, validated scenario."""
+
+    extends: str | None = P(None, "path", "-",
+                            "File this scenario inherits from (resolved at load; kept for the record).")
+    meta: Meta = P(Meta(), "-", "-", "Name and description.")
+    time: TimeSettings = P(TimeSettings(), "-", "-", "Calendar.")
+    uptake: Uptake = P(Uptake(), "-", "-", "LA uptake and membership.")
+    workforce: Workforce = P(Workforce(), "-", "-", "The CoE's staff.")
+    portfolio: Portfolio = P(Portfolio(), "-", "-", "Services and growth policy.")
+    finance: Finance = P(Finance(), "-", "-", "Income and costs.")
+    hosting: Hosting = P(Hosting(), "-", "-", "Hosting model parameters.")
+
+    @model_validator(mode="after")
+    def _grants_inside_horizon(self) -> Scenario:
+        for i, grant in enumerate(self.finance.grants):
+            if grant.start_month >= self.time.horizon_months:
+                raise ValueError(
+                    f"finance.grants[{i}].start_month must be before the horizon "
+                    f"({self.time.horizon_months}), got {grant.start_month}"
+                )
+        return self
+
+
+def parameter_rows() -> list[dict[str, str]]:
+    """One row per leaf parameter: path, unit, default, range, source, description.
+
+    List-valued sections (grants, services) are documented by their element fields, with the
+    path written ``finance.grants[].amount_gbp_per_year``.
+    """
+    rows: list[dict[str, str]] = []
+    _walk(Scenario, "", rows)
+    return rows
+
+
+def _walk(model: type[BaseModel], prefix: str, rows: list[dict[str, str]]) -> None:
+    import typing
+
+    hints = typing.get_type_hints(model)
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = hints[name]
+        element = _element_model(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _walk(annotation, path + ".", rows)
+            continue
+        if element is not None:
+            _walk(element, path + "[].", rows)
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        limits = []
+        for meta in field.metadata:
+            for attr, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+                value = getattr(meta, attr, None)
+                if value is not None:
+                    limits.append(f"{symbol} {value:g}" if isinstance(value, float | int) else "")
+        default = field.default
+        rows.append(
+            {
+                "path": path,
+                "unit": str(extra.get("unit", "-")),
+                "default": "required" if default is ... or default is None and field.is_required()
+                else repr(default) if not isinstance(default, str) else default,
+                "range": ", ".join(x for x in limits if x) or _choices(annotation),
+                "source": str(extra.get("source", "-")),
+                "description": field.description or "",
+            }
+        )
+
+
+def _element_model(annotation: Any) -> type[BaseModel] | None:
+    import typing
+
+    if typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            return args[0]
+    return None
+
+
+def _choices(annotation: Any) -> str:
+    import typing
+
+    if typing.get_origin(annotation) is Literal:
+        return " | ".join(str(a) for a in typing.get_args(annotation))
+    if annotation is bool:
+        return "true | false"
+    return "-"
