@@ -1,0 +1,85 @@
+"""Result tables: the long per-month time series, the KPI summary, per-replicate KPIs, events.
+
+These tables are the contract between the simulation and everything that reads its results
+(charts, reports, users' own analysis); ``docs/outputs.md`` documents every column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.experiments import EnsembleResult
+
+__all__ = ["TIMESERIES_COLUMNS", "calendar_columns", "events_table", "kpi_table",
+           "summary_dict", "timeseries_table", "fiscal_year_label"]
+
+TIMESERIES_COLUMNS = ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50", "p90"]
+
+
+def fiscal_year_label(year: int, month: int) -> str:
+    """UK fiscal year (April–March) of a calendar month, written like ``2027/28``."""
+    first = year if month >= 4 else year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+def calendar_columns(start: str, months: int) -> pd.DataFrame:
+    """``month``, ``date`` (YYYY-MM) and ``fiscal_year`` for months 0..months−1 from ``start``."""
+    year0, month0 = int(start[:4]), int(start[5:7])
+    index = np.arange(months)
+    absolute = (year0 * 12 + month0 - 1) + index
+    years, cal_months = absolute // 12, absolute % 12 + 1
+    return pd.DataFrame({
+        "month": index,
+        "date": [f"{y:04d}-{m:02d}" for y, m in zip(years, cal_months)],
+        "fiscal_year": [fiscal_year_label(int(y), int(m)) for y, m in zip(years, cal_months)],
+    })
+
+
+def timeseries_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
+    """Long table: one row per scenario, month and metric with mean, p10, p50, p90."""
+    frames = []
+    for result in results:
+        cal = calendar_columns(result.scenario.time.start, result.scenario.time.horizon_months)
+        for metric, stats in result.metric_summary().items():
+            frame = cal.copy()
+            frame.insert(0, "scenario", result.name)
+            frame["metric"] = metric
+            for col in ("mean", "p10", "p50", "p90"):
+                frame[col] = stats[col]
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)[TIMESERIES_COLUMNS]
+
+
+def summary_dict(results: Sequence[EnsembleResult]) -> dict[str, Any]:
+    """``{scenario: {kpi: {mean, p10, p50, p90, defined_share}}}`` for summary.json."""
+    return {result.name: result.kpi_summary() for result in results}
+
+
+def kpi_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
+    """One row per scenario and replicate, one column per KPI (for paired comparisons)."""
+    frames = []
+    for result in results:
+        frame = pd.DataFrame(result.kpis)
+        frame.insert(0, "replicate", np.arange(result.replicates))
+        frame.insert(0, "scenario", result.name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def events_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
+    """Calendar events that fired (scenario, month, date, fiscal_year, event), without the
+    routine monthly launch reviews."""
+    rows = []
+    for result in results:
+        cal = calendar_columns(result.scenario.time.start, result.scenario.time.horizon_months)
+        for month, name in result.events:
+            if name == "launch decisions":
+                continue
+            rows.append({"scenario": result.name, "month": month, "date": cal.at[month, "date"],
+                         "fiscal_year": cal.at[month, "fiscal_year"], "event": name})
+    return pd.DataFrame(rows, columns=["scenario", "month", "date", "fiscal_year", "event"])
