@@ -75,7 +75,10 @@ class BatchGenerator:
         """Uniform [0, 1) draws of shape ``(R, *tail)``."""
         if len(self._generators) == 1:
             return self._generators[0].random((self.replicates, *tail))
-        return np.concatenate([g.random((n, *tail)) for g, n in zip(self._generators, self._sizes)])
+        out = np.empty((self.replicates, *tail))
+        for g, s in zip(self._generators, self._slices()):
+            g.random(out=out[s])  # row slices of a C-ordered array are contiguous
+        return out
 
     def binomial(self, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Binomial counts; ``n`` and ``p`` broadcast to a shape whose first axis is R."""

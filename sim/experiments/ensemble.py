@@ -79,14 +79,6 @@ def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequenc
     return simulate(scenario, las, RandomStreams(seed, blocks))
 
 
-def _concat(parts: list[BatchResult]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    if len(parts) == 1:
-        return parts[0].metrics, parts[0].kpis
-    metrics = {k: np.concatenate([p.metrics[k] for p in parts]) for k in parts[0].metrics}
-    kpis = {k: np.concatenate([p.kpis[k] for p in parts]) for k in parts[0].kpis}
-    return metrics, kpis
-
-
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
                  block_size: int = DEFAULT_BLOCK_SIZE,
                  batch_replicates: int = DEFAULT_BATCH_REPLICATES) -> EnsembleResult:
@@ -96,10 +88,22 @@ def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: i
     ``batch_replicates`` only changes how many blocks share arrays (never the numbers).
     """
     blocks = partition(replicates, block_size)
-    parts = [run_blocks(scenario, las, seed, group) for group in batches(blocks, batch_replicates)]
-    metrics, kpis = _concat(parts)
+    metrics: dict[str, np.ndarray] = {}
+    kpis: dict[str, np.ndarray] = {}
+    events: list[tuple[int, str]] = []
+    for group in batches(blocks, batch_replicates):
+        part = run_blocks(scenario, las, seed, group)
+        rows = slice(group[0].start, group[-1].start + group[-1].size)
+        if not metrics:  # allocate once, fill batch by batch (no concatenation copies)
+            metrics = {k: np.empty((replicates, *v.shape[1:])) for k, v in part.metrics.items()}
+            kpis = {k: np.empty(replicates) for k in part.kpis}
+            events = part.events
+        for k, v in part.metrics.items():
+            metrics[k][rows] = v
+        for k, v in part.kpis.items():
+            kpis[k][rows] = v
     return EnsembleResult(scenario=scenario, seed=seed, replicates=replicates, metrics=metrics,
-                          kpis=kpis, events=parts[0].events)
+                          kpis=kpis, events=events)
 
 
 def compare(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,

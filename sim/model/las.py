@@ -41,12 +41,16 @@ class LAPopulation:
     statistical_neighbours: np.ndarray
     region_onehot: np.ndarray = field(init=False, repr=False)
     region_size: np.ndarray = field(init=False, repr=False)
+    region_mean_weights: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         onehot = np.zeros((len(self.names), len(self.region_names)))
         onehot[np.arange(len(self.names)), self.region] = 1.0
+        size = onehot.sum(axis=0)
         object.__setattr__(self, "region_onehot", onehot)
-        object.__setattr__(self, "region_size", onehot.sum(axis=0))
+        object.__setattr__(self, "region_size", size)
+        # float32 is exact for the 0/1 counts it multiplies and halves the matmul cost.
+        object.__setattr__(self, "region_mean_weights", (onehot / size).astype(np.float32))
 
     @property
     def count(self) -> int:

@@ -39,12 +39,13 @@ def peer_adopter_share(adopted: np.ndarray, las: LAPopulation, weight_region: fl
     float[R, N]
         ``w · (adopters in own region ÷ region size) + (1 − w) · (adopters ÷ N)``.
     """
-    counts = adopted.astype(float)
-    national = counts.mean(axis=1, keepdims=True)
+    counts = adopted.astype(np.float32)
+    national = counts.sum(axis=1, keepdims=True) * ((1 - weight_region) / las.count)
     if weight_region == 0:
         return np.broadcast_to(national, adopted.shape)
-    regional = (counts @ las.region_onehot) / las.region_size
-    return weight_region * regional[:, las.region] + (1 - weight_region) * national
+    # Two small matmuls (LAs → regional shares → LAs) instead of a gather over R × N.
+    regional = counts @ las.region_mean_weights
+    return regional @ (weight_region * las.region_onehot.T).astype(np.float32) + national
 
 
 def awareness_hazard(peer_share: np.ndarray, p_per_month: np.ndarray,
