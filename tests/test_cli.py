@@ -1,0 +1,161 @@
+"""End-to-end tests of the command line on small ensembles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+HOSTS = [str(SCENARIOS / f"{h}.toml") for h in ("la_hosted", "government_hosted", "independent_company")]
+
+
+def _invoke(*args: str) -> object:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _only_folder(out: Path) -> Path:
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def test_run_writes_the_documented_files(tmp_path: Path) -> None:
+    """`run` writes every file of the outputs contract into one new folder."""
+    result = _invoke("run", HOSTS[0], "-n", "12", "--seed", "3", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    folder = _only_folder(tmp_path)
+    for name in ("scenario.resolved.toml", "manifest.json", "timeseries.csv", "summary.json",
+                 "kpis.parquet", "events.csv", "funding_cliff.png", "trajectories.png"):
+        assert (folder / name).stat().st_size > 0, name
+    assert not list(tmp_path.glob(".*partial*")), "no partial folder may remain"
+    ts = pd.read_csv(folder / "timeseries.csv")
+    assert list(ts.columns) == ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10",
+                                "p50", "p90"]
+    required = {"las_aware", "las_member", "staff_fte", "vacancies", "leavers", "live_services",
+                "income_grant_gbp", "income_subscriptions_gbp", "costs_total_gbp", "reserves_gbp",
+                "operating"}
+    assert required <= set(ts["metric"])
+    assert ts.loc[ts["month"] == 0, "date"].iloc[0] == "2026-04"
+    assert ts.loc[ts["month"] == 0, "fiscal_year"].iloc[0] == "2026/27"
+    assert ts.loc[ts["month"] == 11, "fiscal_year"].iloc[0] == "2026/27"
+    assert ts.loc[ts["month"] == 12, "fiscal_year"].iloc[0] == "2027/28"
+    summary = json.loads((folder / "summary.json").read_text())
+    kpis = summary["la_hosted"]
+    for key in ("survival_prob_y5", "survival_prob_y10", "cliff_month", "cliff_drop_gbp_per_month",
+                "runway_months_at_cliff", "breakeven_month", "members_y10", "min_reserves_gbp"):
+        assert set(kpis[key]) >= {"mean", "p10", "p50", "p90"}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["replicates"] == 12
+    assert manifest["started_utc"] <= manifest["finished_utc"]
+    assert {"numpy", "simpy", "pydantic"} <= set(manifest["libraries"])
+
+
+def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
+    """Running the written scenario.resolved.toml with the same seed gives the same numbers."""
+    first = tmp_path / "first"
+    assert _invoke("run", HOSTS[2], "-n", "8", "--seed", "11", "--set", "finance.subscription_gbp_per_year=9000",
+                   "--out", str(first)).exit_code == 0
+    folder = _only_folder(first)
+    resolved = folder / "scenario.resolved.toml"
+    assert load_scenario(resolved).finance.subscription_gbp_per_year == 9000
+    second = tmp_path / "second"
+    assert _invoke("run", str(resolved), "-n", "8", "--seed", "11", "--out", str(second)).exit_code == 0
+    a = pd.read_csv(folder / "timeseries.csv")
+    b = pd.read_csv(_only_folder(second) / "timeseries.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_compare_writes_one_scenario_value_per_input(tmp_path: Path) -> None:
+    """`compare` writes one folder whose tables hold one scenario value per input file."""
+    result = _invoke("compare", *HOSTS, "-n", "10", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    folder = _only_folder(tmp_path)
+    ts = pd.read_csv(folder / "timeseries.csv")
+    assert sorted(ts["scenario"].unique()) == ["government_hosted", "independent_company", "la_hosted"]
+    assert set(json.loads((folder / "summary.json").read_text())) == set(ts["scenario"].unique())
+    for name in ts["scenario"].unique():
+        assert (folder / f"scenario.resolved.{name}.toml").exists()
+    kpis = pd.read_parquet(folder / "kpis.parquet")
+    assert kpis.groupby("scenario").size().tolist() == [10, 10, 10]
+
+
+def test_same_seed_same_outputs(tmp_path: Path) -> None:
+    """Two runs with the same seed write identical tables; another seed does not."""
+    tables = []
+    for i, seed in enumerate(("5", "5", "6")):
+        out = tmp_path / str(i)
+        assert _invoke("run", HOSTS[0], "-n", "15", "--seed", seed, "--out", str(out)).exit_code == 0
+        tables.append(pd.read_csv(_only_folder(out) / "timeseries.csv"))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert not tables[0].equals(tables[2])
+
+
+def test_validate_reports_each_file(tmp_path: Path) -> None:
+    """`validate` says ok for good files and exits 2 naming file, key and value for a bad one."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "%s"\n[uptake]\nq_per_year = -1.0\n' % (SCENARIOS / "base.toml").as_posix())
+    result = CliRunner().invoke(main, ["validate", HOSTS[0], str(bad)])
+    assert result.exit_code == 2
+    assert f"ok: {HOSTS[0]}" in result.output
+    assert str(bad) in result.output and "uptake.q_per_year" in result.output and "-1.0" in result.output
+
+
+def test_every_shipped_scenario_validates() -> None:
+    """Every file under scenarios/ passes `validate`."""
+    files = sorted(str(p) for p in SCENARIOS.glob("*.toml"))
+    result = CliRunner().invoke(main, ["validate", *files])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok: ") == len(files)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--set", "uptake.p_per_yr=0.1"], "did you mean 'p_per_year'"),
+    (["--set", "finance.grants[0].end_month=-3"], "finance.grants[0].end_month"),
+    (["--set", "finance.grants[5].end_month=3"], "out of range"),
+    (["--set", "nonsense"], "KEY.PATH=VALUE"),
+])
+def test_bad_overrides_exit_2_without_traceback(tmp_path: Path, args: list[str], fragment: str) -> None:
+    """A bad --set stops with exit code 2 and a one-line message, never a traceback."""
+    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", HOSTS[0], "-n", "2",
+                           "--out", str(tmp_path), *args], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and fragment in proc.stderr
+    assert not any(tmp_path.iterdir()), "nothing may be written for a bad scenario"
+
+
+def test_missing_scenario_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A scenario that does not exist is named in the error, exit code 2."""
+    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(tmp_path / "nope.toml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "nope.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    """An --out that is a file, not a folder, gives a message and a non-zero exit, no traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", HOSTS[0], "-n", "2",
+                           "--out", str(blocker / "sub")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "cannot write" in proc.stderr
+
+
+def test_help_explains_every_option() -> None:
+    """Each command's --help lists its options with an explanation."""
+    for command, options in {"run": ["--replicates", "--seed", "--set", "--out"],
+                             "compare": ["--replicates", "--seed", "--set", "--out"],
+                             "validate": ["--set"]}.items():
+        result = CliRunner().invoke(main, [command, "--help"])
+        assert result.exit_code == 0
+        for option in options:
+            assert option in result.output
