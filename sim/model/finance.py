@@ -49,8 +49,8 @@ class Cashflow:
 
 
 def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, staff: np.ndarray,
-                     members: np.ndarray, grant_gbp_per_month: np.ndarray, month: int,
-                     operating: np.ndarray, dt_months: float) -> Cashflow:
+                     members: np.ndarray, grant_gbp_per_month: np.ndarray, one_off_gbp: np.ndarray,
+                     month: int, operating: np.ndarray, dt_months: float) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -58,6 +58,7 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
     staff : int64[R, 3], people in post by role.
     members : float[R], member LAs.
     grant_gbp_per_month : float[R], grant income this month from the grants now paying.
+    one_off_gbp : float[R], set-up and host-transition costs falling due this month.
     operating : bool[R]; a closed CoE has no income and no costs.
     """
     salaries = np.array([r.salary_gbp_per_year for r in workforce.roles()]) / 12.0
@@ -78,7 +79,7 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
         "non_pay": non_pay,
         "vat": non_pay * (0.0 if hosting.vat_recoverable else finance.vat_rate),
         "governance": np.full(len(fte), hosting.governance_gbp_per_year / 12.0),
-        "setup": np.full(len(fte), hosting.setup_cost_gbp if month == 0 else 0.0),
+        "setup": one_off_gbp,
     }
     return Cashflow(
         income={k: pennies(v * on) for k, v in income.items()},

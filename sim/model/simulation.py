@@ -90,7 +90,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     substeps = scenario.time.substeps_per_month
     dt = 1.0 / substeps
     uptake, workforce, portfolio = scenario.uptake, scenario.workforce, scenario.portfolio
-    finance, hosting = scenario.finance, scenario.hosting
+    finance = scenario.finance
+    host = {"now": scenario.hosting}  # swapped by host-change events
     table = ServiceTable.from_portfolio(portfolio, STRANDS)
     S = len(portfolio.services)
 
@@ -110,6 +111,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         [(g.end_month > m) and (g.end_month <= m + window) for m in range(T)] for g in finance.grants
     ]).reshape(len(finance.grants), T)
     last = {"income": np.zeros(R), "costs": np.zeros(R), "utilisation": np.zeros(R)}
+    one_off = np.zeros(R)  # set-up and transition costs due this month
+    event_leavers = np.zeros(R)  # staff lost at a host change this month
 
     metrics = {name: np.zeros((R, T)) for name in METRICS}
     calendar = Calendar(T)
@@ -132,11 +135,30 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     def launch_decisions(month: int) -> None:
         start_builds(port, table, portfolio, staff[:, 0].astype(float), operating)
 
+    def host_set_up(month: int) -> None:
+        one_off[operating] += scenario.hosting.setup_cost_gbp
+
+    def host_change(index: int):
+        change = scenario.host_changes[index]
+
+        def action(month: int) -> None:
+            host["now"] = change.hosting
+            lost = streams.month("host_change", month).binomial(
+                staff, np.full(staff.shape, change.staff_loss_share))
+            lost[~operating] = 0
+            staff[:] -= lost
+            event_leavers[:] += lost.sum(axis=1)
+            one_off[operating] += change.transition_cost_gbp
+        return action
+
     calendar.every(first_april(scenario.time.start), 12, "fiscal year start: renewals", fiscal_year_start)
     for i, grant in enumerate(finance.grants):
         calendar.at(grant.start_month, f"grant starts: {grant.name}", grant_starts(i))
         calendar.at(grant.end_month, f"grant ends: {grant.name}", grant_ends(i))
     calendar.every(0, 1, "launch decisions", launch_decisions)
+    calendar.at(0, f"host set-up: {scenario.hosting.model}", host_set_up)
+    for i, change in enumerate(scenario.host_changes):
+        calendar.at(change.month, f"host change: {change.hosting.model}", host_change(i))
 
     # ---------------------------------------------------------------- monthly step
     def close(rows: np.ndarray) -> None:
@@ -159,7 +181,10 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         money: dict[str, np.ndarray] = {f"income_{s}_gbp": np.zeros(R) for s in INCOME_SOURCES}
         money.update({f"costs_{c}_gbp": np.zeros(R) for c in COST_TYPES})
         price = finance.subscription_gbp_per_year
-        for _ in range(substeps):
+        hosting = host["now"]
+        flows["leavers"] += event_leavers
+        event_leavers[:] = 0.0
+        for sub in range(substeps):
             grants_now = grant_active @ grant_amounts if len(grant_amounts) else np.zeros(R)
             ending = (grant_active & ending_soon[:, month]) @ grant_amounts if len(grant_amounts) else np.zeros(R)
             income_ending_share = np.clip(ending / np.maximum(last["income"], 1.0), 0.0, 1.0)
@@ -181,7 +206,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             last["utilisation"] = pf.utilisation
 
             members = (ladder == MEMBER).sum(axis=1).astype(float)
-            cash = monthly_cashflow(finance, hosting, workforce, staff, members, grants_now, month,
+            due = one_off / dt if sub == 0 else np.zeros(R)  # one-offs fall in the first sub-step
+            cash = monthly_cashflow(finance, hosting, workforce, staff, members, grants_now, due, month,
                                     operating, dt)
             income, costs = cash.income_total, cash.costs_total
             reserves[:] = reserves + income - costs
@@ -194,6 +220,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             failing = operating & (reserves < -hosting.deficit_tolerance_gbp)
             if failing.any():
                 close(failing)
+        one_off[:] = 0.0
         record(month, flows, money, frozen)
 
     def record(month: int, flows: dict[str, np.ndarray], money: dict[str, np.ndarray],

@@ -52,7 +52,7 @@ def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"is not valid TOML: {exc}") from None
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
 
 
 def _layers(path: Path, referrer: str | None = None, depth: int = 0) -> list[tuple[str, dict]]:
@@ -208,6 +208,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"is not a known key{hint}"
     message = str(error["msg"])
     message = re.sub(r"^Value error, ", "", message)
+    message = re.sub(r"^Input should be", "must be", message)
     message = message[0].lower() + message[1:] if message else message
     if kind in {"missing"}:
         return "is required but missing"
@@ -225,9 +226,14 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>",
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
-        path = _loc_path(loc)
         message = _describe(error)
-        # A model-level rule reports no location but names its own keys in the message.
+        # A rule across fields of one table reports the table's location and starts its
+        # message with the field it is about: move that field into the key path.
+        model = _model_at((*loc, None)) if error["type"] == "value_error" else None
+        first = message.split(" ", 1)
+        if model is not None and len(first) == 2 and first[0] in model.model_fields:
+            loc, message = (*loc, first[0]), first[1]
+        path = _loc_path(loc)
         return_source = _source_of(path, provenance, source)
         extra = len(exc.errors()) - 1
         if extra:
@@ -245,7 +251,8 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """
     path = Path(path)
     provenance: dict[str, str] = {}
-    merged: dict[str, Any] = {}
+    # Start from every default, so --set can reach values no file mentions.
+    merged: dict[str, Any] = Scenario().model_dump(mode="json", exclude_none=True)
     layers = _layers(path)
     for source, data in layers:
         _merge(merged, data, source, provenance)

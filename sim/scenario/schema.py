@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "Finance",
     "Grant",
+    "HostChange",
     "Hosting",
     "Meta",
     "Portfolio",
@@ -363,6 +364,17 @@ class Hosting(Strict):
                                      "(0 for a company: insolvent when cash runs out).", ge=0, le=1e9)
 
 
+class HostChange(Strict):
+    month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1)
+    hosting: Hosting = P(Hosting(), "-", "-", "The new host's parameters (a complete hosting table).")
+    transition_cost_gbp: float = P(0.0, "GBP", "assumption",
+                                   "One-off cost of the change (legal, systems, TUPE), paid that month.",
+                                   ge=0, le=1e9)
+    staff_loss_share: float = P(0.0, "share", "assumption",
+                                "Share of staff who leave at the change rather than transfer.",
+                                ge=0, le=1)
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -375,6 +387,9 @@ class Scenario(Strict):
     portfolio: Portfolio = P(Portfolio(), "-", "-", "Services and growth policy.")
     finance: Finance = P(Finance(), "-", "-", "Income and costs.")
     hosting: Hosting = P(Hosting(), "-", "-", "Hosting model parameters.")
+    host_changes: tuple[HostChange, ...] = P((), "-", "DESIGN.md §4.5",
+                                             "Changes of host during the run (e.g. a spin-out), in month order.",
+                                             max_length=10)
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:
@@ -384,6 +399,14 @@ class Scenario(Strict):
                     f"finance.grants[{i}].start_month must be before the horizon "
                     f"({self.time.horizon_months}), got {grant.start_month}"
                 )
+        months = [c.month for c in self.host_changes]
+        for i, month in enumerate(months):
+            if month >= self.time.horizon_months:
+                raise ValueError(f"host_changes[{i}].month must be before the horizon "
+                                 f"({self.time.horizon_months}), got {month}")
+            if i and month <= months[i - 1]:
+                raise ValueError(f"host_changes[{i}].month must be after host_changes[{i - 1}].month "
+                                 f"({months[i - 1]}), got {month}")
         return self
 
 
