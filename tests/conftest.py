@@ -1,0 +1,46 @@
+"""Shared fixtures: the LA population, scenario builders and the shipped scenario files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.model import LAPopulation
+from sim.scenario import Scenario, load_la_population, load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO_DIR = ROOT / "scenarios"
+SHIPPED = ("la_hosted", "government_hosted", "independent_company", "big_bang")
+"""The shipped scenarios the model-level checks run on."""
+
+
+def build_scenario(**sections: Mapping[str, Any]) -> Scenario:
+    """A validated scenario from schema defaults plus nested section dicts, e.g.
+    ``build_scenario(time={"horizon_months": 24}, finance={"grants": []})``."""
+    return scenario_from_dict(dict(sections), "<test>")
+
+
+def shipped(name: str, *overrides: str) -> Scenario:
+    """A shipped scenario file (``scenarios/<name>.toml``) with ``key.path=value`` overrides."""
+    return load_scenario(SCENARIO_DIR / f"{name}.toml", overrides=list(overrides))
+
+
+@pytest.fixture(scope="session")
+def las() -> LAPopulation:
+    """The 153 English LAs from the package data."""
+    return load_la_population()
+
+
+@pytest.fixture(scope="session")
+def make_scenario() -> Callable[..., Scenario]:
+    """Builder: schema defaults plus nested section overrides."""
+    return build_scenario
+
+
+@pytest.fixture(scope="session")
+def shipped_scenario() -> Callable[..., Scenario]:
+    """Loader: a shipped scenario file by stem, with ``--set``-style overrides."""
+    return shipped
