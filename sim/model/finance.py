@@ -62,7 +62,7 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
     operating : bool[R]; a closed CoE has no income and no costs.
     """
     salaries = np.array([r.salary_gbp_per_year for r in workforce.roles()]) / 12.0
-    pay = staff @ salaries
+    pay = (staff * salaries).sum(axis=1)  # not a matmul: batch-size-invariant rounding
     on_cost = 1 + finance.employer_ni_rate + hosting.pension_rate
     fte = staff.sum(axis=1)
     non_pay = fte * finance.non_pay_gbp_per_fte_per_year / 12.0 + finance.fixed_non_pay_gbp_per_year / 12.0

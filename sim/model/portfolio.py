@@ -151,7 +151,8 @@ def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfo
     state.progress[failed] *= 1 - portfolio.failed_launch_rework_share
 
     # Incidents on live services (before this step's launches).
-    incident_prob = portfolio.incident_prob_per_month * dt_months * (1 - state.reliability)
+    # A monthly chance p over a sub-step of dt months: 1 − (1 − p)^dt (exactly p when dt = 1).
+    incident_prob = 1.0 - (1.0 - portfolio.incident_prob_per_month * (1 - state.reliability)) ** dt_months
     incidents = live & operating[:, None] & (u[:, 1] < incident_prob)
 
     # Reputation moves towards mean reliability of live services, less hits.
@@ -161,7 +162,8 @@ def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfo
                         state.reputation)
     n_failed = failed.sum(axis=1).astype(float)
     n_incidents = incidents.sum(axis=1).astype(float)
-    state.reputation += (mean_rel - state.reputation) * (dt_months / portfolio.reputation_time_months)
+    # Exact first-order lag over the step: never overshoots, whatever the time constant.
+    state.reputation += (mean_rel - state.reputation) * -np.expm1(-dt_months / portfolio.reputation_time_months)
     state.reputation -= (portfolio.reputation_hit_failed_launch * n_failed
                          + portfolio.reputation_hit_incident * n_incidents)
     np.clip(state.reputation, 0.0, 1.0, out=state.reputation)

@@ -109,8 +109,9 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     window = workforce.funding_uncertainty_window_months
     ending_soon = np.array([
         [(g.end_month > m) and (g.end_month <= m + window) for m in range(T)] for g in finance.grants
-    ]).reshape(len(finance.grants), T)
-    last = {"income": np.zeros(R), "costs": np.zeros(R), "utilisation": np.zeros(R)}
+    ], dtype=bool).reshape(len(finance.grants), T)
+    last = {"income": np.zeros(R), "utilisation": np.zeros(R)}
+    full_team_costs: dict[int, float] = {}  # monthly running costs with every post filled, per host
     one_off = np.zeros(R)  # set-up and transition costs due this month
     event_leavers = np.zeros(R)  # staff lost at a host change this month
 
@@ -173,6 +174,26 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         port.status[rows] = PLANNED
         port.progress[rows] = 0.0
 
+    def affordable(hosting, grants_now: np.ndarray, price: float, month: int) -> np.ndarray:
+        """Replicates that can afford a full team for the freeze horizon, bool[R].
+
+        Recruitment goes ahead only if reserves plus the income now contracted (grants paying,
+        members' subscriptions, host support) over the next ``hiring_freeze_reserve_months``
+        cover the running costs of a fully staffed CoE over the same months. One-off costs are
+        not running costs and do not count.
+        """
+        key = id(hosting)
+        if key not in full_team_costs:
+            team = monthly_cashflow(finance, hosting, workforce, establishment[None, :], np.zeros(1),
+                                    np.zeros(1), np.zeros(1), 0, np.ones(1, dtype=bool), 1.0)
+            full_team_costs[key] = float(team.costs_total[0])
+        paying = month >= finance.subscriptions_from_month
+        members = (ladder == MEMBER).sum(axis=1)
+        income = (grants_now + hosting.in_kind_support_gbp_per_year / 12.0
+                  + (members * price / 12.0 if paying else 0.0))
+        horizon = workforce.hiring_freeze_reserve_months
+        return reserves + horizon * (income - full_team_costs[key]) >= 0.0
+
     def step(month: int) -> None:
         rng_uptake = streams.month("uptake", month)
         rng_staff = streams.month("workforce", month)
@@ -180,16 +201,19 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         flows = {k: np.zeros(R) for k in ("leavers", "hires", "launches", "failed_launches", "incidents")}
         money: dict[str, np.ndarray] = {f"income_{s}_gbp": np.zeros(R) for s in INCOME_SOURCES}
         money.update({f"costs_{c}_gbp": np.zeros(R) for c in COST_TYPES})
-        price = finance.subscription_gbp_per_year
+        # Before subscriptions start the offer is free, and LAs decide on a free offer.
+        price = finance.subscription_gbp_per_year if month >= finance.subscriptions_from_month else 0.0
         hosting = host["now"]
         flows["leavers"] += event_leavers
         event_leavers[:] = 0.0
         for sub in range(substeps):
-            grants_now = grant_active @ grant_amounts if len(grant_amounts) else np.zeros(R)
-            ending = (grant_active & ending_soon[:, month]) @ grant_amounts if len(grant_amounts) else np.zeros(R)
+            # Elementwise sums, not matmuls: BLAS rounding depends on the row count, and results
+            # must not depend on how replicates are batched.
+            grants_now = (grant_active * grant_amounts).sum(axis=1)
+            ending = ((grant_active & ending_soon[:, month]) * grant_amounts).sum(axis=1)
             income_ending_share = np.clip(ending / np.maximum(last["income"], 1.0), 0.0, 1.0)
             overload = np.maximum(last["utilisation"] - 1.0, 0.0)
-            frozen = reserves < workforce.hiring_freeze_reserve_months * last["costs"]
+            frozen = ~affordable(hosting, grants_now, price, month)
             staff_flows = step_workforce(staff, establishment, workforce, hosting, income_ending_share,
                                          overload, frozen, operating, dt, rng_staff)
             flows["leavers"] += staff_flows.leavers.sum(axis=1)
@@ -215,7 +239,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
                 money[f"income_{s}_gbp"] += v
             for c, v in cash.costs.items():
                 money[f"costs_{c}_gbp"] += v
-            last["income"], last["costs"] = income / dt, costs / dt
+            last["income"] = income / dt
 
             failing = operating & (reserves < -hosting.deficit_tolerance_gbp)
             if failing.any():
@@ -258,7 +282,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         m["net_gbp"][:, month] = income - costs
         m["reserves_gbp"][:, month] = reserves
         m["operating"][:, month] = operating
-        value = (live * reliability) @ table.value_gbp_per_member_per_year / 12.0
+        value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
         m["value_delivered_gbp"][:, month] = value * members.sum(axis=1) * operating
 
     calendar.monthly_step(step)

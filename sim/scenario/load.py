@@ -47,7 +47,7 @@ def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
     except FileNotFoundError:
         where = f" (named by 'extends' in {referrer})" if referrer else ""
         raise ScenarioError(str(path), "", f"file not found{where}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: e.g. a NUL in the path
         raise ScenarioError(str(path), "", f"cannot be read: {exc}") from None
     try:
         return tomllib.loads(text)
@@ -66,7 +66,11 @@ def _layers(path: Path, referrer: str | None = None, depth: int = 0) -> list[tup
         return [(str(path), data)]
     if not isinstance(parent, str):
         raise ScenarioError(str(path), "extends", f"must be a file path (a string), got {parent!r}")
-    parent_path = (path.parent / parent).resolve()
+    try:
+        parent_path = (path.parent / parent).resolve()
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), "extends", f"is not a usable file path ({exc}), "
+                            f"got {parent!r}") from None
     if parent_path == path.resolve():
         raise ScenarioError(str(path), "extends", "must not name the file itself")
     return [*_layers(parent_path, str(path), depth + 1), (str(path), data)]
@@ -187,7 +191,10 @@ def _source_of(path: str, provenance: Mapping[str, str], default: str) -> str:
     while probe:
         if probe in provenance:
             return provenance[probe]
-        probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+        shorter = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+        if shorter == probe:
+            break
+        probe = shorter
     return default
 
 
@@ -262,6 +269,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         isinstance(own_meta, dict) and "name" in own_meta
     ):
         merged.setdefault("meta", {})["name"] = path.stem
+        provenance["meta.name"] = f"{path} (meta.name defaults to the file name)"
     for text in overrides:
         key, value = parse_override(text)
         _apply_override(merged, key, value, provenance)
@@ -269,7 +277,14 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 
 def resolved_toml(scenario: Scenario) -> str:
-    """Every parameter after inheritance and overrides, as TOML that loads back to ``scenario``."""
+    """Every parameter after inheritance and overrides, as self-contained TOML.
+
+    The text has no ``extends`` (every inherited value is written out), so it loads back to
+    ``scenario`` with ``extends=None``; the parent it came from is noted in a comment.
+    """
     data = scenario.model_dump(mode="json", exclude_none=True)
-    data.pop("extends", None)
-    return tomli_w.dumps(data)
+    parent = data.pop("extends", None)
+    header = "# Every parameter after inheritance and overrides: this file needs no other file.\n"
+    if parent is not None:
+        header += f"# Resolved from a scenario that extended {parent!r}.\n"
+    return header + tomli_w.dumps(data)

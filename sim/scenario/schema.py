@@ -176,9 +176,11 @@ class Workforce(Strict):
     workload_sensitivity: float = P(0.5, "x", "assumption",
                                     "Extra resignation hazard per unit of delivery overload "
                                     "(maintenance demand above delivery capacity).", ge=0, le=10)
-    hiring_freeze_reserve_months: float = P(3.0, "months of costs", "assumption",
-                                            "Recruitment stops while reserves are below this many "
-                                            "months of current costs.", ge=0, le=60)
+    hiring_freeze_reserve_months: float = P(3.0, "months", "assumption",
+                                            "Affordability horizon: recruitment stops unless reserves "
+                                            "plus contracted income over this many months cover a "
+                                            "full team's running costs over the same months.",
+                                            ge=0, le=60)
 
     def roles(self) -> tuple[Role, Role, Role]:
         """Roles in the fixed order delivery, engagement, leadership."""
@@ -413,15 +415,19 @@ class Scenario(Strict):
 def parameter_rows() -> list[dict[str, str]]:
     """One row per leaf parameter: path, unit, default, range, source, description.
 
-    List-valued sections (grants, services) are documented by their element fields, with the
-    path written ``finance.grants[].amount_gbp_per_year``.
+    Defaults are those a scenario gets when it sets nothing: a nested section's values come
+    from its parent's default (so ``workforce.delivery.establishment_fte`` shows the workforce
+    section's delivery default, with that field's source). List-valued sections (grants,
+    services) are documented by their element fields, with the path written
+    ``finance.grants[].amount_gbp_per_year``; a field every entry must give is "required".
     """
     rows: list[dict[str, str]] = []
-    _walk(Scenario, "", rows)
+    _walk(Scenario, "", rows, Scenario(), None)
     return rows
 
 
-def _walk(model: type[BaseModel], prefix: str, rows: list[dict[str, str]]) -> None:
+def _walk(model: type[BaseModel], prefix: str, rows: list[dict[str, str]],
+          instance: BaseModel | None, parent_source: str | None) -> None:
     import typing
 
     hints = typing.get_type_hints(model)
@@ -429,28 +435,35 @@ def _walk(model: type[BaseModel], prefix: str, rows: list[dict[str, str]]) -> No
         path = f"{prefix}{name}"
         annotation = hints[name]
         element = _element_model(annotation)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        source = str(extra.get("source", "-"))
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            _walk(annotation, path + ".", rows)
+            sub = getattr(instance, name) if instance is not None else None
+            _walk(annotation, path + ".", rows, sub, source if source != "-" else None)
             continue
         if element is not None:
-            _walk(element, path + "[].", rows)
+            _walk(element, path + "[].", rows, None, None)
             continue
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         limits = []
         for meta in field.metadata:
             for attr, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
                 value = getattr(meta, attr, None)
                 if value is not None:
                     limits.append(f"{symbol} {value:g}" if isinstance(value, float | int) else "")
-        default = field.default
+        if field.is_required():
+            default_text = "required"
+        else:
+            default = getattr(instance, name) if instance is not None else field.default
+            if parent_source is not None and default != field.default:
+                source = parent_source  # the parent section set this default, and says why
+            default_text = default if isinstance(default, str) else repr(default)
         rows.append(
             {
                 "path": path,
                 "unit": str(extra.get("unit", "-")),
-                "default": "required" if default is ... or default is None and field.is_required()
-                else repr(default) if not isinstance(default, str) else default,
+                "default": default_text,
                 "range": ", ".join(x for x in limits if x) or _choices(annotation),
-                "source": str(extra.get("source", "-")),
+                "source": source,
                 "description": field.description or "",
             }
         )

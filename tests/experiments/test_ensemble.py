@@ -95,14 +95,6 @@ def test_batch_size_does_not_change_results(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: sim/model/simulation.py record(): value_delivered uses a BLAS matmul "
-        "`(live * reliability) @ value`, whose rounding depends on the batch's row count, "
-        "so batch_replicates changes value_delivered_gbp in the last bits"
-    ),
-)
 @pytest.mark.parametrize("name", ["la_hosted", "government_hosted"])
 def test_value_delivered_is_chunk_invariant(
     name: str, las: LAPopulation, shipped_scenario: Callable[..., Scenario]

@@ -48,14 +48,6 @@ def test_no_income_closes_the_coe(
     assert (result.metrics["income_total_gbp"] == 0).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: sim/model/simulation.py step(): the hiring freeze compares reserves with "
-        "last['costs'], which starts at 0, so in the first sub-step of month 0 the freeze never "
-        "applies and a CoE with £0 and no income recruits before it is closed"
-    ),
-)
 def test_no_income_means_no_hires(
     las: LAPopulation, make_scenario: Callable[..., Scenario]
 ) -> None:
