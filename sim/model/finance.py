@@ -1,22 +1,35 @@
-"""Money: income by source, costs by type, reserves, and the host's failure rule.
+"""Money: income by source, costs by type, grants with tapers and renewals, subscriptions by
+LA size band, commissioned projects and charitable income.
 
 All amounts are pounds per step (a month, or a sub-step's share of it), rounded to the penny
 before they touch reserves, so ``reserves = opening + Σ income − Σ costs`` holds to the penny.
+State is held replicate-first (``[R]``, ``[R, G]`` grants, ``[R, K]`` commission slots); every
+function acts on all replicates at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
-from sim.scenario.schema import Finance, Hosting, Workforce
+from sim.model.events import poisson_from_uniform
+from sim.scenario.schema import CHARITABLE_FORMS, Commissions, Finance, Grant, Hosting, Workforce
 
-__all__ = ["Cashflow", "INCOME_SOURCES", "COST_TYPES", "grant_schedule", "monthly_cashflow",
-           "pennies"]
+__all__ = ["Cashflow", "CommissionBook", "GrantBook", "INCOME_SOURCES", "COST_TYPES",
+           "EXTERNAL_INCOME", "add_commissions", "charitable_income", "commission_rate_per_month",
+           "decide_renewals", "grant_income", "grant_income_at_risk", "lognormal_factor",
+           "monthly_cashflow", "pennies", "renewal_decision_months", "sigma_from_cv",
+           "subscription_income",
+           "subscription_prices"]
 
-INCOME_SOURCES = ("grant", "subscriptions", "host_support")
-COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup")
+INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
+                  "host_support")
+COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy")
+EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
+"""Income sources the caller computes from the state; host support follows from the host."""
 
 
 def pennies(x: np.ndarray) -> np.ndarray:
@@ -24,12 +37,221 @@ def pennies(x: np.ndarray) -> np.ndarray:
     return np.round(x, 2)
 
 
-def grant_schedule(finance: Finance, horizon_months: int) -> np.ndarray:
-    """Scheduled grant income, float[G, T] in £/month (before any closure)."""
-    months = np.arange(horizon_months)
-    rows = [np.where((months >= g.start_month) & (months < g.end_month),
-                     g.amount_gbp_per_year / 12.0, 0.0) for g in finance.grants]
-    return np.array(rows).reshape(len(rows), horizon_months)
+# ---------------------------------------------------------------------------- subscriptions
+
+
+def subscription_prices(finance: Finance, child_population: np.ndarray) -> np.ndarray:
+    """Annual subscription of each LA by its size band, float[N] in £/year.
+
+    An LA is in the last band whose ``min_child_population`` is at most its child population;
+    with no bands every LA pays ``finance.subscription_gbp_per_year``.
+    """
+    if not finance.subscription_bands:
+        return np.full(len(child_population), float(finance.subscription_gbp_per_year))
+    mins = np.array([b.min_child_population for b in finance.subscription_bands])
+    prices = np.array([b.price_gbp_per_year for b in finance.subscription_bands])
+    return prices[np.searchsorted(mins, child_population, side="right") - 1]
+
+
+def subscription_income(members: np.ndarray, prices_gbp_per_year: np.ndarray) -> np.ndarray:
+    """Σ over member LAs of their band price ÷ 12, float[R] in £/month.
+
+    ``members`` is bool[R, N]; an elementwise sum (not a matmul), so the result does not depend
+    on how replicates are batched.
+    """
+    return (members * prices_gbp_per_year).sum(axis=1) / 12.0
+
+
+# ---------------------------------------------------------------------------- grants
+
+
+@dataclass
+class GrantBook:
+    """The grants of every replicate.
+
+    Attributes
+    ----------
+    start : int[G], first paying month.
+    amount : float[G], £/month while paying in full.
+    taper : int[G], taper months before the end.
+    renewal_months : int[G], how far a renewal moves the end.
+    end : int[R, G], current end month (moved by renewals, so per replicate).
+    renewals_left : int[R, G], renewals still possible (0 once a renewal is refused).
+    renewal_prob : float[R, G], chance of renewal at the next decision (an election may change it).
+    """
+
+    start: np.ndarray
+    amount: np.ndarray
+    taper: np.ndarray
+    renewal_months: np.ndarray
+    end: np.ndarray
+    renewals_left: np.ndarray
+    renewal_prob: np.ndarray
+
+    @classmethod
+    def initial(cls, grants: tuple[Grant, ...], replicates: int) -> GrantBook:
+        def column(values: list[float], dtype: type) -> np.ndarray:
+            return np.tile(np.array(values, dtype=dtype).reshape(1, len(grants)), (replicates, 1))
+
+        return cls(
+            start=np.array([g.start_month for g in grants], dtype=np.int64),
+            amount=np.array([g.amount_gbp_per_year / 12.0 for g in grants], dtype=float),
+            taper=np.array([g.taper_months for g in grants], dtype=np.int64),
+            renewal_months=np.array([g.renewal_months for g in grants], dtype=np.int64),
+            end=column([g.end_month for g in grants], np.int64),
+            renewals_left=column([g.max_renewals if g.renewal_prob > 0 else 0 for g in grants],
+                                 np.int64),
+            renewal_prob=column([g.renewal_prob for g in grants], float),
+        )
+
+
+def grant_income(book: GrantBook, month: int) -> np.ndarray:
+    """Grant income due in ``month`` before any closure, float[R, G] in £/month.
+
+    ``amount × clip((end − m) ÷ (taper + 1), 0, 1)`` from the start month on: the full amount
+    until the taper, ``amount × (end − m) ÷ (taper + 1)`` in taper month ``m``, 0 from ``end``.
+    """
+    factor = np.clip((book.end - month) / (book.taper + 1.0), 0.0, 1.0)
+    return np.where(month >= book.start, factor * book.amount, 0.0)
+
+
+def renewal_decision_months(grant: Grant) -> list[int]:
+    """Months of a grant's possible renewal decisions (the start of each possible taper)."""
+    if grant.renewal_prob <= 0:
+        return []
+    return [grant.end_month + k * grant.renewal_months - grant.taper_months
+            for k in range(grant.max_renewals)]
+
+
+def decide_renewals(book: GrantBook, index: int, month: int, u: np.ndarray) -> np.ndarray:
+    """Renewal decision of grant ``index`` where one is due this month, in place.
+
+    Due where ``end − taper = month`` and renewals are left. Renewed (``u < renewal_prob``): the
+    end moves ``renewal_months`` later and one renewal is used. Refused: no renewals are left
+    and the taper, if any, begins. Returns bool[R], the replicates renewed.
+    """
+    g = index
+    due = (book.end[:, g] - book.taper[g] == month) & (book.renewals_left[:, g] > 0)
+    renewed = due & (u < book.renewal_prob[:, g])
+    book.end[renewed, g] += book.renewal_months[g]
+    book.renewals_left[renewed, g] -= 1
+    book.renewals_left[due & ~renewed, g] = 0
+    return renewed
+
+
+def grant_income_at_risk(book: GrantBook, month: int, window_months: int) -> np.ndarray:
+    """Expected grant income lost within the funding-uncertainty window, float[R] in £/month.
+
+    Σ over grants paying now whose end falls in months ``month + 1 … month + window`` of the
+    payment now × the chance the end is real: 1 once no renewal is left, else
+    ``1 − renewal_prob``. Staff read this as the risk to their funding.
+    """
+    pay = grant_income(book, month)
+    ending = (book.end > month) & (book.end <= month + window_months)
+    p_end = np.where(book.renewals_left > 0, 1.0 - book.renewal_prob, 1.0)
+    return (pay * ending * p_end).sum(axis=1)
+
+
+# ---------------------------------------------------------------------------- commissions
+
+
+@dataclass
+class CommissionBook:
+    """Commissioned projects in ``K`` slots per replicate.
+
+    Attributes
+    ----------
+    remaining : int64[R, K], months left (0 = free slot).
+    pay : float[R, K], £/month paid while running.
+    fte : float[R, K], delivery FTE the project needs while running.
+    """
+
+    remaining: np.ndarray
+    pay: np.ndarray
+    fte: np.ndarray
+
+    @classmethod
+    def initial(cls, replicates: int, slots: int) -> CommissionBook:
+        return cls(np.zeros((replicates, slots), dtype=np.int64), np.zeros((replicates, slots)),
+                   np.zeros((replicates, slots)))
+
+    @property
+    def active(self) -> np.ndarray:
+        """int[R]: commissions running."""
+        return (self.remaining > 0).sum(axis=1)
+
+    def income(self) -> np.ndarray:
+        """float[R]: £/month due from running commissions."""
+        return (self.pay * (self.remaining > 0)).sum(axis=1)
+
+    def fte_demand(self) -> np.ndarray:
+        """float[R]: delivery FTE committed to running commissions."""
+        return (self.fte * (self.remaining > 0)).sum(axis=1)
+
+    def age(self) -> None:
+        """A month has passed: every running commission has a month less to run."""
+        np.maximum(self.remaining - 1, 0, out=self.remaining)
+
+    def clear(self, rows: np.ndarray) -> None:
+        """Replicates that closed drop their commissions."""
+        self.remaining[rows] = 0
+
+
+def commission_rate_per_month(commissions: Commissions, reputation: np.ndarray,
+                              members: np.ndarray, n_las: int) -> np.ndarray:
+    """Arrival rate of commissions, float[R] per month:
+    ``rate_per_year ÷ 12 × reputation × (1 + member_effect × members ÷ N)``."""
+    return (commissions.rate_per_year / 12.0 * reputation
+            * (1.0 + commissions.member_effect * members / n_las))
+
+
+def sigma_from_cv(cv: float) -> float:
+    """Log-scale spread of a lognormal with coefficient of variation ``cv``: √ln(1 + cv²)."""
+    return float(np.sqrt(np.log1p(cv * cv)))
+
+
+def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
+    """Lognormal multipliers with mean 1 and log-scale spread ``sigma`` from uniforms:
+    ``exp(σ z − σ² / 2)``, ``z = Φ⁻¹(u)``."""
+    z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return np.exp(sigma * z - sigma * sigma / 2.0)
+
+
+def add_commissions(book: CommissionBook, commissions: Commissions, rate_per_month: np.ndarray,
+                    u: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """Arrivals of one month, placed in free slots in place; returns the count won, int[R].
+
+    Parameters
+    ----------
+    rate_per_month : float[R], expected arrivals this month.
+    u : float[R, 1 + K], uniforms: column 0 gives the Poisson count (by inversion), columns
+        1 … K the value of a project placed in slot k (lognormal, mean ``mean_value_gbp``).
+    accepting : bool[R], replicates that take commissions (operating, and the host's form allows).
+    """
+    slots = book.remaining.shape[1]
+    arrivals = poisson_from_uniform(rate_per_month, u[:, 0], slots)
+    free = book.remaining == 0
+    take = free & (np.cumsum(free, axis=1) <= arrivals[:, None]) & accepting[:, None]
+    value = commissions.mean_value_gbp * lognormal_factor(u[:, 1:], commissions.value_sigma)
+    pay = value / commissions.duration_months
+    book.remaining[take] = commissions.duration_months
+    book.pay[take] = pay[take]
+    book.fte[take] = pay[take] / commissions.charge_gbp_per_fte_month
+    return take.sum(axis=1)
+
+
+# ---------------------------------------------------------------------------- charity
+
+
+def charitable_income(hosting: Hosting, factor: np.ndarray) -> np.ndarray:
+    """Charitable income, float[R] in £/month: ``mean ÷ 12 × this year's factor`` for a host
+    whose form allows it (:data:`~sim.scenario.schema.CHARITABLE_FORMS`), else 0."""
+    if hosting.model not in CHARITABLE_FORMS:
+        return np.zeros_like(factor)
+    return hosting.charitable_income_gbp_per_year / 12.0 * factor
+
+
+# ---------------------------------------------------------------------------- the month's money
 
 
 @dataclass
@@ -49,39 +271,48 @@ class Cashflow:
 
 
 def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, staff: np.ndarray,
-                     members: np.ndarray, grant_gbp_per_month: np.ndarray, one_off_gbp: np.ndarray,
-                     month: int, operating: np.ndarray, dt_months: float) -> Cashflow:
+                     income_gbp_per_month: Mapping[str, np.ndarray], one_off_gbp: np.ndarray,
+                     operating: np.ndarray, dt_months: float,
+                     redundancy_gbp: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
     ----------
     staff : int64[R, 3], people in post by role.
-    members : float[R], member LAs.
-    grant_gbp_per_month : float[R], grant income this month from the grants now paying.
-    one_off_gbp : float[R], set-up and host-transition costs falling due this month.
+    income_gbp_per_month : £/month, float[R] each, for any of :data:`EXTERNAL_INCOME` (missing
+        ones are 0); host support comes from ``hosting``.
+    one_off_gbp : float[R], set-up and host-transition costs falling due this step (not × dt).
     operating : bool[R]; a closed CoE has no income and no costs.
+    redundancy_gbp : float[R], redundancy costs falling due this step (not × dt); None = 0.
     """
+    unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
+    if unknown:
+        raise ValueError(f"unknown income sources {sorted(unknown)}; allowed: {EXTERNAL_INCOME}")
+    R = staff.shape[0]
     salaries = np.array([r.salary_gbp_per_year for r in workforce.roles()]) / 12.0
     pay = (staff * salaries).sum(axis=1)  # not a matmul: batch-size-invariant rounding
     on_cost = 1 + finance.employer_ni_rate + hosting.pension_rate
     fte = staff.sum(axis=1)
-    non_pay = fte * finance.non_pay_gbp_per_fte_per_year / 12.0 + finance.fixed_non_pay_gbp_per_year / 12.0
-    paying = month >= finance.subscriptions_from_month
+    non_pay = (fte * finance.non_pay_gbp_per_fte_per_year / 12.0
+               + finance.fixed_non_pay_gbp_per_year / 12.0)
     on = operating.astype(float) * dt_months
-    income = {
-        "grant": grant_gbp_per_month,
-        "subscriptions": members * (finance.subscription_gbp_per_year / 12.0 if paying else 0.0),
-        "host_support": np.full(len(fte), hosting.in_kind_support_gbp_per_year / 12.0),
-    }
+    income = {s: np.broadcast_to(np.asarray(income_gbp_per_month.get(s, 0.0), dtype=float), (R,))
+              for s in EXTERNAL_INCOME}
+    if hosting.model not in CHARITABLE_FORMS:
+        income["charitable"] = np.zeros(R)
+    income["host_support"] = np.full(R, hosting.in_kind_support_gbp_per_year / 12.0)
     costs = {
         "staff": pay * on_cost,
         "overhead": pay * hosting.overhead_recharge_rate,
         "non_pay": non_pay,
         "vat": non_pay * (0.0 if hosting.vat_recoverable else finance.vat_rate),
-        "governance": np.full(len(fte), hosting.governance_gbp_per_year / 12.0),
-        "setup": one_off_gbp,
+        "governance": np.full(R, hosting.governance_gbp_per_year / 12.0),
     }
+    lump = operating.astype(float)
     return Cashflow(
-        income={k: pennies(v * on) for k, v in income.items()},
-        costs={k: pennies(v * on) for k, v in costs.items()},
+        income={s: pennies(income[s] * on) for s in INCOME_SOURCES},
+        costs={**{k: pennies(v * on) for k, v in costs.items()},
+               "setup": pennies(one_off_gbp * lump),
+               "redundancy": pennies((np.zeros(R) if redundancy_gbp is None else redundancy_gbp)
+                                     * lump)},
     )

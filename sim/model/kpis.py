@@ -19,35 +19,51 @@ KPIS: dict[str, str] = {
     "survival_prob_y5": "1 if still operating at the end of year 5 (month 59); its mean is the probability",
     "survival_prob_y10": "1 if still operating at the end of year 10 (month 119)",
     "closure_month": "first month of closure (NaN if never closed)",
-    "cliff_month": "month of the largest scheduled fall in grant income (NaN if grants never fall)",
+    "cliff_month": "month of the largest fall in grant and core-budget income due, in this "
+                   "replicate (after its renewal and spending-review draws; NaN if it never "
+                   "falls)",
     "cliff_drop_gbp_per_month": "total income in the month before the cliff minus income in the cliff month (£/month)",
     "cliff_drop_share": "that fall as a share of the month-before income",
     "runway_months_at_cliff": "reserves before the cliff ÷ monthly deficit in the cliff month "
                               "(months, capped at 120; NaN if closed before the cliff)",
-    "breakeven_month": "first month in which earned income (subscriptions) covers all costs (NaN if never)",
+    "breakeven_month": "first month in which earned income (subscriptions and commissions) covers all "
+                       "costs (NaN if never)",
     "members_y10": "member LAs at the end of year 10 (or of the horizon if shorter)",
     "live_services_y10": "live services at the end of year 10 (or of the horizon)",
     "min_reserves_gbp": "lowest month-end reserves (£)",
     "failed_launches_total": "failed launches over the horizon (count)",
     "leavers_total": "staff resignations over the horizon (people)",
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
+    "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
+    "benefit_cost_ratio": "value delivered to LAs over the horizon ÷ all costs over the horizon "
+                          "(NaN if no costs)",
+    "cost_per_member_gbp_y10": "costs in year 10 ÷ average member LAs in year 10 (£ per member per "
+                               "year; NaN with no members; last 12 months if the horizon is shorter)",
+    "commissions_won_total": "commissioned projects won over the horizon (count)",
+    "grant_renewals_total": "grant renewals granted over the horizon (count)",
+    "policy_change": "1 if a general election changed policy on the CoE",
+    "host_cut_month": "first month with a host-imposed cut in force (NaN if none)",
 }
 
 
-def cliff_month(grant_schedule: np.ndarray) -> float:
-    """Month of the largest fall in scheduled grant income (NaN if it never falls).
+def cliff_month(funding_schedule: np.ndarray) -> np.ndarray:
+    """Month of the largest fall in funding due, per replicate (NaN where it never falls).
 
     Parameters
     ----------
-    grant_schedule : float[G, T], scheduled grant income per grant and month.
+    funding_schedule : float[R, T], grant and core-budget income due per replicate and month
+        before any closure (renewals and spending reviews as drawn in that replicate).
+
+    Returns
+    -------
+    float[R]: the month ``t`` maximising ``s[t − 1] − s[t]`` (the earliest if tied).
     """
-    total = grant_schedule.sum(axis=0)
-    if total.size < 2:
-        return float("nan")
-    fall = total[:-1] - total[1:]
-    if fall.max(initial=0.0) <= 0:
-        return float("nan")
-    return float(np.argmax(fall) + 1)
+    R, T = funding_schedule.shape
+    if T < 2:
+        return np.full(R, np.nan)
+    fall = funding_schedule[:, :-1] - funding_schedule[:, 1:]
+    worst = fall.max(axis=1)
+    return np.where(worst > 0, np.argmax(fall, axis=1) + 1.0, np.nan)
 
 
 def _first(mask: np.ndarray) -> np.ndarray:
@@ -56,7 +72,7 @@ def _first(mask: np.ndarray) -> np.ndarray:
     return np.where(found, np.argmax(mask, axis=1).astype(float), np.nan)
 
 
-def compute_kpis(metrics: dict[str, np.ndarray], grant_schedule: np.ndarray,
+def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray,
                  scenario: Scenario) -> dict[str, np.ndarray]:
     """All KPIs of :data:`KPIS` for each replicate."""
     operating = metrics["operating"]
@@ -72,29 +88,42 @@ def compute_kpis(metrics: dict[str, np.ndarray], grant_schedule: np.ndarray,
         "survival_prob_y10": operating[:, 119].copy() if T >= 120 else nan.copy(),
         "closure_month": _first(operating == 0),
     }
-    c = cliff_month(grant_schedule)
-    out["cliff_month"] = np.full(R, c)
-    if np.isnan(c):
-        for k in ("cliff_drop_gbp_per_month", "cliff_drop_share", "runway_months_at_cliff"):
-            out[k] = nan.copy()
-    else:
-        t = int(c)
-        before, at = income[:, t - 1], income[:, t]
-        drop = before - at
-        out["cliff_drop_gbp_per_month"] = drop
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["cliff_drop_share"] = np.where(before > 0, drop / before, np.nan)
-            deficit = costs[:, t] - at
-            runway = np.where(deficit > 0, np.maximum(reserves[:, t - 1], 0.0) / deficit,
-                              RUNWAY_CAP_MONTHS)
-        alive = operating[:, t - 1] == 1
-        out["runway_months_at_cliff"] = np.where(alive, np.minimum(runway, RUNWAY_CAP_MONTHS), np.nan)
-    earned = metrics["income_subscriptions_gbp"]
+    cliff = cliff_month(funding_schedule)
+    out["cliff_month"] = cliff
+    has_cliff = ~np.isnan(cliff)
+    rows = np.arange(R)
+    t = np.where(has_cliff, cliff, 1).astype(np.int64)  # a placeholder month where undefined
+    before, at = income[rows, t - 1], income[rows, t]
+    drop = before - at
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(before > 0, drop / before, np.nan)
+        deficit = costs[rows, t] - at
+        runway = np.where(deficit > 0, np.maximum(reserves[rows, t - 1], 0.0) / deficit,
+                          RUNWAY_CAP_MONTHS)
+    alive = operating[rows, t - 1] == 1
+    out["cliff_drop_gbp_per_month"] = np.where(has_cliff, drop, np.nan)
+    out["cliff_drop_share"] = np.where(has_cliff, share, np.nan)
+    out["runway_months_at_cliff"] = np.where(has_cliff & alive,
+                                             np.minimum(runway, RUNWAY_CAP_MONTHS), np.nan)
+    earned = metrics["income_subscriptions_gbp"] + metrics["income_commissions_gbp"]
     out["breakeven_month"] = _first((earned >= costs) & (operating == 1) & (costs > 0))
-    out["members_y10"] = metrics["las_member"][:, y10].copy()
+    out["members_y10"] = metrics["members"][:, y10].copy()
     out["live_services_y10"] = metrics["live_services"][:, y10].copy()
     out["min_reserves_gbp"] = reserves.min(axis=1)
     out["failed_launches_total"] = metrics["failed_launches"].sum(axis=1)
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)
+    out["value_delivered_total_hours"] = metrics["value_delivered_hours"].sum(axis=1)
+    total_costs = costs.sum(axis=1)
+    last_year = slice(y10 - 11 if T >= 12 else 0, y10 + 1)
+    member_years = metrics["members"][:, last_year].mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["benefit_cost_ratio"] = np.where(
+            total_costs > 0, out["value_delivered_total_gbp"] / total_costs, np.nan)
+        out["cost_per_member_gbp_y10"] = np.where(
+            member_years > 0, costs[:, last_year].sum(axis=1) / member_years, np.nan)
+    out["commissions_won_total"] = metrics["commissions_won"].sum(axis=1)
+    out["grant_renewals_total"] = metrics["grant_renewals"].sum(axis=1)
+    out["policy_change"] = metrics["policy_changed"][:, -1].copy()
+    out["host_cut_month"] = _first(metrics["host_cut"] == 1)
     return out

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["LAPopulation", "LADDER_STATES", "OFSTED_GRADES",
-           "UNAWARE", "AWARE", "EVALUATING", "MEMBER", "LAPSED"]
+__all__ = ["LAPopulation", "LADDER_STATES", "OFSTED_GRADES", "MEMBER_STATES", "is_member",
+           "UNAWARE", "AWARE", "EVALUATING", "MEMBER", "CONTRIBUTOR", "CHAMPION", "LAPSED",
+           "MERGED"]
 
 OFSTED_GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 """Ofsted ILACS overall grades, best first (index = code in :attr:`LAPopulation.ofsted`)."""
 
-UNAWARE, AWARE, EVALUATING, MEMBER, LAPSED = range(5)
-LADDER_STATES = ("unaware", "aware", "evaluating", "member", "lapsed")
-"""Ladder states by code: each LA is in exactly one in every month of every replicate."""
+UNAWARE, AWARE, EVALUATING, MEMBER, CONTRIBUTOR, CHAMPION, LAPSED, MERGED = range(8)
+LADDER_STATES = ("unaware", "aware", "evaluating", "member", "contributor", "champion", "lapsed",
+                 "merged")
+"""Ladder states by code: each LA is in exactly one in every month of every replicate.
+``merged`` holds LAs absorbed into another by local government reorganisation: they have left
+the population, so the live LA count is N minus the merged ones."""
+
+DENSE_NEIGHBOUR_LIMIT = 2000
+"""Up to this many LAs the neighbour sums are one dense float32 matmul (2 ms for 10,000 × 153);
+beyond it (test populations of many copies) a sparse product."""
+
+MEMBER_STATES = (MEMBER, CONTRIBUTOR, CHAMPION)
+"""States in which an LA is a (paying, when subscriptions apply) member."""
+
+
+def is_member(ladder: np.ndarray) -> np.ndarray:
+    """bool mask of LAs that are members (member, contributor or champion)."""
+    return (ladder >= MEMBER) & (ladder <= CHAMPION)
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,8 @@ class LAPopulation:
     child_population : int[N], children aged 0–17 (ONS mid-2024).
     sw_turnover_rate_per_year : float[N], 2025 children's social-worker turnover (share/year).
     statistical_neighbours : int[N, 10], indices of each LA's DfE statistical neighbours.
+    budget_pressure : float[N] in [0, 1], percentile rank of the LA's rate of children looked
+        after per 10,000 (DfE, 31 March 2025), a proxy for pressure on its budget.
     """
 
     names: tuple[str, ...]
@@ -39,6 +60,7 @@ class LAPopulation:
     child_population: np.ndarray
     sw_turnover_rate_per_year: np.ndarray
     statistical_neighbours: np.ndarray
+    budget_pressure: np.ndarray
     region_onehot: np.ndarray = field(init=False, repr=False)
     region_size: np.ndarray = field(init=False, repr=False)
     region_mean_weights: np.ndarray = field(init=False, repr=False)
@@ -51,6 +73,27 @@ class LAPopulation:
         object.__setattr__(self, "region_size", size)
         # float32 is exact for the 0/1 counts it multiplies and halves the matmul cost.
         object.__setattr__(self, "region_mean_weights", (onehot / size).astype(np.float32))
+
+    @cached_property
+    def _neighbour_matrix(self) -> Any:
+        """[j, i] = 1 if LA j is one of LA i's statistical neighbours (dense when small)."""
+        n = len(self.names)
+        rows = self.statistical_neighbours.ravel()
+        cols = np.repeat(np.arange(n), self.statistical_neighbours.shape[1])
+        if n <= DENSE_NEIGHBOUR_LIMIT:
+            dense = np.zeros((n, n), dtype=np.float32)
+            np.add.at(dense, (rows, cols), 1.0)
+            return dense
+        return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (cols, rows)), shape=(n, n))
+
+    def neighbour_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Sum of ``counts`` (float32[R, N], small whole numbers) over each LA's statistical
+        neighbours, float32[R, N]. Inputs and weights are whole numbers, so the sums are exact
+        whatever the batch size."""
+        matrix = self._neighbour_matrix
+        if isinstance(matrix, np.ndarray):
+            return counts @ matrix
+        return np.asarray((matrix @ counts.T).T, dtype=np.float32)
 
     @property
     def count(self) -> int:

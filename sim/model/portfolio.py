@@ -36,6 +36,7 @@ class ServiceTable:
     complexity: np.ndarray
     value_gbp_per_member_per_year: np.ndarray
     strand: np.ndarray
+    schedule_month: np.ndarray  # -1 where a service has no scheduled month
 
     @classmethod
     def from_portfolio(cls, portfolio: Portfolio, strands: tuple[str, ...]) -> ServiceTable:
@@ -47,6 +48,8 @@ class ServiceTable:
             value_gbp_per_member_per_year=np.array([x.value_gbp_per_member_per_year for x in s],
                                                    dtype=float),
             strand=np.array([strands.index(x.strand) for x in s]),
+            schedule_month=np.array([-1 if x.schedule_month is None else x.schedule_month
+                                     for x in s], dtype=np.int64),
         )
 
 
@@ -86,15 +89,21 @@ class PortfolioFlows:
 
 
 def start_builds(state: PortfolioState, table: ServiceTable, portfolio: Portfolio,
-                 delivery_fte: np.ndarray, mask: np.ndarray) -> np.ndarray:
+                 delivery_fte: np.ndarray, mask: np.ndarray, month: int) -> np.ndarray:
     """Launch decisions (a calendar event): start building services, in place.
 
-    ``big_bang`` starts every planned service; ``gall`` starts the next planned service only
+    ``big_bang`` starts every planned service; ``schedule`` starts each planned service whose
+    ``schedule_month`` has come (a plan followed whatever the state); ``gall`` starts the next planned service only
     where nothing is in build, every live service is at least ``gall_reliability_threshold``
     reliable and at least ``gall_spare_fte`` delivery FTE is free after maintenance. Returns
     bool[R]: replicates that started a build.
     """
     planned = state.status == PLANNED
+    if portfolio.policy == "schedule":
+        due = (table.schedule_month >= 0) & (table.schedule_month <= month)
+        start = planned & mask[:, None] & due[None, :]
+        state.status[start] = BUILDING
+        return start.any(axis=1)
     if portfolio.policy == "big_bang":
         start = planned & mask[:, None]
         state.status[start] = BUILDING

@@ -1,5 +1,6 @@
-"""The CoE's staff by role: vacancies filled after a recruitment delay, resignations whose
-hazard rises with funding uncertainty and workload and depends on the host, hiring freezes.
+"""The CoE's staff by role: vacancies filled after a recruitment delay, new starters who ramp up
+to full productivity, resignations whose hazard rises with funding uncertainty and workload and
+depends on the host, hiring freezes, and redundancies with notice and redundancy pay.
 
 Staff are whole people (1 FTE each), held as int64[R, 3] in role order delivery, engagement,
 leadership. Each resignation and each completed hire is a binomial draw per replicate, role and
@@ -15,7 +16,8 @@ import numpy as np
 from sim.engine import BatchGenerator, hazard_probability
 from sim.scenario.schema import Hosting, Workforce
 
-__all__ = ["StaffFlows", "resignation_hazard", "step_workforce", "ROLES"]
+__all__ = ["NoticeBook", "StaffFlows", "effective_fte", "redundancies_needed", "resignation_hazard",
+           "step_workforce", "ROLES"]
 
 ROLES = ("delivery", "engagement", "leadership")
 
@@ -26,6 +28,7 @@ class StaffFlows:
 
     leavers: np.ndarray
     hires: np.ndarray
+    experienced_leavers: np.ndarray
 
 
 def resignation_hazard(workforce: Workforce, hosting: Hosting, income_ending_share: np.ndarray,
@@ -47,27 +50,103 @@ def resignation_hazard(workforce: Workforce, hosting: Hosting, income_ending_sha
     return hazard[:, None]
 
 
-def step_workforce(staff: np.ndarray, establishment: np.ndarray, workforce: Workforce,
-                   hosting: Hosting, income_ending_share: np.ndarray, overload: np.ndarray,
-                   hiring_frozen: np.ndarray, operating: np.ndarray, dt_months: float,
-                   rng: BatchGenerator) -> StaffFlows:
-    """Advance staff by one sub-step, in place.
+def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.ndarray,
+                   workforce: Workforce, hosting: Hosting, income_ending_share: np.ndarray,
+                   overload: np.ndarray, hiring_frozen: np.ndarray, operating: np.ndarray,
+                   dt_months: float, rng: BatchGenerator) -> StaffFlows:
+    """Advance staff by one sub-step, in place: resignations, then hires, then ramp-up.
 
     Parameters
     ----------
     staff : int64[R, 3], people in post (updated in place).
-    establishment : int64[3], funded posts per role.
+    novices : int64[R, 3], the new starters among them, not yet fully productive (in place).
+    establishment : int64[R, 3], funded posts per replicate and role.
     hiring_frozen : bool[R], replicates not recruiting this step.
     operating : bool[R], closed replicates neither hire nor lose staff (they have none).
     """
-    quit_prob = hazard_probability(
-        resignation_hazard(workforce, hosting, income_ending_share, overload), dt_months)
-    leavers = rng.binomial(staff, np.broadcast_to(quit_prob, staff.shape))
-    leavers[~operating] = 0
-    staff -= leavers
-    vacancies = np.maximum(establishment[None, :] - staff, 0)
+    quit_prob = np.broadcast_to(hazard_probability(
+        resignation_hazard(workforce, hosting, income_ending_share, overload), dt_months), staff.shape)
+    # New starters and experienced staff leave at the same hazard: two independent binomials.
+    novice_leavers = rng.binomial(novices, quit_prob)
+    experienced_leavers = rng.binomial(staff - novices, quit_prob)
+    novice_leavers[~operating] = 0
+    experienced_leavers[~operating] = 0
+    novices -= novice_leavers
+    staff -= novice_leavers + experienced_leavers
+    vacancies = np.maximum(establishment - staff, 0)
     vacancies[hiring_frozen | ~operating] = 0
     fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)
     hires = rng.binomial(vacancies, np.full(vacancies.shape, fill_prob))
     staff += hires
-    return StaffFlows(leavers=leavers, hires=hires)
+    # Starters hired in this sub-step join the novices after it: they ramp up from the next one.
+    if workforce.ramp_up_months > 0:
+        ramp = rng.binomial(novices, np.full(novices.shape, hazard_probability(
+            1.0 / workforce.ramp_up_months, dt_months)))
+        novices -= ramp
+        novices += hires
+    return StaffFlows(leavers=novice_leavers + experienced_leavers, hires=hires,
+                      experienced_leavers=experienced_leavers)
+
+
+def effective_fte(staff: np.ndarray, novices: np.ndarray, workforce: Workforce) -> np.ndarray:
+    """Productive FTE by role, float[R, 3]: experienced staff count 1, new starters less."""
+    return (staff - novices) + workforce.new_starter_productivity * novices
+
+
+def redundancies_needed(shortfall_gbp_per_month: np.ndarray, staff: np.ndarray,
+                        under_notice: np.ndarray, cost_per_head_gbp_per_month: np.ndarray,
+                        workforce: Workforce) -> np.ndarray:
+    """How many people to give notice to, by role, int64[R, 3].
+
+    Enough people to remove a monthly ``shortfall`` (≤ 0 means none), taken first from
+    engagement, then delivery, then leadership (keeping ``minimum_leadership_fte``); people
+    already under notice are not counted twice.
+
+    Parameters
+    ----------
+    shortfall_gbp_per_month : float[R], running costs the CoE cannot afford, £/month.
+    under_notice : int64[R, 3], people already given notice.
+    cost_per_head_gbp_per_month : float[3], running cost of one person in each role.
+    """
+    cuts = np.zeros_like(staff)
+    remaining = np.maximum(shortfall_gbp_per_month, 0.0)
+    floor = np.array([0, 0, workforce.minimum_leadership_fte])
+    for role in (1, 0, 2):  # engagement, delivery, leadership
+        available = np.maximum(staff[:, role] - under_notice[:, role] - floor[role], 0)
+        cost = cost_per_head_gbp_per_month[role]
+        wanted = np.ceil(remaining / cost).astype(np.int64) if cost > 0 else np.zeros_like(available)
+        take = np.minimum(wanted, available)
+        cuts[:, role] = take
+        remaining = remaining - take * cost
+    return cuts
+
+
+@dataclass
+class NoticeBook:
+    """People under redundancy notice, by the month they leave: int64[L + 1, R, 3] ring buffer."""
+
+    queue: np.ndarray
+    notice_months: int
+
+    @classmethod
+    def empty(cls, replicates: int, notice_months: int) -> NoticeBook:
+        return cls(np.zeros((notice_months + 1, replicates, 3), dtype=np.int64), notice_months)
+
+    @property
+    def under_notice(self) -> np.ndarray:
+        """int64[R, 3], everyone serving notice."""
+        return self.queue.sum(axis=0)
+
+    def serve(self, month: int, counts: np.ndarray) -> None:
+        """Give notice to ``counts`` people this month; they leave ``notice_months`` later."""
+        self.queue[(month + self.notice_months) % len(self.queue)] += counts
+
+    def leaving(self, month: int) -> np.ndarray:
+        """People whose notice ends this month (removed from the book), int64[R, 3]."""
+        slot = month % len(self.queue)
+        out = self.queue[slot].copy()
+        self.queue[slot] = 0
+        return out
+
+    def clear(self, rows: np.ndarray) -> None:
+        self.queue[:, rows] = 0

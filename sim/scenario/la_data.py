@@ -45,6 +45,13 @@ def load_la_population() -> LAPopulation:
          for r in rows]
     )
     turnover = np.where(np.isnan(turnover), np.nanmean(turnover), turnover)
+    cla_rate = np.array([float(r["cla_rate_per_10k_2025"]) if r["cla_rate_per_10k_2025"] else np.nan
+                         for r in rows])
+    cla_rate = np.where(np.isnan(cla_rate), np.nanmedian(cla_rate), cla_rate)
+    # Percentile rank in [0, 1] (ties share the mean rank): robust to the long right tail.
+    order = cla_rate.argsort().argsort().astype(float)
+    ranks = np.array([order[cla_rate == v].mean() for v in cla_rate])
+    budget_pressure = ranks / max(len(rows) - 1, 1)
     index = {code: i for i, code in enumerate(codes)}
     neighbours = np.full((len(rows), 10), -1, dtype=np.int64)
     for row in _read_csv("dfe_statistical_neighbours_2025.csv"):
@@ -61,4 +68,5 @@ def load_la_population() -> LAPopulation:
         child_population=np.array([int(r["child_population_0_17"]) for r in rows]),
         sw_turnover_rate_per_year=turnover,
         statistical_neighbours=neighbours,
+        budget_pressure=budget_pressure,
     )

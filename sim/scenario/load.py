@@ -273,7 +273,24 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     for text in overrides:
         key, value = parse_override(text)
         _apply_override(merged, key, value, provenance)
-    return scenario_from_dict(merged, str(path), provenance)
+    scenario = scenario_from_dict(merged, str(path), provenance)
+    _check_la_codes(scenario, provenance, str(path))
+    return scenario
+
+
+def _check_la_codes(scenario: Scenario, provenance: Mapping[str, str], default: str) -> None:
+    """Every LA code a reorganisation names must be one of the 153 LAs."""
+    from sim.scenario.la_data import load_la_population
+
+    known = {int(code) for code in load_la_population().codes}
+    for i, reorganisation in enumerate(scenario.events.reorganisations):
+        for j, group in enumerate(reorganisation.merges):
+            unknown = [code for code in group if code not in known]
+            if unknown:
+                path = f"events.reorganisations[{i}].merges[{j}]"
+                raise ScenarioError(_source_of(path, provenance, default), path,
+                                    f"must name LAs by their 3-digit DfE code (la_reference.csv); "
+                                    f"unknown code(s) {unknown}, got {list(group)}")
 
 
 def resolved_toml(scenario: Scenario) -> str:

@@ -14,10 +14,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "CHARITABLE_FORMS",
+    "Commissions",
+    "Election",
+    "Events",
     "Finance",
     "Grant",
+    "HOST_MODELS",
     "HostChange",
     "Hosting",
+    "NationalProgrammes",
+    "SpendingReview",
+    "SubscriptionBand",
     "Meta",
     "Portfolio",
     "Role",
@@ -33,7 +41,12 @@ __all__ = [
 STRANDS = ("culture_and_leadership", "skills_and_capacity", "collaboration_and_impact")
 """The CoE proposal's three delivery strands (research/coe_report.md §2.1)."""
 
-HOST_MODELS = ("la_hosted", "government_hosted", "independent_company")
+HOST_MODELS = ("la_hosted", "government_hosted", "independent_company", "existing_infrastructure")
+
+CHARITABLE_FORMS = ("independent_company", "existing_infrastructure")
+"""Host forms that may take charitable income: a company limited by guarantee can register as a
+charity, and the sector bodies (Coram, Foundations) are charities; a council or a department
+cannot."""
 
 
 def P(default: Any, unit: str, source: str, description: str, **limits: Any) -> Any:
@@ -91,10 +104,11 @@ class Uptake(Strict):
     q_per_year: float = P(0.38, "1/year",
                           "Sultan, Farley & Lehmann (1990) meta-analysis mean, via research/data.md §C",
                           "Bass coefficient of imitation (word of mouth between LAs).", ge=0, le=5)
-    peer_weight_region: float = P(0.5, "share",
-                                  "assumption: regional networks (RIIAs) carry half of word of mouth",
-                                  "Share of imitation that acts through the LA's own region; the rest "
-                                  "acts through all LAs nationally.", ge=0, le=1)
+    peer_weight_region: float = P(0.4, "share",
+                                  "assumption: regional networks (RIIAs) carry the largest part of "
+                                  "word of mouth",
+                                  "Share of imitation that acts through the LA's own region (see "
+                                  "peer_weight_neighbours for the rest).", ge=0, le=1)
     outreach_reference_fte: float = P(2.0, "FTE",
                                       "assumption: two engagement staff reach LAs at the published p",
                                       "Engagement staffing at which the innovation coefficient equals p_per_year; "
@@ -122,15 +136,85 @@ class Uptake(Strict):
                                       "assumption: typical officer spend limit in council contract "
                                       "standing orders", "Annual price above which membership needs "
                                       "senior approval (the host's slower gate).", ge=0)
-    renewal_prob: float = P(0.92, "probability",
-                            "assumption", "Chance that a member renews each April when the CoE's "
-                            "reputation is at its maximum.", ge=0, le=1)
+    renewal_prob: float = P(0.96, "probability",
+                            "assumption: sector subscription services keep most members",
+                            "Chance that a member renews each April at full reputation, value for "
+                            "money and no budget pressure.", ge=0, le=1)
     renewal_reputation_sensitivity: float = P(0.5, "-", "assumption",
                                               "How far a poor reputation lowers renewal: renewal "
                                               "= renewal_prob × (1 − s × (1 − reputation)).", ge=0, le=1)
     lapsed_return_months: float = P(24.0, "months", "assumption",
                                     "Mean time before a lapsed LA is again counted as aware and may "
                                     "re-evaluate (0 = immediate).", ge=0, le=240)
+    peer_weight_neighbours: float = P(0.3, "share",
+                                      "assumption: DfE statistical neighbours are the peers LAs "
+                                      "benchmark against (dfe_statistical_neighbours_2025.csv)",
+                                      "Share of imitation that acts through the LA's ten DfE "
+                                      "statistical neighbours; national share = 1 − region − "
+                                      "neighbours.", ge=0, le=1)
+    champion_peer_weight: int = P(2, "adopters",
+                                  "assumption: an active champion talks to peers about twice as "
+                                  "much as an ordinary member",
+                                  "How many adopters a champion LA counts as in its peers' word of "
+                                  "mouth (members and contributors count as 1).", ge=1, le=10)
+    approval_price_elasticity: float = P(0.5, "-", "assumption",
+                                         "How fast the priced pass rate falls with price: pass = "
+                                         "host pass rate × (threshold ÷ price)^e above the "
+                                         "threshold.", ge=0, le=5)
+    renewal_value_ratio_scale: float = P(1.0, "x", "assumption: an LA that gets its money's worth "
+                                         "(value = price) renews at 63% of the full value effect",
+                                         "Scale of the value-for-money effect on renewal: value "
+                                         "factor = 1 − (1 − floor) · exp(−(value ÷ price) ÷ scale).",
+                                         gt=0, le=100)
+    renewal_without_value_share: float = P(0.5, "share", "assumption: goodwill and the network "
+                                           "keep half of members that see no value yet",
+                                           "Value factor floor: renewal relative to the full rate "
+                                           "for a member that gets no value for its price.",
+                                           ge=0, le=1)
+    renewal_budget_pressure_sensitivity: float = P(0.05, "-", "assumption",
+                                                   "Renewal is cut by this share for the LA under "
+                                                   "most budget pressure (children-looked-after rate "
+                                                   "percentile 1), in proportion below it.",
+                                                   ge=0, le=1)
+    low_rated_value_multiplier: float = P(1.3, "x", "assumption after the proposal's point that "
+                                          "struggling LAs have most to gain (research/coe_report.md "
+                                          "§6.2)", "Value of the services to an LA rated requires "
+                                          "improvement or inadequate, relative to others.",
+                                          ge=0, le=10)
+    champion_turnover_multiplier: float = P(1.0, "x", "DfE children's social work workforce 2025: "
+                                            "each LA's social-worker turnover rate, used as a proxy "
+                                            "for its champion's (la_reference.csv)",
+                                            "Champion leaving hazard relative to the LA's 2025 "
+                                            "social-worker turnover rate.", ge=0, le=10)
+    champion_replacement_months: float = P(6.0, "months", "assumption",
+                                           "Mean time for a contributor or champion LA to find a "
+                                           "second champion after one leaves (0 = immediate).",
+                                           ge=0, le=120)
+    orphan_lapse_prob: float = P(0.5, "probability", "assumption",
+                                 "Chance that a member LA whose last champion leaves lapses (else "
+                                 "someone new picks it up and it stays a member).", ge=0, le=1)
+    contribution_rate_per_year: float = P(0.5, "1/year", "assumption: a member starts to contribute "
+                                          "after two years on average",
+                                          "Hazard of a member becoming a contributor, for an LA with "
+                                          "full spare capacity (low-rated LAs: times "
+                                          "low_rated_capacity_multiplier; 0 = never).", ge=0, le=12)
+    championing_rate_per_year: float = P(0.33, "1/year", "assumption: about three years from "
+                                         "contributor to champion",
+                                         "Hazard of a contributor becoming a champion at full "
+                                         "reputation (in proportion to reputation; 0 = never).",
+                                         ge=0, le=12)
+    volunteer_fte_per_contributor: float = P(0.05, "FTE", "assumption: about two days a month of "
+                                             "an analyst's time", "Volunteer delivery capacity each "
+                                             "contributor or champion LA gives the CoE (lowers the "
+                                             "staff effort for builds and maintenance).", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _peer_weights_sum(self) -> Uptake:
+        total = self.peer_weight_region + self.peer_weight_neighbours
+        if total > 1 + 1e-12:
+            raise ValueError(f"peer_weight_neighbours plus peer_weight_region must be at most 1, "
+                             f"got {self.peer_weight_neighbours} + {self.peer_weight_region}")
+        return self
 
 
 class Role(Strict):
@@ -181,6 +265,26 @@ class Workforce(Strict):
                                             "plus contracted income over this many months cover a "
                                             "full team's running costs over the same months.",
                                             ge=0, le=60)
+    ramp_up_months: float = P(6.0, "months", "assumption: about six months to full productivity "
+                              "in a specialist data role",
+                              "Mean time for a new starter to become experienced (0 = at once).",
+                              ge=0, le=60)
+    new_starter_productivity: float = P(0.5, "share", "assumption",
+                                        "Productivity of a new starter relative to an experienced "
+                                        "member of staff.", ge=0, le=1)
+    redundancy_trigger_months: float = P(3.0, "months", "assumption",
+                                         "Redundancies are made when reserves plus this many months "
+                                         "of contracted income cannot pay this many months of the "
+                                         "current team's running costs (0 = never).", ge=0, le=60)
+    notice_months: int = P(3, "months", "assumption: three months' notice, typical for council "
+                           "and charity posts", "Months between a redundancy notice and the "
+                           "person leaving (they are paid until then).", ge=0, le=12)
+    redundancy_pay_weeks: float = P(8.0, "weeks of pay", "assumption: statutory redundancy pay is "
+                                    "up to 1.5 weeks per year of service (gov.uk, Employment Rights "
+                                    "Act 1996 s.162), enhanced by many public bodies",
+                                    "Redundancy payment per person made redundant.", ge=0, le=104)
+    minimum_leadership_fte: int = P(1, "FTE", "assumption: someone must run what remains",
+                                    "Leadership posts never cut by redundancies.", ge=0, le=10)
 
     def roles(self) -> tuple[Role, Role, Role]:
         """Roles in the fixed order delivery, engagement, leadership."""
@@ -201,6 +305,9 @@ class Service(Strict):
                                              "£9k–£22.5k statutory-return cost, research/coe_report.md §3.2)",
                                              "Value of the fully reliable service to one member LA.",
                                              ge=0, le=1_000_000)
+    schedule_month: int | None = P(None, "month", "assumption",
+                                   "Month the build starts under the 'schedule' policy (unset: "
+                                   "never built under that policy).", ge=0)
 
 
 def _default_services() -> tuple[Service, ...]:
@@ -229,10 +336,11 @@ def _default_services() -> tuple[Service, ...]:
 
 
 class Portfolio(Strict):
-    policy: Literal["gall", "big_bang"] = P("gall", "-", "DESIGN.md §4.3",
-                                            "gall: start with the first service and add one at a time "
-                                            "when live services are reliable and capacity is spare; "
-                                            "big_bang: build every service from month 0.")
+    policy: Literal["gall", "big_bang", "schedule"] = P(
+        "gall", "-", "DESIGN.md §4.3",
+        "gall: start with the first service and add one at a time when live services are reliable "
+        "and capacity is spare; big_bang: build every service from month 0; schedule: start each "
+        "service in its schedule_month, whatever the state.")
     services: tuple[Service, ...] = P(_default_services(), "-",
                                       "names and strands: research/coe_report.md §2.2; efforts and "
                                       "values: assumption",
@@ -292,7 +400,24 @@ class Grant(Strict):
                                    ge=0, le=1e9)
     start_month: int = P(0, "month", "assumption", "First month the grant pays.", ge=0)
     end_month: int = P(36, "month", "assumption: a three-year innovation grant",
-                       "First month the grant no longer pays (the cliff).", ge=1)
+                       "First month the grant no longer pays (the cliff), unless it is renewed.", ge=1)
+    taper_months: int = P(0, "months", "assumption: innovation grants end abruptly",
+                          "Months before the end over which income falls linearly to zero: in "
+                          "month m of the taper the grant pays amount × (end − m) ÷ (taper + 1).",
+                          ge=0, le=120)
+    renewal_prob: float = P(0.0, "probability",
+                            "assumption: no renewal is promised (research/data.md §E: the What Works "
+                            "Centre had 'no guaranteed funding after' its first contracts)",
+                            "Chance, drawn per replicate, that the funder renews the grant at its "
+                            "renewal decision (taper_months before the end).", ge=0, le=1)
+    renewal_months: int = P(36, "months", "assumption: a renewal for another three years",
+                            "How far a renewal moves the end of the grant.", ge=1, le=240)
+    max_renewals: int = P(1, "count", "assumption",
+                          "Most renewals the grant can have; each renewed term ends in another "
+                          "decision until this many renewals have been granted.", ge=0, le=10)
+    government_funded: bool = P(True, "-", "DESIGN.md §4.5 (a general election may change policy)",
+                                "Whether central government funds the grant: an election policy "
+                                "change scales its renewal chance.")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Grant:
@@ -300,7 +425,48 @@ class Grant(Strict):
             raise ValueError(
                 f"end_month must be after start_month ({self.start_month}), got {self.end_month}"
             )
+        if self.taper_months >= self.end_month - self.start_month:
+            raise ValueError(
+                f"taper_months must be shorter than the grant ({self.end_month - self.start_month} "
+                f"months), got {self.taper_months}"
+            )
         return self
+
+
+class SubscriptionBand(Strict):
+    name: str = P("all", "-", "-", "Band name (e.g. small, medium, large).", min_length=1)
+    min_child_population: int = P(0, "children",
+                                  "ONS mid-2024 child population 0–17 (sim/data/la_reference.csv)",
+                                  "Smallest child population (0–17) of an LA in this band; the band "
+                                  "runs up to the next band's minimum.", ge=0)
+    price_gbp_per_year: float = P(6000.0, "GBP/year per LA", "assumption",
+                                  "Annual subscription of a member LA in this band.", ge=0, le=1e6)
+
+
+class Commissions(Strict):
+    rate_per_year: float = P(0.0, "1/year",
+                             "assumption: off unless a scenario sets it (D2I's commissioned work, "
+                             "e.g. the MHCLG-funded validators, research/coe_report.md §3.3)",
+                             "Arrival rate of commissioned projects at reputation 1 and no members "
+                             "(Poisson); it scales with reputation and membership.", ge=0, le=120)
+    member_effect: float = P(1.0, "x", "assumption: a CoE with every LA as a member is asked twice as often",
+                             "Rise in the arrival rate from no members to all LAs as members: "
+                             "rate × reputation × (1 + member_effect × members ÷ N).", ge=0, le=10)
+    mean_value_gbp: float = P(40_000.0, "GBP", "assumption: a small data or tool project",
+                              "Mean value of one commission (lognormal).", gt=0, le=1e8)
+    value_sigma: float = P(0.6, "-", "assumption", "Log-scale spread (σ) of commission values.",
+                           ge=0, le=3)
+    duration_months: int = P(6, "months", "assumption",
+                             "How long a commission runs; its value is paid in equal monthly parts.",
+                             ge=1, le=60)
+    charge_gbp_per_fte_month: float = P(8_000.0, "GBP/FTE-month",
+                                        "assumption: about £400 a day over 20 days",
+                                        "What the CoE charges for one FTE-month of delivery: a "
+                                        "commission needs (value per month ÷ this) delivery FTE.",
+                                        gt=0, le=1e6)
+    max_active: int = P(8, "count", "assumption",
+                        "Most commissions running at once; arrivals beyond it are turned away.",
+                        ge=1, le=64)
 
 
 class Finance(Strict):
@@ -325,11 +491,38 @@ class Finance(Strict):
                                 "Employer national insurance on salaries.", ge=0, le=1)
     vat_rate: float = P(0.20, "share", "VAT Act 1994: standard rate 20%",
                         "VAT on non-pay costs, borne where the host cannot recover it.", ge=0, le=1)
+    subscription_bands: tuple[SubscriptionBand, ...] = P(
+        (), "-", "assumption", "Subscription prices by LA size (child population); empty: every "
+        "member pays subscription_gbp_per_year.", max_length=10)
+    core_budget_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
+                                        "Central-government core budget at its first setting; "
+                                        "spending reviews and elections then move it.", ge=0, le=1e9)
+    core_budget_from_month: int = P(0, "month", "assumption", "First month the core budget pays.",
+                                    ge=0)
+    commissions: Commissions = P(Commissions(), "-", "-", "Commissioned projects.")
+    la_analyst_cost_gbp_per_hour: float = P(
+        32.0, "GBP/hour", "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
+        "over about 1,600 working hours", "Converts value delivered to LAs (£) into analyst hours "
+        "saved (DESIGN.md §4.6).", gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> Finance:
+        mins = [b.min_child_population for b in self.subscription_bands]
+        if mins and mins[0] != 0:
+            raise ValueError(f"subscription_bands[0].min_child_population must be 0 (every LA needs "
+                             f"a band), got {mins[0]}")
+        for i in range(1, len(mins)):
+            if mins[i] <= mins[i - 1]:
+                raise ValueError(f"subscription_bands[{i}].min_child_population must be above "
+                                 f"subscription_bands[{i - 1}]'s ({mins[i - 1]}), got {mins[i]}")
+        return self
 
 
 class Hosting(Strict):
-    model: Literal["la_hosted", "government_hosted", "independent_company"] = P(
-        "la_hosted", "-", "DESIGN.md §4.5", "Hosting model.")
+    model: Literal["la_hosted", "government_hosted", "independent_company",
+                   "existing_infrastructure"] = P(
+        "la_hosted", "-", "DESIGN.md §4.5; existing_infrastructure: a sector body such as the LGA, "
+        "ADCS, Coram or Foundations (research/coe_report.md §4.3)", "Hosting model.")
     pension_rate: float = P(0.211, "share of pay",
                             "LGPS 2022 valuation: average total employer rate 21.1% (research/data.md §D)",
                             "Employer pension contribution.", ge=0, le=1)
@@ -362,8 +555,47 @@ class Hosting(Strict):
                                       "Host effect on the resignation hazard (autonomy lowers it).",
                                       gt=0, le=10)
     deficit_tolerance_gbp: float = P(100_000.0, "GBP", "assumption",
-                                     "Overdraft the host absorbs before it closes the service "
-                                     "(0 for a company: insolvent when cash runs out).", ge=0, le=1e9)
+                                     "Overdraft at which the failure rule acts: insolvency closes "
+                                     "below it (0: insolvent when cash runs out); deficit_tolerance "
+                                     "and spending_review impose a cut below it.", ge=0, le=1e9)
+    failure_rule: Literal["insolvency", "deficit_tolerance", "spending_review"] = P(
+        "deficit_tolerance", "-", "DESIGN.md §4.4",
+        "insolvency: closes when reserves fall below −deficit_tolerance_gbp (a company); "
+        "deficit_tolerance: a cut below the tolerance, closure past closure_deficit_gbp or after "
+        "max_deficit_months (a council); spending_review: a cut below the tolerance, closure only "
+        "when a spending review stops the core budget (a department).")
+    closure_deficit_gbp: float = P(250_000.0, "GBP", "assumption",
+                                   "deficit_tolerance rule: overdraft at which the host closes the "
+                                   "service.", ge=0, le=1e9)
+    max_deficit_months: int = P(24, "months", "assumption: two budget rounds",
+                                "deficit_tolerance rule: months in a row beyond the tolerance after "
+                                "which the host closes the service.", ge=1, le=600)
+    cut_share: float = P(0.3, "share", "assumption",
+                         "Share of each role's establishment a host-imposed cut removes (staff above "
+                         "it leave at once; hiring is frozen until reserves are back above £0).",
+                         ge=0, le=1)
+    charitable_income_gbp_per_year: float = P(
+        0.0, "GBP/year", "assumption", "Mean charitable income (donations, trusts, foundations); only "
+        "a charity-capable form (independent_company, existing_infrastructure) may take it.",
+        ge=0, le=1e8)
+    charitable_income_cv: float = P(0.3, "-", "assumption",
+                                    "Year-to-year variation of charitable income: coefficient of "
+                                    "variation of its lognormal April draw.", ge=0, le=3)
+    commissions_allowed: bool = P(True, "-", "assumption: a government unit does not sell projects "
+                                  "to LAs", "Whether the host's form lets the CoE take commissions.")
+
+    @model_validator(mode="after")
+    def _form_rules(self) -> Hosting:
+        if self.charitable_income_gbp_per_year > 0 and self.model not in CHARITABLE_FORMS:
+            raise ValueError(
+                f"charitable_income_gbp_per_year must be 0 for a {self.model} host (only "
+                f"{' or '.join(CHARITABLE_FORMS)} can take charitable income), got "
+                f"{self.charitable_income_gbp_per_year:g}")
+        if self.closure_deficit_gbp < self.deficit_tolerance_gbp:
+            raise ValueError(
+                f"closure_deficit_gbp must be at least deficit_tolerance_gbp "
+                f"({self.deficit_tolerance_gbp:g}), got {self.closure_deficit_gbp:g}")
+        return self
 
 
 class HostChange(Strict):
@@ -375,6 +607,94 @@ class HostChange(Strict):
     staff_loss_share: float = P(0.0, "share", "assumption",
                                 "Share of staff who leave at the change rather than transfer.",
                                 ge=0, le=1)
+
+
+class SpendingReview(Strict):
+    first_month: int = P(36, "month",
+                         "assumption after Spending Review 2025, which set departmental budgets to "
+                         "2028/29: the next settlement takes effect in April 2029",
+                         "Month of the first spending review that sets the core budget.", ge=0)
+    period_months: int = P(36, "months", "assumption: recent spending reviews set three-year budgets",
+                           "Months between spending reviews.", ge=1, le=240)
+    cut_prob: float = P(0.3, "probability", "assumption",
+                        "Chance, per replicate and review, that the core budget is cut.", ge=0, le=1)
+    cut_share: float = P(0.2, "share", "assumption", "Share of the core budget a cut removes.",
+                         ge=0, le=1)
+    stop_prob: float = P(0.1, "probability", "assumption",
+                         "Chance, per replicate and review, that the core budget is stopped "
+                         "(a spending_review host then closes).", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> SpendingReview:
+        if self.cut_prob + self.stop_prob > 1:
+            raise ValueError(f"cut_prob plus stop_prob must be at most 1, got {self.cut_prob} + "
+                             f"{self.stop_prob}")
+        return self
+
+
+class Election(Strict):
+    month: int = P(37, "month",
+                   "Dissolution and Calling of Parliament Act 2022: Parliament (first met 9 July 2024) "
+                   "dissolves by July 2029; May 2029 assumed",
+                   "Month of the general election (at or after the horizon: none).", ge=0)
+    policy_change_prob: float = P(0.0, "probability", "assumption",
+                                  "Chance, per replicate, that the election changes policy on the CoE.",
+                                  ge=0, le=1)
+    core_budget_multiplier: float = P(0.8, "x", "assumption",
+                                      "Core budget after a policy change, relative to before.",
+                                      ge=0, le=10)
+    grant_renewal_multiplier: float = P(0.5, "x", "assumption",
+                                        "Renewal chance of government-funded grants after a policy "
+                                        "change, relative to before (capped at 1).", ge=0, le=10)
+    programme_rate_multiplier: float = P(1.5, "x", "assumption: a new government launches programmes",
+                                         "Arrival rate of national programmes after a policy change, "
+                                         "relative to before.", ge=0, le=10)
+
+
+class NationalProgrammes(Strict):
+    rate_per_year: float = P(0.0, "1/year",
+                             "assumption: off unless a scenario sets it (Families First, Family Hubs, "
+                             "SEND reform and LGR all land on LA data teams, research/coe_report.md §5.1)",
+                             "Arrival rate of new national programmes (Poisson).", ge=0, le=12)
+    demand_uplift: float = P(0.2, "x", "assumption",
+                             "Rise in LA demand for help a new programme brings at its start "
+                             "(added to the demand multiplier).", ge=0, le=5)
+    duration_months: float = P(24.0, "months", "assumption: a programme's data burden fades over two years",
+                               "Mean life of a programme's uplift (exponential fade).", gt=0, le=240)
+
+
+class Reorganisation(Strict):
+    month: int = P(..., "month", "assumption (dates of local government reorganisation are set by "
+                   "orders; e.g. Cumberland and Westmorland and Furness from April 2023)",
+                   "Month in which the merged authorities take over.", ge=1)
+    merges: tuple[tuple[int, ...], ...] = P(..., "DfE LA codes", "la_reference.csv (old 3-digit "
+                                           "codes)", "Groups of LAs that merge; the first code in "
+                                           "each group is the successor, the rest leave the "
+                                           "population.", min_length=1)
+
+    @field_validator("merges")
+    @classmethod
+    def _groups(cls, merges: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+        seen: set[int] = set()
+        for group in merges:
+            if len(group) < 2:
+                raise ValueError(f"each merge group needs at least two LA codes, got {list(group)}")
+            repeated = seen.intersection(group)
+            if repeated or len(set(group)) != len(group):
+                raise ValueError(f"an LA can merge only once per reorganisation, got {list(group)}")
+            seen.update(group)
+        return merges
+
+
+class Events(Strict):
+    spending_review: SpendingReview = P(SpendingReview(), "-", "-",
+                                        "Spending reviews that set the core budget.")
+    election: Election = P(Election(), "-", "-", "The general election.")
+    national_programmes: NationalProgrammes = P(NationalProgrammes(), "-", "-",
+                                                "New national programmes that raise LA demand.")
+    reorganisations: tuple[Reorganisation, ...] = P((), "-", "DESIGN.md §4.5",
+                                                   "Local government reorganisations that merge "
+                                                   "LAs (none by default).", max_length=20)
 
 
 class Scenario(Strict):
@@ -392,6 +712,8 @@ class Scenario(Strict):
     host_changes: tuple[HostChange, ...] = P((), "-", "DESIGN.md §4.5",
                                              "Changes of host during the run (e.g. a spin-out), in month order.",
                                              max_length=10)
+    events: Events = P(Events(), "-", "DESIGN.md §4.5",
+                       "External events: spending reviews, the general election, national programmes.")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:

@@ -65,7 +65,7 @@ def test_different_seed_different_results(
 ) -> None:
     """A different seed gives different trajectories."""
     other = run_ensemble(scenario, las, REPLICATES, SEED + 1, block_size=BLOCK_SIZE)
-    for name in ("las_member", "staff_fte", "reserves_gbp"):
+    for name in ("members", "staff_fte", "reserves_gbp"):
         assert not np.array_equal(other.metrics[name], reference.metrics[name]), name
 
 

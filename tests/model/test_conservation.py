@@ -67,13 +67,15 @@ def test_money_is_in_whole_pennies(run: EnsembleResult) -> None:
 
 
 def test_staff_change_is_hires_minus_leavers(run: EnsembleResult) -> None:
-    """staff[t] = staff[t−1] + hires[t] − leavers[t] wherever the CoE still operates at t."""
+    """staff[t] = staff[t−1] + hires[t] − leavers[t] − redundancies[t] wherever the CoE operates
+    (people given notice, by a host's cut or for lack of cash, leave when the notice ends)."""
     m = run.metrics
     initial = sum(role.initial_fte for role in run.scenario.workforce.roles())
     before = np.concatenate(
         [np.full((REPLICATES, 1), float(initial)), m["staff_fte"][:, :-1]], axis=1
     )
-    expected = before + m["hires"] - m["leavers"]
+    # Staff made redundant leave outside the resignation count.
+    expected = before + m["hires"] - m["leavers"] - m["redundancies"]
     alive = m["operating"] == 1
     np.testing.assert_array_equal(m["staff_fte"][alive], expected[alive])
     assert m["staff_fte"][~alive].max(initial=0) == 0, "a closed CoE has no staff"

@@ -45,6 +45,10 @@ def bass_scenario(substeps: int) -> Scenario:
             "uptake": {
                 "initial_aware_share": 0.0,
                 "peer_weight_region": 0.0,
+                "peer_weight_neighbours": 0.0,
+                "champion_turnover_multiplier": 0.0,
+                "contribution_rate_per_year": 0.0,
+                "renewal_budget_pressure_sensitivity": 0.0,
                 "evaluation_start_months": 0.0,
                 "free_approval_months": 0.0,
                 "free_approval_pass_prob": 1.0,
@@ -96,6 +100,7 @@ def replicate_population(las: LAPopulation, copies: int) -> LAPopulation:
         ofsted=np.tile(las.ofsted, copies),
         child_population=np.tile(las.child_population, copies),
         sw_turnover_rate_per_year=np.tile(las.sw_turnover_rate_per_year, copies),
+        budget_pressure=np.tile(las.budget_pressure, copies),
         statistical_neighbours=np.concatenate(
             [las.statistical_neighbours + k * n for k in range(copies)]
         ),
@@ -119,7 +124,7 @@ def closed_form_gap(
             scenario = bass_scenario(substeps)
             result = run_ensemble(scenario, large_population, REPLICATES_LARGE, SEED)
             assert result.metrics["operating"].min() == 1, "the isolated mechanism must never close"
-            share = result.metrics["las_member"].mean(axis=0) / large_population.count
+            share = result.metrics["members"].mean(axis=0) / large_population.count
             expected = closed_form_share(
                 scenario.uptake.p_per_year, scenario.uptake.q_per_year, HORIZON_MONTHS
             )
@@ -154,7 +159,7 @@ def test_153_las_match_exact_finite_population_mean(las: LAPopulation) -> None:
     """With the real 153 LAs the mean follows the exact master-equation mean, not the mean field."""
     replicates = 2000
     scenario = bass_scenario(4)
-    members = run_ensemble(scenario, las, replicates, SEED).metrics["las_member"]
+    members = run_ensemble(scenario, las, replicates, SEED).metrics["members"]
     p, q = scenario.uptake.p_per_year, scenario.uptake.q_per_year
     exact = exact_finite_mean(p, q, las.count, HORIZON_MONTHS)
     mean_field = las.count * closed_form_share(p, q, HORIZON_MONTHS)
