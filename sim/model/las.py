@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-__all__ = ["LAPopulation", "LADDER_STATES", "OFSTED_GRADES", "MEMBER_STATES", "is_member",
+__all__ = ["LAPopulation", "LADDER_STATES", "OFSTED_GRADES", "MEMBER_STATES", "REGION_NAMES",
+           "is_member", "region_slug",
            "UNAWARE", "AWARE", "EVALUATING", "MEMBER", "CONTRIBUTOR", "CHAMPION", "LAPSED",
            "MERGED"]
 
@@ -26,6 +27,16 @@ the population, so the live LA count is N minus the merged ones."""
 DENSE_NEIGHBOUR_LIMIT = 2000
 """Up to this many LAs the neighbour sums are one dense float32 matmul (2 ms for 10,000 × 153);
 beyond it (test populations of many copies) a sparse product."""
+
+REGION_NAMES = ("East Midlands", "East of England", "London", "North East", "North West",
+                "South East", "South West", "West Midlands", "Yorkshire and The Humber")
+"""The nine English regions (ONS), in the order of :attr:`LAPopulation.region` codes."""
+
+
+def region_slug(name: str) -> str:
+    """A region's name as a metric-name fragment, e.g. ``yorkshire_and_the_humber``."""
+    return name.lower().replace(" ", "_")
+
 
 MEMBER_STATES = (MEMBER, CONTRIBUTOR, CHAMPION)
 """States in which an LA is a (paying, when subscriptions apply) member."""

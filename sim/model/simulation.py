@@ -48,9 +48,11 @@ from sim.model.las import (
     LADDER_STATES,
     LAPSED,
     OFSTED_GRADES,
+    REGION_NAMES,
     UNAWARE,
     LAPopulation,
     is_member,
+    region_slug,
 )
 from sim.model.portfolio import BUILDING, LIVE, PLANNED, PortfolioState, ServiceTable, start_builds, step_portfolio
 from sim.model.reorganisation import merge_groups, merge_las
@@ -73,6 +75,7 @@ METRICS: dict[str, str] = {
     "members_low_rated": "member LAs rated requires improvement or inadequate (count)",
     **{f"members_ofsted_{g.lower().replace(' ', '_')}": f"member LAs rated {g} by Ofsted (count)"
        for g in OFSTED_GRADES},
+    **{f"members_region_{region_slug(r)}": f"member LAs in {r} (count)" for r in REGION_NAMES},
     "low_rated_reached": "share of LAs rated requires improvement or inadequate that are no longer "
                          "unaware (0–1)",
     "champions": "engaged champions across member LAs (people)",
@@ -596,6 +599,9 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         for code, grade in enumerate(OFSTED_GRADES):
             m[f"members_ofsted_{grade.lower().replace(' ', '_')}"][:, month] = (
                 members & (las.ofsted == code)).sum(axis=1)
+        for code, region in enumerate(las.region_names):
+            m[f"members_region_{region_slug(region)}"][:, month] = (
+                members & (las.region == code)).sum(axis=1)
         low = las.low_rated
         m["low_rated_reached"][:, month] = (
             ((ladder != UNAWARE) & low).sum(axis=1) / max(int(low.sum()), 1))

@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from sim.model.las import OFSTED_GRADES, LAPopulation
+from sim.model.las import OFSTED_GRADES, REGION_NAMES, LAPopulation
 
 __all__ = ["load_la_population"]
 
@@ -40,6 +40,9 @@ def load_la_population() -> LAPopulation:
     rows = _read_csv("la_reference.csv")
     codes = np.array([int(r["la_code"]) for r in rows])
     regions = sorted({r["region_name"] for r in rows})
+    if tuple(regions) != REGION_NAMES:
+        raise ValueError(f"la_reference.csv: regions {regions} are not the nine English regions "
+                         f"{list(REGION_NAMES)}")
     turnover = np.array(
         [float(r["sw_turnover_rate_fte_2025"]) / 100 if r["sw_turnover_rate_fte_2025"] else np.nan
          for r in rows]

@@ -260,3 +260,15 @@ def test_peer_share_at_entries_equals_the_full_share(las: LAPopulation) -> None:
         rows, cols = np.divmod(flat, las.count)
         np.testing.assert_allclose(peer_share_at(ladder, las, uptake, rows, cols), full[rows, cols],
                                    rtol=1e-6)
+
+
+def test_members_by_region_and_by_ofsted_grade_add_up_to_members(
+    las: LAPopulation, shipped_scenario: Callable[..., Scenario]
+) -> None:
+    from sim.model.las import OFSTED_GRADES, REGION_NAMES, region_slug
+
+    m = run_ensemble(shipped_scenario("la_hosted"), las, 20, SEED).metrics
+    by_region = sum(m[f"members_region_{region_slug(r)}"] for r in REGION_NAMES)
+    by_grade = sum(m[f"members_ofsted_{g.lower().replace(' ', '_')}"] for g in OFSTED_GRADES)
+    np.testing.assert_array_equal(by_region, m["members"])
+    np.testing.assert_array_equal(by_grade, m["members"])
