@@ -1,10 +1,18 @@
-"""Tables, charts and run folders, built from result tables (never from model internals)."""
+"""Tables, charts, board pack, workbook and run folders, built from result tables (never from
+model internals)."""
 
 from __future__ import annotations
 
-from sim.outputs.charts import funding_cliff_chart, trajectories_chart
+from sim.outputs.boardpack import write_board_pack
+from sim.outputs.charts import CHART_BUILDERS, SavedChart, draw_charts, write_charts
+from sim.outputs.fiscal import FiscalTable, fiscal_table
+from sim.outputs.html_report import write_html_report
 from sim.outputs.io import RunFolder, atomic_write, write_json, write_text
-from sim.outputs.report import manifest, write_run
+from sim.outputs.paired import paired_differences
+from sim.outputs.report import REPORT_FILES, manifest, report_folder, write_report, write_run
+from sim.outputs.rundata import REQUIRED_FILES, RunData, RunFolderError, load_run
+from sim.outputs.scorecard import scorecard_rows
+from sim.outputs.style import gbp
 from sim.outputs.tables import (
     calendar_columns,
     events_table,
@@ -13,20 +21,38 @@ from sim.outputs.tables import (
     summary_dict,
     timeseries_table,
 )
+from sim.outputs.workbook import write_workbook
 
 __all__ = [
+    "CHART_BUILDERS",
+    "FiscalTable",
+    "REPORT_FILES",
+    "REQUIRED_FILES",
+    "RunData",
     "RunFolder",
+    "RunFolderError",
+    "SavedChart",
     "atomic_write",
     "calendar_columns",
+    "draw_charts",
     "events_table",
+    "fiscal_table",
     "fiscal_year_label",
-    "funding_cliff_chart",
+    "gbp",
     "kpi_table",
+    "load_run",
     "manifest",
+    "paired_differences",
+    "report_folder",
+    "scorecard_rows",
     "summary_dict",
     "timeseries_table",
-    "trajectories_chart",
+    "write_board_pack",
+    "write_charts",
+    "write_html_report",
     "write_json",
+    "write_report",
     "write_run",
     "write_text",
+    "write_workbook",
 ]

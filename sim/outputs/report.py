@@ -1,7 +1,10 @@
-"""Write a run folder: resolved scenarios, manifest, tables and charts.
+"""Write a run folder (resolved scenarios, manifest, tables, charts) and its report
+(``report.html``, ``board_pack.pdf``, ``workbook.xlsx``).
 
 Reads only the result tables built by :mod:`sim.outputs.tables`; every file is written
-atomically and the folder appears under its final name only when complete.
+atomically and a new folder appears under its final name only when complete. Charts and
+report are drawn from a :class:`~sim.outputs.rundata.RunData`, built from the tables in memory
+for a new run and from the folder's files for ``report RUN_DIR``, so both give the same output.
 """
 
 from __future__ import annotations
@@ -9,21 +12,30 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim import __version__
-from sim.outputs.charts import funding_cliff_chart, trajectories_chart
+from sim.outputs.boardpack import write_board_pack
+from sim.outputs.charts import SavedChart, write_charts
+from sim.outputs.html_report import write_html_report
 from sim.outputs.io import RunFolder, atomic_write, folder_name, write_json, write_text
+from sim.outputs.rundata import RunData, load_run, run_data_from_tables
+from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.tables import events_table, kpi_table, summary_dict, timeseries_table
+from sim.outputs.workbook import write_workbook
 
 if TYPE_CHECKING:
     from sim.experiments import EnsembleResult
 
-__all__ = ["write_run", "manifest", "git_commit"]
+__all__ = ["write_run", "write_report", "report_folder", "manifest", "git_commit",
+           "REPORT_FILES"]
+
+REPORT_FILES = ("report.html", "board_pack.pdf", "workbook.xlsx")
+"""Files written by ``--report`` and ``report RUN_DIR`` besides the charts."""
 
 KEY_LIBRARIES = ("numpy", "scipy", "simpy", "pydantic", "pandas", "pyarrow", "matplotlib", "click")
 
@@ -69,13 +81,42 @@ def manifest(command: str, argv: Sequence[str], scenario_files: Sequence[str], s
     }
 
 
-def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult], resolved: Sequence[str],
-              manifest_data: dict[str, Any]) -> Path:
+def write_report(data: RunData, path_for: Callable[[str], Path],
+                 charts: Sequence[SavedChart] | None = None) -> list[Path]:
+    """Write ``report.html``, ``board_pack.pdf`` and ``workbook.xlsx`` (drawing the charts first
+    unless ``charts`` are given); ``path_for(filename)`` says where each file goes."""
+    charts = list(charts) if charts is not None else write_charts(data, path_for)
+    rows = scorecard_rows(data)
+    return [write_html_report(path_for("report.html"), data, rows, charts),
+            write_board_pack(path_for("board_pack.pdf"), data, rows, charts),
+            write_workbook(path_for("workbook.xlsx"), data)]
+
+
+def report_folder(folder: Path) -> list[Path]:
+    """Redraw the charts and write the report of an existing run folder from its files alone.
+
+    Every file is written to a temporary name in the folder and renamed into place.
+
+    Raises
+    ------
+    RunFolderError
+        If ``folder`` is not a complete, readable run folder.
+    """
+    folder = Path(folder)
+    data = load_run(folder)
+    charts = write_charts(data, lambda name: folder / name)
+    return [*(p for c in charts for p in (c.png, c.svg)),
+            *write_report(data, lambda name: folder / name, charts)]
+
+
+def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
+              resolved: Sequence[str], manifest_data: dict[str, Any], report: bool = False) -> Path:
     """Write every output of a run or comparison into one new folder under ``out_dir``.
 
     Parameters
     ----------
     resolved : the resolved TOML text of each scenario, in the order of ``results``.
+    report : also write ``report.html``, ``board_pack.pdf`` and ``workbook.xlsx``.
     """
     names = [r.name for r in results]
     with RunFolder(Path(out_dir), folder_name(command, names)) as folder:
@@ -92,9 +133,10 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult], re
         atomic_write(folder.path("kpis.parquet"), lambda tmp: kpis.to_parquet(tmp, index=False))
         events = events_table(results)
         atomic_write(folder.path("events.csv"), lambda tmp: events.to_csv(tmp, index=False))
-        replicates, seed = results[0].replicates, results[0].seed
-        funding_cliff_chart(folder.path("funding_cliff.png"), ts, events, summary, replicates, seed)
-        trajectories_chart(folder.path("trajectories.png"), ts, summary, replicates, seed)
+        data = run_data_from_tables(ts, summary, kpis, events, manifest_data)
+        charts = write_charts(data, folder.path)
+        if report:
+            write_report(data, folder.path, charts)
         manifest_data = {**manifest_data, "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         write_json(folder.path("manifest.json"), manifest_data)
     return folder.final

@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from sim.experiments import run_ensemble
-from sim.outputs.charts import cliff_finding, gbp, survival_finding
-from sim.outputs.tables import calendar_columns, fiscal_year_label, summary_dict, timeseries_table
+from sim.outputs.findings import cliff_box, survival_ranking
+from sim.outputs.rundata import run_data_from_tables
+from sim.outputs.style import gbp
+from sim.outputs.tables import (
+    calendar_columns,
+    events_table,
+    fiscal_year_label,
+    kpi_table,
+    summary_dict,
+    timeseries_table,
+)
 
 
 @pytest.mark.parametrize("year, month, label", [(2026, 4, "2026/27"), (2027, 3, "2026/27"),
@@ -36,15 +45,16 @@ def test_timeseries_quantiles_match_numpy(las, base_scenario) -> None:
 
 
 def test_findings_quote_the_summary(las, base_scenario) -> None:
-    """Chart titles state numbers taken from the KPI summary, not fixed text."""
+    """Chart annotations state numbers taken from the KPI summary, not fixed text."""
     result = run_ensemble(base_scenario, las, 40, seed=4)
     summary = summary_dict([result])
-    ts = timeseries_table([result])
-    text = cliff_finding(ts, result.name, summary[result.name])
+    data = run_data_from_tables(timeseries_table([result]), summary, kpi_table([result]),
+                                events_table([result]), {"seed": 4, "replicates": 40})
+    text = cliff_box(data, result.name)
     k = summary[result.name]
     assert f"{100 * k['survival_prob_y10']['mean']:.0f}%" in text
     assert gbp(k["cliff_drop_gbp_per_month"]["p50"]) in text
-    assert survival_finding(summary).startswith("Survival to year 10: base ")
+    assert survival_ranking(data).startswith("base ")
 
 
 @pytest.mark.parametrize("value, text", [(950, "£950"), (12_345, "£12k"), (2_500_000, "£2.5m"),

@@ -1,0 +1,195 @@
+"""Charts over time for the board: trajectories side by side, survival curves, and the growth
+path of live services by strand (the Gall picture)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sim.outputs.findings import growth_title, survival_share, survival_title, trajectories_title
+from sim.outputs.rundata import RunData
+from sim.outputs.style import (
+    RC,
+    Chart,
+    add_footer,
+    add_title,
+    category_colours,
+    fy_axis,
+    gbp,
+    humanise,
+    pct,
+    scenario_colour,
+    scenario_linestyle,
+)
+
+__all__ = ["TRAJECTORY_PANELS", "trajectories_chart", "survival_chart", "growth_chart",
+           "TRAJECTORIES_GUIDE", "SURVIVAL_GUIDE", "GROWTH_GUIDE"]
+
+TRAJECTORY_PANELS = [
+    ("members", "Member LAs", False),
+    ("reserves_gbp", "Cash reserves", True),
+    ("staff_fte", "Staff in post (FTE)", False),
+    ("live_services", "Live services", False),
+    ("value_delivered_gbp", "Value to member LAs per month", True),
+]
+"""(metric, panel title, money?) of the trajectory small multiples; median line, 10–90% band.
+``members`` falls back to ``las_member`` in tables that have no ``members`` metric."""
+
+TRAJECTORIES_GUIDE = (
+    "One panel per measure, one colour per scenario (the same in every chart). Lines: the "
+    "median run; bands: the middle 8 runs in 10.\n"
+    "A line dropping to zero means over half the runs have closed (see the survival chart); the"
+    " April saw-tooth in members is the annual renewal.")
+SURVIVAL_GUIDE = (
+    "Each line is the share of runs in which the Centre is still operating, month by month; "
+    "every step down is runs closing.\n"
+    "Dots mark the 5- and 10-year figures of the scorecard (also given in the legend); dashed "
+    "lines mark when grants end.")
+GROWTH_GUIDE = (
+    "One panel per scenario: coloured layers are the average number of live services in each "
+    "delivery strand; their top is the average total.\n"
+    "Dotted lines bound the middle 8 runs in 10. Services added one at a time is Gall's 'start "
+    "simple and grow'; a fall to zero is closure.")
+
+
+def _legend_scenarios(ax: object, names: list[str], note: str = "") -> None:
+    """Use an empty panel for the scenario legend and a short note."""
+    ax.axis("off")
+    handles = [Line2D([], [], color=scenario_colour(i), ls=scenario_linestyle(i), lw=3, label=n)
+               for i, n in enumerate(names)]
+    handles.append(Patch(color="#999999", alpha=0.3, label="10th–90th percentile of runs"))
+    ax.legend(handles=handles, loc="upper left", fontsize=10, title="Scenario",
+              title_fontproperties={"weight": "bold", "size": 10})
+    if note:
+        ax.text(0.0, 0.02, note, transform=ax.transAxes, fontsize=8, va="bottom", ha="left",
+                color="#333333", wrap=True)
+
+
+def trajectories_chart(data: RunData) -> Chart:
+    """Small multiples of members, reserves, staff, live services and value delivered: one
+    median line and 10–90% band per scenario, shared time axis."""
+    names = data.scenarios
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(2, 3, figsize=(14, 8.2), sharex=True)
+        for k, (panel, label, money) in enumerate(TRAJECTORY_PANELS):
+            ax = axes.flat[k]
+            metric = data.members_metric() if panel == "members" else panel
+            for i, name in enumerate(names):
+                frame = data.series(name, metric)
+                colour = scenario_colour(i)
+                ax.fill_between(frame["month"], frame["p10"], frame["p90"], color=colour,
+                                alpha=0.15, lw=0)
+                ax.plot(frame["month"], frame["p50"], color=colour, lw=2, ls=scenario_linestyle(i))
+            fy_axis(ax, data.calendar(), label=k >= 3 or k + 3 >= len(TRAJECTORY_PANELS))
+            ax.set_title(label)
+            ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
+            if money:
+                ax.yaxis.set_major_formatter(FuncFormatter(gbp))
+            else:
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+        _legend_scenarios(axes.flat[5], names,
+                          "Lines: median run. A line falling to 0\nmeans over half the runs "
+                          "have closed.")
+        title = trajectories_title(data)
+        below = add_title(fig, title)
+        add_footer(fig, data.footer())
+        fig.subplots_adjust(left=0.05, right=0.99, top=below - 0.35 / fig.get_figheight(),
+                            bottom=0.09, hspace=0.25, wspace=0.16)
+    return Chart("trajectories", fig, title, TRAJECTORIES_GUIDE)
+
+
+def _grant_end_marks(ax: object, data: RunData) -> None:
+    """A dashed line at every month in which a grant ends in any scenario, labelled above the
+    axes with the grant and, when not every scenario has it, the scenarios that do."""
+    ends = data.events[data.events["event"].str.startswith("grant ends")]
+    for level, (month, group) in enumerate(ends.groupby("month")):
+        ax.axvline(month, color="#D55E00", ls="--", lw=1.0, alpha=0.8)
+        parts = []
+        for event, rows in group.groupby("event", sort=False):
+            who = sorted(set(rows["scenario"]), key=data.scenarios.index)
+            scope = "" if len(who) == len(data.scenarios) else f" ({', '.join(who)})"
+            parts.append(event.replace("grant ends: ", "") + scope)
+        ax.annotate(f"{data.month_label(month)}: {'; '.join(parts)} ends", (month, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(0, 3 + 10 * level),
+                    textcoords="offset points", fontsize=7, color="#D55E00", ha="center",
+                    va="bottom", annotation_clip=False)
+
+
+def survival_chart(data: RunData) -> Chart:
+    """Share of replicates still operating by month, one line per scenario; the legend gives
+    each scenario's survival to year 5 and year 10 (dots on the lines)."""
+    names = data.scenarios
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(11, 6.4))
+        _grant_end_marks(ax, data)
+        for i, name in enumerate(names):
+            frame = data.series(name, "operating")
+            colour = scenario_colour(i)
+            marks = []
+            for years in (5, 10):
+                month = 12 * years - 1
+                if month < data.horizon_months:
+                    share = survival_share(data, name, years)
+                    ax.plot([month + 1], [share], "o", color=colour, ms=6, zorder=5, clip_on=False)
+                    marks.append(f"{pct(share)} at {years} years")
+            label = name + (f" — {', '.join(marks)}" if marks else "")
+            ax.step(frame["month"], frame["mean"], where="post", color=colour, lw=2.2, label=label,
+                    ls=scenario_linestyle(i))
+        fy_axis(ax, data.calendar())
+        ax.set_ylim(-0.03, 1.05)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+        ax.set_ylabel("Share of runs still operating")
+        ax.legend(loc="lower left", fontsize=9, title="Scenario — still running", frameon=True,
+                  framealpha=0.95, title_fontproperties={"weight": "bold", "size": 9})
+        title = survival_title(data)
+        below = add_title(fig, title)
+        add_footer(fig, data.footer(), "Dots: end of year 5 and year 10")
+        levels = data.events[data.events["event"].str.startswith("grant ends")]["month"].nunique()
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13,
+                            top=below - (0.25 + 0.14 * levels) / fig.get_figheight())
+    return Chart("survival", fig, title, SURVIVAL_GUIDE)
+
+
+def growth_chart(data: RunData) -> Chart:
+    """Live services by strand over time (stacked means), one panel per scenario."""
+    names = data.scenarios
+    strands = data.strands()
+    colours = category_colours(strands)
+    n = len(names)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols + 0.8, 3.9 * rows + 1.9),
+                                 sharex=True, sharey=True, squeeze=False)
+        for ax in axes.flat[n:]:
+            ax.axis("off")
+        for i, name in enumerate(names):
+            ax = axes.flat[i]
+            wide = data.wide(name)
+            months = wide.index.to_numpy()
+            ax.stackplot(months, *[wide[f"live_services_{s}"].to_numpy() for s in strands],
+                         colors=[colours[s] for s in strands], alpha=0.9, lw=0)
+            total = data.series(name, "live_services")
+            for col in ("p10", "p90"):
+                ax.plot(total["month"], total[col], color="#333333", lw=0.9, ls=":")
+            ax.set_title(name, color=scenario_colour(i))
+            fy_axis(ax, data.calendar(name))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Live services (mean of runs)")
+        handles = [Patch(color=colours[s], label=humanise(s)) for s in strands]
+        handles.append(Line2D([], [], color="#333333", ls=":", lw=0.9,
+                              label="All services: 10th and 90th percentile of runs"))
+        title = growth_title(data)
+        below = add_title(fig, title)
+        ncol = min(len(handles), 2 * cols)
+        fig.legend(handles=handles, loc="upper left", ncol=ncol, bbox_to_anchor=(0.01, below),
+                   fontsize=8)
+        add_footer(fig, data.footer())
+        legend_rows = -(-len(handles) // ncol)
+        fig.subplots_adjust(left=0.07 if cols > 1 else 0.12, right=0.98,
+                            top=below - (0.22 * legend_rows + 0.45) / fig.get_figheight(),
+                            bottom=0.9 / fig.get_figheight(), wspace=0.08, hspace=0.35)
+    return Chart("growth_path", fig, title, GROWTH_GUIDE)

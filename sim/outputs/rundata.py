@@ -1,0 +1,260 @@
+"""The tables of one run folder, loaded once and shared by charts, board pack and workbook.
+
+A :class:`RunData` is built either from the tables a run has just computed
+(:func:`run_data_from_tables`, used by ``write_run``) or from a run folder's files
+(:func:`load_run`, used by ``report RUN_DIR``); everything downstream reads only this object, so
+both paths draw the same pictures. Income sources, cost types, staff roles and service strands
+are discovered from the metric names (``income_<source>_gbp``, ``costs_<type>_gbp``,
+``staff_<role>_fte``, ``live_services_<strand>``), never listed here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RunData", "RunFolderError", "REQUIRED_FILES", "load_run", "run_data_from_tables"]
+
+REQUIRED_FILES = ("timeseries.csv", "summary.json", "kpis.parquet", "events.csv", "manifest.json")
+"""The files ``report RUN_DIR`` reads; everything else in a run folder is rebuilt from them."""
+
+TIMESERIES_COLUMNS = {"scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
+                      "p90"}
+EVENT_COLUMNS = {"scenario", "month", "date", "fiscal_year", "event"}
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class RunFolderError(Exception):
+    """A folder is not a readable run folder; the message says which file and why."""
+
+
+def _nan(value: Any) -> float:
+    """``None`` (JSON null) and NaN both become NaN; numbers become float."""
+    return math.nan if value is None else float(value)
+
+
+def _parts(names: list[str], prefix: str, suffix: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The ``<part>`` of every name ``<prefix><part><suffix>``, in table order."""
+    pattern = re.compile(rf"^{re.escape(prefix)}(.+){re.escape(suffix)}$")
+    found = [m.group(1) for n in names if (m := pattern.match(n))]
+    return [p for p in found if p not in exclude]
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Everything a report needs from one run folder.
+
+    Attributes
+    ----------
+    timeseries : long table (scenario, month, date, fiscal_year, metric, mean, p10, p50, p90).
+    summary : ``{scenario: {kpi: {mean, p10, p50, p90, defined_share}}}``, NaN where undefined;
+        its key order is the scenarios' command-line order.
+    kpis : one row per scenario and replicate (``scenario``, ``replicate``, one column per KPI).
+    events : calendar events (scenario, month, date, fiscal_year, event).
+    manifest : the run's manifest (seed, replicates, command, ...).
+    """
+
+    timeseries: pd.DataFrame
+    summary: dict[str, dict[str, dict[str, float]]]
+    kpis: pd.DataFrame
+    events: pd.DataFrame
+    manifest: dict[str, Any]
+    _wide: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ run-level facts
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names in command-line order."""
+        return list(self.summary)
+
+    @property
+    def replicates(self) -> int:
+        """Replicates per scenario."""
+        return int(self.manifest["replicates"])
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return int(self.manifest["seed"])
+
+    @property
+    def horizon_months(self) -> int:
+        """Months simulated (the longest horizon among the scenarios)."""
+        return int(self.timeseries["month"].max()) + 1
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric names in table order."""
+        return list(dict.fromkeys(self.timeseries["metric"]))
+
+    @property
+    def kpi_names(self) -> list[str]:
+        """KPI names in summary order."""
+        first = next(iter(self.summary.values()), {})
+        return list(first)
+
+    def income_sources(self) -> list[str]:
+        """Income sources found as ``income_<source>_gbp`` (without the total)."""
+        return _parts(self.metrics, "income_", "_gbp", exclude=("total",))
+
+    def cost_types(self) -> list[str]:
+        """Cost types found as ``costs_<type>_gbp`` (without the total)."""
+        return _parts(self.metrics, "costs_", "_gbp", exclude=("total",))
+
+    def staff_roles(self) -> list[str]:
+        """Staff roles found as ``staff_<role>_fte`` (the total is ``staff_fte``)."""
+        return _parts(self.metrics, "staff_", "_fte")
+
+    def members_metric(self) -> str:
+        """The metric counting member LAs: ``members`` (every LA in a member state: member,
+        contributor, champion) when the table has it, else ``las_member``."""
+        return "members" if "members" in self.metrics else "las_member"
+
+    def strands(self) -> list[str]:
+        """Service strands found as ``live_services_<strand>``."""
+        return _parts(self.metrics, "live_services_", "")
+
+    # ------------------------------------------------------------------ lookups
+    def kpi(self, scenario: str, name: str, stat: str = "p50") -> float:
+        """One statistic of one KPI of one scenario (NaN if the KPI or the value is missing)."""
+        return _nan(self.summary.get(scenario, {}).get(name, {}).get(stat))
+
+    def wide(self, scenario: str, stat: str = "mean") -> pd.DataFrame:
+        """``stat`` of every metric of ``scenario`` as a month × metric table."""
+        key = f"{scenario}\0{stat}"
+        if key not in self._wide:
+            frame = self.timeseries[self.timeseries["scenario"] == scenario]
+            self._wide[key] = frame.pivot(index="month", columns="metric", values=stat)
+        return self._wide[key]
+
+    def series(self, scenario: str, metric: str) -> pd.DataFrame:
+        """Rows of one metric of one scenario, by month."""
+        ts = self.timeseries
+        return ts[(ts["scenario"] == scenario) & (ts["metric"] == metric)].sort_values("month")
+
+    def calendar(self, scenario: str | None = None) -> pd.DataFrame:
+        """``month``, ``date`` and ``fiscal_year`` of every month of a scenario (default: first)."""
+        name = scenario or self.scenarios[0]
+        frame = self.timeseries[self.timeseries["scenario"] == name]
+        return frame.drop_duplicates("month").sort_values("month")[["month", "date", "fiscal_year"]]
+
+    def month_label(self, month: float) -> str:
+        """A month index as ``Apr 2029`` (``month 150`` if outside the run)."""
+        if month != month:
+            return "n/a"
+        cal = self.calendar()
+        row = cal[cal["month"] == int(month)]
+        if row.empty:
+            return f"month {int(month)}"
+        year, mon = row["date"].iloc[0].split("-")
+        return f"{MONTH_NAMES[int(mon) - 1]} {year}"
+
+    def end_label(self) -> str:
+        """How the end of the run is said in words: ``10 years``, ``5 years`` or ``66 months``.
+
+        The ``*_y10`` KPIs are measured at the end of year 10 or of the horizon if shorter.
+        """
+        months = min(self.horizon_months, 120)
+        return f"{months // 12} years" if months % 12 == 0 else f"{months} months"
+
+    def grant_ends(self, scenario: str) -> pd.DataFrame:
+        """Events ``grant ends: <name>`` of a scenario (month, date, fiscal_year, event)."""
+        ev = self.events
+        return ev[(ev["scenario"] == scenario) & ev["event"].str.startswith("grant ends")]
+
+    def footer(self) -> str:
+        """Provenance line for every chart: scenarios, replicates, seed, version and commit."""
+        commit = self.manifest.get("git_commit")
+        version = self.manifest.get("version", "")
+        made = f"coe-sim {version}" + (f" @ {commit[:7]}" if commit else "")
+        return (f"Scenarios: {', '.join(self.scenarios)} · {self.replicates:,} replicates each · "
+                f"seed {self.seed} · {made}")
+
+
+def run_data_from_tables(timeseries: pd.DataFrame, summary: Mapping[str, Any], kpis: pd.DataFrame,
+                         events: pd.DataFrame, manifest: Mapping[str, Any]) -> RunData:
+    """A :class:`RunData` from in-memory tables (NaN or None for undefined values)."""
+    clean = {s: {k: {stat: _nan(v) for stat, v in stats.items()} for k, stats in kpis_.items()}
+             for s, kpis_ in summary.items()}
+    ts = timeseries.copy()
+    for col in ("scenario", "date", "fiscal_year", "metric"):
+        ts[col] = ts[col].astype(str)
+    ev = events.copy()
+    for col in ("scenario", "date", "fiscal_year", "event"):
+        ev[col] = ev[col].astype(str)
+    return RunData(ts, clean, kpis.copy(), ev, dict(manifest))
+
+
+def _read(folder: Path, name: str, reader: Any) -> Any:
+    try:
+        return reader(folder / name)
+    except Exception as exc:  # any parse failure is reported as one line naming the file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunFolderError(f"{folder / name} cannot be read: {reason}") from None
+
+
+def load_run(folder: Path) -> RunData:
+    """Read a run folder written by ``run`` or ``compare``.
+
+    Raises
+    ------
+    RunFolderError
+        If the folder is missing, is not a run folder, or a file is missing or unreadable; the
+        message names the folder or file and the problem in one line.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise RunFolderError(f"{folder} does not exist")
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder} is not a folder (give the run folder written by run or "
+                             "compare)")
+    missing = [n for n in REQUIRED_FILES if not (folder / n).is_file()]
+    if len(missing) == len(REQUIRED_FILES):
+        raise RunFolderError(f"{folder} is not a run folder: none of {', '.join(REQUIRED_FILES)} "
+                             "is in it")
+    if missing:
+        raise RunFolderError(f"{folder} is missing {', '.join(missing)}")
+    ts = _read(folder, "timeseries.csv", pd.read_csv)
+    summary = _read(folder, "summary.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    kpis = _read(folder, "kpis.parquet", pd.read_parquet)
+    events = _read(folder, "events.csv", pd.read_csv)
+    manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    _check(folder, ts, summary, kpis, events, manifest)
+    return run_data_from_tables(ts, summary, kpis, events, manifest)
+
+
+def _check(folder: Path, ts: pd.DataFrame, summary: Any, kpis: pd.DataFrame, events: pd.DataFrame,
+           manifest: Any) -> None:
+    """Raise :class:`RunFolderError` unless the files fit the outputs contract."""
+    def fail(name: str, why: str) -> None:
+        raise RunFolderError(f"{folder / name}: {why}")
+
+    if missing := TIMESERIES_COLUMNS - set(ts.columns):
+        fail("timeseries.csv", f"missing columns {', '.join(sorted(missing))}")
+    if ts.empty:
+        fail("timeseries.csv", "has no rows")
+    if not isinstance(summary, dict) or not summary or not all(
+            isinstance(v, dict) and all(isinstance(s, dict) for s in v.values())
+            for v in summary.values()):
+        fail("summary.json", "is not {scenario: {kpi: {statistic: value}}}")
+    if missing := {"scenario", "replicate"} - set(kpis.columns):
+        fail("kpis.parquet", f"missing columns {', '.join(sorted(missing))}")
+    if missing := EVENT_COLUMNS - set(events.columns):
+        fail("events.csv", f"missing columns {', '.join(sorted(missing))}")
+    if not isinstance(manifest, dict):
+        fail("manifest.json", "is not a JSON object")
+    for key in ("seed", "replicates"):
+        if not isinstance(manifest.get(key), int):
+            fail("manifest.json", f"has no integer '{key}'")
+    names = set(summary)
+    for file, found in (("timeseries.csv", set(ts["scenario"].astype(str))),
+                        ("kpis.parquet", set(kpis["scenario"].astype(str)))):
+        if found != names:
+            fail(file, f"holds scenarios {sorted(found)} but summary.json holds {sorted(names)}")

@@ -1,0 +1,162 @@
+"""Every chart is rendered from a small real run; files exist, are real images, and their titles
+state numbers that match summary.json and kpis.parquet."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+CHARTS = ("funding_cliff", "trajectories", "survival", "growth_path", "paired_differences")
+
+
+def _title(folder: Path, chart: str) -> str:
+    with Image.open(folder / f"{chart}.png") as image:
+        return image.text["Title"]
+
+
+def _summary(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _millions(value: float) -> str:
+    return f"£{value / 1e6:.1f}m"
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_every_chart_is_written_as_png_and_svg(compare_folder: Path, chart: str) -> None:
+    """Each chart is a non-trivial 200-dpi PNG and an SVG whose text (title, footer) is text."""
+    png, svg = compare_folder / f"{chart}.png", compare_folder / f"{chart}.svg"
+    assert png.stat().st_size > 30_000 and svg.stat().st_size > 10_000
+    with Image.open(png) as image:
+        assert image.size[0] >= 1600 and image.size[1] >= 1000
+        assert round(image.info["dpi"][0]) == 200
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 10, "the image is (nearly) blank"
+    text = svg.read_text(encoding="utf-8")
+    assert "<svg" in text and "60 replicates each" in text and "seed 7" in text
+    first_words = " ".join(_title(compare_folder, chart).split()[:3])
+    assert first_words in text
+
+
+def test_no_temporary_files_remain(compare_folder: Path) -> None:
+    """Every file was renamed into place: no .tmp or .partial names are left."""
+    assert not [p.name for p in compare_folder.parent.iterdir() if p.name.startswith(".")]
+    assert not [p.name for p in compare_folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_funding_cliff_title_quotes_survival_and_the_fall(compare_folder: Path) -> None:
+    """The funding-cliff title ranks survival to year 10 and gives the range of the fall, from
+    summary.json."""
+    summary = _summary(compare_folder)
+    title = _title(compare_folder, "funding_cliff")
+    survival = {s: k["survival_prob_y10"]["mean"] for s, k in summary.items()}
+    ranked = sorted(survival, key=lambda s: -survival[s])
+    assert ", ".join(f"{s} {_pct(survival[s])}" for s in ranked) in title
+    shares = sorted(round(100 * k["cliff_drop_share"]["p50"]) for k in summary.values())
+    fall = f"{shares[0]}%" if shares[0] == shares[-1] else f"{shares[0]}–{shares[-1]}%"
+    assert f"income falls {fall}" in title
+
+
+def _names(text: str) -> list[str]:
+    return [n for part in text.split(" and ") for n in part.split(", ") if n]
+
+
+def test_funding_cliff_title_closure_shares_match_kpis(compare_folder: Path) -> None:
+    """Shares of runs closing within two years of the cliff, as quoted in the title, match a
+    direct count over kpis.parquet (among runs still operating at their cliff)."""
+    kpis = pd.read_parquet(compare_folder / "kpis.parquet")
+    title = _title(compare_folder, "funding_cliff").split("\n")[0]
+    expected = {}
+    for name, frame in kpis.groupby("scenario"):
+        cliff, closure = frame["cliff_month"], frame["closure_month"]
+        at_cliff = cliff.notna() & (closure.isna() | (closure >= cliff))
+        closes = at_cliff & (closure >= cliff) & (closure < cliff + 24)
+        expected[name] = f"{100 * closes.sum() / at_cliff.sum():.0f}"
+    same = re.search(r"(\d+)% of runs close within two years in every scenario", title)
+    if same:
+        assert set(expected.values()) == {same.group(1)}
+        return
+    match = re.search(r"; (.+?) (?:closes|close) within two years in (\d+)% of runs, (.+?) in "
+                      r"(\d+)%", title)
+    assert match, title
+    for names, share in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
+        for n in _names(names):
+            assert expected[n] == share, (n, expected)
+    assert match.group(2) == max(expected.values(), key=int)
+    assert match.group(4) == min(expected.values(), key=int)
+
+
+def test_trajectories_title_quotes_members_and_value(compare_folder: Path) -> None:
+    """The trajectories title names the scenario with most and fewest member LAs and every
+    scenario's median value delivered, from summary.json."""
+    summary = _summary(compare_folder)
+    title = _title(compare_folder, "trajectories")
+    members = {s: k["members_y10"]["p50"] for s, k in summary.items()}
+    best = max(members.values())
+    if len(set(members.values())) > 1:
+        assert f"(median {best:.0f})" in title
+        assert f"the fewest ({min(members.values()):.0f})" in title
+    for s, k in summary.items():
+        assert f"{s} {_millions(k['value_delivered_total_gbp']['p50'])}" in title
+
+
+def test_survival_title_quotes_five_and_ten_years(compare_folder: Path) -> None:
+    """The survival title gives each scenario's survival to year 5 and the worst to year 10."""
+    summary = _summary(compare_folder)
+    title = _title(compare_folder, "survival")
+    for s, k in summary.items():
+        assert f"{s} {_pct(k['survival_prob_y5']['mean'])}" in title
+    worst = min(summary, key=lambda s: summary[s]["survival_prob_y10"]["mean"])
+    assert _pct(summary[worst]["survival_prob_y10"]["mean"]) in title
+
+
+def test_growth_title_quotes_live_services(compare_folder: Path) -> None:
+    """The growth-path title quotes the median live services after 10 years."""
+    summary = _summary(compare_folder)
+    title = _title(compare_folder, "growth_path")
+    live = {s: k["live_services_y10"]["p50"] for s, k in summary.items()}
+    assert f"{max(live.values()):.0f}" in title.split("\n")[0]
+    assert all(f"{s} " in title for s in summary)
+
+
+def test_paired_title_matches_replicate_differences(compare_folder: Path) -> None:
+    """Paired differences in the title equal the mean of per-replicate differences, and for
+    survival the difference of the summary means (every replicate defined)."""
+    summary = _summary(compare_folder)
+    kpis = pd.read_parquet(compare_folder / "kpis.parquet")
+    base, *others = list(summary)
+    title = _title(compare_folder, "paired_differences")
+    assert title.startswith(f"Against {base}")
+    wide = kpis.pivot(index="replicate", columns="scenario", values="members_y10")
+    for s in others:
+        survival = 100 * (summary[s]["survival_prob_y10"]["mean"]
+                          - summary[base]["survival_prob_y10"]["mean"])
+        match = re.search(rf"([+−]?\d+) points for {s}\b", title)
+        assert match, title
+        assert abs(int(match.group(1).replace("−", "-")) - survival) <= 0.5 + 1e-9
+        diff = (wide[s] - wide[base]).mean()
+        match = re.search(rf"{s} ([+−]?[\d,]+)", title.split("\n")[1])
+        assert match, title
+        assert abs(int(match.group(1).replace("−", "-").replace(",", "")) - diff) <= 0.5 + 1e-9
+
+
+def test_single_scenario_run_draws_every_chart_but_paired(run_folder: Path) -> None:
+    """A one-scenario run draws four charts (no paired differences) whose titles use the
+    run's own horizon (5 years here) and its numbers."""
+    summary = _summary(run_folder)
+    (name, k), = summary.items()
+    for chart in CHARTS[:-1]:
+        assert (run_folder / f"{chart}.png").stat().st_size > 30_000
+    assert not (run_folder / "paired_differences.png").exists()
+    assert "after 5 years" in _title(run_folder, "trajectories")
+    assert f"{name} {_pct(k['survival_prob_y5']['mean'])}" in _title(run_folder, "survival")
