@@ -1,0 +1,119 @@
+"""The calibration fit chart and the folder a calibration writes.
+
+Reads plain tables (observed points, simulated median and bands by month) and a dictionary of
+labels, never calibration or model objects. The chart states the fit in its title: the fitted
+values and the fit quality. Colours follow the Okabe–Ito palette used by the other charts.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from sim.outputs.io import RunFolder, atomic_write, folder_name, write_json, write_text  # noqa: E402
+
+__all__ = ["CALIBRATION_FILES", "fit_chart", "write_calibration"]
+
+BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#555555"
+DPI = 120
+CALIBRATION_FILES = ("fit.json", "fit.png", "calibrated.toml", "observed.csv", "simulated.csv",
+                     "spec.toml", "manifest.json")
+"""The files of a calibration folder (docs/calibration.md describes each)."""
+
+
+def _dates(months: pd.Series) -> pd.Series:
+    return pd.to_datetime(months.astype(str) + "-15", format="%Y-%m-%d")
+
+
+def _wrap(text: str, width: int = 95) -> str:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
+
+
+def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[str, Any],
+              path: Path) -> Path:
+    """Observed points against the simulated median and bands; returns ``path``.
+
+    Parameters
+    ----------
+    observed : columns ``month`` (YYYY-MM), ``value``, ``used`` and optionally ``spread_lower``
+        and ``spread_upper`` (drawn as a bar at each point: the spread across LAs).
+    simulated : columns ``month`` and ``median`` and optionally ``mean`` (dashed),
+        ``lower``/``upper`` (inner band) and ``outer_lower``/``outer_upper`` (outer band).
+    chart : ``title``, ``subtitle``, ``ylabel``, ``percent`` and labels (see
+        :class:`sim.experiments.calibration.CalibrationResult`).
+    """
+    fig, ax = plt.subplots(figsize=(8.0, 4.6))
+    if not simulated.empty:
+        x = _dates(simulated["month"])
+        if {"outer_lower", "outer_upper"} <= set(simulated.columns):
+            ax.fill_between(x, simulated["outer_lower"], simulated["outer_upper"], color=BLUE,
+                            alpha=0.15, linewidth=0, label=chart.get("outer_label", "outer band"))
+        if {"lower", "upper"} <= set(simulated.columns):
+            ax.fill_between(x, simulated["lower"], simulated["upper"], color=BLUE, alpha=0.3,
+                            linewidth=0, label=chart.get("inner_label", "inner band"))
+        ax.plot(x, simulated["median"], color=BLUE, linewidth=2,
+                label=chart.get("median_label", "simulated median"))
+        if "mean" in simulated.columns:
+            ax.plot(x, simulated["mean"], color=BLUE, linewidth=1, linestyle="--",
+                    label=chart.get("mean_label", "simulated mean"))
+    used = observed[observed["used"].astype(bool)]
+    unused = observed[~observed["used"].astype(bool)]
+    if {"spread_lower", "spread_upper"} <= set(observed.columns):
+        xs = _dates(used["month"])
+        ax.vlines(xs, used["spread_lower"], used["spread_upper"], color=ORANGE, linewidth=3,
+                  alpha=0.6, label=chart.get("spread_label", "spread across LAs"))
+    ax.scatter(_dates(used["month"]), used["value"], color="black", zorder=5, s=28,
+               label="observed")
+    if not unused.empty:
+        ax.scatter(_dates(unused["month"]), unused["value"], facecolors="none", edgecolors=GREY,
+                   zorder=5, s=32, label="observed, left out (see fit.json)")
+    if chart.get("percent"):
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+    ax.set_ylabel(chart.get("ylabel", ""))
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    ax.set_title(_wrap(str(chart.get("title", "")), 80), fontsize=10, loc="left")
+    if chart.get("subtitle"):
+        fig.text(0.01, 0.045, _wrap(str(chart["subtitle"]), 130), fontsize=7, color=GREY)
+    fig.text(0.01, 0.01, _wrap(str(chart.get("footer", "")), 150), fontsize=6.5, color=GREY)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    plt.close(fig)
+    return path
+
+
+def write_calibration(out_dir: Path, names: Sequence[str], fit: Mapping[str, Any], overlay: str,
+                      observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[str, Any],
+                      spec_text: str, manifest: Mapping[str, Any] | None = None) -> Path:
+    """Write a calibration folder ``calibrate-<names joined by +>-<UTC time>`` under ``out_dir``.
+
+    The folder appears under its final name only when every file is written
+    (:data:`CALIBRATION_FILES`). Returns the folder.
+    """
+    with RunFolder(Path(out_dir), folder_name("calibrate", list(names))) as folder:
+        write_json(folder.path("fit.json"), dict(fit))
+        write_text(folder.path("calibrated.toml"), overlay)
+        write_text(folder.path("spec.toml"), spec_text)
+        atomic_write(folder.path("observed.csv"), lambda tmp: observed.to_csv(tmp, index=False))
+        atomic_write(folder.path("simulated.csv"), lambda tmp: simulated.to_csv(tmp, index=False))
+        fit_chart(observed, simulated, chart, folder.path("fit.png"))
+        write_json(folder.path("manifest.json"), dict(manifest or {"argv": sys.argv}))
+    return folder.final
