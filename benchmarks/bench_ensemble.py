@@ -1,7 +1,10 @@
-"""Throughput of the base scenario: replicate-months per second at several ensemble sizes.
+"""Throughput of the base scenario: replicate-months per second at several ensemble sizes, in
+one process and on a local process pool.
 
-Run: ``python benchmarks/bench_ensemble.py [--sizes 1 100 1000 10000] [--repeats 3]``.
-Prints one line per size (best of the repeats) — a measurement, never a test assertion.
+Run: ``python benchmarks/bench_ensemble.py [--sizes 1 100 1000 10000] [--workers 1 2]
+[--repeats 3]``. Prints one line per size and worker count (best of the repeats, so a busy
+machine shows its quietest moment) — a measurement, never a test assertion. A size of one block
+(1,000 replicates or fewer) cannot be split, so it always runs in one process.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import platform
 import time
 from pathlib import Path
 
-from sim.experiments import run_ensemble
+from sim.experiments import resolve_workers, run_ensemble
 from sim.scenario import load_la_population, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +25,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "base.toml"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000, 10000])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, os.cpu_count() or 1],
+                        help="worker counts to measure (default: 1 and every core)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -31,15 +36,18 @@ def main() -> None:
     run_ensemble(scenario, las, 10, seed=1)  # warm-up: imports, caches
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; scenario {scenario.meta.name}, {months} months; "
-          "one process")
-    print(f"{'replicates':>10} {'seconds':>9} {'replicate-months/s':>19} {'ms/replicate':>13}")
+          f"best of {args.repeats}; load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{'replicates':>10} {'workers':>7} {'seconds':>9} {'replicate-months/s':>19} "
+          f"{'ms/replicate':>13}")
     for size in args.sizes:
-        best = float("inf")
-        for repeat in range(args.repeats):
-            t0 = time.perf_counter()
-            run_ensemble(scenario, las, size, seed=repeat)
-            best = min(best, time.perf_counter() - t0)
-        print(f"{size:>10,} {best:>9.3f} {size * months / best:>19,.0f} {1000 * best / size:>13.3f}")
+        for workers in dict.fromkeys(resolve_workers(w, [size]) for w in args.workers):
+            best = float("inf")
+            for repeat in range(args.repeats):
+                t0 = time.perf_counter()
+                run_ensemble(scenario, las, size, seed=repeat, workers=workers)
+                best = min(best, time.perf_counter() - t0)
+            print(f"{size:>10,} {workers:>7} {best:>9.3f} {size * months / best:>19,.0f} "
+                  f"{1000 * best / size:>13.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,4 +13,11 @@ def hazard_probability(hazard_per_month: np.ndarray | float, dt_months: float) -
     ``1 - exp(-h dt)``: exact for a constant hazard over the step, so a per-entity Bernoulli
     draw with this probability reproduces exponential waiting times whatever the step size.
     """
-    return -np.expm1(-np.asarray(hazard_per_month, dtype=float) * dt_months)
+    hazard = np.asarray(hazard_per_month, dtype=float)
+    if hazard.ndim == 0:
+        return -np.expm1(-hazard * dt_months)
+    # In place on one temporary (the hot path runs on R x N arrays every month); the same
+    # IEEE operations as -expm1(-h * dt), so the same bits: (-h) * dt == h * (-dt) exactly.
+    out = np.multiply(hazard, -float(dt_months))
+    np.expm1(out, out=out)
+    return np.negative(out, out=out)

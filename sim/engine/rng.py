@@ -1,7 +1,8 @@
 """Chunk-invariant random streams.
 
 Every draw of a run comes from a numpy ``Generator`` whose ``SeedSequence`` is keyed by
-``(run seed, replicate block, stream name, month)``. Consequences:
+``(run seed, replicate block, stream name, month)`` — optionally preceded by a key prefix, which
+sweeps use to give each design point its own streams. Consequences:
 
 * a replicate's numbers depend on the seed, its block and the month, never on which process
   or machine simulated the block, nor on which other blocks shared its arrays;
@@ -105,13 +106,20 @@ class RandomStreams:
         The run's seed (non-negative).
     blocks : sequence of Block
         The blocks this batch simulates, in replicate order.
+    key_prefix : sequence of int, optional
+        Non-negative integers put before ``(block, stream, month)`` in every spawn key. Empty
+        (the default) gives the streams of a plain run; a sweep passes ``(point index,)`` so
+        that each design point has streams of its own, whoever simulates it.
     """
 
-    def __init__(self, seed: int, blocks: Sequence[Block]):
+    def __init__(self, seed: int, blocks: Sequence[Block], key_prefix: Sequence[int] = ()):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
+        if any(int(k) < 0 for k in key_prefix):
+            raise ValueError(f"key_prefix must hold non-negative integers, got {tuple(key_prefix)}")
         self.seed = int(seed)
         self.blocks = list(blocks)
+        self.key_prefix = tuple(int(k) for k in key_prefix)
         self.replicates = sum(b.size for b in self.blocks)
 
     @staticmethod
@@ -124,7 +132,8 @@ class RandomStreams:
         key = self.stream_key(name)
         generators = [
             np.random.Generator(
-                np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(b.index, key, month)))
+                np.random.PCG64(np.random.SeedSequence(
+                    self.seed, spawn_key=(*self.key_prefix, b.index, key, month)))
             )
             for b in self.blocks
         ]

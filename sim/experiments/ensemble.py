@@ -2,26 +2,50 @@
 
 Replicates are split into fixed-size random-stream blocks (:func:`sim.engine.partition`), and
 blocks are simulated together in batches of about ``batch_replicates`` rows. Because every
-block draws from its own streams, the result is the same whatever the batch size; because
-every scenario uses the same seed, scenarios compared in one call share common random numbers
+block draws from its own streams, the result is the same whatever the batch size, and whatever
+the number of worker processes the batches are spread over (``workers``); because every
+scenario uses the same seed, scenarios compared in one call share common random numbers
 mechanism by mechanism.
+
+With ``workers`` > 1 the batches of every scenario go to one process pool. Workers write their
+rows straight into a shared, file-backed memory map (in ``/dev/shm`` where it has room), so the
+parent copies nothing: sending 10,000 × 120-month metric arrays back through pipes would cost
+more than a second.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import mmap
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from sim.engine import DEFAULT_BLOCK_SIZE, Block, RandomStreams, partition, summarise
-from sim.model import BatchResult, LAPopulation, simulate
+from sim.model import KPIS, METRICS, BatchResult, LAPopulation, simulate
 from sim.scenario import Scenario
 
-__all__ = ["DEFAULT_BATCH_REPLICATES", "EnsembleResult", "batches", "compare", "run_blocks", "run_ensemble"]
+__all__ = [
+    "DEFAULT_BATCH_REPLICATES",
+    "EnsembleResult",
+    "batches",
+    "compare",
+    "even_batches",
+    "one_blas_thread",
+    "resolve_workers",
+    "run_blocks",
+    "run_ensemble",
+]
 
 DEFAULT_BATCH_REPLICATES = 2000
 """Rows per batch: large enough to amortise numpy call overhead (research/perf_style.md §1.6)."""
+AUTO_POOL_MIN_BLOCKS = 3
+"""``workers=None`` uses a process pool from this many random-stream blocks (3,000 replicates)."""
 
 
 @dataclass
@@ -74,19 +98,53 @@ def batches(blocks: Sequence[Block], batch_replicates: int) -> list[list[Block]]
     return groups
 
 
-def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block]) -> BatchResult:
-    """Simulate the given blocks of a run together (one batch)."""
-    return simulate(scenario, las, RandomStreams(seed, blocks))
+_BLAS: Any = None
+"""threadpoolctl controller of this process's BLAS, made on first use."""
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread while simulating.
+
+    The model's matrix products are small ([R, 153] by [153, 9]); OpenBLAS threads only add
+    hand-over and spin-waiting: a 2,000-replicate batch ran 2.7 times faster with one thread on
+    a busy two-core machine, and the numbers are the same to the bit.
+    """
+    global _BLAS
+    try:
+        if _BLAS is None:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = ThreadpoolController()
+        return _BLAS.limit(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+
+
+def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block],
+               key_prefix: Sequence[int] = ()) -> BatchResult:
+    """Simulate the given blocks of a run together (one batch), with one BLAS thread.
+
+    ``key_prefix`` goes before every random-stream key (sweeps pass the design point).
+    """
+    with one_blas_thread():
+        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix))
 
 
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
                  block_size: int = DEFAULT_BLOCK_SIZE,
-                 batch_replicates: int = DEFAULT_BATCH_REPLICATES) -> EnsembleResult:
+                 batch_replicates: int = DEFAULT_BATCH_REPLICATES,
+                 workers: int | None = 1) -> EnsembleResult:
     """Run ``replicates`` replicates of ``scenario`` from ``seed``.
 
     ``block_size`` fixes the random-stream blocks (changing it changes the numbers);
-    ``batch_replicates`` only changes how many blocks share arrays (never the numbers).
+    ``batch_replicates`` only changes how many blocks share arrays, and ``workers`` how many
+    processes simulate them (never the numbers). ``workers=None`` picks: every core from
+    three blocks (more than 2,000 replicates), else this process alone.
     """
+    count = resolve_workers(workers, [replicates], block_size)
+    if count > 1:
+        return _run_parallel([scenario], las, replicates, seed, block_size, batch_replicates,
+                             count)[0]
     blocks = partition(replicates, block_size)
     metrics: dict[str, np.ndarray] = {}
     kpis: dict[str, np.ndarray] = {}
@@ -107,6 +165,182 @@ def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: i
 
 
 def compare(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
-            **kwargs: int) -> list[EnsembleResult]:
-    """Run several scenarios with the same seed, so they share common random numbers."""
-    return [run_ensemble(s, las, replicates, seed, **kwargs) for s in scenarios]
+            block_size: int = DEFAULT_BLOCK_SIZE,
+            batch_replicates: int = DEFAULT_BATCH_REPLICATES,
+            workers: int | None = 1) -> list[EnsembleResult]:
+    """Run several scenarios with the same seed, so they share common random numbers.
+
+    With ``workers`` > 1 (or ``None``: every core, from three blocks in all) the batches of
+    all the scenarios share one process pool.
+    """
+    count = resolve_workers(workers, [replicates] * len(scenarios), block_size)
+    if count > 1:
+        return _run_parallel(scenarios, las, replicates, seed, block_size, batch_replicates, count)
+    return [run_ensemble(s, las, replicates, seed, block_size, batch_replicates)
+            for s in scenarios]
+
+
+# --------------------------------------------------------------------------- process pool
+
+
+def resolve_workers(workers: int | None, replicates: Sequence[int],
+                    block_size: int = DEFAULT_BLOCK_SIZE) -> int:
+    """Processes to use: ``workers``, but never more than there are random-stream blocks to
+    share out (a block is never split). ``None`` means every core when there are at least
+    :data:`AUTO_POOL_MIN_BLOCKS` blocks in all, else one: starting a pool costs about half a
+    second, which two blocks do not win back on a busy two-core machine."""
+    from sim.experiments.executors import default_workers
+
+    blocks = sum(math.ceil(r / block_size) for r in replicates)
+    if workers is None:
+        workers = default_workers() if blocks >= AUTO_POOL_MIN_BLOCKS else 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return max(1, min(workers, blocks))
+
+
+def even_batches(blocks: Sequence[Block], workers: int, batch_replicates: int) -> list[list[Block]]:
+    """Consecutive blocks in a number of groups that is a multiple of ``workers`` when the
+    blocks allow it, each of at most about ``batch_replicates`` rows, sizes as even as blocks
+    allow (so no worker is left with the last big batch alone)."""
+    rows = sum(b.size for b in blocks)
+    groups = min(len(blocks), workers * math.ceil(rows / (workers * batch_replicates)))
+    bounds = np.linspace(0, len(blocks), groups + 1).round().astype(int)
+    return [list(blocks[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each scenario's metrics and KPIs live in the shared file: name → (offset, shape)."""
+
+    path: str
+    size: int
+    slots: tuple[dict[str, tuple[int, tuple[int, ...]]], ...]
+
+
+def _make_layout(scenarios: Sequence[Scenario], replicates: int) -> _Layout | None:
+    """A file in /dev/shm (or the temporary folder) big enough for every result, or None when
+    neither has room (then results come back through pipes)."""
+    slots = []
+    offset = 0
+    for scenario in scenarios:
+        months = scenario.time.horizon_months
+        slot: dict[str, tuple[int, tuple[int, ...]]] = {}
+        for name in METRICS:
+            slot[f"m:{name}"] = (offset, (replicates, months))
+            offset += replicates * months * 8
+        for name in KPIS:
+            slot[f"k:{name}"] = (offset, (replicates,))
+            offset += replicates * 8
+        slots.append(slot)
+    for folder in ("/dev/shm", tempfile.gettempdir()):
+        try:
+            stats = os.statvfs(folder)
+            if stats.f_bavail * stats.f_frsize < 1.2 * offset + (64 << 20):
+                continue
+            fd, path = tempfile.mkstemp(prefix="coe-sim-ensemble-", dir=folder)
+            os.ftruncate(fd, max(offset, 1))
+            os.close(fd)
+            return _Layout(path=path, size=max(offset, 1), slots=tuple(slots))
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class _PoolContext:
+    scenarios: tuple[Scenario, ...]
+    las: LAPopulation
+    seed: int
+    layout: _Layout | None
+
+
+_MAPS: dict[str, mmap.mmap] = {}
+"""Per worker process: the shared result file, mapped once."""
+
+
+def _shared_map(layout: _Layout) -> mmap.mmap:
+    if layout.path not in _MAPS:
+        with open(layout.path, "r+b") as handle:
+            _MAPS.clear()  # a new run: drop the previous run's map
+            _MAPS[layout.path] = mmap.mmap(handle.fileno(), layout.size)
+    return _MAPS[layout.path]
+
+
+def _simulate_task(context: _PoolContext, task: tuple[int, list[Block]]) -> dict[str, Any]:
+    """Worker: simulate one batch; write its rows into the shared file; return the rest."""
+    index, group = task
+    part = run_blocks(context.scenarios[index], context.las, context.seed, group)
+    out: dict[str, Any] = {"events": part.events, "written": [], "metrics": {}, "kpis": {}}
+    if context.layout is None:
+        out.update(metrics=part.metrics, kpis=part.kpis)
+        return out
+    shared = _shared_map(context.layout)
+    slot = context.layout.slots[index]
+    rows = slice(group[0].start, group[-1].start + group[-1].size)
+    for kind, values in (("metrics", part.metrics), ("kpis", part.kpis)):
+        for name, value in values.items():
+            key = f"{kind[0]}:{name}"
+            where = slot.get(key)
+            if where is None or value.shape[1:] != where[1][1:]:
+                out[kind][name] = value  # not in the layout: back through the pipe
+                continue
+            offset, shape = where
+            target = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
+                                   offset=offset).reshape(shape)
+            target[rows] = value
+            out["written"].append(key)
+    return out
+
+
+def _run_parallel(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
+                  block_size: int, batch_replicates: int, workers: int) -> list[EnsembleResult]:
+    from sim.experiments.executors import LocalExecutor
+
+    blocks = partition(replicates, block_size)
+    groups = even_batches(blocks, workers, batch_replicates)
+    tasks = [(i, g) for i in range(len(scenarios)) for g in groups]
+    tasks.sort(key=lambda t: -sum(b.size for b in t[1]))  # biggest first: better balance
+    layout = _make_layout(scenarios, replicates)
+    context = _PoolContext(tuple(scenarios), las, seed, layout)
+    events: list[list[tuple[int, str]]] = [[] for _ in scenarios]
+    written: list[set[str]] = [set() for _ in scenarios]
+    piped: list[dict[str, dict[str, np.ndarray]]] = [{"metrics": {}, "kpis": {}} for _ in scenarios]
+    shared = None
+    try:
+        with LocalExecutor(min(workers, len(tasks))) as executor:
+            for (index, group), out in executor.map_unordered(_simulate_task, context, tasks):
+                events[index] = out["events"]
+                written[index].update(out["written"])
+                rows = slice(group[0].start, group[-1].start + group[-1].size)
+                for kind in ("metrics", "kpis"):
+                    store = piped[index][kind]
+                    for name, value in out[kind].items():
+                        if name not in store:
+                            store[name] = np.empty((replicates, *value.shape[1:]))
+                        store[name][rows] = value
+        if layout is not None:
+            with open(layout.path, "r+b") as handle:
+                shared = mmap.mmap(handle.fileno(), layout.size)
+    finally:
+        if layout is not None:
+            try:
+                os.unlink(layout.path)  # the map stays valid; its memory goes with the arrays
+            except OSError:
+                pass
+    results = []
+    for index, scenario in enumerate(scenarios):
+        found: dict[str, dict[str, np.ndarray]] = {"metrics": {}, "kpis": {}}
+        if layout is not None and shared is not None:
+            for key, (offset, shape) in layout.slots[index].items():
+                if key in written[index]:
+                    kind = "metrics" if key.startswith("m:") else "kpis"
+                    found[kind][key[2:]] = np.frombuffer(
+                        shared, dtype=np.float64, count=math.prod(shape), offset=offset
+                    ).reshape(shape)
+        for kind in ("metrics", "kpis"):
+            found[kind].update(piped[index][kind])
+        results.append(EnsembleResult(scenario=scenario, seed=seed, replicates=replicates,
+                                      metrics=found["metrics"], kpis=found["kpis"],
+                                      events=events[index]))
+    return results

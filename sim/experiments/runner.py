@@ -1,0 +1,128 @@
+"""The worker side of a sweep: simulate one chunk of design points, return its columns.
+
+Kept apart from :mod:`sim.experiments.sweep` so that a worker process imports only numpy, the
+model and the scenario schema (not pandas, pyarrow or scipy): a spawned worker starts faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.engine import DEFAULT_BLOCK_SIZE, partition
+from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
+from sim.experiments.testfunctions import TEST_FUNCTIONS
+from sim.model import LAPopulation, first_april
+from sim.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from sim.experiments.sweepfile import Sweep
+
+__all__ = ["Chunk", "PointError", "SweepContext", "fiscal_year_columns", "run_chunk"]
+
+
+# --------------------------------------------------------------------------- fiscal years
+
+
+def fiscal_year_columns(start: str, horizon_months: int) -> list[tuple[str, int]]:
+    """(label, month) for each fiscal year that ends (in March) inside the horizon.
+
+    The label is ``fyYYYY_YY`` for the year April YYYY – March YY+1; the month is the index of
+    its March, whose month-end value the column holds.
+    """
+    year, month = int(start[:4]), int(start[5:7])
+    out = []
+    for m in range(first_april(start) - 1, horizon_months, 12):
+        if m < 0:
+            continue
+        calendar = month - 1 + m
+        end_year = year + calendar // 12  # the March's calendar year
+        out.append((f"fy{end_year - 1}_{end_year % 100:02d}", m))
+    return out
+
+
+# --------------------------------------------------------------------------- the worker side
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """Everything a worker needs, sent once per worker."""
+
+    sweep: Sweep
+    las: LAPopulation | None
+    replicates: int
+    seed: int
+    common_random_numbers: bool
+    fiscal_years: tuple[tuple[str, int], ...]
+    block_size: int = DEFAULT_BLOCK_SIZE
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive design points (index and values, in parameter order) run as one task."""
+
+    index: int
+    points: tuple[int, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.points)
+
+
+class PointError(Exception):
+    """A design point is not a valid scenario (picklable: one string argument)."""
+
+
+def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
+    """Simulate every point of ``chunk`` with all its replicates; return the result columns.
+
+    Rows are point-major (point 0 replicates 0…n−1, then point 1 …); columns are ``point``,
+    ``replicate``, one per parameter, one per KPI, one per metric and fiscal year.
+    """
+    sweep = context.sweep
+    n = context.replicates
+    rows = chunk.size * n
+    out: dict[str, np.ndarray] = {
+        "point": np.repeat(np.asarray(chunk.points, dtype=np.int64), n),
+        "replicate": np.tile(np.arange(n, dtype=np.int64), chunk.size),
+    }
+    for j, path in enumerate(sweep.paths):
+        out[path] = np.repeat(np.asarray([v[j] for v in chunk.values]), n)
+    kpis = {k: np.empty(rows) for k in sweep.kpis}
+    series = {f"{m}_{label}": np.full(rows, np.nan) for m in sweep.metrics
+              for label, _ in context.fiscal_years}
+
+    if sweep.spec.test_function is not None:
+        function = TEST_FUNCTIONS[sweep.spec.test_function]
+        inputs = {path: np.asarray([v[j] for v in chunk.values], dtype=float)
+                  for j, path in enumerate(sweep.paths)}
+        for name, value in function.evaluate(inputs).items():
+            if name in kpis:
+                kpis[name][:] = np.repeat(value, n)
+        return {**out, **kpis, **series}
+
+    blocks = partition(n, context.block_size)
+    for row, (point, values) in enumerate(zip(chunk.points, chunk.values, strict=True)):
+        try:
+            scenario = sweep.scenario(dict(zip(sweep.paths, values, strict=True)))
+        except ScenarioError as exc:
+            shown = ", ".join(f"{p}={v!r}" for p, v in zip(sweep.paths, values, strict=True))
+            raise PointError(f"design point {point} ({shown}) is not a valid scenario: "
+                             f"{exc.path} {exc.message}") from None
+        prefix = () if context.common_random_numbers else (point,)
+        months = {label: m for label, m in fiscal_year_columns(scenario.time.start,
+                                                               scenario.time.horizon_months)}
+        for group in batches(blocks, DEFAULT_BATCH_REPLICATES):
+            part = run_blocks(scenario, context.las, context.seed, group, prefix)  # type: ignore[arg-type]
+            a = row * n + group[0].start
+            b = row * n + group[-1].start + group[-1].size
+            for k in kpis:
+                kpis[k][a:b] = part.kpis[k]
+            for m in sweep.metrics:
+                for label, _ in context.fiscal_years:
+                    if label in months:
+                        series[f"{m}_{label}"][a:b] = part.metrics[m][:, months[label]]
+    return {**out, **kpis, **series}
