@@ -126,9 +126,14 @@ def _kpi_table(folder: Path, kpis: list[str]) -> None:
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
 @_executor_options
+@click.option("--parameter-uncertainty", "parameter_uncertainty", multiple=True,
+              type=click.Path(path_type=Path), metavar="FIT",
+              help="Also draw calibrated parameters from a calibration's fit.json (or its folder) "
+                   "at every design point, one draw per group of 25 replicates "
+                   "(docs/calibration.md). Repeatable; must not name a swept parameter.")
 def sweep_command(sweep_file: str, executor: str, workers: int | None, scheduler: str | None,
                   chunk_size: int | None, resume: bool, out_dir: Path,
-                  progress: bool | None) -> None:
+                  progress: bool | None, parameter_uncertainty: tuple[Path, ...] = ()) -> None:
     """Run every design point × replicate of SWEEP_FILE; write one Parquet row per run.
 
     Chunks are written as they finish (chunks/part-*.parquet) and combined into
@@ -142,6 +147,13 @@ def sweep_command(sweep_file: str, executor: str, workers: int | None, scheduler
     from sim.experiments.sweep import run_design
 
     sweep = _load(sweep_file)
+    from sim.experiments.uncertainty import load_parameter_distribution
+    from sim.scenario import ScenarioError
+
+    try:
+        uncertainty = [load_parameter_distribution(f) for f in parameter_uncertainty]
+    except ScenarioError as exc:
+        _fail(str(exc), 2)
     resuming = resume and find_resumable(out_dir, f"sweep-{sweep.name}") is not None
     if resume and not resuming:
         click.echo(f"No earlier sweep {sweep.name} under {out_dir}/: starting a new one.")
@@ -157,7 +169,7 @@ def sweep_command(sweep_file: str, executor: str, workers: int | None, scheduler
             sweep, design if design is not None else stored, out_dir,
             kind="sweep", executor=pool, chunk_size=chunk_size, resume=resume,
             progress=sys.stderr.isatty() if progress is None else progress,
-            command=sys.argv), "sweep")
+            command=sys.argv, uncertainty=uncertainty), "sweep")
     rate = (run.chunks_run / run.chunks) * run.runs / run.seconds if run.seconds else 0.0
     click.echo(f"{run.chunks_run} of {run.chunks} chunks run in {run.seconds:.1f} s"
                + (f" ({rate:,.0f} runs/s)" if run.chunks_run else " (all were already done)"))

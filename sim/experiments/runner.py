@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
+from sim.experiments.uncertainty import run_with_parameter_uncertainty
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import LAPopulation, first_april
 from sim.scenario import ScenarioError
@@ -57,6 +58,7 @@ class SweepContext:
     common_random_numbers: bool
     fiscal_years: tuple[tuple[str, int], ...]
     block_size: int = DEFAULT_BLOCK_SIZE
+    uncertainty: tuple[Any, ...] = ()  # calibrated ParameterDistributions drawn per replicate group
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Chunk:
 
 class PointError(Exception):
     """A design point is not a valid scenario (picklable: one string argument)."""
+
+
+def point_seed(seed: int, point: int) -> int:
+    """The ensemble seed of a design point when points do not share random numbers."""
+    return int(np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(1, np.uint64)[0])
 
 
 def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -115,6 +122,20 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
         prefix = () if context.common_random_numbers else (point,)
         months = {label: m for label, m in fiscal_year_columns(scenario.time.start,
                                                                scenario.time.horizon_months)}
+        if context.uncertainty:
+            # Calibrated parameters drawn per group of replicates, as run --parameter-uncertainty
+            # does; the point's seed (shared under common random numbers) fixes the draws.
+            seed = context.seed if context.common_random_numbers else point_seed(context.seed, point)
+            whole, _ = run_with_parameter_uncertainty(scenario, context.las, n, seed,
+                                                      context.uncertainty)
+            a, b = row * n, (row + 1) * n
+            for k in kpis:
+                kpis[k][a:b] = whole.kpis[k]
+            for m in sweep.metrics:
+                for label, _ in context.fiscal_years:
+                    if label in months:
+                        series[f"{m}_{label}"][a:b] = whole.metrics[m][:, months[label]]
+            continue
         for group in batches(blocks, DEFAULT_BATCH_REPLICATES):
             part = run_blocks(scenario, context.las, context.seed, group, prefix)  # type: ignore[arg-type]
             a = row * n + group[0].start

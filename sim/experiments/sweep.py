@@ -20,6 +20,7 @@ time, into ``results.parquet``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 import time
@@ -160,7 +161,8 @@ def _progress(total: int, initial: int, label: str, enabled: bool) -> Any:
 def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str = "sweep",
                executor: Executor | None = None, chunk_size: int | None = None,
                resume: bool = False, progress: bool = False, extra: Mapping[str, Any] | None = None,
-               las: LAPopulation | None = None, command: Sequence[str] = ()) -> SweepRun:
+               las: LAPopulation | None = None, command: Sequence[str] = (),
+               uncertainty: Sequence[Any] = ()) -> SweepRun:
     """Run every point of ``design`` with the sweep's replicates; write a sweep folder.
 
     Parameters
@@ -175,9 +177,23 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
     resume : continue the newest folder of this sweep under ``out_dir``, running only its
         missing chunks (a new folder is made if there is none).
     extra : more manifest entries (they must match on resume).
+    uncertainty : calibrated parameter distributions (``--parameter-uncertainty``) drawn per
+        group of replicates at every point; recorded in the manifest and checked on resume.
     """
     executor = executor or SerialExecutor()
     extra = dict(extra or {})
+    if uncertainty:
+        drawn = {p for d in uncertainty for p in d.paths}
+        clash = sorted(drawn & set(sweep.paths))
+        if clash:
+            raise SweepError(f"{sweep.source}: parameters {clash} are both varied by the sweep and "
+                             "drawn from a calibrated distribution (--parameter-uncertainty); "
+                             "remove one of the two")
+        extra["parameter_uncertainty"] = [
+            {"file": str(d.source), "parameters": list(d.paths),
+             "samples_sha256": hashlib.sha256(np.ascontiguousarray(d.samples, dtype=float)
+                                              .tobytes()).hexdigest()}
+            for d in uncertainty]
     prefix = f"{kind}-{sweep.name}"
     digest = sweep.digest()
     horizon = sweep.base.time.horizon_months if sweep.base is not None else 0
@@ -193,6 +209,9 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
             raise SweepError(f"cannot resume {folder}: the sweep file or its base scenario has "
                              "changed since it started (their hash differs); run without "
                              "--resume to start a new sweep")
+        if manifest.get("parameter_uncertainty") and "parameter_uncertainty" not in extra:
+            raise SweepError(f"cannot resume {folder}: it was started with "
+                             "--parameter-uncertainty; give the same files again")
         for key, value in extra.items():
             if manifest.get(key) != value:
                 raise SweepError(f"cannot resume {folder}: it was started with {key} = "
@@ -245,7 +264,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
             las = load_la_population()
         context = SweepContext(sweep=sweep, las=las, replicates=replicates, seed=sweep.spec.seed,
                                common_random_numbers=sweep.spec.common_random_numbers,
-                               fiscal_years=tuple(fiscal))
+                               fiscal_years=tuple(fiscal), uncertainty=tuple(uncertainty))
         bar = _progress(points * replicates, runs_done, prefix, progress)
         written = len(finished)
         try:
