@@ -13,7 +13,6 @@ import numpy as np
 
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
-from sim.experiments.uncertainty import run_with_parameter_uncertainty
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import LAPopulation, first_april
 from sim.scenario import ScenarioError
@@ -112,6 +111,18 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
         return {**out, **kpis, **series}
 
     blocks = partition(n, context.block_size)
+    months: dict[str, int] = {}
+
+    def fill(part: Any, a: int) -> None:
+        """Copy a batch's KPIs and fiscal-year metrics into the rows from ``a`` on."""
+        b = a + len(next(iter(part.kpis.values())))
+        for k in kpis:
+            kpis[k][a:b] = part.kpis[k]
+        for m in sweep.metrics:
+            for label, _ in context.fiscal_years:
+                if label in months:
+                    series[f"{m}_{label}"][a:b] = part.metrics[m][:, months[label]]
+
     for row, (point, values) in enumerate(zip(chunk.points, chunk.values, strict=True)):
         try:
             scenario = sweep.scenario(dict(zip(sweep.paths, values, strict=True)))
@@ -120,30 +131,21 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
             raise PointError(f"design point {point} ({shown}) is not a valid scenario: "
                              f"{exc.path} {exc.message}") from None
         prefix = () if context.common_random_numbers else (point,)
-        months = {label: m for label, m in fiscal_year_columns(scenario.time.start,
-                                                               scenario.time.horizon_months)}
+        months.clear()
+        months.update({label: m for label, m in fiscal_year_columns(
+            scenario.time.start, scenario.time.horizon_months)})
         if context.uncertainty:
             # Calibrated parameters drawn per group of replicates, as run --parameter-uncertainty
             # does; the point's seed (shared under common random numbers) fixes the draws.
-            seed = context.seed if context.common_random_numbers else point_seed(context.seed, point)
+            from sim.experiments.uncertainty import run_with_parameter_uncertainty
+
+            seed = (context.seed if context.common_random_numbers
+                    else point_seed(context.seed, point))
             whole, _ = run_with_parameter_uncertainty(scenario, context.las, n, seed,
                                                       context.uncertainty)
-            a, b = row * n, (row + 1) * n
-            for k in kpis:
-                kpis[k][a:b] = whole.kpis[k]
-            for m in sweep.metrics:
-                for label, _ in context.fiscal_years:
-                    if label in months:
-                        series[f"{m}_{label}"][a:b] = whole.metrics[m][:, months[label]]
+            fill(whole, row * n)
             continue
         for group in batches(blocks, DEFAULT_BATCH_REPLICATES):
             part = run_blocks(scenario, context.las, context.seed, group, prefix)  # type: ignore[arg-type]
-            a = row * n + group[0].start
-            b = row * n + group[-1].start + group[-1].size
-            for k in kpis:
-                kpis[k][a:b] = part.kpis[k]
-            for m in sweep.metrics:
-                for label, _ in context.fiscal_years:
-                    if label in months:
-                        series[f"{m}_{label}"][a:b] = part.metrics[m][:, months[label]]
+            fill(part, row * n + group[0].start)
     return {**out, **kpis, **series}

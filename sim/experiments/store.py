@@ -16,10 +16,8 @@ exists complete or not at all: ``--resume`` runs exactly the chunks whose file i
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from sim.outputs.io import atomic_write  # one atomic writer for every file the tool writes
 
 __all__ = [
     "CHUNK_DIR",
@@ -47,22 +47,6 @@ MANIFEST = "manifest.json"
 CHUNK_DIR = "chunks"
 RESULTS = "results.parquet"
 DESIGN = "design.parquet"
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _plain(value: Any) -> Any:

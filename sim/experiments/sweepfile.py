@@ -19,7 +19,6 @@ import hashlib
 import math
 import re
 import tomllib
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import KPIS, METRICS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from sim.scenario.load import schema_class_at, split_key_path
 
 __all__ = [
     "DESIGNS",
@@ -225,20 +225,9 @@ class SweepFile(_Strict):
 
 # --------------------------------------------------------------------------- key paths
 
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
-
-
-def split_path(path: str) -> list[str | int]:
-    """``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]``."""
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        match = _SEGMENT.fullmatch(chunk)
-        if not match:
-            raise ValueError(f"is not a key path (write e.g. finance.grants[0].end_month), "
-                             f"got {path!r}")
-        parts.append(match.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
-    return parts
+split_path = split_key_path
+"""``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]`` (ValueError if
+not a key path); the scenario loader's own parser."""
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -373,23 +362,8 @@ def _loc_path(loc: Sequence[Any]) -> str:
 
 
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
-    model: Any = SweepFile
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        if str(part) not in model.model_fields:
-            return None
-        hint = typing.get_type_hints(model)[str(part)]
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if typing.get_origin(hint) is tuple and args:
-            model = args[0]
-        elif args and typing.get_origin(hint) is not Literal:
-            model = args[0]
-        else:
-            model = hint
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    """The sweep-file schema class that holds the key at ``loc``."""
+    return schema_class_at(SweepFile, loc[:-1])
 
 
 def _unknown_name(source: str, where: str, name: str, known: Sequence[str],

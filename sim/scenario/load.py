@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from sim.scenario.schema import Scenario
 
-__all__ = ["ScenarioError", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict"]
+__all__ = ["ScenarioError", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict",
+           "schema_class_at", "split_key_path"]
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -103,15 +104,26 @@ def _mark(value: Any, source: str, provenance: dict[str, str], path: str) -> Non
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 
 
-def _split_path(path: str) -> list[str | int]:
+def split_key_path(path: str) -> list[str | int]:
+    """``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]``; ValueError
+    (with the rule) for text that is not a key path."""
     parts: list[str | int] = []
     for chunk in path.split("."):
         match = _SEGMENT.fullmatch(chunk)
         if not match:
-            raise ScenarioError("--set", path, "is not a key path (write e.g. finance.grants[0].end_month)")
+            raise ValueError(f"is not a key path (write e.g. finance.grants[0].end_month), "
+                             f"got {path!r}")
         parts.append(match.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
     return parts
+
+
+def _split_path(path: str) -> list[str | int]:
+    try:
+        return split_key_path(path)
+    except ValueError:
+        raise ScenarioError("--set", path,
+                            "is not a key path (write e.g. finance.grants[0].end_month)") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -169,21 +181,28 @@ def _loc_path(loc: Iterable[Any]) -> str:
     return out
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The schema class that holds the key at ``loc`` (for 'did you mean' hints)."""
-    model: Any = Scenario
-    for part in loc[:-1]:
+def schema_class_at(root: type[BaseModel], parents: Iterable[Any]) -> type[BaseModel] | None:
+    """The schema class reached from ``root`` by the key path ``parents`` (list indices are
+    skipped; ``tuple[Model, ...]`` and ``Model | None`` lead to ``Model``), or None. Used for
+    'did you mean' hints by every schema: scenarios, sweep files, calibration specs."""
+    model: Any = root
+    for part in parents:
         if isinstance(part, int):
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
-        field = model.model_fields.get(str(part))
-        if field is None:
+        if str(part) not in model.model_fields:
             return None
         hint = typing.get_type_hints(model)[str(part)]
-        args = typing.get_args(hint)
-        model = args[0] if typing.get_origin(hint) is tuple and args else hint
+        args = [a for a in typing.get_args(hint)
+                if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = args[0] if args else hint
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The scenario schema class that holds the key at ``loc``."""
+    return schema_class_at(Scenario, loc[:-1])
 
 
 def _source_of(path: str, provenance: Mapping[str, str], default: str) -> str:

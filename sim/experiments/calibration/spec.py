@@ -37,6 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.load import schema_class_at
 
 __all__ = [
     "BUDGET_NAMES",
@@ -296,19 +297,8 @@ def _loc_path(loc: typing.Iterable[Any]) -> str:
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: Any = CalibrationSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        if str(part) not in model.model_fields:
-            return None
-        hint = typing.get_type_hints(model)[str(part)]
-        args = [a for a in typing.get_args(hint)
-                if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = args[0] if args else hint
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    """The calibration-spec schema class reached by ``loc``."""
+    return schema_class_at(CalibrationSpec, loc)
 
 
 def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
