@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import KPIS, METRICS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-from sim.scenario.load import schema_class_at, split_key_path
+from sim.scenario.load import loc_path, schema_class_at, split_key_path
 
 __all__ = [
     "DESIGNS",
@@ -331,11 +331,11 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         if model is not None:
             close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            return _loc_path(loc), (f"is not a known key{hint}; allowed here: "
+            return loc_path(loc), (f"is not a known key{hint}; allowed here: "
                                     + ", ".join(model.model_fields))
-        return _loc_path(loc), "is not a known key"
+        return loc_path(loc), "is not a known key"
     if kind == "missing":
-        return _loc_path(loc), "is required but missing"
+        return loc_path(loc), "is required but missing"
     message = re.sub(r"^(Value error|Assertion failed), ", "", str(error["msg"]))
     message = re.sub(r"^Input should be", "must be", message)
     message = message[0].lower() + message[1:] if message else message
@@ -344,21 +344,11 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         first, _, rest = message.partition(" ")
         model = _model_at((*loc, "x"))
         if model is not None and first in model.model_fields and rest:
-            return _loc_path((*loc, first)), rest
-        return _loc_path(loc), message
+            return loc_path((*loc, first)), rest
+        return loc_path(loc), message
     if isinstance(value, Mapping | list):
-        return _loc_path(loc), message
-    return _loc_path(loc), f"{message}, got {value!r}"
-
-
-def _loc_path(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+        return loc_path(loc), message
+    return loc_path(loc), f"{message}, got {value!r}"
 
 
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:

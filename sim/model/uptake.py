@@ -53,7 +53,7 @@ def delay_probability(mean_delay_months: float, dt_months: float) -> float:
 
 
 def peer_adopter_share(ladder: np.ndarray, las: LAPopulation, uptake: Uptake) -> np.ndarray:
-    """Weighted share of each LA's peers that have adopted, float32[R, N].
+    """Weighted share of each LA's peers that have adopted, float[R, N].
 
     A member or contributor counts as 1 adopter and a champion as ``champion_peer_weight`` (so
     where champions are many the "share" can exceed 1: champions amplify word of mouth)::
@@ -63,24 +63,11 @@ def peer_adopter_share(ladder: np.ndarray, las: LAPopulation, uptake: Uptake) ->
       + (1 − w_r − w_n) · (adopters ÷ N)
 
     The sums are matrix products of whole numbers (exact in float32), so the result does not
-    depend on how many replicates are in the batch.
+    depend on how many replicates are in the batch. :func:`peer_share_at` on every entry.
     """
-    weight = float(uptake.champion_peer_weight)
-    counts = is_member(ladder).astype(np.float32)
-    if weight != 1:
-        counts += (weight - 1) * (ladder == CHAMPION)
-    w_region, w_neighbours = uptake.peer_weight_region, uptake.peer_weight_neighbours
-    w_nation = max(1.0 - w_region - w_neighbours, 0.0)
-    share = counts.sum(axis=1, keepdims=True) * np.float32(w_nation / las.count)
-    share = np.broadcast_to(share, ladder.shape)
-    if w_region > 0:
-        by_region = counts @ las.region_onehot.astype(np.float32)  # exact counts, [R, regions]
-        share = share + by_region[:, las.region] * (
-            w_region / las.region_size[las.region]).astype(np.float32)
-    if w_neighbours > 0:
-        n_neighbours = las.statistical_neighbours.shape[1]
-        share = share + las.neighbour_counts(counts) * np.float32(w_neighbours / n_neighbours)
-    return share
+    R, N = ladder.shape
+    return np.broadcast_to(peer_share_at(ladder, las, uptake, np.arange(R)[:, None],
+                                         np.arange(N)[None, :]), (R, N))
 
 
 def awareness_hazard(peer_share: np.ndarray, p_per_month: np.ndarray,
@@ -114,7 +101,8 @@ def approval_gate(uptake: Uptake, hosting: Hosting,
 
 def peer_share_at(ladder: np.ndarray, las: LAPopulation, uptake: Uptake, rows: np.ndarray,
                   cols: np.ndarray) -> np.ndarray:
-    """:func:`peer_adopter_share` at the entries ``(rows, cols)`` only, float64[len(rows)].
+    """:func:`peer_adopter_share` at the entries ``(rows, cols)`` only, float64 (the shape of
+    the broadcast indices: ``[len(rows)]`` for a list of entries, ``[R, N]`` for all).
 
     Awareness needs the share only for unaware LAs, which after the first months are few; the
     neighbour sums are then gathered for those LAs (10 per entry) instead of multiplied out for
@@ -130,14 +118,14 @@ def peer_share_at(ladder: np.ndarray, las: LAPopulation, uptake: Uptake, rows: n
     if w_region > 0:
         by_region = counts @ las.region_onehot.astype(np.float32)  # exact counts, [R, regions]
         region = las.region[cols]
-        share += by_region[rows, region] * (w_region / las.region_size[region])
+        share = share + by_region[rows, region] * (w_region / las.region_size[region])
     if w_neighbours > 0:
         neighbours = las.statistical_neighbours
-        if rows.size * neighbours.shape[1] < counts.size:
+        if rows.ndim == 1 and rows.size * neighbours.shape[1] < counts.size:
             sums = counts[rows[:, None], neighbours[cols]].sum(axis=1)
         else:
             sums = las.neighbour_counts(counts)[rows, cols]
-        share += sums * (w_neighbours / neighbours.shape[1])
+        share = share + sums * (w_neighbours / neighbours.shape[1])
     return share
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from sim.scenario.schema import Scenario
 
 __all__ = ["ScenarioError", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict",
-           "schema_class_at", "split_key_path"]
+           "loc_path", "schema_class_at", "split_key_path"]
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -171,7 +171,8 @@ def _apply_override(data: dict, path: str, value: Any, provenance: dict[str, str
 # --------------------------------------------------------------------------- validation
 
 
-def _loc_path(loc: Iterable[Any]) -> str:
+def loc_path(loc: Iterable[Any]) -> str:
+    """A pydantic error location as a key path: ``("finance", "grants", 0)`` → ``finance.grants[0]``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -259,7 +260,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>",
         first = message.split(" ", 1)
         if model is not None and len(first) == 2 and first[0] in model.model_fields:
             loc, message = (*loc, first[0]), first[1]
-        path = _loc_path(loc)
+        path = loc_path(loc)
         return_source = _source_of(path, provenance, source)
         extra = len(exc.errors()) - 1
         if extra:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.scenario import ScenarioError, load_scenario
-from sim.scenario.load import schema_class_at
+from sim.scenario.load import loc_path, schema_class_at
 
 __all__ = [
     "BUDGET_NAMES",
@@ -289,13 +288,6 @@ class LoadedSpec:
 # --------------------------------------------------------------------------- errors
 
 
-def _loc_path(loc: typing.Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The calibration-spec schema class reached by ``loc``."""
     return schema_class_at(CalibrationSpec, loc)
@@ -310,11 +302,11 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         if model is not None:
             close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            return _loc_path(loc), (f"is not a known key{hint}; allowed here: "
+            return loc_path(loc), (f"is not a known key{hint}; allowed here: "
                                     f"{', '.join(model.model_fields)}")
-        return _loc_path(loc), "is not a known key"
+        return loc_path(loc), "is not a known key"
     if kind == "missing":
-        return _loc_path(loc), "is required but missing"
+        return loc_path(loc), "is required but missing"
     message = re.sub(r"^Value error, ", "", str(error["msg"]))
     message = re.sub(r"^Input should be", "must be", message)
     message = message[:1].lower() + message[1:]
@@ -324,9 +316,9 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         model = _model_at(loc)
         first = message.split(" ", 1)
         if model is not None and len(first) == 2 and first[0] in model.model_fields:
-            return _loc_path((*loc, first[0])), first[1]
-        return _loc_path(loc), message
-    return _loc_path(loc), f"{message}, got {value!r}"
+            return loc_path((*loc, first[0])), first[1]
+        return loc_path(loc), message
+    return loc_path(loc), f"{message}, got {value!r}"
 
 
 # --------------------------------------------------------------------------- loading
