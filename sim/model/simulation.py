@@ -179,7 +179,6 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     establishment = np.tile(funded_posts, (R, 1))
     notices = NoticeBook.empty(R, workforce.notice_months)  # staff under redundancy notice
     redundancy_pay = np.zeros(R)  # redundancy pay falling due this month (£)
-    clock = {"month": 0}  # the month being stepped, for actions taken inside a sub-step
     staff = np.tile(np.array([r.initial_fte for r in workforce.roles()], dtype=np.int64), (R, 1))
     novices = np.zeros_like(staff)  # new starters among the staff, not yet fully productive
     port = PortfolioState.initial(R, S, portfolio.initial_reputation)
@@ -433,7 +432,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         redundancy_pay[:] = (leaving * weekly_pay * workforce.redundancy_pay_weeks).sum(axis=1)
         flows["redundancies"] += leaving.sum(axis=1)
 
-    def impose_cut(rows: np.ndarray, hosting, flows: dict[str, np.ndarray]) -> None:
+    def impose_cut(rows: np.ndarray, month: int, hosting, flows: dict[str, np.ndarray]) -> None:
         """A host-imposed cut: each role's establishment falls by ``cut_share``; staff above the
         cut establishment are given redundancy notice (they leave when it ends, §3.4) and
         hiring is frozen until reserves are back above £0."""
@@ -441,11 +440,11 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         target = np.floor(establishment * (1.0 - hosting.cut_share)).astype(np.int64)
         cut = np.where(rows[:, None], np.maximum(staff - notices.under_notice - target, 0), 0)
         establishment[rows] = np.minimum(establishment[rows], target[rows])
-        notices.serve(clock["month"], cut)
+        notices.serve(month, cut)
         flows["cut_redundancies"] += cut.sum(axis=1)
         flows["redundancy_notices"] += cut.sum(axis=1)
 
-    def apply_failure_rule(hosting, flows: dict[str, np.ndarray]) -> None:
+    def apply_failure_rule(month: int, hosting, flows: dict[str, np.ndarray]) -> None:
         """The host's failure rule after a sub-step's cash flow (docs/model.md §5.4)."""
         below = operating & (reserves < -hosting.deficit_tolerance_gbp)
         if hosting.failure_rule == "insolvency":
@@ -454,7 +453,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             return
         newly = below & ~host_cut
         if newly.any():
-            impose_cut(newly, hosting, flows)
+            impose_cut(newly, month, hosting, flows)
         if hosting.failure_rule == "deficit_tolerance":
             failing = operating & (reserves < -hosting.closure_deficit_gbp)
             if failing.any():
@@ -485,15 +484,13 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         hosting = host["now"]
         flows["leavers"] += event_leavers
         event_leavers[:] = 0.0
-        external_month_start(month, hosting, flows)
-        clock["month"] = month
-        income_now = sum(income_due(month, hosting).values())
+        # Income due now; refreshed after each sub-step's uptake (members change), so the next
+        # sub-step's signals see it without computing it again.
+        due_now = external_month_start(month, hosting, flows)
+        income_now = sum(due_now.values())
         redundancies(month, hosting, income_now, flows)
         restore_posts(hosting, income_now)
         for sub in range(substeps):
-            # Elementwise sums, not matmuls: BLAS rounding depends on the row count, and results
-            # must not depend on how replicates are batched.
-            due_now = income_due(month, hosting)
             at_risk = (grant_income_at_risk(grants, month, window)
                        + core_budget_at_risk(due_now["core_budget"], month, events.spending_review,
                                              window))
@@ -523,7 +520,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             last["utilisation"] = pf.utilisation
 
             first = sub == 0  # one-offs and redundancy pay fall in the first sub-step
-            cash = monthly_cashflow(finance, hosting, workforce, staff, income_due(month, hosting),
+            due_now = income_due(month, hosting)
+            cash = monthly_cashflow(finance, hosting, workforce, staff, due_now,
                                     one_off if first else np.zeros(R), operating, dt,
                                     redundancy_pay if first else None)
             income, costs = cash.income_total, cash.costs_total
@@ -534,7 +532,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
                 money[f"costs_{c}_gbp"] += v
             last["income"] = income / dt
 
-            apply_failure_rule(hosting, flows)
+            apply_failure_rule(month, hosting, flows)
         month_end_failure_rule(hosting)
         one_off[:] = 0.0
         flows["renewal_lapses"] = renewal_lapses.copy()
@@ -543,9 +541,11 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         record_finance(month)
         commissions.age()
 
-    def external_month_start(month: int, hosting, flows: dict[str, np.ndarray]) -> None:
+    def external_month_start(month: int, hosting,
+                             flows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """National programmes arrive and fade; commissions arrive; the month's flows of the
-        calendar's events are moved into ``flows``; the grant schedule is noted for the KPIs."""
+        calendar's events are moved into ``flows``; the grant schedule is noted for the KPIs.
+        Returns the income due at the start of the month (:func:`income_due`)."""
         programmes = events.national_programmes
         arrivals = poisson_from_uniform(programmes.rate_per_year / 12.0 * programme_rate_factor,
                                         streams.month("national_programmes", month).random(),
@@ -568,6 +568,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         event_counts["grant_renewals"][:] = 0.0
         due = income_due(month, hosting)
         schedule[:, month] = due["grant"] + due["core_budget"]
+        return due
 
     def record_finance(month: int) -> None:
         """Finance, hosting and external-event metrics at month end (flows are in ``flows``)."""
@@ -606,7 +607,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         m["low_rated_reached"][:, month] = (
             ((ladder != UNAWARE) & low).sum(axis=1) / max(int(low.sum()), 1))
         m["champions"][:, month] = champions.sum(axis=1, dtype=np.int64)
-        m["volunteer_fte"][:, month] = volunteer_fte()
+        m["volunteer_fte"][:, month] = uptake.volunteer_fte_per_contributor * (
+            m["las_contributor"][:, month] + m["las_champion"][:, month])
         m["under_notice"][:, month] = notices.under_notice.sum(axis=1)
         m["effective_fte"][:, month] = effective_fte(staff, novices, workforce).sum(axis=1)
         m["experienced_share"][:, month] = np.where(
