@@ -44,12 +44,16 @@ class UptakeFlows:
     orphan_lapses: np.ndarray
 
 
-def delay_probability(mean_delay_months: float, dt_months: float) -> float:
+def delay_probability(mean_delay_months: float | np.ndarray,
+                      dt_months: float) -> float | np.ndarray:
     """Per-step probability of leaving a state with an exponential delay of the given mean
-    (a mean of 0 means the transition is immediate)."""
-    if mean_delay_months <= 0:
-        return 1.0
-    return float(hazard_probability(1.0 / mean_delay_months, dt_months))
+    (a mean of 0 means the transition is immediate); elementwise for an array of means."""
+    mean = np.asarray(mean_delay_months, dtype=float)
+    if mean.ndim == 0:
+        return 1.0 if mean <= 0 else float(hazard_probability(1.0 / mean, dt_months))
+    positive = mean > 0
+    return np.where(positive, hazard_probability(1.0 / np.where(positive, mean, 1.0), dt_months),
+                    1.0)
 
 
 def peer_adopter_share(ladder: np.ndarray, las: LAPopulation, uptake: Uptake) -> np.ndarray:
@@ -207,9 +211,7 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, up
 
     months, pass_prob = approval_gate(uptake, hosting, price_gbp_per_year)
     months, pass_prob = np.broadcast_to(months, (N,)), np.broadcast_to(pass_prob, (N,))
-    with np.errstate(divide="ignore"):
-        decide_prob = np.where(months > 0, hazard_probability(1.0 / np.where(months > 0, months, 1.0),
-                                                              dt), 1.0)
+    decide_prob = delay_probability(months, dt)
     deciding = _advance(ladder, u, live & (ladder == EVALUATING), None,
                         lambda rows, cols: decide_prob[cols])
     joined = _advance(ladder, u, deciding, MEMBER, lambda rows, cols: pass_prob[cols])
