@@ -22,7 +22,6 @@ __all__ = ["Cashflow", "CommissionBook", "GrantBook", "INCOME_SOURCES", "COST_TY
            "EXTERNAL_INCOME", "add_commissions", "charitable_income", "commission_rate_per_month",
            "decide_renewals", "grant_income", "grant_income_at_risk", "lognormal_factor",
            "monthly_cashflow", "pennies", "renewal_decision_months", "sigma_from_cv",
-           "subscription_income",
            "subscription_prices"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
@@ -51,15 +50,6 @@ def subscription_prices(finance: Finance, child_population: np.ndarray) -> np.nd
     mins = np.array([b.min_child_population for b in finance.subscription_bands])
     prices = np.array([b.price_gbp_per_year for b in finance.subscription_bands])
     return prices[np.searchsorted(mins, child_population, side="right") - 1]
-
-
-def subscription_income(members: np.ndarray, prices_gbp_per_year: np.ndarray) -> np.ndarray:
-    """Σ over member LAs of their band price ÷ 12, float[R] in £/month.
-
-    ``members`` is bool[R, N]; an elementwise sum (not a matmul), so the result does not depend
-    on how replicates are batched.
-    """
-    return (members * prices_gbp_per_year).sum(axis=1) / 12.0
 
 
 # ---------------------------------------------------------------------------- grants

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine import Calendar, RandomStreams
+from sim.model._kernels import (
+    CHAMPIONS,
+    ENGAGED,
+    GRADES,
+    LOW_RATED_MEMBERS,
+    LOW_RATED_REACHED,
+    MEMBER_PRICES,
+    MEMBERS,
+)
 from sim.model.events import (
     MAX_PROGRAMMES_PER_MONTH,
     core_budget_at_risk,
@@ -36,14 +45,11 @@ from sim.model.finance import (
     monthly_cashflow,
     renewal_decision_months,
     sigma_from_cv,
-    subscription_income,
     subscription_prices,
 )
 from sim.model.kpis import compute_kpis
 from sim.model.las import (
     AWARE,
-    CHAMPION,
-    CONTRIBUTOR,
     EVALUATING,
     LADDER_STATES,
     LAPSED,
@@ -54,9 +60,17 @@ from sim.model.las import (
     is_member,
     region_slug,
 )
-from sim.model.portfolio import BUILDING, LIVE, PLANNED, PortfolioState, ServiceTable, start_builds, step_portfolio
+from sim.model.portfolio import (
+    BUILDING,
+    LIVE,
+    PLANNED,
+    PortfolioState,
+    ServiceTable,
+    start_builds,
+    step_portfolio,
+)
 from sim.model.reorganisation import merge_groups, merge_las
-from sim.model.uptake import renew, step_uptake
+from sim.model.uptake import LadderCounts, renew, step_uptake
 from sim.model.workforce import (
     ROLES,
     NoticeBook,
@@ -188,6 +202,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     events = scenario.events
     grants = GrantBook.initial(finance.grants, R)  # per-replicate ends once renewals are drawn
     prices = subscription_prices(finance, las.child_population)  # float[N], £/year by size band
+    counts = LadderCounts(las, prices, R)  # tally of the ladder, refreshed as it changes
     core_budget = np.full(R, float(finance.core_budget_gbp_per_year))  # £/year, set at reviews
     commissions = CommissionBook.initial(R, finance.commissions.max_active)
     commission_fte_demand = np.zeros(R)  # delivery FTE committed to commissions (for the portfolio)
@@ -199,7 +214,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     host_cut = np.zeros(R, dtype=bool)  # a host-imposed cut is in force (hiring frozen)
     deficit_months = np.zeros(R, dtype=np.int64)  # consecutive month ends beyond the tolerance
     event_counts = {"grant_renewals": np.zeros(R)}  # flows of this month's calendar events
-    schedule = np.zeros((R, T))  # grant and core-budget income due before closure, for the KPIs
+    schedule = np.zeros((T, R))  # month-major, like the metrics; grant and core-budget income due before closure, for the KPIs
     window = workforce.funding_uncertainty_window_months
     last = {"income": np.zeros(R), "utilisation": np.zeros(R)}
     team_costs: dict[int, tuple[float, np.ndarray]] = {}  # per host: fixed £/month, £/month per head by role
@@ -208,9 +223,10 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     champions = np.zeros((R, N), dtype=np.int8)  # engaged champions per member LA
     demand_multiplier = np.ones(R)  # LA demand for help (raised by national programmes)
     renewal_lapses = np.zeros(R)
-    value_weight = np.where(las.low_rated, uptake.low_rated_value_multiplier, 1.0)
 
-    metrics = {name: np.zeros((R, T)) for name in METRICS}
+    # Filled a month at a time, so kept month-major ([T, R]: each month's values contiguous) and
+    # handed back transposed ([R, T] views).
+    metrics = {name: np.zeros((T, R)) for name in METRICS}
     calendar = Calendar(T)
 
     # ---------------------------------------------------------------- events
@@ -226,8 +242,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
 
     def volunteer_fte() -> np.ndarray:
         """Delivery time that contributor and champion LAs give the CoE, FTE float[R]."""
-        engaged = ((ladder == CONTRIBUTOR) | (ladder == CHAMPION)).sum(axis=1)
-        return uptake.volunteer_fte_per_contributor * engaged
+        return uptake.volunteer_fte_per_contributor * counts.now(ladder, champions)[:, ENGAGED]
 
     def delivery_capacity() -> np.ndarray:
         """Delivery FTE for services, float[R]: productive delivery staff (new starters count
@@ -239,6 +254,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         if month > 0:
             lapses = renew(ladder, champions, las, uptake, port.reputation, member_value_per_year(),
                            price_at(month), operating, streams.month("renewal", month))
+            counts.changed()
             renewal_lapses[:] = lapses.sum(axis=1)
 
     def grant_milestone(month: int) -> None:
@@ -320,7 +336,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         groups = merge_groups(las, reorganisation.merges)
         calendar.at(reorganisation.month,
                     f"local government reorganisation: {len(groups)} merger(s)",
-                    lambda month, groups=groups: merge_las(ladder, champions, groups))
+                    lambda month, groups=groups: (merge_las(ladder, champions, groups),
+                                                  counts.changed()))
 
     # ---------------------------------------------------------------- monthly step
     def close(rows: np.ndarray) -> None:
@@ -336,6 +353,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         sub[(sub == EVALUATING)] = AWARE
         ladder[rows] = sub
         champions[rows] = 0
+        counts.changed()
         port.status[rows] = PLANNED
         port.progress[rows] = 0.0
 
@@ -347,7 +365,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         return {
             "grant": grant_income(grants, month).sum(axis=1),
             "core_budget": core_budget / 12.0 if month >= finance.core_budget_from_month else zero,
-            "subscriptions": (subscription_income(is_member(ladder), prices)
+            "subscriptions": (counts.now(ladder, champions)[:, MEMBER_PRICES] / 12.0
                               if month >= finance.subscriptions_from_month else zero),
             "commissions": commissions.income(),
             "charitable": charitable_income(hosting, charity_factor),
@@ -507,7 +525,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             la_flows = step_uptake(ladder, champions, las, uptake, hosting, price,
                                    effective_fte(staff[:, 1:2], novices[:, 1:2], workforce)[:, 0],
                                    demand_multiplier, port.reputation,
-                                   operating, dt, rng_uptake)
+                                   operating, dt, rng_uptake, counts)
             flows["joins"] += la_flows.joins
             flows["champion_losses"] += la_flows.champion_losses
             flows["orphan_lapses"] += la_flows.orphan_lapses
@@ -553,7 +571,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         programme_boost[:] = demand_boost(programme_boost, arrivals, programmes)
         demand_multiplier[:] = 1.0 + programme_boost
         terms = finance.commissions
-        rate = commission_rate_per_month(terms, port.reputation, is_member(ladder).sum(axis=1), N)
+        rate = commission_rate_per_month(terms, port.reputation,
+                                         counts.now(ladder, champions)[:, MEMBERS], N)
         # A commission is taken only while delivery staff exceed the FTE already committed.
         accepting = (operating & hosting.commissions_allowed
                      & (staff[:, 0] > commissions.fte_demand()))
@@ -567,84 +586,86 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         flows["cut_redundancies"] = np.zeros(R)
         event_counts["grant_renewals"][:] = 0.0
         due = income_due(month, hosting)
-        schedule[:, month] = due["grant"] + due["core_budget"]
+        schedule[month] = due["grant"] + due["core_budget"]
         return due
 
     def record_finance(month: int) -> None:
         """Finance, hosting and external-event metrics at month end (flows are in ``flows``)."""
         m = metrics
-        m["core_budget_gbp_per_year"][:, month] = np.where(
+        m["core_budget_gbp_per_year"][month] = np.where(
             month >= finance.core_budget_from_month, core_budget, 0.0) * operating
-        m["commissions_active"][:, month] = commissions.active * operating
-        m["commission_fte"][:, month] = commissions.fte_demand() * operating
-        m["demand_multiplier"][:, month] = demand_multiplier
-        m["policy_changed"][:, month] = policy_changed
-        m["host_cut"][:, month] = host_cut & operating
-        value = m["value_delivered_gbp"][:, month]
-        costs = m["costs_total_gbp"][:, month]
-        members = m["members"][:, month]
-        m["value_delivered_hours"][:, month] = value / finance.la_analyst_cost_gbp_per_hour
+        m["commissions_active"][month] = commissions.active * operating
+        m["commission_fte"][month] = commissions.fte_demand() * operating
+        m["demand_multiplier"][month] = demand_multiplier
+        m["policy_changed"][month] = policy_changed
+        m["host_cut"][month] = host_cut & operating
+        value = m["value_delivered_gbp"][month]
+        costs = m["costs_total_gbp"][month]
+        members = m["members"][month]
+        m["value_delivered_hours"][month] = value / finance.la_analyst_cost_gbp_per_hour
         with np.errstate(invalid="ignore", divide="ignore"):
-            m["cost_per_member_gbp"][:, month] = np.where(members > 0, costs / members, np.nan)
-            m["benefit_cost_ratio"][:, month] = np.where(costs > 0, value / costs, np.nan)
+            m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
+            m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
 
     def record(month: int, flows: dict[str, np.ndarray], money: dict[str, np.ndarray],
                frozen: np.ndarray) -> None:
         m = metrics
+        tally = counts.now(ladder, champions)
         for code, name in enumerate(LADDER_STATES):
-            m[f"las_{name}"][:, month] = (ladder == code).sum(axis=1)
-        members = is_member(ladder)
-        m["members"][:, month] = members.sum(axis=1)
-        m["las_reached"][:, month] = N - m["las_unaware"][:, month] - m["las_merged"][:, month]
-        m["members_low_rated"][:, month] = (members & las.low_rated).sum(axis=1)
+            m[f"las_{name}"][month] = tally[:, code]
+        m["members"][month] = tally[:, MEMBERS]
+        m["las_reached"][month] = N - m["las_unaware"][month] - m["las_merged"][month]
+        m["members_low_rated"][month] = tally[:, LOW_RATED_MEMBERS]
         for code, grade in enumerate(OFSTED_GRADES):
-            m[f"members_ofsted_{grade.lower().replace(' ', '_')}"][:, month] = (
-                members & (las.ofsted == code)).sum(axis=1)
+            m[f"members_ofsted_{grade.lower().replace(' ', '_')}"][month] = tally[:, GRADES + code]
         for code, region in enumerate(las.region_names):
-            m[f"members_region_{region_slug(region)}"][:, month] = (
-                members & (las.region == code)).sum(axis=1)
-        low = las.low_rated
-        m["low_rated_reached"][:, month] = (
-            ((ladder != UNAWARE) & low).sum(axis=1) / max(int(low.sum()), 1))
-        m["champions"][:, month] = champions.sum(axis=1, dtype=np.int64)
-        m["volunteer_fte"][:, month] = uptake.volunteer_fte_per_contributor * (
-            m["las_contributor"][:, month] + m["las_champion"][:, month])
-        m["under_notice"][:, month] = notices.under_notice.sum(axis=1)
-        m["effective_fte"][:, month] = effective_fte(staff, novices, workforce).sum(axis=1)
-        m["experienced_share"][:, month] = np.where(
+            m[f"members_region_{region_slug(region)}"][month] = (
+                tally[:, GRADES + len(OFSTED_GRADES) + code])
+        m["low_rated_reached"][month] = (tally[:, LOW_RATED_REACHED]
+                                            / max(int(las.low_rated.sum()), 1))
+        m["champions"][month] = tally[:, CHAMPIONS]
+        m["volunteer_fte"][month] = uptake.volunteer_fte_per_contributor * (
+            m["las_contributor"][month] + m["las_champion"][month])
+        m["under_notice"][month] = notices.under_notice.sum(axis=1)
+        m["effective_fte"][month] = effective_fte(staff, novices, workforce).sum(axis=1)
+        m["experienced_share"][month] = np.where(
             staff.sum(axis=1) > 0, 1 - novices.sum(axis=1) / np.maximum(staff.sum(axis=1), 1), np.nan)
-        m["staff_fte"][:, month] = staff.sum(axis=1)
+        m["staff_fte"][month] = staff.sum(axis=1)
         for i, r in enumerate(ROLES):
-            m[f"staff_{r}_fte"][:, month] = staff[:, i]
-        m["vacancies"][:, month] = np.where(operating, np.maximum(establishment - staff, 0).sum(axis=1), 0)
+            m[f"staff_{r}_fte"][month] = staff[:, i]
+        m["vacancies"][month] = np.where(operating, np.maximum(establishment - staff, 0).sum(axis=1), 0)
         for k, v in flows.items():
-            m[k][:, month] = v
-        m["hiring_frozen"][:, month] = frozen & operating
+            m[k][month] = v
+        m["hiring_frozen"][month] = frozen & operating
         live = port.status == LIVE
-        m["live_services"][:, month] = live.sum(axis=1)
+        m["live_services"][month] = live.sum(axis=1)
         for i, s in enumerate(STRANDS):
-            m[f"live_services_{s}"][:, month] = (live & (table.strand == i)).sum(axis=1)
-        m["services_building"][:, month] = (port.status == BUILDING).sum(axis=1)
+            m[f"live_services_{s}"][month] = (live & (table.strand == i)).sum(axis=1)
+        m["services_building"][month] = (port.status == BUILDING).sum(axis=1)
         n_live = live.sum(axis=1)
         reliability = port.reliability
         with np.errstate(invalid="ignore", divide="ignore"):
-            m["reliability_mean"][:, month] = np.where(
+            m["reliability_mean"][month] = np.where(
                 n_live > 0, (live * reliability).sum(axis=1) / n_live, np.nan)
-        m["reputation"][:, month] = port.reputation
+        m["reputation"][month] = port.reputation
         for k, v in money.items():
-            m[k][:, month] = v
+            m[k][month] = v
         income = sum(money[f"income_{s}_gbp"] for s in INCOME_SOURCES)
         costs = sum(money[f"costs_{c}_gbp"] for c in COST_TYPES)
-        m["income_total_gbp"][:, month] = income
-        m["costs_total_gbp"][:, month] = costs
-        m["net_gbp"][:, month] = income - costs
-        m["reserves_gbp"][:, month] = reserves
-        m["operating"][:, month] = operating
+        m["income_total_gbp"][month] = income
+        m["costs_total_gbp"][month] = costs
+        m["net_gbp"][month] = income - costs
+        m["reserves_gbp"][month] = reserves
+        m["operating"][month] = operating
         value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
-        weighted_members = (members * value_weight).sum(axis=1)  # low-rated LAs gain more
-        m["value_delivered_gbp"][:, month] = value * weighted_members * operating
+        # Members weighted by value (low-rated LAs gain more), from whole-number counts.
+        low_members = tally[:, LOW_RATED_MEMBERS]
+        weighted_members = (tally[:, MEMBERS] - low_members
+                            + uptake.low_rated_value_multiplier * low_members)
+        m["value_delivered_gbp"][month] = value * weighted_members * operating
 
     calendar.monthly_step(step)
     calendar.run()
-    kpis = compute_kpis(metrics, schedule, scenario)
-    return BatchResult(metrics=metrics, kpis=kpis, events=calendar.log)
+    by_replicate = {name: values.T for name, values in metrics.items()}  # [R, T] views
+    kpis = compute_kpis(by_replicate, schedule.T, scenario)
+    return BatchResult(metrics=by_replicate, kpis=kpis, events=calendar.log)

@@ -12,27 +12,59 @@ lets the uptake mechanism alone reproduce the closed-form Bass curve.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.engine import BatchGenerator, hazard_probability
+from sim.model._kernels import GRADES, N_STATES, ladder_step, ladder_tally, tally_width
 from sim.model.las import (
-    AWARE,
     CHAMPION,
-    CONTRIBUTOR,
-    EVALUATING,
     LAPSED,
-    MEMBER,
-    UNAWARE,
+    OFSTED_GRADES,
     LAPopulation,
     is_member,
 )
 from sim.scenario.schema import Hosting, Uptake
 
-__all__ = ["UptakeFlows", "approval_gate", "awareness_hazard", "delay_probability",
-           "peer_adopter_share", "peer_share_at", "renew", "renewal_probability", "step_uptake"]
+__all__ = ["LadderCounts", "UptakeFlows", "approval_gate", "delay_probability", "peer_adopter_share", "renew",
+           "renewal_probability", "step_uptake"]
+
+
+class LadderCounts:
+    """Per-replicate counts of the ladder (a tally, float[R, tally_width]; columns in
+    :mod:`sim.model._kernels`), kept up to date cheaply.
+
+    Whatever changes the ladder or the champions (the uptake step, renewals, mergers,
+    closures) calls :meth:`changed`, and the next :meth:`now` counts afresh: the counts are
+    taken about once a sub-step instead of at every use.
+    """
+
+    def __init__(self, las: LAPopulation, prices_gbp_per_year: np.ndarray, replicates: int):
+        self.low_rated = np.ascontiguousarray(las.low_rated, dtype=bool)
+        self.prices = np.ascontiguousarray(prices_gbp_per_year, dtype=float)
+        self.ofsted = np.ascontiguousarray(las.ofsted, dtype=np.int64)
+        grades = len(OFSTED_GRADES)
+        self.region_column = (GRADES + grades + las.region).astype(np.int64)
+        self.tally = np.zeros((replicates, tally_width(grades, len(las.region_names))))
+        self.fresh = False
+
+    def changed(self) -> None:
+        """The ladder or the champions changed outside :func:`step_uptake`."""
+        self.fresh = False
+
+    def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:
+        """The tally of the ladder as it is now (do not modify)."""
+        if not self.fresh:
+            ladder_tally(ladder, champions, self.low_rated, self.prices, self.ofsted,
+                         self.region_column, self.tally)
+            self.fresh = True
+        return self.tally
+
+    @property
+    def state_counts(self) -> np.ndarray:
+        """float[R, states] of the last tally."""
+        return self.tally[:, :N_STATES]
 
 
 @dataclass
@@ -66,21 +98,20 @@ def peer_adopter_share(ladder: np.ndarray, las: LAPopulation, uptake: Uptake) ->
       + w_n · (adopters among its 10 statistical neighbours ÷ 10)
       + (1 − w_r − w_n) · (adopters ÷ N)
 
-    The sums are matrix products of whole numbers (exact in float32), so the result does not
-    depend on how many replicates are in the batch. :func:`peer_share_at` on every entry.
+    The Bass hazard of becoming aware is ``p + q · share`` (Bass 1969). :func:`step_uptake`
+    computes the same sums inside its compiled loop; this array form states the formula and is
+    what the tests check it against.
     """
-    R, N = ladder.shape
-    return np.broadcast_to(peer_share_at(ladder, las, uptake, np.arange(R)[:, None],
-                                         np.arange(N)[None, :]), (R, N))
-
-
-def awareness_hazard(peer_share: np.ndarray, p_per_month: np.ndarray,
-                     q_per_month: float) -> np.ndarray:
-    """Bass hazard of becoming aware: ``p + q · peer share`` per month (Bass 1969).
-
-    ``p_per_month`` is float[R, 1] (it scales with each replicate's engagement staff).
-    """
-    return p_per_month + q_per_month * peer_share
+    counts = is_member(ladder).astype(np.float64)
+    counts += (float(uptake.champion_peer_weight) - 1) * (ladder == CHAMPION)
+    w_region, w_neighbours = uptake.peer_weight_region, uptake.peer_weight_neighbours
+    w_nation = max(1.0 - w_region - w_neighbours, 0.0)
+    share = counts.sum(axis=1, keepdims=True) * (w_nation / las.count)
+    by_region = counts @ las.region_onehot  # whole numbers, exact
+    share = share + by_region[:, las.region] * (w_region / las.region_size[las.region])
+    neighbours = las.statistical_neighbours
+    share = share + counts[:, neighbours].sum(axis=2) * (w_neighbours / neighbours.shape[1])
+    return share
 
 
 def approval_gate(uptake: Uptake, hosting: Hosting,
@@ -103,76 +134,29 @@ def approval_gate(uptake: Uptake, hosting: Hosting,
     return months, passing
 
 
-def peer_share_at(ladder: np.ndarray, las: LAPopulation, uptake: Uptake, rows: np.ndarray,
-                  cols: np.ndarray) -> np.ndarray:
-    """:func:`peer_adopter_share` at the entries ``(rows, cols)`` only, float64 (the shape of
-    the broadcast indices: ``[len(rows)]`` for a list of entries, ``[R, N]`` for all).
-
-    Awareness needs the share only for unaware LAs, which after the first months are few; the
-    neighbour sums are then gathered for those LAs (10 per entry) instead of multiplied out for
-    all. Sums of whole numbers either way, so the result is the same to the bit.
-    """
-    weight = float(uptake.champion_peer_weight)
-    counts = is_member(ladder).astype(np.float32)
-    if weight != 1:
-        counts += (weight - 1) * (ladder == CHAMPION)
-    w_region, w_neighbours = uptake.peer_weight_region, uptake.peer_weight_neighbours
-    w_nation = max(1.0 - w_region - w_neighbours, 0.0)
-    share = counts.sum(axis=1)[rows].astype(np.float64) * (w_nation / las.count)
-    if w_region > 0:
-        by_region = counts @ las.region_onehot.astype(np.float32)  # exact counts, [R, regions]
-        region = las.region[cols]
-        share = share + by_region[rows, region] * (w_region / las.region_size[region])
-    if w_neighbours > 0:
-        neighbours = las.statistical_neighbours
-        if rows.ndim == 1 and rows.size * neighbours.shape[1] < counts.size:
-            sums = counts[rows[:, None], neighbours[cols]].sum(axis=1)
-        else:
-            sums = las.neighbour_counts(counts)[rows, cols]
-        share = share + sums * (w_neighbours / neighbours.shape[1])
-    return share
-
-
-Prob = Callable[[np.ndarray, np.ndarray], np.ndarray] | float
-"""A transition probability: a constant, or a function of the (rows, cols) of the LAs tested."""
-
-
-def _advance(ladder: np.ndarray, u: np.ndarray, in_source: np.ndarray, target: int | None,
-             prob: Prob) -> np.ndarray:
-    """Test LAs where ``in_source`` with probability ``prob`` using their uniform ``u``.
-
-    Those with ``u < prob`` fire (and move to ``target`` unless it is None). Every tested LA's
-    ``u`` is then rescaled to be uniform on [0, 1) again given the outcome, so later tests in
-    the same step can use it. Returns the bool mask of LAs that fired. Only the tested LAs are
-    touched, and ``prob`` is evaluated only for them: most transitions apply to few LAs.
-    """
-    flat = np.flatnonzero(in_source)
-    fired = np.zeros(in_source.shape, dtype=bool)
-    if flat.size == 0:
-        return fired
-    u_flat = u.reshape(-1)
-    values = u_flat[flat]
-    if callable(prob):
-        rows, cols = np.divmod(flat, u.shape[1])
-        p = np.asarray(prob(rows, cols), dtype=float)
-    else:
-        p = np.full(flat.size, float(prob))
-    hit = values < p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rescaled = np.where(hit, values / p, (values - p) / (1.0 - p))
-    u_flat[flat] = np.where(hit | (p < 1.0), rescaled, values)
-    moved = flat[hit]
-    fired.reshape(-1)[moved] = True
-    if target is not None:
-        ladder.reshape(-1)[moved] = target
-    return fired
-
-
 def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, uptake: Uptake,
                 hosting: Hosting, price_gbp_per_year: float | np.ndarray, engagement_fte: np.ndarray,
                 demand_multiplier: np.ndarray, reputation: np.ndarray, operating: np.ndarray,
-                dt_months: float, rng: BatchGenerator) -> UptakeFlows:
-    """Advance the ladder and the champions by one sub-step, in place.
+                dt_months: float, rng: BatchGenerator, counts: LadderCounts) -> UptakeFlows:
+    """Advance the ladder and the champions by one sub-step, in place (``counts`` is told).
+
+    Each LA's transitions, in ladder order on its updated state:
+
+    1. unaware → aware at the Bass hazard ``p + q · peer share`` (:func:`peer_adopter_share`
+       at the start of the sub-step; ``p`` scales with engagement staff and LA demand);
+       lapsed → aware after ``lapsed_return_months``;
+    2. aware → evaluating at ``capacity_i · demand ÷ evaluation_start_months``;
+    3. evaluating → decision after the :func:`approval_gate` delay, passing into membership
+       (with one champion) or back to aware;
+    4. champion churn at ``champions × champion_turnover_multiplier × the LA's social-worker
+       turnover`` (at most one leaver per LA per sub-step: a second is second order in dt); an
+       LA that loses its last champion lapses with ``orphan_lapse_prob``, or else a new person
+       picks it up as an ordinary member; a contributor or champion down to one champion finds
+       a second after ``champion_replacement_months``;
+    5. member → contributor at ``capacity_i · contribution_rate`` (two champions), and
+       contributor → champion at ``reputation · championing_rate``.
+
+    The loop runs compiled (:func:`sim.model._kernels.ladder_step`).
 
     Parameters
     ----------
@@ -186,70 +170,42 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, up
     """
     R, N = ladder.shape
     u = rng.random(N)  # one uniform per LA per step: a fixed shape keeps common random numbers aligned
-    live = operating[:, None]
     dt = dt_months
 
     outreach = np.minimum(engagement_fte / uptake.outreach_reference_fte,
                           uptake.outreach_max_multiplier)
     p = (uptake.p_per_year / 12.0) * outreach * demand_multiplier  # float[R]
-    q = uptake.q_per_year / 12.0
-
-    def aware_prob(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        share = peer_share_at(ladder, las, uptake, rows, cols)
-        return hazard_probability(awareness_hazard(share, p[rows], q), dt)
-
-    _advance(ladder, u, live & (ladder == UNAWARE), AWARE, aware_prob)
-    _advance(ladder, u, live & (ladder == LAPSED), AWARE,
-             delay_probability(uptake.lapsed_return_months, dt))
+    w_region, w_neighbours = uptake.peer_weight_region, uptake.peer_weight_neighbours
+    w_nation = max(1.0 - w_region - w_neighbours, 0.0)
+    region_scale = (w_region / las.region_size if w_region > 0
+                    else np.zeros(len(las.region_size)))
+    neighbour_scale = w_neighbours / las.statistical_neighbours.shape[1]
 
     capacity = np.where(las.low_rated, uptake.low_rated_capacity_multiplier, 1.0)
     start_rate = (1.0 / uptake.evaluation_start_months if uptake.evaluation_start_months > 0
                   else np.inf)
-    _advance(ladder, u, live & (ladder == AWARE), EVALUATING,
-             lambda rows, cols: hazard_probability(
-                 start_rate * capacity[cols] * demand_multiplier[rows], dt))
-
     months, pass_prob = approval_gate(uptake, hosting, price_gbp_per_year)
-    months, pass_prob = np.broadcast_to(months, (N,)), np.broadcast_to(pass_prob, (N,))
-    decide_prob = delay_probability(months, dt)
-    deciding = _advance(ladder, u, live & (ladder == EVALUATING), None,
-                        lambda rows, cols: decide_prob[cols])
-    joined = _advance(ladder, u, deciding, MEMBER, lambda rows, cols: pass_prob[cols])
-    ladder[deciding & ~joined] = AWARE
-    champions[joined] = 1
-
-    # Champion churn: each champion leaves at the LA's social-worker turnover hazard (at most
-    # one departure per LA per sub-step: a second in the same sub-step is second order in dt).
-    member = live & is_member(ladder)
+    decide_prob = np.broadcast_to(delay_probability(months, dt), (N,)).astype(float)
     leave_hazard = (uptake.champion_turnover_multiplier / 12.0) * las.sw_turnover_rate_per_year
-    lost = _advance(ladder, u, member & (champions > 0), None,
-                    lambda rows, cols: hazard_probability(champions[rows, cols] * leave_hazard[cols], dt))
-    champions[lost] -= 1
-    orphaned = lost & (champions == 0)
-    lapsing = _advance(ladder, u, orphaned, LAPSED, uptake.orphan_lapse_prob)
-    champions[lapsing] = 0
-    picked_up = orphaned & ~lapsing
-    ladder[picked_up] = MEMBER  # a new person picks it up, starting again as an ordinary member
-    champions[picked_up] = 1
-
-    # A contributor or champion that lost its second champion looks for another.
-    engaged = live & ((ladder == CONTRIBUTOR) | (ladder == CHAMPION))
-    refilled = _advance(ladder, u, engaged & (champions == 1), None,
-                        delay_probability(uptake.champion_replacement_months, dt))
-    champions[refilled] = 2
-
-    # Progression: member → contributor (capacity-limited), contributor → champion (reputation).
+    leave_prob = hazard_probability(np.array([[1.0], [2.0]]) * leave_hazard, dt)  # 1 or 2 champions
     contribute = hazard_probability(capacity * (uptake.contribution_rate_per_year / 12.0), dt)
-    became_contributor = _advance(ladder, u, live & (ladder == MEMBER), CONTRIBUTOR,
-                                  lambda rows, cols: contribute[cols])
-    champions[became_contributor] = 2
     champion_prob = hazard_probability(reputation * (uptake.championing_rate_per_year / 12.0), dt)
-    _advance(ladder, u, live & (ladder == CONTRIBUTOR), CHAMPION,
-             lambda rows, cols: champion_prob[rows])
 
-    return UptakeFlows(joins=joined.sum(axis=1).astype(float),
-                       champion_losses=lost.sum(axis=1).astype(float),
-                       orphan_lapses=lapsing.sum(axis=1).astype(float))
+    flows = np.empty((R, 3))
+    ladder_step(ladder, champions, u, np.ascontiguousarray(operating, dtype=bool),
+                np.ascontiguousarray(p, dtype=float), float(uptake.q_per_year / 12.0), float(dt),
+                w_nation / las.count, las.region, np.ascontiguousarray(region_scale, dtype=float),
+                las.statistical_neighbours, float(neighbour_scale),
+                float(uptake.champion_peer_weight),
+                float(delay_probability(uptake.lapsed_return_months, dt)), float(start_rate),
+                capacity, np.ascontiguousarray(demand_multiplier, dtype=float), decide_prob,
+                np.broadcast_to(pass_prob, (N,)).astype(float), leave_prob,
+                float(uptake.orphan_lapse_prob),
+                float(delay_probability(uptake.champion_replacement_months, dt)),
+                np.broadcast_to(contribute, (N,)).astype(float),
+                np.broadcast_to(champion_prob, (R,)).astype(float), flows)
+    counts.changed()
+    return UptakeFlows(joins=flows[:, 0], champion_losses=flows[:, 1], orphan_lapses=flows[:, 2])
 
 
 def renewal_probability(uptake: Uptake, las: LAPopulation, reputation: np.ndarray,

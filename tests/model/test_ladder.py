@@ -25,7 +25,13 @@ from sim.model.las import (
     is_member,
 )
 from sim.model.reorganisation import merge_groups, merge_las
-from sim.model.uptake import approval_gate, peer_adopter_share, peer_share_at, renewal_probability
+from sim.model.uptake import (
+    LadderCounts,
+    approval_gate,
+    peer_adopter_share,
+    renewal_probability,
+    step_uptake,
+)
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.scenario.schema import Hosting, Uptake
 
@@ -248,18 +254,73 @@ def test_state_codes_partition_the_ladder() -> None:
     assert list(codes[is_member(codes)]) == [MEMBER, CONTRIBUTOR, CHAMPION]
 
 
-def test_peer_share_at_entries_equals_the_full_share(las: LAPopulation) -> None:
-    """The sparse evaluation used for unaware LAs gives the full computation's values, both when
-    it gathers neighbours (few entries) and when it multiplies them out (many)."""
+class _FixedUniforms:
+    """Stands in for a batch generator: hands out the given uniforms."""
+
+    def __init__(self, u: np.ndarray):
+        self.u = u
+
+    def random(self, *tail: int) -> np.ndarray:
+        return self.u.copy()
+
+
+@pytest.mark.parametrize("champion_weight", [1, 2])
+def test_the_compiled_step_uses_the_bass_hazard_of_the_peer_share(
+    las: LAPopulation, champion_weight: int
+) -> None:
+    """An unaware LA becomes aware exactly when its uniform is below 1 − exp(−(p + q·s)·dt),
+    with s from peer_adopter_share on the state at the start of the sub-step: uniforms a
+    hair below that probability fire and a hair above do not, for every unaware LA."""
     rng = np.random.default_rng(5)
-    ladder = rng.choice([UNAWARE, AWARE, MEMBER, CONTRIBUTOR, CHAMPION], size=(40, las.count)).astype(np.int8)
-    uptake = Uptake(champion_peer_weight=2)
-    full = peer_adopter_share(ladder, las, uptake)
-    for n in (25, ladder.size):
-        flat = rng.choice(ladder.size, size=n, replace=False)
-        rows, cols = np.divmod(flat, las.count)
-        np.testing.assert_allclose(peer_share_at(ladder, las, uptake, rows, cols), full[rows, cols],
-                                   rtol=1e-6)
+    R = 40
+    ladder = rng.choice([UNAWARE, AWARE, MEMBER, CONTRIBUTOR, CHAMPION],
+                        size=(R, las.count)).astype(np.int8)
+    champions = np.where(ladder == MEMBER, 1, np.where(ladder >= CONTRIBUTOR, 2, 0)).astype(np.int8)
+    uptake = Uptake(champion_peer_weight=champion_weight, p_per_year=0.3, q_per_year=0.9)
+    dt = 0.5
+    share = peer_adopter_share(ladder, las, uptake)
+    prob = 1 - np.exp(-(uptake.p_per_year / 12 + uptake.q_per_year / 12 * share) * dt)
+    unaware = ladder == UNAWARE
+    for nudge, fires in ((1 - 1e-9, True), (1 + 1e-9, False)):
+        after = ladder.copy()
+        step_uptake(after, champions.copy(), las, uptake, Hosting(), 0.0,
+                    np.full(R, float(uptake.outreach_reference_fte)), np.ones(R), np.ones(R),
+                    np.ones(R, dtype=bool), dt, _FixedUniforms(prob * nudge),
+                    LadderCounts(las, np.zeros(las.count), R))
+        became_aware = unaware & (after != UNAWARE)
+        assert (became_aware == unaware).all() if fires else not became_aware.any()
+
+
+def test_the_ladder_tally_counts_what_the_masks_count(las: LAPopulation) -> None:
+    """The compiled tally gives, per replicate, the counts of each state, of members by grade and
+    region, of low-rated members and reached LAs, champions, engaged LAs and members' prices."""
+    from sim.model import _kernels as k
+    from sim.model.las import LADDER_STATES, OFSTED_GRADES
+
+    rng = np.random.default_rng(9)
+    ladder = rng.integers(0, len(LADDER_STATES), size=(30, las.count)).astype(np.int8)
+    champions = rng.integers(0, 3, size=ladder.shape).astype(np.int8)
+    prices = rng.integers(1, 9, size=las.count) * 1000.0
+    counts = LadderCounts(las, prices, 30)
+    tally = counts.now(ladder, champions)
+    member = is_member(ladder)
+    low = las.low_rated
+    for code in range(len(LADDER_STATES)):
+        np.testing.assert_array_equal(tally[:, code], (ladder == code).sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.MEMBERS], member.sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.LOW_RATED_MEMBERS], (member & low).sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.LOW_RATED_REACHED],
+                                  ((ladder != UNAWARE) & low).sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.CHAMPIONS], champions.sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.ENGAGED],
+                                  ((ladder == CONTRIBUTOR) | (ladder == CHAMPION)).sum(axis=1))
+    np.testing.assert_array_equal(tally[:, k.MEMBER_PRICES], (member * prices).sum(axis=1))
+    for g in range(len(OFSTED_GRADES)):
+        np.testing.assert_array_equal(tally[:, k.GRADES + g],
+                                      (member & (las.ofsted == g)).sum(axis=1))
+    for region in range(len(las.region_names)):
+        np.testing.assert_array_equal(tally[:, k.GRADES + len(OFSTED_GRADES) + region],
+                                      (member & (las.region == region)).sum(axis=1))
 
 
 def test_members_by_region_and_by_ofsted_grade_add_up_to_members(
