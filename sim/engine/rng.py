@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,41 +61,72 @@ class BatchGenerator:
     """Draws for a batch of one or more blocks, concatenated along the replicate axis.
 
     Each block's rows come from that block's own generator, so a batch of several blocks
-    yields exactly the rows that the blocks would yield one at a time.
+    yields exactly the rows that the blocks would yield one at a time. With ``copies`` > 1 the
+    batch holds that many copies of the blocks one after another (sweep design points sharing
+    common random numbers): every copy gets exactly the rows the blocks would give alone.
     """
 
-    def __init__(self, generators: Sequence[np.random.Generator], sizes: Sequence[int]):
+    def __init__(self, generators: Sequence[np.random.Generator], sizes: Sequence[int],
+                 copies: int = 1):
         self._generators = list(generators)
         self._sizes = list(sizes)
         self._bounds = np.cumsum([0, *self._sizes])
-        self.replicates = int(self._bounds[-1])
+        self.copies = int(copies)
+        self.replicates = int(self._bounds[-1]) * self.copies
+        self._twins: list[list[np.random.Generator]] | None = None  # per copy, once diverged
 
     def _slices(self) -> list[slice]:
         return [slice(int(a), int(b)) for a, b in zip(self._bounds[:-1], self._bounds[1:])]
 
     def random(self, *tail: int) -> np.ndarray:
-        """Uniform [0, 1) draws of shape ``(R, *tail)``."""
-        if len(self._generators) == 1:
-            return self._generators[0].random((self.replicates, *tail))
-        out = np.empty((self.replicates, *tail))
-        for g, s in zip(self._generators, self._slices()):
-            g.random(out=out[s])  # row slices of a C-ordered array are contiguous
-        return out
+        """Uniform [0, 1) draws of shape ``(R, *tail)``: drawn once and repeated per copy while
+        the copies' generators are in step."""
+        if self._twins is not None:
+            return self._per_copy(lambda g, rows: g.random((rows, *tail)))
+        one = self._draw_blocks(self._generators, lambda g, rows: g.random((rows, *tail)))
+        if self.copies == 1:
+            return one
+        return np.tile(one, (self.copies,) + (1,) * len(tail))
+
+    def _draw_blocks(self, generators: Sequence[np.random.Generator], draw: Any,
+                     *arrays: np.ndarray) -> np.ndarray:
+        """``draw(generator, rows, *row slices)`` for every block, concatenated."""
+        if len(generators) == 1:
+            return draw(generators[0], self._sizes[0], *arrays)
+        return np.concatenate([draw(g, s.stop - s.start, *(a[s] for a in arrays))
+                               for g, s in zip(generators, self._slices())])
+
+    def _per_copy(self, draw: Any, *arrays: np.ndarray) -> np.ndarray:
+        """Draws whose use of the generator differs by row: from here on every copy draws from
+        its own twin of the generators (a copy of their state now), so each copy still gets the
+        rows it would get alone."""
+        if self._twins is None:
+            self._twins = [self._generators]
+            for _ in range(self.copies - 1):
+                twins = []
+                for g in self._generators:
+                    bit = type(g.bit_generator)()
+                    bit.state = g.bit_generator.state
+                    twins.append(np.random.Generator(bit))
+                self._twins.append(twins)
+        rows = int(self._bounds[-1])
+        return np.concatenate([
+            self._draw_blocks(twins, draw, *(a[c * rows:(c + 1) * rows] for a in arrays))
+            for c, twins in enumerate(self._twins)])
 
     def binomial(self, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Binomial counts; ``n`` and ``p`` broadcast to a shape whose first axis is R."""
         n, p = np.broadcast_arrays(n, p)
-        if len(self._generators) == 1:
-            return self._generators[0].binomial(n, p)
-        return np.concatenate(
-            [g.binomial(n[s], p[s]) for g, s in zip(self._generators, self._slices())]
-        )
+        if self.copies == 1:
+            return self._draw_blocks(self._generators, lambda g, rows, n_, p_: g.binomial(n_, p_),
+                                     n, p)
+        return self._per_copy(lambda g, rows, n_, p_: g.binomial(n_, p_), n, p)
 
     def poisson(self, lam: np.ndarray) -> np.ndarray:
         """Poisson counts; ``lam`` has the replicate axis first."""
-        if len(self._generators) == 1:
-            return self._generators[0].poisson(lam)
-        return np.concatenate([g.poisson(lam[s]) for g, s in zip(self._generators, self._slices())])
+        if self.copies == 1:
+            return self._draw_blocks(self._generators, lambda g, rows, lam_: g.poisson(lam_), lam)
+        return self._per_copy(lambda g, rows, lam_: g.poisson(lam_), lam)
 
 
 class RandomStreams:
@@ -110,9 +142,13 @@ class RandomStreams:
         Non-negative integers put before ``(block, stream, month)`` in every spawn key. Empty
         (the default) gives the streams of a plain run; a sweep passes ``(point index,)`` so
         that each design point has streams of its own, whoever simulates it.
+    copies : int, optional
+        The batch holds this many copies of ``blocks`` one after another, all with the same
+        streams (sweep design points under common random numbers simulated together).
     """
 
-    def __init__(self, seed: int, blocks: Sequence[Block], key_prefix: Sequence[int] = ()):
+    def __init__(self, seed: int, blocks: Sequence[Block], key_prefix: Sequence[int] = (),
+                 copies: int = 1):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
         if any(int(k) < 0 for k in key_prefix):
@@ -120,7 +156,10 @@ class RandomStreams:
         self.seed = int(seed)
         self.blocks = list(blocks)
         self.key_prefix = tuple(int(k) for k in key_prefix)
-        self.replicates = sum(b.size for b in self.blocks)
+        if copies < 1:
+            raise ValueError(f"copies must be at least 1, got {copies}")
+        self.copies = int(copies)
+        self.replicates = sum(b.size for b in self.blocks) * self.copies
 
     @staticmethod
     def stream_key(name: str) -> int:
@@ -137,4 +176,4 @@ class RandomStreams:
             )
             for b in self.blocks
         ]
-        return BatchGenerator(generators, [b.size for b in self.blocks])
+        return BatchGenerator(generators, [b.size for b in self.blocks], self.copies)

@@ -121,13 +121,15 @@ def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
 
 
 def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block],
-               key_prefix: Sequence[int] = ()) -> BatchResult:
+               key_prefix: Sequence[int] = (), copies: int = 1) -> BatchResult:
     """Simulate the given blocks of a run together (one batch), with one BLAS thread.
 
-    ``key_prefix`` goes before every random-stream key (sweeps pass the design point).
+    ``key_prefix`` goes before every random-stream key (sweeps pass the design point);
+    ``copies`` > 1 simulates that many copies of the blocks side by side with the same streams
+    (design points stacked in one scenario, :mod:`sim.model.batching`).
     """
     with one_blas_thread():
-        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix))
+        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix, copies))
 
 
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,

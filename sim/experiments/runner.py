@@ -15,7 +15,8 @@ from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import LAPopulation, first_april
-from sim.scenario import ScenarioError
+from sim.model.batching import is_per_replicate, stack_scenarios, value_at
+from sim.scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:
     from sim.experiments.sweepfile import Sweep
@@ -58,6 +59,7 @@ class SweepContext:
     fiscal_years: tuple[tuple[str, int], ...]
     block_size: int = DEFAULT_BLOCK_SIZE
     uncertainty: tuple[Any, ...] = ()  # calibrated ParameterDistributions drawn per replicate group
+    stack_points: bool = True  # design points may share batches (False: one at a time)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ class PointError(Exception):
 def point_seed(seed: int, point: int) -> int:
     """The ensemble seed of a design point when points do not share random numbers."""
     return int(np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(1, np.uint64)[0])
+
+
+def stackable(sweep: Sweep, common_random_numbers: bool, uncertainty: bool) -> bool:
+    """Whether a sweep's design points can share batches: common random numbers, no parameter
+    uncertainty, and every swept parameter one the model takes per replicate."""
+    return (common_random_numbers and not uncertainty and sweep.spec.test_function is None
+            and all(is_per_replicate(path) for path in sweep.paths))
 
 
 def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -123,13 +132,37 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
                 if label in months:
                     series[f"{m}_{label}"][a:b] = part.metrics[m][:, months[label]]
 
-    for row, (point, values) in enumerate(zip(chunk.points, chunk.values, strict=True)):
+    def point_scenario(point: int, values: tuple[Any, ...]) -> Scenario:
         try:
-            scenario = sweep.scenario(dict(zip(sweep.paths, values, strict=True)))
+            return sweep.scenario(dict(zip(sweep.paths, values, strict=True)))
         except ScenarioError as exc:
             shown = ", ".join(f"{p}={v!r}" for p, v in zip(sweep.paths, values, strict=True))
             raise PointError(f"design point {point} ({shown}) is not a valid scenario: "
                              f"{exc.path} {exc.message}") from None
+
+    if context.stack_points and stackable(sweep, context.common_random_numbers,
+                                          bool(context.uncertainty)):
+        # Design points side by side in batches of about DEFAULT_BATCH_REPLICATES rows, the
+        # swept parameters held per replicate (sim.model.batching); the same numbers as one
+        # point at a time, to the bit.
+        scenarios = [point_scenario(point, values)
+                     for point, values in zip(chunk.points, chunk.values, strict=True)]
+        months.update({label: m for label, m in fiscal_year_columns(
+            scenarios[0].time.start, scenarios[0].time.horizon_months)})
+        per_batch = max(1, DEFAULT_BATCH_REPLICATES // n)
+        for first in range(0, chunk.size, per_batch):
+            group = range(first, min(first + per_batch, chunk.size))
+            stacked = stack_scenarios(scenarios[first], {  # the validated values
+                path: np.repeat(np.asarray([value_at(scenarios[i], path) for i in group],
+                                           dtype=float), n)
+                for path in sweep.paths})
+            part = run_blocks(stacked, context.las, context.seed, blocks,  # type: ignore[arg-type]
+                              copies=len(group))
+            fill(part, first * n)
+        return {**out, **kpis, **series}
+
+    for row, (point, values) in enumerate(zip(chunk.points, chunk.values, strict=True)):
+        scenario = point_scenario(point, values)
         prefix = () if context.common_random_numbers else (point,)
         months.clear()
         months.update({label: m for label, m in fiscal_year_columns(

@@ -42,6 +42,7 @@ from sim.experiments.runner import (
     SweepContext,
     fiscal_year_columns,
     run_chunk,
+    stackable,
 )
 from sim.experiments.store import (
     CHUNK_DIR,
@@ -96,13 +97,14 @@ class SweepInterrupted(SweepError):
 
 
 def default_chunk_size(points: int, replicates: int, horizon_months: int, workers: int,
-                       test_function: bool = False) -> int:
+                       test_function: bool = False, stacked: bool = False) -> int:
     """Design points per chunk: about two seconds of work, and at least four chunks per
-    worker when there are enough points."""
+    worker when there are enough points. Stacked points (sharing batches) have no fixed cost
+    of their own."""
     spread = max(1, math.ceil(points / (4 * max(workers, 1))))
     if test_function:
         return spread
-    work = (POINT_OVERHEAD + replicates) * horizon_months / 120
+    work = ((0 if stacked else POINT_OVERHEAD) + replicates) * horizon_months / 120
     return max(1, min(spread, int(TARGET_CHUNK_WORK // max(work, 1))))
 
 
@@ -223,8 +225,10 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
         chunk_size = int(manifest["chunk_size"])
     else:
         if chunk_size is None:
-            chunk_size = default_chunk_size(len(design), replicates, horizon, executor.workers,
-                                            sweep.spec.test_function is not None)
+            chunk_size = default_chunk_size(
+                len(design), replicates, horizon, executor.workers,
+                sweep.spec.test_function is not None,
+                stackable(sweep, sweep.spec.common_random_numbers, bool(uncertainty)))
         folder = new_folder(out_dir, prefix, started)
         (folder / CHUNK_DIR).mkdir()
         (folder / "sweep.toml").write_text(sweep.text, encoding="utf-8")

@@ -29,7 +29,8 @@ from sim.model.las import (
 )
 
 __all__ = ["CHAMPIONS", "ENGAGED", "GRADES", "LOW_RATED_MEMBERS", "LOW_RATED_REACHED",
-           "MEMBERS", "MEMBER_PRICES", "N_STATES", "ladder_step", "ladder_tally", "tally_width"]
+           "MEMBERS", "MEMBER_PRICES", "N_STATES", "binomial_from_uniform", "ladder_step",
+           "ladder_tally", "tally_width"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -65,12 +66,12 @@ def tally_width(n_grades: int, n_regions: int) -> int:
 
 @njit(cache=True, nogil=True)
 def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: np.ndarray,
-                aware_p: np.ndarray, q: float, dt: float,
+                aware_p: np.ndarray, q: np.ndarray, dt: float,
                 w_nation_per_la: float, region: np.ndarray, region_scale: np.ndarray,
                 neighbours: np.ndarray, neighbour_scale: float, champion_weight: float,
-                lapsed_return_prob: float, start_rate: float, capacity: np.ndarray,
+                lapsed_return_prob: np.ndarray, start_rate: np.ndarray, capacity: np.ndarray,
                 demand: np.ndarray, decide_prob: np.ndarray, pass_prob: np.ndarray,
-                leave_prob: np.ndarray, orphan_lapse_prob: float, refill_prob: float,
+                leave_prob: np.ndarray, orphan_lapse_prob: np.ndarray, refill_prob: np.ndarray,
                 contribute_prob: np.ndarray, champion_prob: np.ndarray,
                 out: np.ndarray) -> None:
     """One sub-step of the ladder for every LA of every live replicate, in place.
@@ -80,8 +81,11 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
     of the sub-step. ``region_scale`` is ``w_region ÷ region size`` per region (0 when regions
     carry no weight) and ``neighbour_scale`` ``w_neighbours ÷ 10`` (0 likewise).
     ``leave_prob[c − 1, i]`` is the chance that one of ``c`` champions leaves LA ``i`` in the
-    sub-step (c = 1, 2). ``out`` is float[R, 3] and receives joins, champion losses and orphan
-    lapses.
+    sub-step (c = 1, 2). Parameters that may differ by replicate (sweep design points stacked in
+    one batch) are float[R] (``aware_p``, ``q``, ``lapsed_return_prob``, ``start_rate``,
+    ``demand``, ``orphan_lapse_prob``, ``refill_prob``, ``champion_prob``) or float[R, N]
+    (``decide_prob``, ``pass_prob``, ``contribute_prob``; broadcast views are fine). ``out`` is
+    float[R, 3] and receives joins, champion losses and orphan lapses.
     """
     R, N = ladder.shape
     K = neighbours.shape[1]
@@ -118,23 +122,23 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                     for k in range(K):
                         near += counts[neighbours[i, k]]
                     share = share + near * neighbour_scale
-                p = _hazard_probability(aware_p[r] + q * share, dt)
+                p = _hazard_probability(aware_p[r] + q[r] * share, dt)
                 if ui >= p:
                     continue  # stays unaware: nothing else can happen to it this sub-step
                 ui = ui / p  # (the rescaling of _test)
                 s = AWARE
             elif s == LAPSED:
-                fired, ui = _test(ui, lapsed_return_prob)
+                fired, ui = _test(ui, lapsed_return_prob[r])
                 if fired:
                     s = AWARE
             if s == AWARE:
-                fired, ui = _test(ui, _hazard_probability(start_rate * capacity[i] * demand[r], dt))
+                fired, ui = _test(ui, _hazard_probability(start_rate[r] * capacity[i] * demand[r], dt))
                 if fired:
                     s = EVALUATING
             if s == EVALUATING:
-                fired, ui = _test(ui, decide_prob[i])
+                fired, ui = _test(ui, decide_prob[r, i])
                 if fired:
-                    joined, ui = _test(ui, pass_prob[i])
+                    joined, ui = _test(ui, pass_prob[r, i])
                     if joined:
                         s = MEMBER
                         champions[r, i] = 1
@@ -148,7 +152,7 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                     champions[r, i] -= 1
                     out[r, 1] += 1.0
                     if champions[r, i] == 0:
-                        lapsing, ui = _test(ui, orphan_lapse_prob)
+                        lapsing, ui = _test(ui, orphan_lapse_prob[r])
                         if lapsing:
                             s = LAPSED
                             out[r, 2] += 1.0
@@ -156,11 +160,11 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                             s = MEMBER
                             champions[r, i] = 1
             if (s == CONTRIBUTOR or s == CHAMPION) and champions[r, i] == 1:
-                refilled, ui = _test(ui, refill_prob)
+                refilled, ui = _test(ui, refill_prob[r])
                 if refilled:
                     champions[r, i] = 2
             if s == MEMBER:
-                fired, ui = _test(ui, contribute_prob[i])
+                fired, ui = _test(ui, contribute_prob[r, i])
                 if fired:
                     s = CONTRIBUTOR
                     champions[r, i] = 2
@@ -212,3 +216,36 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarra
         out[r, CHAMPIONS] = champion_count
         out[r, ENGAGED] = engaged
         out[r, MEMBER_PRICES] = paid
+
+
+@njit(cache=True, nogil=True)
+def _binomial_quantile(n: int, p: float, u: float) -> int:
+    """Smallest k with P(Binomial(n, p) ≤ k) > u (inverse transform; n is small here)."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    ratio = p / (1.0 - p)
+    pmf = (1.0 - p) ** n
+    cdf = pmf
+    k = 0
+    while u >= cdf and k < n:
+        pmf *= (n - k) / (k + 1.0) * ratio
+        k += 1
+        cdf += pmf
+    return k
+
+
+@njit(cache=True, nogil=True)
+def binomial_from_uniform(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Binomial(n, p) counts from one uniform each, elementwise (arrays of one shape).
+
+    A draw that is a function of its own uniform only does not depend on what else is drawn
+    or on the batch, so replicates of several design points can share a batch and still get
+    exactly the numbers each would get alone.
+    """
+    out = np.empty(n.shape, dtype=np.int64)
+    flat_n, flat_p, flat_u, flat_out = n.ravel(), p.ravel(), u.ravel(), out.ravel()
+    for j in range(flat_n.size):
+        flat_out[j] = _binomial_quantile(flat_n[j], flat_p[j], flat_u[j])
+    return out

@@ -62,7 +62,7 @@ class GrantBook:
     Attributes
     ----------
     start : int[G], first paying month.
-    amount : float[G], £/month while paying in full.
+    amount : float[R, G], £/month while paying in full.
     taper : int[G], taper months before the end.
     renewal_months : int[G], how far a renewal moves the end.
     end : int[R, G], current end month (moved by renewals, so per replicate).
@@ -85,10 +85,13 @@ class GrantBook:
 
         return cls(
             start=np.array([g.start_month for g in grants], dtype=np.int64),
-            amount=np.array([g.amount_gbp_per_year / 12.0 for g in grants], dtype=float),
+            amount=np.stack([np.broadcast_to(np.asarray(g.amount_gbp_per_year / 12.0, dtype=float),
+                                             (replicates,)) for g in grants], axis=1)
+            if grants else np.zeros((replicates, 0)),
             taper=np.array([g.taper_months for g in grants], dtype=np.int64),
             renewal_months=np.array([g.renewal_months for g in grants], dtype=np.int64),
-            end=column([g.end_month for g in grants], np.int64),
+            end=np.stack([np.broadcast_to(np.asarray(g.end_month), (replicates,)) for g in grants],
+                         axis=1).astype(np.int64) if grants else np.zeros((replicates, 0), np.int64),
             renewals_left=column([g.max_renewals if g.renewal_prob > 0 else 0 for g in grants],
                                  np.int64),
             renewal_prob=column([g.renewal_prob for g in grants], float),
@@ -106,11 +109,13 @@ def grant_income(book: GrantBook, month: int) -> np.ndarray:
 
 
 def renewal_decision_months(grant: Grant) -> list[int]:
-    """Months of a grant's possible renewal decisions (the start of each possible taper)."""
+    """Months of a grant's possible renewal decisions (the start of each possible taper); with
+    an end month per replicate (stacked design points), every month one of them may decide in."""
     if grant.renewal_prob <= 0:
         return []
-    return [grant.end_month + k * grant.renewal_months - grant.taper_months
-            for k in range(grant.max_renewals)]
+    ends = np.unique(np.asarray(grant.end_month)).astype(int)
+    return sorted({int(end) + k * grant.renewal_months - grant.taper_months
+                   for end in ends for k in range(grant.max_renewals)})
 
 
 def decide_renewals(book: GrantBook, index: int, month: int, u: np.ndarray) -> np.ndarray:

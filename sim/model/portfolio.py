@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import BatchGenerator
+from sim.model.batching import column
 from sim.scenario.schema import Portfolio
 
 __all__ = ["PLANNED", "BUILDING", "LIVE", "PortfolioFlows", "PortfolioState", "ServiceTable",
@@ -149,7 +150,7 @@ def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfo
     complexity_building = (building * table.complexity).sum(axis=1, keepdims=True)
     others = complexity_building - building * table.complexity
     fail_prob = np.clip(
-        table.complexity * (portfolio.launch_failure_prob
+        table.complexity * (column(portfolio.launch_failure_prob)
                             + portfolio.launch_failure_strain * utilisation[:, None]
                             + portfolio.launch_failure_concurrency * others),
         0.0, 0.95)

@@ -22,6 +22,7 @@ from sim.model._kernels import (
     MEMBER_PRICES,
     MEMBERS,
 )
+from sim.model.batching import column
 from sim.model.events import (
     MAX_PROGRAMMES_PER_MONTH,
     core_budget_at_risk,
@@ -74,6 +75,7 @@ from sim.model.uptake import LadderCounts, renew, step_uptake
 from sim.model.workforce import (
     ROLES,
     NoticeBook,
+    binomial_draw,
     effective_fte,
     redundancies_needed,
     step_workforce,
@@ -187,7 +189,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
 
     # ---------------------------------------------------------------- stocks
     ladder = np.full((R, N), UNAWARE, dtype=np.int8)
-    ladder[streams.month("initial", 0).random(N) < uptake.initial_aware_share] = AWARE
+    ladder[streams.month("initial", 0).random(N) < column(uptake.initial_aware_share)] = AWARE
     # Funded posts per replicate and role: cuts and redundancies delete posts in some replicates.
     funded_posts = np.array([r.establishment_fte for r in workforce.roles()], dtype=np.int64)
     establishment = np.tile(funded_posts, (R, 1))
@@ -196,7 +198,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     staff = np.tile(np.array([r.initial_fte for r in workforce.roles()], dtype=np.int64), (R, 1))
     novices = np.zeros_like(staff)  # new starters among the staff, not yet fully productive
     port = PortfolioState.initial(R, S, portfolio.initial_reputation)
-    reserves = np.full(R, float(finance.opening_reserves_gbp))
+    reserves = np.broadcast_to(np.asarray(finance.opening_reserves_gbp, dtype=float), (R,)).copy()
     operating = np.ones(R, dtype=bool)
     # Finance and external events (sim/model/finance.py, sim/model/events.py).
     events = scenario.events
@@ -217,7 +219,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     schedule = np.zeros((T, R))  # month-major, like the metrics; grant and core-budget income due before closure, for the KPIs
     window = workforce.funding_uncertainty_window_months
     last = {"income": np.zeros(R), "utilisation": np.zeros(R)}
-    team_costs: dict[int, tuple[float, np.ndarray]] = {}  # per host: fixed £/month, £/month per head by role
+    team_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per host: fixed £/month, £/month per head by role
     one_off = np.zeros(R)  # set-up and transition costs due this month
     event_leavers = np.zeros(R)  # staff lost at a host change this month
     champions = np.zeros((R, N), dtype=np.int8)  # engaged champions per member LA
@@ -233,7 +235,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     def price_at(month: int) -> np.ndarray:
         """Each LA's subscription price in a month, float[N] £/year, by size band (the offer is
         free before subscriptions start)."""
-        return prices if month >= finance.subscriptions_from_month else np.zeros(N)
+        return np.where(month >= column(finance.subscriptions_from_month), prices, 0.0)
 
     def member_value_per_year() -> np.ndarray:
         """Value of the live services to one ordinary member LA, £/year, float[R]."""
@@ -301,8 +303,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
 
         def action(month: int) -> None:
             host["now"] = change.hosting
-            lost = streams.month("host_change", month).binomial(
-                staff, np.full(staff.shape, change.staff_loss_share))
+            lost = binomial_draw(streams.month("host_change", month), staff,
+                                 change.staff_loss_share)
             lost[~operating] = 0
             staff[:] -= lost
             np.minimum(novices, staff, out=novices)  # new starters are among those who may go
@@ -318,8 +320,9 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             calendar.at(decision, f"grant renewal decision: {grant.name}", grant_renewal(i))
             calendar.at(decision + grant.taper_months + grant.renewal_months,
                         f"grant ends if renewed{' again' * k}: {grant.name}", grant_milestone)
-        calendar.at(grant.end_month, f"grant ends: {grant.name}"
-                    + (" (unless renewed)" if decisions else ""), grant_milestone)
+        for end in np.unique(np.asarray(grant.end_month)):  # one per replicate when stacked
+            calendar.at(int(end), f"grant ends: {grant.name}"
+                        + (" (unless renewed)" if decisions else ""), grant_milestone)
     if finance.core_budget_gbp_per_year > 0:
         calendar.every(events.spending_review.first_month, events.spending_review.period_months,
                        "spending review", review)
@@ -365,8 +368,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         return {
             "grant": grant_income(grants, month).sum(axis=1),
             "core_budget": core_budget / 12.0 if month >= finance.core_budget_from_month else zero,
-            "subscriptions": (counts.now(ladder, champions)[:, MEMBER_PRICES] / 12.0
-                              if month >= finance.subscriptions_from_month else zero),
+            "subscriptions": np.where(month >= finance.subscriptions_from_month,
+                                      counts.now(ladder, champions)[:, MEMBER_PRICES] / 12.0, 0.0),
             "commissions": commissions.income(),
             "charitable": charitable_income(hosting, charity_factor),
         }
@@ -385,17 +388,21 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         horizon = workforce.hiring_freeze_reserve_months
         return reserves + horizon * (income - full_team) >= 0.0
 
-    def running_costs(hosting) -> tuple[float, np.ndarray]:
-        """Monthly running costs under a host: the fixed part (£/month) and the cost of one
-        person in each role (£/month, float[3]); one-off costs excluded. Costs are linear in
-        staff, so a team's running costs are ``fixed + Σ staff × per_head``."""
+    def running_costs(hosting) -> tuple[np.ndarray, np.ndarray]:
+        """Monthly running costs under a host: the fixed part (£/month, float[R]) and the cost
+        of one person in each role (£/month, float[R, 3]; per replicate, as cost parameters may
+        differ by replicate); one-off costs excluded. Costs are linear in staff, so a team's
+        running costs are ``fixed + Σ staff × per_head``."""
         key = id(hosting)
         if key not in team_costs:
-            teams = np.vstack([np.zeros((1, 3), dtype=np.int64), np.eye(3, dtype=np.int64)])
-            cash = monthly_cashflow(finance, hosting, workforce, teams, {}, np.zeros(4),
-                                    np.ones(4, dtype=bool), 1.0)
-            total = cash.costs_total
-            team_costs[key] = (float(total[0]), total[1:] - total[0])
+            def cost_of(team: np.ndarray) -> np.ndarray:
+                return monthly_cashflow(finance, hosting, workforce, np.tile(team, (R, 1)), {},
+                                        np.zeros(R), np.ones(R, dtype=bool), 1.0).costs_total
+
+            fixed = cost_of(np.zeros((1, 3), dtype=np.int64))
+            per_head = np.stack([cost_of(np.eye(3, dtype=np.int64)[k:k + 1]) - fixed
+                                 for k in range(3)], axis=1)
+            team_costs[key] = (fixed, per_head)
         return team_costs[key]
 
     def serve_notices(counts: np.ndarray, month: int) -> None:
@@ -415,7 +422,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             return
         fixed, per_head = running_costs(hosting)
         income = income_now + hosting.in_kind_support_gbp_per_year / 12.0
-        full = fixed + float((funded_posts * per_head).sum())
+        full = fixed + (funded_posts * per_head).sum(axis=1)
         k = workforce.hiring_freeze_reserve_months
         able = short & (reserves + k * (income - full) >= 0) & (notices.under_notice.sum(axis=1) == 0)
         establishment[able] = funded_posts

@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.engine import BatchGenerator, hazard_probability
 from sim.model._kernels import GRADES, N_STATES, ladder_step, ladder_tally, tally_width
+from sim.model.batching import column
 from sim.model.las import (
     CHAMPION,
     LAPSED,
@@ -124,10 +125,11 @@ def approval_gate(uptake: Uptake, hosting: Hosting,
     ``host pass rate × (threshold ÷ price)^elasticity``.
     """
     price = np.asarray(price_gbp_per_year, dtype=float)
-    priced = price > uptake.approval_threshold_gbp
+    threshold = column(uptake.approval_threshold_gbp)  # [R, 1] when it differs by replicate
+    priced = price > threshold
     with np.errstate(divide="ignore"):
-        ratio = np.where(priced, uptake.approval_threshold_gbp / np.where(priced, price, 1.0), 1.0)
-    months = np.where(priced, hosting.priced_approval_months, uptake.free_approval_months)
+        ratio = np.where(priced, threshold / np.where(priced, price, 1.0), 1.0)
+    months = np.where(priced, column(hosting.priced_approval_months), uptake.free_approval_months)
     passing = np.where(priced,
                        hosting.priced_approval_pass_prob * ratio ** uptake.approval_price_elasticity,
                        uptake.free_approval_pass_prob)
@@ -182,28 +184,35 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, up
     neighbour_scale = w_neighbours / las.statistical_neighbours.shape[1]
 
     capacity = np.where(las.low_rated, uptake.low_rated_capacity_multiplier, 1.0)
-    start_rate = (1.0 / uptake.evaluation_start_months if uptake.evaluation_start_months > 0
-                  else np.inf)
+    start_months = np.asarray(uptake.evaluation_start_months, dtype=float)
+    with np.errstate(divide="ignore"):
+        start_rate = np.where(start_months > 0, 1.0 / start_months, np.inf)
     months, pass_prob = approval_gate(uptake, hosting, price_gbp_per_year)
-    decide_prob = np.broadcast_to(delay_probability(months, dt), (N,)).astype(float)
     leave_hazard = (uptake.champion_turnover_multiplier / 12.0) * las.sw_turnover_rate_per_year
     leave_prob = hazard_probability(np.array([[1.0], [2.0]]) * leave_hazard, dt)  # 1 or 2 champions
-    contribute = hazard_probability(capacity * (uptake.contribution_rate_per_year / 12.0), dt)
+    contribute = hazard_probability(capacity * column(uptake.contribution_rate_per_year / 12.0), dt)
     champion_prob = hazard_probability(reputation * (uptake.championing_rate_per_year / 12.0), dt)
+
+    def per_replicate(value: float | np.ndarray) -> np.ndarray:
+        """float[R]: a parameter that is a scalar or differs by replicate."""
+        return np.broadcast_to(np.asarray(value, dtype=float), (R,))
+
+    def per_la(value: np.ndarray) -> np.ndarray:
+        """float[R, N] (a view: no copy when it is the same for every replicate)."""
+        return np.broadcast_to(np.asarray(value, dtype=float), (R, N))
 
     flows = np.empty((R, 3))
     ladder_step(ladder, champions, u, np.ascontiguousarray(operating, dtype=bool),
-                np.ascontiguousarray(p, dtype=float), float(uptake.q_per_year / 12.0), float(dt),
+                per_replicate(p), per_replicate(uptake.q_per_year / 12.0), float(dt),
                 w_nation / las.count, las.region, np.ascontiguousarray(region_scale, dtype=float),
                 las.statistical_neighbours, float(neighbour_scale),
                 float(uptake.champion_peer_weight),
-                float(delay_probability(uptake.lapsed_return_months, dt)), float(start_rate),
-                capacity, np.ascontiguousarray(demand_multiplier, dtype=float), decide_prob,
-                np.broadcast_to(pass_prob, (N,)).astype(float), leave_prob,
-                float(uptake.orphan_lapse_prob),
-                float(delay_probability(uptake.champion_replacement_months, dt)),
-                np.broadcast_to(contribute, (N,)).astype(float),
-                np.broadcast_to(champion_prob, (R,)).astype(float), flows)
+                per_replicate(delay_probability(uptake.lapsed_return_months, dt)),
+                per_replicate(start_rate), capacity, per_replicate(demand_multiplier),
+                per_la(delay_probability(months, dt)), per_la(pass_prob), leave_prob,
+                per_replicate(uptake.orphan_lapse_prob),
+                per_replicate(delay_probability(uptake.champion_replacement_months, dt)),
+                per_la(contribute), per_replicate(champion_prob), flows)
     counts.changed()
     return UptakeFlows(joins=flows[:, 0], champion_losses=flows[:, 1], orphan_lapses=flows[:, 2])
 
@@ -224,15 +233,15 @@ def renewal_probability(uptake: Uptake, las: LAPopulation, reputation: np.ndarra
     """
     value = value_gbp_per_year[:, None] * np.where(las.low_rated, uptake.low_rated_value_multiplier,
                                                    1.0)[None, :]
-    price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (las.count,))[None, :]
+    price = np.asarray(price_gbp_per_year, dtype=float)  # scalar, [N], or [R, N]
     floor = uptake.renewal_without_value_share
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = value / np.where(price > 0, price, 1.0)
     factor = np.where(price > 0,
                       1 - (1 - floor) * np.exp(-ratio / uptake.renewal_value_ratio_scale), 1.0)
     reputation_factor = 1 - uptake.renewal_reputation_sensitivity * (1 - reputation)
-    budget_factor = 1 - uptake.renewal_budget_pressure_sensitivity * las.budget_pressure
-    return uptake.renewal_prob * reputation_factor[:, None] * budget_factor[None, :] * factor
+    budget_factor = 1 - column(uptake.renewal_budget_pressure_sensitivity) * las.budget_pressure
+    return column(uptake.renewal_prob) * reputation_factor[:, None] * budget_factor * factor
 
 
 def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, uptake: Uptake,

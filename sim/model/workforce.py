@@ -4,7 +4,9 @@ depends on the host, hiring freezes, and redundancies with notice and redundancy
 
 Staff are whole people (1 FTE each), held as int64[R, 3] in role order delivery, engagement,
 leadership. Each resignation and each completed hire is a binomial draw per replicate, role and
-step: the count of independent exponential waiting times that end within the step.
+step: the count of independent exponential waiting times that end within the step. Each count
+comes from one uniform by inverse transform (:func:`binomial_draw`), so it depends on nothing
+but its own uniform and parameters.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import BatchGenerator, hazard_probability
+from sim.model._kernels import binomial_from_uniform
+from sim.model.batching import column
 from sim.scenario.schema import Hosting, Workforce
 
-__all__ = ["NoticeBook", "StaffFlows", "effective_fte", "redundancies_needed", "resignation_hazard",
-           "step_workforce", "ROLES"]
+__all__ = ["NoticeBook", "StaffFlows", "binomial_draw", "effective_fte", "redundancies_needed",
+           "resignation_hazard", "step_workforce", "ROLES"]
 
 ROLES = ("delivery", "engagement", "leadership")
+
+
+def binomial_draw(rng: BatchGenerator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+    """Binomial(n, p) counts, int64 of the shape of ``n`` ([R, …]), one uniform each from
+    ``rng`` (inverse transform)."""
+    n = np.ascontiguousarray(n, dtype=np.int64)
+    p = np.ascontiguousarray(np.broadcast_to(np.asarray(p, dtype=float), n.shape))
+    return binomial_from_uniform(n, p, rng.random(*n.shape[1:]))
 
 
 @dataclass
@@ -67,21 +79,21 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     quit_prob = np.broadcast_to(hazard_probability(
         resignation_hazard(workforce, hosting, income_ending_share, overload), dt_months), staff.shape)
     # New starters and experienced staff leave at the same hazard: two independent binomials.
-    novice_leavers = rng.binomial(novices, quit_prob)
-    experienced_leavers = rng.binomial(staff - novices, quit_prob)
+    novice_leavers = binomial_draw(rng, novices, quit_prob)
+    experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
     novice_leavers[~operating] = 0
     experienced_leavers[~operating] = 0
     novices -= novice_leavers
     staff -= novice_leavers + experienced_leavers
     vacancies = np.maximum(establishment - staff, 0)
     vacancies[hiring_frozen | ~operating] = 0
-    fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)
-    hires = rng.binomial(vacancies, np.full(vacancies.shape, fill_prob))
+    fill_prob = column(hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months))
+    hires = binomial_draw(rng, vacancies, fill_prob)
     staff += hires
     # Starters hired in this sub-step join the novices after it: they ramp up from the next one.
     if workforce.ramp_up_months > 0:
-        ramp = rng.binomial(novices, np.full(novices.shape, hazard_probability(
-            1.0 / workforce.ramp_up_months, dt_months)))
+        ramp = binomial_draw(rng, novices, hazard_probability(1.0 / workforce.ramp_up_months,
+                                                              dt_months))
         novices -= ramp
         novices += hires
     return StaffFlows(leavers=novice_leavers + experienced_leavers, hires=hires,
@@ -106,15 +118,17 @@ def redundancies_needed(shortfall_gbp_per_month: np.ndarray, staff: np.ndarray,
     ----------
     shortfall_gbp_per_month : float[R], running costs the CoE cannot afford, £/month.
     under_notice : int64[R, 3], people already given notice.
-    cost_per_head_gbp_per_month : float[3], running cost of one person in each role.
+    cost_per_head_gbp_per_month : float[3] or float[R, 3], running cost of one person in each
+        role.
     """
     cuts = np.zeros_like(staff)
     remaining = np.maximum(shortfall_gbp_per_month, 0.0)
     floor = np.array([0, 0, workforce.minimum_leadership_fte])
     for role in (1, 0, 2):  # engagement, delivery, leadership
         available = np.maximum(staff[:, role] - under_notice[:, role] - floor[role], 0)
-        cost = cost_per_head_gbp_per_month[role]
-        wanted = np.ceil(remaining / cost).astype(np.int64) if cost > 0 else np.zeros_like(available)
+        cost = cost_per_head_gbp_per_month[..., role]
+        wanted = np.where(cost > 0, np.ceil(remaining / np.where(cost > 0, cost, 1.0)),
+                          0).astype(np.int64)
         take = np.minimum(wanted, available)
         cuts[:, role] = take
         remaining = remaining - take * cost

@@ -109,3 +109,25 @@ def test_negative_seed_is_rejected() -> None:
     """A negative run seed is an error, not a silently different stream."""
     with pytest.raises(ValueError):
         RandomStreams(-1, partition(3))
+
+
+def test_copies_give_every_copy_the_rows_the_blocks_give_alone() -> None:
+    """A batch of three copies of two blocks: each copy's uniforms, binomials and Poisson
+    counts are exactly those of the blocks drawn alone, even with different parameters."""
+    blocks = partition(7, 4)
+    alone = RandomStreams(11, blocks).month("workforce", 3)
+    batch = RandomStreams(11, blocks, copies=3).month("workforce", 3)
+    assert batch.replicates == 21
+    u = batch.random(2)
+    np.testing.assert_array_equal(u, np.tile(alone.random(2), (3, 1)))
+    n = np.arange(21)[:, None] % 5 + np.array([[0, 3]])
+    p = np.linspace(0.1, 0.9, 21)[:, None] * np.ones((1, 2))
+    lam = np.linspace(0.5, 3.0, 21)
+    got_n, got_lam, got_u = batch.binomial(n, p), batch.poisson(lam), batch.random(3)
+    for c in range(3):
+        rows = slice(7 * c, 7 * c + 7)
+        g = RandomStreams(11, blocks).month("workforce", 3)
+        g.random(2)
+        np.testing.assert_array_equal(got_n[rows], g.binomial(n[rows], p[rows]))
+        np.testing.assert_array_equal(got_lam[rows], g.poisson(lam[rows]))
+        np.testing.assert_array_equal(got_u[rows], g.random(3))
