@@ -83,7 +83,13 @@ class BatchGenerator:
         the copies' generators are in step."""
         if self._twins is not None:
             return self._per_copy(lambda g, rows: g.random((rows, *tail)))
-        one = self._draw_blocks(self._generators, lambda g, rows: g.random((rows, *tail)))
+        rows = int(self._bounds[-1])
+        if len(self._generators) == 1:
+            one = self._generators[0].random((rows, *tail))
+        else:
+            one = np.empty((rows, *tail))
+            for g, s in zip(self._generators, self._slices()):
+                g.random(out=one[s])  # row slices of a C-ordered array are contiguous
         if self.copies == 1:
             return one
         return np.tile(one, (self.copies,) + (1,) * len(tail))

@@ -155,7 +155,8 @@ def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: i
         part = run_blocks(scenario, las, seed, group)
         rows = slice(group[0].start, group[-1].start + group[-1].size)
         if not metrics:  # allocate once, fill batch by batch (no concatenation copies)
-            metrics = {k: np.empty((replicates, *v.shape[1:])) for k, v in part.metrics.items()}
+            # Month-major storage ([T, R], as the model fills them), handed out as [R, T] views.
+            metrics = {k: np.empty((v.shape[1], replicates)).T for k, v in part.metrics.items()}
             kpis = {k: np.empty(replicates) for k in part.kpis}
             events = part.events
         for k, v in part.metrics.items():
@@ -228,8 +229,8 @@ def _make_layout(scenarios: Sequence[Scenario], replicates: int) -> _Layout | No
     for scenario in scenarios:
         months = scenario.time.horizon_months
         slot: dict[str, tuple[int, tuple[int, ...]]] = {}
-        for name in METRICS:
-            slot[f"m:{name}"] = (offset, (replicates, months))
+        for name in METRICS:  # month-major: each worker writes whole rows of months
+            slot[f"m:{name}"] = (offset, (months, replicates))
             offset += replicates * months * 8
         for name in KPIS:
             slot[f"k:{name}"] = (offset, (replicates,))
@@ -284,12 +285,15 @@ def _simulate_task(context: _PoolContext, task: tuple[int, list[Block]]) -> dict
         for name, value in values.items():
             key = f"{kind[0]}:{name}"
             where = slot.get(key)
-            if where is None or value.shape[1:] != where[1][1:]:
+            if where is not None:
+                offset, shape = where
+                target = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
+                                       offset=offset).reshape(shape)
+                if kind == "metrics":
+                    target = target.T  # [R, T] view of the month-major rows
+            if where is None or value.shape[1:] != target.shape[1:]:
                 out[kind][name] = value  # not in the layout: back through the pipe
                 continue
-            offset, shape = where
-            target = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
-                                   offset=offset).reshape(shape)
             target[rows] = value
             out["written"].append(key)
     return out
@@ -337,9 +341,10 @@ def _run_parallel(scenarios: Sequence[Scenario], las: LAPopulation, replicates: 
             for key, (offset, shape) in layout.slots[index].items():
                 if key in written[index]:
                     kind = "metrics" if key.startswith("m:") else "kpis"
-                    found[kind][key[2:]] = np.frombuffer(
+                    values = np.frombuffer(
                         shared, dtype=np.float64, count=math.prod(shape), offset=offset
                     ).reshape(shape)
+                    found[kind][key[2:]] = values.T if kind == "metrics" else values
         for kind in ("metrics", "kpis"):
             found[kind].update(piped[index][kind])
         results.append(EnsembleResult(scenario=scenario, seed=seed, replicates=replicates,

@@ -170,7 +170,7 @@ class LocalExecutor(Executor):
         finally:
             for future in pending:
                 future.cancel()
-            self.close(wait_for_workers=not pending)
+            self.close(wait_for_workers=False)  # idle workers exit on their own
 
     def close(self, wait_for_workers: bool = True) -> None:
         if self._pool is not None:

@@ -93,6 +93,19 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
     counts = np.empty(N)
     by_region = np.empty(n_regions)
     extra = champion_weight - 1.0
+    # Upper bounds, per ladder state, on the chance that any transition fires for an LA in that
+    # state this sub-step (a union bound over its chain of tests, with a margin for rounding).
+    # An LA whose uniform is at or above its state's bound cannot move, so it is passed over
+    # after one comparison; the others run the chain in full: the outcome is the same.
+    bound = np.zeros(N_STATES)
+    leave_top = 0.0
+    for c in range(leave_prob.shape[0]):
+        for i in range(N):
+            leave_top = max(leave_top, leave_prob[c, i])
+    capacity_top = 0.0
+    for i in range(N):
+        capacity_top = max(capacity_top, capacity[i])
+    margin = 1.0 + 1e-9
     for r in range(R):
         out[r, 0] = 0.0
         out[r, 1] = 0.0
@@ -110,9 +123,28 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
             total += c
             by_region[region[i]] += c
         national = total * w_nation_per_la
+        # For unaware LAs the bound uses 1 − exp(−x) ≤ x and the largest share any LA can have.
+        region_top = 0.0
+        for g in range(n_regions):
+            region_top = max(region_top, by_region[g] * region_scale[g])
+        top_share = national + region_top + K * max(champion_weight, 1.0) * neighbour_scale
+        bound[UNAWARE] = (aware_p[r] + q[r] * top_share) * dt * margin
+        bound[LAPSED] = lapsed_return_prob[r] * margin
+        bound[AWARE] = _hazard_probability(start_rate[r] * capacity_top * demand[r], dt) * margin
+        decide_top = contribute_top = 0.0
+        for i in range(N):
+            decide_top = max(decide_top, decide_prob[r, i])
+            contribute_top = max(contribute_top, contribute_prob[r, i])
+        bound[EVALUATING] = decide_top * margin
+        bound[MEMBER] = (leave_top + contribute_top) * margin
+        bound[CONTRIBUTOR] = (leave_top + refill_prob[r] + champion_prob[r]) * margin
+        bound[CHAMPION] = (leave_top + refill_prob[r]) * margin
+        # bound[MERGED] stays 0: a merged LA never moves.
         for i in range(N):
             s = ladder[r, i]
             ui = u[r, i]
+            if ui >= bound[s]:
+                continue  # nothing can fire for this LA in this sub-step (see bound)
             if s == UNAWARE:
                 share = national
                 if region_scale[region[i]] > 0.0:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import BatchGenerator
-from sim.model.batching import column
+from sim.model._portfolio_kernel import portfolio_step
 from sim.scenario.schema import Portfolio
 
 __all__ = ["PLANNED", "BUILDING", "LIVE", "PortfolioFlows", "PortfolioState", "ServiceTable",
@@ -124,63 +124,36 @@ def start_builds(state: PortfolioState, table: ServiceTable, portfolio: Portfoli
 def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfolio,
                    delivery_fte: np.ndarray, operating: np.ndarray, dt_months: float,
                    rng: BatchGenerator) -> PortfolioFlows:
-    """Maintain, build, launch, accumulate debt, have incidents; update reputation. In place."""
+    """Maintain, build, launch, accumulate debt, have incidents; update reputation. In place.
+
+    Per replicate, with ``D`` the maintenance demand of live services and ``F`` the delivery FTE:
+    cover ``min(1, F ÷ D)``; utilisation ``min(D ÷ F, 2)``; what is left (``max(F − D, 0)``)
+    is shared equally by the builds. Debt of a live service grows by ``debt_growth_per_month ·
+    (1 − cover) − debt_repayment_per_month · cover · debt`` per month. A build that reaches its
+    effort launches unless ``u < complexity · (launch_failure_prob + strain · utilisation +
+    concurrency · complexity of the other builds)`` (capped at 0.95), in which case it loses
+    ``failed_launch_rework_share`` of its progress. A service live before the step has an
+    incident with ``1 − (1 − incident_prob_per_month · (1 − reliability))^dt``. Reputation
+    moves toward the mean reliability of live services by an exact first-order lag and loses
+    the hits of failed launches and incidents (docs/model.md §4). The loop runs compiled
+    (:func:`sim.model._portfolio_kernel.portfolio_step`).
+    """
     R, S = state.status.shape
     u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
-    live = state.status == LIVE
-    building = state.status == BUILDING
-
-    demand = (live * table.maintenance_fte).sum(axis=1)
-    cover = np.where(demand > 0, np.minimum(1.0, delivery_fte / np.maximum(demand, 1e-12)), 1.0)
-    utilisation = np.minimum(demand / np.maximum(delivery_fte, 1e-12), 2.0)
-    utilisation = np.where(delivery_fte > 0, utilisation, np.where(demand > 0, 2.0, 0.0))
-    spare = np.maximum(delivery_fte - demand, 0.0)
-    n_building = building.sum(axis=1)
-    share = np.where(n_building > 0, spare / np.maximum(n_building, 1), 0.0)
-    state.progress += building * (share * dt_months)[:, None]
-
-    # Technical debt: grows with the uncovered share, is paid down with cover.
-    debt_change = (portfolio.debt_growth_per_month * (1 - cover)[:, None]
-                   - portfolio.debt_repayment_per_month * cover[:, None] * state.debt)
-    state.debt += live * debt_change * dt_months
-    np.maximum(state.debt, 0.0, out=state.debt)
-
-    # Launches: builds that reached their effort.
-    done = building & (state.progress >= table.build_effort) & operating[:, None]
-    complexity_building = (building * table.complexity).sum(axis=1, keepdims=True)
-    others = complexity_building - building * table.complexity
-    fail_prob = np.clip(
-        table.complexity * (column(portfolio.launch_failure_prob)
-                            + portfolio.launch_failure_strain * utilisation[:, None]
-                            + portfolio.launch_failure_concurrency * others),
-        0.0, 0.95)
-    failed = done & (u[:, 0] < fail_prob)
-    launched = done & ~failed
-    state.status[launched] = LIVE
-    state.debt[launched] = 0.0
-    state.progress[failed] *= 1 - portfolio.failed_launch_rework_share
-
-    # Incidents on live services (before this step's launches).
-    # A monthly chance p over a sub-step of dt months: 1 − (1 − p)^dt (exactly p when dt = 1).
-    incident_prob = 1.0 - (1.0 - portfolio.incident_prob_per_month * (1 - state.reliability)) ** dt_months
-    incidents = live & operating[:, None] & (u[:, 1] < incident_prob)
-
-    # Reputation moves towards mean reliability of live services, less hits.
-    live_now = state.status == LIVE
-    n_live = live_now.sum(axis=1)
-    mean_rel = np.where(n_live > 0, (live_now * state.reliability).sum(axis=1) / np.maximum(n_live, 1),
-                        state.reputation)
-    n_failed = failed.sum(axis=1).astype(float)
-    n_incidents = incidents.sum(axis=1).astype(float)
-    # Exact first-order lag over the step: never overshoots, whatever the time constant.
-    state.reputation += (mean_rel - state.reputation) * -np.expm1(-dt_months / portfolio.reputation_time_months)
-    state.reputation -= (portfolio.reputation_hit_failed_launch * n_failed
-                         + portfolio.reputation_hit_incident * n_incidents)
-    np.clip(state.reputation, 0.0, 1.0, out=state.reputation)
-    return PortfolioFlows(
-        launches=launched.sum(axis=1).astype(float),
-        failed_launches=n_failed,
-        incidents=n_incidents,
-        maintenance_demand_fte=demand,
-        utilisation=utilisation,
-    )
+    out = np.empty((R, 5))
+    portfolio_step(state.status, state.progress, state.debt, state.reputation, u,
+                   table.maintenance_fte, table.build_effort, table.complexity,
+                   np.ascontiguousarray(delivery_fte, dtype=float),
+                   np.ascontiguousarray(operating, dtype=bool), float(dt_months),
+                   float(portfolio.debt_growth_per_month),
+                   float(portfolio.debt_repayment_per_month),
+                   np.broadcast_to(np.asarray(portfolio.launch_failure_prob, dtype=float), (R,)),
+                   float(portfolio.launch_failure_strain),
+                   float(portfolio.launch_failure_concurrency),
+                   float(portfolio.failed_launch_rework_share),
+                   float(portfolio.incident_prob_per_month),
+                   float(-np.expm1(-dt_months / portfolio.reputation_time_months)),
+                   float(portfolio.reputation_hit_failed_launch),
+                   float(portfolio.reputation_hit_incident), out)
+    return PortfolioFlows(launches=out[:, 0], failed_launches=out[:, 1], incidents=out[:, 2],
+                          maintenance_demand_fte=out[:, 3], utilisation=out[:, 4])

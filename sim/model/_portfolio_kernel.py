@@ -1,0 +1,94 @@
+"""Compiled portfolio step (numba): one pass over the services of each replicate.
+
+The arithmetic of :func:`sim.model.portfolio.step_portfolio`, written out per replicate and
+service (docs/model.md §4.1–4.6); the array version made about forty passes over ``[R, S]`` a
+sub-step. Sums over services run in service order, so each replicate's numbers depend on that
+replicate alone, whatever the batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["portfolio_step"]
+
+_BUILDING, _LIVE = 1, 2
+
+
+@njit(cache=True, nogil=True)
+def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
+                   reputation: np.ndarray, u: np.ndarray, maintenance_fte: np.ndarray,
+                   build_effort: np.ndarray, complexity: np.ndarray, delivery_fte: np.ndarray,
+                   operating: np.ndarray, dt: float, debt_growth: float, debt_repayment: float,
+                   launch_failure_prob: np.ndarray, strain: float, concurrency: float,
+                   rework_share: float, incident_prob: float, reputation_step: float,
+                   hit_failed: float, hit_incident: float, out: np.ndarray) -> None:
+    """Maintain, build, launch, accumulate debt, have incidents and move reputation, in place.
+
+    ``u`` is float[R, 2, S] (launch outcome, incident); ``launch_failure_prob`` float[R];
+    ``reputation_step`` is ``1 − exp(−dt ÷ reputation_time_months)``. ``out`` float[R, 5]
+    receives launches, failed launches, incidents, maintenance demand (FTE) and utilisation.
+    """
+    R, S = status.shape
+    for r in range(R):
+        delivery = delivery_fte[r]
+        demand = 0.0
+        n_building = 0
+        complexity_building = 0.0
+        for j in range(S):
+            if status[r, j] == _LIVE:
+                demand += maintenance_fte[j]
+            elif status[r, j] == _BUILDING:
+                n_building += 1
+                complexity_building += complexity[j]
+        cover = min(1.0, delivery / max(demand, 1e-12)) if demand > 0 else 1.0
+        if delivery > 0:
+            utilisation = min(demand / max(delivery, 1e-12), 2.0)
+        else:
+            utilisation = 2.0 if demand > 0 else 0.0
+        spare = max(delivery - demand, 0.0)
+        share = spare / max(n_building, 1) if n_building > 0 else 0.0
+        launches = failed = incidents = 0.0
+        reliable_sum = 0.0
+        n_live = 0
+        for j in range(S):
+            state = status[r, j]
+            live = state == _LIVE
+            if state == _BUILDING:
+                progress[r, j] += share * dt
+            if live:
+                change = debt_growth * (1 - cover) - debt_repayment * cover * debt[r, j]
+                debt[r, j] = max(debt[r, j] + change * dt, 0.0)
+            if state == _BUILDING and progress[r, j] >= build_effort[j] and operating[r]:
+                others = complexity_building - complexity[j]
+                fail_prob = complexity[j] * (launch_failure_prob[r] + strain * utilisation
+                                             + concurrency * others)
+                fail_prob = min(max(fail_prob, 0.0), 0.95)
+                if u[r, 0, j] < fail_prob:
+                    failed += 1.0
+                    progress[r, j] *= 1 - rework_share
+                else:
+                    launches += 1.0
+                    status[r, j] = _LIVE
+                    debt[r, j] = 0.0
+            reliability = math.exp(-debt[r, j])
+            # Incidents on services live before this step's launches.
+            if live and operating[r]:
+                chance = 1.0 - (1.0 - incident_prob * (1 - reliability)) ** dt
+                if u[r, 1, j] < chance:
+                    incidents += 1.0
+            if status[r, j] == _LIVE:
+                n_live += 1
+                reliable_sum += reliability
+        mean_reliability = reliable_sum / n_live if n_live > 0 else reputation[r]
+        value = reputation[r] + (mean_reliability - reputation[r]) * reputation_step
+        value -= hit_failed * failed + hit_incident * incidents
+        reputation[r] = min(max(value, 0.0), 1.0)
+        out[r, 0] = launches
+        out[r, 1] = failed
+        out[r, 2] = incidents
+        out[r, 3] = demand
+        out[r, 4] = utilisation
