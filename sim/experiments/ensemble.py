@@ -20,7 +20,7 @@ import math
 import mmap
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,15 +121,17 @@ def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
 
 
 def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block],
-               key_prefix: Sequence[int] = (), copies: int = 1) -> BatchResult:
+               key_prefix: Sequence[int] = (), copies: int = 1,
+               out: Mapping[str, np.ndarray] | None = None) -> BatchResult:
     """Simulate the given blocks of a run together (one batch), with one BLAS thread.
 
     ``key_prefix`` goes before every random-stream key (sweeps pass the design point);
     ``copies`` > 1 simulates that many copies of the blocks side by side with the same streams
-    (design points stacked in one scenario, :mod:`sim.model.batching`).
+    (design points stacked in one scenario, :mod:`sim.model.batching`); ``out`` is where the
+    metrics go (:func:`sim.model.simulate`).
     """
     with one_blas_thread():
-        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix, copies))
+        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix, copies), out)
 
 
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
@@ -148,22 +150,23 @@ def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: i
         return _run_parallel([scenario], las, replicates, seed, block_size, batch_replicates,
                              count)[0]
     blocks = partition(replicates, block_size)
-    metrics: dict[str, np.ndarray] = {}
+    # Month-major storage ([T, R]), filled in place batch by batch and handed out as [R, T]
+    # views: the model writes each month's values of a batch as one contiguous run.
+    months = scenario.time.horizon_months
+    storage = {name: np.zeros((months, replicates)) for name in METRICS}
     kpis: dict[str, np.ndarray] = {}
     events: list[tuple[int, str]] = []
     for group in batches(blocks, batch_replicates):
-        part = run_blocks(scenario, las, seed, group)
         rows = slice(group[0].start, group[-1].start + group[-1].size)
-        if not metrics:  # allocate once, fill batch by batch (no concatenation copies)
-            # Month-major storage ([T, R], as the model fills them), handed out as [R, T] views.
-            metrics = {k: np.empty((v.shape[1], replicates)).T for k, v in part.metrics.items()}
+        part = run_blocks(scenario, las, seed, group,
+                          out={name: values[:, rows] for name, values in storage.items()})
+        if not kpis:
             kpis = {k: np.empty(replicates) for k in part.kpis}
             events = part.events
-        for k, v in part.metrics.items():
-            metrics[k][rows] = v
         for k, v in part.kpis.items():
             kpis[k][rows] = v
-    return EnsembleResult(scenario=scenario, seed=seed, replicates=replicates, metrics=metrics,
+    return EnsembleResult(scenario=scenario, seed=seed, replicates=replicates,
+                          metrics={name: values.T for name, values in storage.items()},
                           kpis=kpis, events=events)
 
 
@@ -273,29 +276,29 @@ def _shared_map(layout: _Layout) -> mmap.mmap:
 def _simulate_task(context: _PoolContext, task: tuple[int, list[Block]]) -> dict[str, Any]:
     """Worker: simulate one batch; write its rows into the shared file; return the rest."""
     index, group = task
-    part = run_blocks(context.scenarios[index], context.las, context.seed, group)
-    out: dict[str, Any] = {"events": part.events, "written": [], "metrics": {}, "kpis": {}}
+    rows = slice(group[0].start, group[-1].start + group[-1].size)
     if context.layout is None:
-        out.update(metrics=part.metrics, kpis=part.kpis)
-        return out
+        part = run_blocks(context.scenarios[index], context.las, context.seed, group)
+        return {"events": part.events, "written": [], "metrics": part.metrics,
+                "kpis": part.kpis}
     shared = _shared_map(context.layout)
     slot = context.layout.slots[index]
-    rows = slice(group[0].start, group[-1].start + group[-1].size)
-    for kind, values in (("metrics", part.metrics), ("kpis", part.kpis)):
-        for name, value in values.items():
-            key = f"{kind[0]}:{name}"
-            where = slot.get(key)
-            if where is not None:
-                offset, shape = where
-                target = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
-                                       offset=offset).reshape(shape)
-                if kind == "metrics":
-                    target = target.T  # [R, T] view of the month-major rows
-            if where is None or value.shape[1:] != target.shape[1:]:
-                out[kind][name] = value  # not in the layout: back through the pipe
-                continue
-            target[rows] = value
-            out["written"].append(key)
+    storage: dict[str, np.ndarray] = {}  # the model writes the metrics into the shared file
+    for name in METRICS:
+        offset, shape = slot[f"m:{name}"]
+        storage[name] = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
+                                      offset=offset).reshape(shape)[:, rows]
+    part = run_blocks(context.scenarios[index], context.las, context.seed, group, out=storage)
+    out: dict[str, Any] = {"events": part.events, "written": [f"m:{name}" for name in METRICS],
+                           "metrics": {}, "kpis": {}}
+    for name, value in part.kpis.items():
+        where = slot.get(f"k:{name}")
+        if where is None:
+            out["kpis"][name] = value  # not in the layout: back through the pipe
+            continue
+        offset, shape = where
+        np.frombuffer(shared, dtype=np.float64, count=math.prod(shape), offset=offset)[rows] = value
+        out["written"].append(f"k:{name}")
     return out
 
 

@@ -212,7 +212,8 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
 def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarray,
                  prices: np.ndarray, ofsted: np.ndarray, region_column: np.ndarray,
                  out: np.ndarray) -> None:
-    """Counts of the ladder per replicate into ``out`` (float[R, tally_width]; whole numbers,
+    """Counts of the ladder per replicate into ``out`` (float[tally_width, R], one row per
+    count, so each count of all replicates is contiguous; whole numbers,
     so exact; the prices sum exactly in whole pounds). ``region_column`` is each LA's column
     (``GRADES + grades + region``).
 
@@ -220,7 +221,7 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarra
     never wait on the same counter: 2.3 times faster than the plain loop.
     """
     R, N = ladder.shape
-    width = out.shape[1]
+    width = out.shape[0]
     hist = np.zeros((4, width), dtype=np.int64)
     for r in range(R):
         hist[:] = 0
@@ -241,13 +242,13 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarra
             hist[h, region_column[i]] += member
             champion_count += champions[r, i]
         for k in range(width):
-            out[r, k] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
-        out[r, MEMBERS] = members
-        out[r, LOW_RATED_MEMBERS] = low_members
-        out[r, LOW_RATED_REACHED] = reached
-        out[r, CHAMPIONS] = champion_count
-        out[r, ENGAGED] = engaged
-        out[r, MEMBER_PRICES] = paid
+            out[k, r] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
+        out[MEMBERS, r] = members
+        out[LOW_RATED_MEMBERS, r] = low_members
+        out[LOW_RATED_REACHED, r] = reached
+        out[CHAMPIONS, r] = champion_count
+        out[ENGAGED, r] = engaged
+        out[MEMBER_PRICES, r] = paid
 
 
 @njit(cache=True, nogil=True)

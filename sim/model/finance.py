@@ -227,11 +227,13 @@ def add_commissions(book: CommissionBook, commissions: Commissions, rate_per_mon
     arrivals = poisson_from_uniform(rate_per_month, u[:, 0], slots)
     free = book.remaining == 0
     take = free & (np.cumsum(free, axis=1) <= arrivals[:, None]) & accepting[:, None]
-    value = commissions.mean_value_gbp * lognormal_factor(u[:, 1:], commissions.value_sigma)
-    pay = value / commissions.duration_months
-    book.remaining[take] = commissions.duration_months
-    book.pay[take] = pay[take]
-    book.fte[take] = pay[take] / commissions.charge_gbp_per_fte_month
+    if take.any():  # values only for the slots filled (most months, none)
+        value = commissions.mean_value_gbp * lognormal_factor(u[:, 1:][take],
+                                                              commissions.value_sigma)
+        pay = value / commissions.duration_months
+        book.remaining[take] = commissions.duration_months
+        book.pay[take] = pay
+        book.fte[take] = pay / commissions.charge_gbp_per_fte_month
     return take.sum(axis=1)
 
 

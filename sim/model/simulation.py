@@ -8,6 +8,7 @@ and returns per-month metrics and per-replicate KPIs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,7 +169,8 @@ def first_april(start: str) -> int:
     return (4 - month) % 12
 
 
-def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> BatchResult:
+def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
+             out: Mapping[str, np.ndarray] | None = None) -> BatchResult:
     """Simulate every replicate of the batch described by ``streams``.
 
     Parameters
@@ -176,6 +178,9 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
     scenario : the validated scenario.
     las : the LA population.
     streams : random streams for the batch's replicate blocks (R = ``streams.replicates``).
+    out : optional storage for the metrics, name → float64[T, R] holding zeros (month-major;
+        e.g. this batch's columns of an ensemble's arrays, or of a shared file): the model
+        fills it in place, so nothing is copied afterwards.
     """
     R, N = streams.replicates, las.count
     T = scenario.time.horizon_months
@@ -228,7 +233,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
 
     # Filled a month at a time, so kept month-major ([T, R]: each month's values contiguous) and
     # handed back transposed ([R, T] views).
-    metrics = {name: np.zeros((T, R)) for name in METRICS}
+    metrics = ({name: out[name] for name in METRICS} if out is not None
+               else {name: np.zeros((T, R)) for name in METRICS})
     calendar = Calendar(T)
 
     # ---------------------------------------------------------------- events
@@ -244,7 +250,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
 
     def volunteer_fte() -> np.ndarray:
         """Delivery time that contributor and champion LAs give the CoE, FTE float[R]."""
-        return uptake.volunteer_fte_per_contributor * counts.now(ladder, champions)[:, ENGAGED]
+        return uptake.volunteer_fte_per_contributor * counts.now(ladder, champions)[ENGAGED]
 
     def delivery_capacity() -> np.ndarray:
         """Delivery FTE for services, float[R]: productive delivery staff (new starters count
@@ -369,7 +375,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             "grant": grant_income(grants, month).sum(axis=1),
             "core_budget": core_budget / 12.0 if month >= finance.core_budget_from_month else zero,
             "subscriptions": np.where(month >= finance.subscriptions_from_month,
-                                      counts.now(ladder, champions)[:, MEMBER_PRICES] / 12.0, 0.0),
+                                      counts.now(ladder, champions)[MEMBER_PRICES] / 12.0, 0.0),
             "commissions": commissions.income(),
             "charitable": charitable_income(hosting, charity_factor),
         }
@@ -579,7 +585,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         demand_multiplier[:] = 1.0 + programme_boost
         terms = finance.commissions
         rate = commission_rate_per_month(terms, port.reputation,
-                                         counts.now(ladder, champions)[:, MEMBERS], N)
+                                         counts.now(ladder, champions)[MEMBERS], N)
         # A commission is taken only while delivery staff exceed the FTE already committed.
         accepting = (operating & hosting.commissions_allowed
                      & (staff[:, 0] > commissions.fte_demand()))
@@ -614,40 +620,44 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
             m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
             m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
 
+    # Which tally row each ladder metric is, and other metric names, spelt out once.
+    tally_metrics = [
+        *((code, f"las_{name}") for code, name in enumerate(LADDER_STATES)),
+        (MEMBERS, "members"), (LOW_RATED_MEMBERS, "members_low_rated"), (CHAMPIONS, "champions"),
+        *((GRADES + code, f"members_ofsted_{grade.lower().replace(' ', '_')}")
+          for code, grade in enumerate(OFSTED_GRADES)),
+        *((GRADES + len(OFSTED_GRADES) + code, f"members_region_{region_slug(region)}")
+          for code, region in enumerate(las.region_names)),
+    ]
+    role_metrics = [f"staff_{r}_fte" for r in ROLES]
+    strand_metrics = [f"live_services_{s}" for s in STRANDS]
+
     def record(month: int, flows: dict[str, np.ndarray], money: dict[str, np.ndarray],
                frozen: np.ndarray) -> None:
         m = metrics
-        tally = counts.now(ladder, champions)
-        for code, name in enumerate(LADDER_STATES):
-            m[f"las_{name}"][month] = tally[:, code]
-        m["members"][month] = tally[:, MEMBERS]
+        tally = counts.now(ladder, champions)  # [counts, R]
+        for row, name in tally_metrics:
+            m[name][month] = tally[row]
         m["las_reached"][month] = N - m["las_unaware"][month] - m["las_merged"][month]
-        m["members_low_rated"][month] = tally[:, LOW_RATED_MEMBERS]
-        for code, grade in enumerate(OFSTED_GRADES):
-            m[f"members_ofsted_{grade.lower().replace(' ', '_')}"][month] = tally[:, GRADES + code]
-        for code, region in enumerate(las.region_names):
-            m[f"members_region_{region_slug(region)}"][month] = (
-                tally[:, GRADES + len(OFSTED_GRADES) + code])
-        m["low_rated_reached"][month] = (tally[:, LOW_RATED_REACHED]
-                                            / max(int(las.low_rated.sum()), 1))
-        m["champions"][month] = tally[:, CHAMPIONS]
+        m["low_rated_reached"][month] = tally[LOW_RATED_REACHED] / max(int(las.low_rated.sum()), 1)
         m["volunteer_fte"][month] = uptake.volunteer_fte_per_contributor * (
             m["las_contributor"][month] + m["las_champion"][month])
         m["under_notice"][month] = notices.under_notice.sum(axis=1)
         m["effective_fte"][month] = effective_fte(staff, novices, workforce).sum(axis=1)
+        in_post = staff.sum(axis=1)
         m["experienced_share"][month] = np.where(
-            staff.sum(axis=1) > 0, 1 - novices.sum(axis=1) / np.maximum(staff.sum(axis=1), 1), np.nan)
-        m["staff_fte"][month] = staff.sum(axis=1)
-        for i, r in enumerate(ROLES):
-            m[f"staff_{r}_fte"][month] = staff[:, i]
+            in_post > 0, 1 - novices.sum(axis=1) / np.maximum(in_post, 1), np.nan)
+        m["staff_fte"][month] = in_post
+        for i, name in enumerate(role_metrics):
+            m[name][month] = staff[:, i]
         m["vacancies"][month] = np.where(operating, np.maximum(establishment - staff, 0).sum(axis=1), 0)
         for k, v in flows.items():
             m[k][month] = v
         m["hiring_frozen"][month] = frozen & operating
         live = port.status == LIVE
         m["live_services"][month] = live.sum(axis=1)
-        for i, s in enumerate(STRANDS):
-            m[f"live_services_{s}"][month] = (live & (table.strand == i)).sum(axis=1)
+        for i, name in enumerate(strand_metrics):
+            m[name][month] = (live & (table.strand == i)).sum(axis=1)
         m["services_building"][month] = (port.status == BUILDING).sum(axis=1)
         n_live = live.sum(axis=1)
         reliability = port.reliability
@@ -666,8 +676,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams) -> B
         m["operating"][month] = operating
         value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
         # Members weighted by value (low-rated LAs gain more), from whole-number counts.
-        low_members = tally[:, LOW_RATED_MEMBERS]
-        weighted_members = (tally[:, MEMBERS] - low_members
+        low_members = tally[LOW_RATED_MEMBERS]
+        weighted_members = (tally[MEMBERS] - low_members
                             + uptake.low_rated_value_multiplier * low_members)
         m["value_delivered_gbp"][month] = value * weighted_members * operating
 

@@ -33,7 +33,7 @@ __all__ = ["LadderCounts", "UptakeFlows", "approval_gate", "delay_probability", 
 
 
 class LadderCounts:
-    """Per-replicate counts of the ladder (a tally, float[R, tally_width]; columns in
+    """Per-replicate counts of the ladder (a tally, float[tally_width, R]; rows in
     :mod:`sim.model._kernels`), kept up to date cheaply.
 
     Whatever changes the ladder or the champions (the uptake step, renewals, mergers,
@@ -47,7 +47,7 @@ class LadderCounts:
         self.ofsted = np.ascontiguousarray(las.ofsted, dtype=np.int64)
         grades = len(OFSTED_GRADES)
         self.region_column = (GRADES + grades + las.region).astype(np.int64)
-        self.tally = np.zeros((replicates, tally_width(grades, len(las.region_names))))
+        self.tally = np.zeros((tally_width(grades, len(las.region_names)), replicates))
         self.fresh = False
 
     def changed(self) -> None:
@@ -64,8 +64,8 @@ class LadderCounts:
 
     @property
     def state_counts(self) -> np.ndarray:
-        """float[R, states] of the last tally."""
-        return self.tally[:, :N_STATES]
+        """float[states, R] of the last tally."""
+        return self.tally[:N_STATES]
 
 
 @dataclass

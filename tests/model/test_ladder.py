@@ -306,20 +306,20 @@ def test_the_ladder_tally_counts_what_the_masks_count(las: LAPopulation) -> None
     member = is_member(ladder)
     low = las.low_rated
     for code in range(len(LADDER_STATES)):
-        np.testing.assert_array_equal(tally[:, code], (ladder == code).sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.MEMBERS], member.sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.LOW_RATED_MEMBERS], (member & low).sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.LOW_RATED_REACHED],
+        np.testing.assert_array_equal(tally[code], (ladder == code).sum(axis=1))
+    np.testing.assert_array_equal(tally[k.MEMBERS], member.sum(axis=1))
+    np.testing.assert_array_equal(tally[k.LOW_RATED_MEMBERS], (member & low).sum(axis=1))
+    np.testing.assert_array_equal(tally[k.LOW_RATED_REACHED],
                                   ((ladder != UNAWARE) & low).sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.CHAMPIONS], champions.sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.ENGAGED],
+    np.testing.assert_array_equal(tally[k.CHAMPIONS], champions.sum(axis=1))
+    np.testing.assert_array_equal(tally[k.ENGAGED],
                                   ((ladder == CONTRIBUTOR) | (ladder == CHAMPION)).sum(axis=1))
-    np.testing.assert_array_equal(tally[:, k.MEMBER_PRICES], (member * prices).sum(axis=1))
+    np.testing.assert_array_equal(tally[k.MEMBER_PRICES], (member * prices).sum(axis=1))
     for g in range(len(OFSTED_GRADES)):
-        np.testing.assert_array_equal(tally[:, k.GRADES + g],
+        np.testing.assert_array_equal(tally[k.GRADES + g],
                                       (member & (las.ofsted == g)).sum(axis=1))
     for region in range(len(las.region_names)):
-        np.testing.assert_array_equal(tally[:, k.GRADES + len(OFSTED_GRADES) + region],
+        np.testing.assert_array_equal(tally[k.GRADES + len(OFSTED_GRADES) + region],
                                       (member & (las.region == region)).sum(axis=1))
 
 
