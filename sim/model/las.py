@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 __all__ = ["LAPopulation", "LADDER_STATES", "OFSTED_GRADES", "MEMBER_STATES", "REGION_NAMES",
            "is_member", "region_slug",
@@ -23,10 +20,6 @@ LADDER_STATES = ("unaware", "aware", "evaluating", "member", "contributor", "cha
 """Ladder states by code: each LA is in exactly one in every month of every replicate.
 ``merged`` holds LAs absorbed into another by local government reorganisation: they have left
 the population, so the live LA count is N minus the merged ones."""
-
-DENSE_NEIGHBOUR_LIMIT = 2000
-"""Up to this many LAs the neighbour sums are one dense float32 matmul (2 ms for 10,000 × 153);
-beyond it (test populations of many copies) a sparse product."""
 
 REGION_NAMES = ("East Midlands", "East of England", "London", "North East", "North West",
                 "South East", "South West", "West Midlands", "Yorkshire and The Humber")
@@ -74,7 +67,6 @@ class LAPopulation:
     budget_pressure: np.ndarray
     region_onehot: np.ndarray = field(init=False, repr=False)
     region_size: np.ndarray = field(init=False, repr=False)
-    region_mean_weights: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         onehot = np.zeros((len(self.names), len(self.region_names)))
@@ -82,29 +74,6 @@ class LAPopulation:
         size = onehot.sum(axis=0)
         object.__setattr__(self, "region_onehot", onehot)
         object.__setattr__(self, "region_size", size)
-        # float32 is exact for the 0/1 counts it multiplies and halves the matmul cost.
-        object.__setattr__(self, "region_mean_weights", (onehot / size).astype(np.float32))
-
-    @cached_property
-    def _neighbour_matrix(self) -> Any:
-        """[j, i] = 1 if LA j is one of LA i's statistical neighbours (dense when small)."""
-        n = len(self.names)
-        rows = self.statistical_neighbours.ravel()
-        cols = np.repeat(np.arange(n), self.statistical_neighbours.shape[1])
-        if n <= DENSE_NEIGHBOUR_LIMIT:
-            dense = np.zeros((n, n), dtype=np.float32)
-            np.add.at(dense, (rows, cols), 1.0)
-            return dense
-        return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (cols, rows)), shape=(n, n))
-
-    def neighbour_counts(self, counts: np.ndarray) -> np.ndarray:
-        """Sum of ``counts`` (float32[R, N], small whole numbers) over each LA's statistical
-        neighbours, float32[R, N]. Inputs and weights are whole numbers, so the sums are exact
-        whatever the batch size."""
-        matrix = self._neighbour_matrix
-        if isinstance(matrix, np.ndarray):
-            return counts @ matrix
-        return np.asarray((matrix @ counts.T).T, dtype=np.float32)
 
     @property
     def count(self) -> int:

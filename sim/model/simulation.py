@@ -213,8 +213,13 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
     core_budget = np.full(R, float(finance.core_budget_gbp_per_year))  # £/year, set at reviews
     commissions = CommissionBook.initial(R, finance.commissions.max_active)
     commission_fte_demand = np.zeros(R)  # delivery FTE committed to commissions (for the portfolio)
-    charity_factor = lognormal_factor(streams.month("charity", 0).random(),
-                                      sigma_from_cv(scenario.hosting.charitable_income_cv))
+    # This year's charitable income relative to its mean, per replicate (drawn only if some
+    # host of the scenario has charitable income: otherwise it is never used).
+    charitable = any(h.charitable_income_gbp_per_year > 0
+                     for h in (scenario.hosting, *(c.hosting for c in scenario.host_changes)))
+    charity_factor = (lognormal_factor(streams.month("charity", 0).random(),
+                                       sigma_from_cv(scenario.hosting.charitable_income_cv))
+                      if charitable else np.ones(R))
     programme_boost = np.zeros(R)  # demand_multiplier = 1 + programme_boost
     programme_rate_factor = np.ones(R)  # raised by an election policy change
     policy_changed = np.zeros(R, dtype=bool)
@@ -333,8 +338,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
         calendar.every(events.spending_review.first_month, events.spending_review.period_months,
                        "spending review", review)
     calendar.at(events.election.month, "general election", election)
-    if any(h.charitable_income_gbp_per_year > 0
-           for h in (scenario.hosting, *(c.hosting for c in scenario.host_changes))):
+    if charitable:
         calendar.every(first_april(scenario.time.start), 12, "fiscal year start: charitable income",
                        charity_year)
     calendar.every(0, 1, "launch decisions", launch_decisions)
