@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sim.experiments.ensemble import (
     DEFAULT_BATCH_REPLICATES,
+    ENSEMBLE_BATCH_REPLICATES,
     EnsembleResult,
     batches,
     compare,
@@ -45,6 +46,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "DEFAULT_BATCH_REPLICATES",
+    "ENSEMBLE_BATCH_REPLICATES",
     "EnsembleResult",
     "batches",
     "compare",
