@@ -213,9 +213,9 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarra
                  prices: np.ndarray, ofsted: np.ndarray, region_column: np.ndarray,
                  out: np.ndarray) -> None:
     """Counts of the ladder per replicate into ``out`` (float[tally_width, R], one row per
-    count, so each count of all replicates is contiguous; whole numbers,
-    so exact; the prices sum exactly in whole pounds). ``region_column`` is each LA's column
-    (``GRADES + grades + region``).
+    count, so each count of all replicates is contiguous; whole numbers, so exact).
+    ``prices`` is float[R, N] (£/year; sums exactly in whole pounds); ``region_column`` is each
+    LA's row of the tally (``GRADES + grades + region``).
 
     Branch-free integer counting, into four interleaved histograms so that consecutive LAs
     never wait on the same counter: 2.3 times faster than the plain loop.
@@ -235,7 +235,7 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarra
             member = np.int64((s >= MEMBER) & (s <= CHAMPION))
             reached += (s != UNAWARE) * low
             members += member
-            paid += prices[i] * member
+            paid += prices[r, i] * member
             engaged += member * (s != MEMBER)
             low_members += member * low
             hist[h, GRADES + ofsted[i]] += member

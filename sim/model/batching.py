@@ -45,6 +45,8 @@ PER_REPLICATE_PATHS = frozenset({
     "finance.grants[*].amount_gbp_per_year",
     "finance.grants[*].end_month",
     "finance.subscriptions_from_month",
+    "finance.subscription_gbp_per_year",
+    "finance.subscription_bands[*].price_gbp_per_year",
     "workforce.resignation_rate_per_year",
     "workforce.funding_uncertainty_uplift",
     "workforce.workload_sensitivity",

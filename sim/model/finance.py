@@ -40,16 +40,20 @@ def pennies(x: np.ndarray) -> np.ndarray:
 
 
 def subscription_prices(finance: Finance, child_population: np.ndarray) -> np.ndarray:
-    """Annual subscription of each LA by its size band, float[N] in £/year.
+    """Annual subscription of each LA by its size band, float[N] in £/year (float[R, N] when
+    a price differs by replicate: design points stacked in one batch).
 
     An LA is in the last band whose ``min_child_population`` is at most its child population;
     with no bands every LA pays ``finance.subscription_gbp_per_year``.
     """
     if not finance.subscription_bands:
-        return np.full(len(child_population), float(finance.subscription_gbp_per_year))
+        flat = np.asarray(finance.subscription_gbp_per_year, dtype=float)
+        return flat[..., None] * np.ones(len(child_population))
     mins = np.array([b.min_child_population for b in finance.subscription_bands])
-    prices = np.array([b.price_gbp_per_year for b in finance.subscription_bands])
-    return prices[np.searchsorted(mins, child_population, side="right") - 1]
+    band = np.searchsorted(mins, child_population, side="right") - 1
+    prices = np.stack(np.broadcast_arrays(*(np.asarray(b.price_gbp_per_year, dtype=float)
+                                            for b in finance.subscription_bands)), axis=-1)
+    return prices[..., band]
 
 
 # ---------------------------------------------------------------------------- grants

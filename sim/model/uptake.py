@@ -43,7 +43,9 @@ class LadderCounts:
 
     def __init__(self, las: LAPopulation, prices_gbp_per_year: np.ndarray, replicates: int):
         self.low_rated = np.ascontiguousarray(las.low_rated, dtype=bool)
-        self.prices = np.ascontiguousarray(prices_gbp_per_year, dtype=float)
+        # float[R, N] (a view when every replicate has the same prices)
+        self.prices = np.broadcast_to(np.asarray(prices_gbp_per_year, dtype=float),
+                                      (replicates, las.count))
         self.ofsted = np.ascontiguousarray(las.ofsted, dtype=np.int64)
         grades = len(OFSTED_GRADES)
         self.region_column = (GRADES + grades + las.region).astype(np.int64)
@@ -118,7 +120,8 @@ def peer_adopter_share(ladder: np.ndarray, las: LAPopulation, uptake: Uptake) ->
 def approval_gate(uptake: Uptake, hosting: Hosting,
                   price_gbp_per_year: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean decision delay (months) and pass probability for an LA evaluating the offer at
-    its price (a scalar, or float[N] when prices differ by LA size band).
+    its price (a scalar, float[N] when prices differ by LA size band, or float[R, N] when they
+    also differ by replicate).
 
     At or under the approval threshold an officer decides alone (fast, high pass rate); above
     it the decision goes through the host's route, and the pass rate falls with price as

@@ -79,6 +79,30 @@ def test_stacked_points_give_the_numbers_of_points_run_alone(
     assert np.unique(a["min_reserves_gbp"]).size > 1  # the points do differ
 
 
+def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation) -> None:
+    """Without size bands every LA pays finance.subscription_gbp_per_year: five prices in one
+    batch give the numbers of five points run alone, and the price does change the money."""
+    text = (f'name = "flat"\nbase = "{BASE}"\nset = ["time.horizon_months=48", '
+            '"finance.subscription_bands=[]", "finance.subscriptions_from_month=6"]\n'
+            'design = "random"\nsamples = 5\nreplicates = 2\nseed = 5\n'
+            'metrics = ["income_subscriptions_gbp"]\nkpis = ["min_reserves_gbp", "members_y10"]\n'
+            '[[parameters]]\npath = "finance.subscription_gbp_per_year"\nlow = 0.0\n'
+            'high = 20000.0\n')
+    sweep = load_sweep(write_sweep(tmp_path, text))
+    scenario = sweep.scenario({})
+    fiscal = fiscal_year_columns(scenario.time.start, scenario.time.horizon_months)
+    contexts = [SweepContext(sweep=sweep, las=las, replicates=2, seed=5,
+                             common_random_numbers=True, fiscal_years=tuple(fiscal),
+                             stack_points=stack) for stack in (True, False)]
+    chunk = Chunk(index=0, points=tuple(range(5)),
+                  values=tuple((v,) for v in (0.0, 2500.0, 7500.0, 12000.0, 20000.0)))
+    a, b = (run_chunk(c, chunk) for c in contexts)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    income = a[f"income_subscriptions_gbp_{fiscal[-1][0]}"]
+    assert income[0] == 0 and income[-1] > income[4]
+
+
 def test_only_declared_parameters_may_differ_within_a_batch() -> None:
     """A parameter the model reads as a scalar is refused by name, with the allowed list."""
     scenario = load_scenario(BASE)
