@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -48,6 +49,8 @@ def one(runs: int, replicates: int, workers: int | None, executor: str, out: Pat
         run = run_sweep(sweep, out, executor=pool)
         described = pool.describe()
     seconds = time.perf_counter() - t0
+    for child in multiprocessing.active_children():  # the pool's workers exit on their own:
+        child.join()  # reap them, so that their peak memory counts in RUSAGE_CHILDREN
     kib = 1 if sys.platform != "darwin" else 1 / 1024
     return {"runs": runs, "points": run.points, "replicates": run.replicates,
             "chunks": run.chunks, "seconds": seconds, "runs_per_s": runs / seconds,

@@ -14,7 +14,7 @@ import numpy as np
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
 from sim.experiments.testfunctions import TEST_FUNCTIONS
-from sim.model import LAPopulation, first_april
+from sim.model import METRICS, LAPopulation, first_april
 from sim.model.batching import is_per_replicate, stack_scenarios, value_at
 from sim.scenario import Scenario, ScenarioError
 
@@ -82,6 +82,25 @@ class PointError(Exception):
 def point_seed(seed: int, point: int) -> int:
     """The ensemble seed of a design point when points do not share random numbers."""
     return int(np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(1, np.uint64)[0])
+
+
+_BUFFERS: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+"""Per worker process: metric storage reused by every batch (months, rows) → name → [T, R]."""
+
+
+def _metric_storage(months: int, rows: int) -> dict[str, np.ndarray]:
+    """Zeroed month-major storage for a batch's metrics, reused from batch to batch: a sweep
+    keeps only KPIs and a few fiscal-year values, and fresh arrays for every batch left each
+    worker holding about a gigabyte of freed-but-kept heap."""
+    size = max(rows, DEFAULT_BATCH_REPLICATES)
+    key = (months, size)
+    if key not in _BUFFERS:
+        _BUFFERS.clear()
+        _BUFFERS[key] = {name: np.zeros((months, size)) for name in METRICS}
+    storage = {name: values[:, :rows] for name, values in _BUFFERS[key].items()}
+    for values in storage.values():
+        values.fill(0.0)
+    return storage
 
 
 def stackable(sweep: Sweep, common_random_numbers: bool, uncertainty: bool) -> bool:
@@ -157,7 +176,8 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
                                            dtype=float), n)
                 for path in sweep.paths})
             part = run_blocks(stacked, context.las, context.seed, blocks,  # type: ignore[arg-type]
-                              copies=len(group))
+                              copies=len(group), out=_metric_storage(
+                                  stacked.time.horizon_months, len(group) * n))
             fill(part, first * n)
         return {**out, **kpis, **series}
 
@@ -179,6 +199,8 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
             fill(whole, row * n)
             continue
         for group in batches(blocks, DEFAULT_BATCH_REPLICATES):
-            part = run_blocks(scenario, context.las, context.seed, group, prefix)  # type: ignore[arg-type]
+            part = run_blocks(scenario, context.las, context.seed, group,  # type: ignore[arg-type]
+                              prefix, out=_metric_storage(scenario.time.horizon_months,
+                                                          sum(b.size for b in group)))
             fill(part, row * n + group[0].start)
     return {**out, **kpis, **series}

@@ -12,7 +12,8 @@ Steps (``run.py sensitivity SWEEP.toml --method sobol|morris``):
    (:func:`sim.experiments.sweep.run_design`): chunks, executors, resume, Parquet.
 3. Each output — each KPI, and each time-series metric at each fiscal year end — is averaged
    over replicates per point and analysed: ``SALib.analyze.sobol`` (first-order ``S1``, total
-   ``ST`` and, for KPIs, second-order ``S2``, each with a bootstrap confidence interval) or
+   ``ST`` and second-order ``S2``, for KPIs and per fiscal year, each with a bootstrap
+   confidence interval) or
    ``SALib.analyze.morris`` (``mu``, ``mu_star`` with its interval, ``sigma``).
 
 With common random numbers (the default) every point shares its random draws, so the indices
@@ -220,10 +221,7 @@ def analyse(sweep: Sweep, method: str, unit: np.ndarray, means: pd.DataFrame,
             if method == "sobol":
                 from SALib.analyze import sobol
 
-                second = settings.second_order and fy is None
-                if settings.second_order and not second:
-                    d = len(names)
-                    y = y.reshape(-1, 2 * d + 2)[:, list(range(d + 1)) + [2 * d + 1]].ravel()
+                second = settings.second_order  # for KPIs and for each fiscal year alike
                 result = sobol.analyze(problem, y, calc_second_order=second,
                                        num_resamples=settings.bootstrap,
                                        conf_level=settings.confidence, seed=seed)
