@@ -23,7 +23,8 @@ from pydantic import BaseModel
 from sim.scenario.load import split_key_path
 from sim.scenario.schema import Scenario
 
-__all__ = ["PER_REPLICATE_PATHS", "column", "is_per_replicate", "stack_scenarios", "value_at"]
+__all__ = ["PER_REPLICATE_PATHS", "column", "is_per_replicate", "per_replicate", "stack_scenarios",
+           "value_at"]
 
 PER_REPLICATE_PATHS = frozenset({
     "uptake.p_per_year",
@@ -75,6 +76,12 @@ def value_at(model: Any, path: str) -> Any:
     for part in split_key_path(path):
         model = model[part] if isinstance(part, int) else getattr(model, part)
     return model
+
+
+def per_replicate(value: Any, replicates: int) -> np.ndarray:
+    """A parameter as float64[R], one value per replicate (a read-only view when it is a
+    scalar shared by all)."""
+    return np.broadcast_to(np.asarray(value, dtype=float), (replicates,))
 
 
 def _replace(model: Any, parts: list[str | int], value: Any) -> Any:

@@ -15,6 +15,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from sim.model.batching import per_replicate
 from sim.model.events import poisson_from_uniform
 from sim.scenario.schema import CHARITABLE_FORMS, Commissions, Finance, Grant, Hosting, Workforce
 
@@ -89,12 +90,11 @@ class GrantBook:
 
         return cls(
             start=np.array([g.start_month for g in grants], dtype=np.int64),
-            amount=np.stack([np.broadcast_to(np.asarray(g.amount_gbp_per_year / 12.0, dtype=float),
-                                             (replicates,)) for g in grants], axis=1)
-            if grants else np.zeros((replicates, 0)),
+            amount=np.stack([per_replicate(g.amount_gbp_per_year / 12.0, replicates)
+                             for g in grants], axis=1) if grants else np.zeros((replicates, 0)),
             taper=np.array([g.taper_months for g in grants], dtype=np.int64),
             renewal_months=np.array([g.renewal_months for g in grants], dtype=np.int64),
-            end=np.stack([np.broadcast_to(np.asarray(g.end_month), (replicates,)) for g in grants],
+            end=np.stack([per_replicate(g.end_month, replicates) for g in grants],
                          axis=1).astype(np.int64) if grants else np.zeros((replicates, 0), np.int64),
             renewals_left=column([g.max_renewals if g.renewal_prob > 0 else 0 for g in grants],
                                  np.int64),

@@ -20,6 +20,7 @@ import numpy as np
 
 from sim.engine import BatchGenerator
 from sim.model._portfolio_kernel import portfolio_step
+from sim.model.batching import per_replicate
 from sim.scenario.schema import Portfolio
 
 __all__ = ["PLANNED", "BUILDING", "LIVE", "PortfolioFlows", "PortfolioState", "ServiceTable",
@@ -147,7 +148,7 @@ def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfo
                    np.ascontiguousarray(operating, dtype=bool), float(dt_months),
                    float(portfolio.debt_growth_per_month),
                    float(portfolio.debt_repayment_per_month),
-                   np.broadcast_to(np.asarray(portfolio.launch_failure_prob, dtype=float), (R,)),
+                   per_replicate(portfolio.launch_failure_prob, R),
                    float(portfolio.launch_failure_strain),
                    float(portfolio.launch_failure_concurrency),
                    float(portfolio.failed_launch_rework_share),

@@ -23,7 +23,7 @@ from sim.model._kernels import (
     MEMBER_PRICES,
     MEMBERS,
 )
-from sim.model.batching import column
+from sim.model.batching import column, per_replicate
 from sim.model.events import (
     MAX_PROGRAMMES_PER_MONTH,
     core_budget_at_risk,
@@ -203,7 +203,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
     staff = np.tile(np.array([r.initial_fte for r in workforce.roles()], dtype=np.int64), (R, 1))
     novices = np.zeros_like(staff)  # new starters among the staff, not yet fully productive
     port = PortfolioState.initial(R, S, portfolio.initial_reputation)
-    reserves = np.broadcast_to(np.asarray(finance.opening_reserves_gbp, dtype=float), (R,)).copy()
+    reserves = per_replicate(finance.opening_reserves_gbp, R).copy()
     operating = np.ones(R, dtype=bool)
     # Finance and external events (sim/model/finance.py, sim/model/events.py).
     events = scenario.events

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import BatchGenerator, hazard_probability
-from sim.model._kernels import GRADES, N_STATES, ladder_step, ladder_tally, tally_width
-from sim.model.batching import column
+from sim.model._kernels import GRADES, ladder_step, ladder_tally, tally_width
+from sim.model.batching import column, per_replicate
 from sim.model.las import (
     CHAMPION,
     LAPSED,
@@ -63,11 +63,6 @@ class LadderCounts:
                          self.region_column, self.tally)
             self.fresh = True
         return self.tally
-
-    @property
-    def state_counts(self) -> np.ndarray:
-        """float[states, R] of the last tally."""
-        return self.tally[:N_STATES]
 
 
 @dataclass
@@ -196,26 +191,22 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation, up
     contribute = hazard_probability(capacity * column(uptake.contribution_rate_per_year / 12.0), dt)
     champion_prob = hazard_probability(reputation * (uptake.championing_rate_per_year / 12.0), dt)
 
-    def per_replicate(value: float | np.ndarray) -> np.ndarray:
-        """float[R]: a parameter that is a scalar or differs by replicate."""
-        return np.broadcast_to(np.asarray(value, dtype=float), (R,))
-
     def per_la(value: np.ndarray) -> np.ndarray:
         """float[R, N] (a view: no copy when it is the same for every replicate)."""
         return np.broadcast_to(np.asarray(value, dtype=float), (R, N))
 
     flows = np.empty((R, 3))
     ladder_step(ladder, champions, u, np.ascontiguousarray(operating, dtype=bool),
-                per_replicate(p), per_replicate(uptake.q_per_year / 12.0), float(dt),
+                per_replicate(p, R), per_replicate(uptake.q_per_year / 12.0, R), float(dt),
                 w_nation / las.count, las.region, np.ascontiguousarray(region_scale, dtype=float),
                 las.statistical_neighbours, float(neighbour_scale),
                 float(uptake.champion_peer_weight),
-                per_replicate(delay_probability(uptake.lapsed_return_months, dt)),
-                per_replicate(start_rate), capacity, per_replicate(demand_multiplier),
+                per_replicate(delay_probability(uptake.lapsed_return_months, dt), R),
+                per_replicate(start_rate, R), capacity, per_replicate(demand_multiplier, R),
                 per_la(delay_probability(months, dt)), per_la(pass_prob), leave_prob,
-                per_replicate(uptake.orphan_lapse_prob),
-                per_replicate(delay_probability(uptake.champion_replacement_months, dt)),
-                per_la(contribute), per_replicate(champion_prob), flows)
+                per_replicate(uptake.orphan_lapse_prob, R),
+                per_replicate(delay_probability(uptake.champion_replacement_months, dt), R),
+                per_la(contribute), per_replicate(champion_prob, R), flows)
     counts.changed()
     return UptakeFlows(joins=flows[:, 0], champion_losses=flows[:, 1], orphan_lapses=flows[:, 2])
 
