@@ -1,6 +1,6 @@
 """Compiled inner loops of the LA ladder (numba), for the places that touch every LA of every
-replicate each sub-step: the uptake chain, the totals that income and capacity need, and the
-month-end tally.
+replicate each sub-step: the uptake chain and the tally of the ladder that income, capacity and
+the month-end metrics read; and binomial counts drawn from one uniform each.
 
 Each kernel walks replicates and LAs once and does exactly the arithmetic of the array
 formulation documented in :mod:`sim.model.uptake` (the same IEEE operations in the same order,
@@ -53,14 +53,14 @@ def _hazard_probability(hazard: float, dt: float) -> float:
 N_STATES = len(LADDER_STATES)
 MEMBERS, LOW_RATED_MEMBERS, LOW_RATED_REACHED, CHAMPIONS, ENGAGED, MEMBER_PRICES, GRADES = range(
     N_STATES, N_STATES + 7)
-"""Columns of a tally (:func:`ladder_tally`) after the one count per ladder state: member
+"""Rows of a tally (:func:`ladder_tally`) after the one count per ladder state: member
 LAs; low-rated member LAs; low-rated LAs no longer unaware; champions; contributors and
 champions; the members' subscription prices (£/year); then members per Ofsted grade
 (``GRADES + grade``) and per region (``GRADES + grades + region``)."""
 
 
 def tally_width(n_grades: int, n_regions: int) -> int:
-    """Columns of a tally."""
+    """Rows of a tally."""
     return GRADES + n_grades + n_regions
 
 
@@ -164,7 +164,8 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                 if fired:
                     s = AWARE
             if s == AWARE:
-                fired, ui = _test(ui, _hazard_probability(start_rate[r] * capacity[i] * demand[r], dt))
+                start = _hazard_probability(start_rate[r] * capacity[i] * demand[r], dt)
+                fired, ui = _test(ui, start)
                 if fired:
                     s = EVALUATING
             if s == EVALUATING:

@@ -208,7 +208,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
     # Finance and external events (sim/model/finance.py, sim/model/events.py).
     events = scenario.events
     grants = GrantBook.initial(finance.grants, R)  # per-replicate ends once renewals are drawn
-    prices = subscription_prices(finance, las.child_population)  # float[N], £/year by size band
+    prices = subscription_prices(finance, las.child_population)  # £/year by band: [N] or [R, N]
     counts = LadderCounts(las, prices, R)  # tally of the ladder, refreshed as it changes
     core_budget = np.full(R, float(finance.core_budget_gbp_per_year))  # £/year, set at reviews
     commissions = CommissionBook.initial(R, finance.commissions.max_active)
@@ -226,10 +226,12 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
     host_cut = np.zeros(R, dtype=bool)  # a host-imposed cut is in force (hiring frozen)
     deficit_months = np.zeros(R, dtype=np.int64)  # consecutive month ends beyond the tolerance
     event_counts = {"grant_renewals": np.zeros(R)}  # flows of this month's calendar events
-    schedule = np.zeros((T, R))  # month-major, like the metrics; grant and core-budget income due before closure, for the KPIs
+    # Grant and core-budget income due before closure, for the KPIs (month-major, like metrics).
+    schedule = np.zeros((T, R))
     window = workforce.funding_uncertainty_window_months
     last = {"income": np.zeros(R), "utilisation": np.zeros(R)}
-    team_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per host: fixed £/month, £/month per head by role
+    # Per host: fixed £/month and £/month per head by role (running_costs).
+    team_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     one_off = np.zeros(R)  # set-up and transition costs due this month
     event_leavers = np.zeros(R)  # staff lost at a host change this month
     champions = np.zeros((R, N), dtype=np.int8)  # engaged champions per member LA
@@ -244,8 +246,8 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
 
     # ---------------------------------------------------------------- events
     def price_at(month: int) -> np.ndarray:
-        """Each LA's subscription price in a month, float[N] £/year, by size band (the offer is
-        free before subscriptions start)."""
+        """Each LA's subscription price in a month, £/year by size band, float[N] (float[R, N]
+        when prices differ by replicate); the offer is free before subscriptions start."""
         return np.where(month >= column(finance.subscriptions_from_month), prices, 0.0)
 
     def member_value_per_year() -> np.ndarray:
@@ -644,8 +646,7 @@ def simulate(scenario: Scenario, las: LAPopulation, streams: RandomStreams,
             m[name][month] = tally[row]
         m["las_reached"][month] = N - m["las_unaware"][month] - m["las_merged"][month]
         m["low_rated_reached"][month] = tally[LOW_RATED_REACHED] / max(int(las.low_rated.sum()), 1)
-        m["volunteer_fte"][month] = uptake.volunteer_fte_per_contributor * (
-            m["las_contributor"][month] + m["las_champion"][month])
+        m["volunteer_fte"][month] = volunteer_fte()
         m["under_notice"][month] = notices.under_notice.sum(axis=1)
         m["effective_fte"][month] = effective_fte(staff, novices, workforce).sum(axis=1)
         in_post = staff.sum(axis=1)

@@ -28,8 +28,8 @@ from sim.model.las import (
 )
 from sim.scenario.schema import Hosting, Uptake
 
-__all__ = ["LadderCounts", "UptakeFlows", "approval_gate", "delay_probability", "peer_adopter_share", "renew",
-           "renewal_probability", "step_uptake"]
+__all__ = ["LadderCounts", "UptakeFlows", "approval_gate", "delay_probability",
+           "peer_adopter_share", "renew", "renewal_probability", "step_uptake"]
 
 
 class LadderCounts:
@@ -53,7 +53,7 @@ class LadderCounts:
         self.fresh = False
 
     def changed(self) -> None:
-        """The ladder or the champions changed outside :func:`step_uptake`."""
+        """The ladder or the champions changed: the next :meth:`now` counts afresh."""
         self.fresh = False
 
     def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:

@@ -81,7 +81,8 @@ def test_stacked_points_give_the_numbers_of_points_run_alone(
 
 def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation) -> None:
     """Without size bands every LA pays finance.subscription_gbp_per_year: five prices in one
-    batch give the numbers of five points run alone, and the price does change the money."""
+    batch give the numbers of five points run alone, and each point's subscription income is
+    its own price times a whole number of members (so each row used its own price)."""
     text = (f'name = "flat"\nbase = "{BASE}"\nset = ["time.horizon_months=48", '
             '"finance.subscription_bands=[]", "finance.subscriptions_from_month=6"]\n'
             'design = "random"\nsamples = 5\nreplicates = 2\nseed = 5\n'
@@ -99,8 +100,11 @@ def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation)
     a, b = (run_chunk(c, chunk) for c in contexts)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    income = a[f"income_subscriptions_gbp_{fiscal[-1][0]}"]
-    assert income[0] == 0 and income[-1] > income[4]
+    income = a[f"income_subscriptions_gbp_{fiscal[-1][0]}"]  # £ in the March, rows point-major
+    price = np.repeat([v for (v,) in chunk.values], 2)
+    assert (income[price == 0] == 0).all() and (income[price > 0] > 0).all()
+    members = income[price > 0] * 12 / price[price > 0]
+    np.testing.assert_allclose(members, np.round(members), atol=1e-3)  # to the penny
 
 
 def test_only_declared_parameters_may_differ_within_a_batch() -> None:
