@@ -15,8 +15,9 @@ import platform
 import time
 from pathlib import Path
 
+from sim.data import load_la_population
 from sim.experiments import resolve_workers, run_ensemble
-from sim.scenario import load_la_population, load_scenario
+from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

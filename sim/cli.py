@@ -88,6 +88,7 @@ def _execute(command: str, files: Sequence[str], replicates: int, seed: int,
     # Heavy imports here, so `validate` and `--help` stay quick.
     import pandas as pd
 
+    from sim.data import load_la_population
     from sim.experiments import run_ensemble
     from sim.experiments.uncertainty import (
         PARAMETER_GROUP_SIZE,
@@ -96,7 +97,6 @@ def _execute(command: str, files: Sequence[str], replicates: int, seed: int,
     )
     from sim.outputs import manifest, write_run
     from sim.outputs.io import atomic_write
-    from sim.scenario import load_la_population
 
     scenarios = _load_all(files, overrides)
     try:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sim.model import LAPopulation
-from sim.scenario import Scenario, load_la_population, load_scenario, scenario_from_dict
+from sim.data import LAPopulation, load_la_population
+from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, Block, RandomStreams, partition, summarise
-from sim.model import KPIS, METRICS, BatchResult, LAPopulation, simulate
+from sim.model import KPIS, METRICS, BatchResult, simulate
 from sim.scenario import Scenario
 
 __all__ = [

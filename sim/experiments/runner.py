@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
 from sim.experiments.testfunctions import TEST_FUNCTIONS
-from sim.model import METRICS, LAPopulation, first_april
+from sim.model import METRICS, first_april
 from sim.model.batching import is_per_replicate, stack_scenarios, value_at
 from sim.scenario import Scenario, ScenarioError
 

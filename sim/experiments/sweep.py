@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.data import LAPopulation, load_la_population
 from sim.experiments.executors import Executor, SerialExecutor
 from sim.experiments.runner import (
     Chunk,
@@ -58,8 +59,7 @@ from sim.experiments.store import (
     write_json,
 )
 from sim.experiments.sweepfile import Sweep
-from sim.model import LAPopulation
-from sim.scenario import load_la_population, resolved_toml
+from sim.scenario import resolved_toml
 
 __all__ = [
     "Chunk",

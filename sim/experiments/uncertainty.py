@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.experiments.ensemble import EnsembleResult, run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
 
 __all__ = [

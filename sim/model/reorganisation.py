@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.model.las import (
     AWARE,
     CHAMPION,
@@ -19,7 +20,6 @@ from sim.model.las import (
     MEMBER,
     MERGED,
     UNAWARE,
-    LAPopulation,
 )
 
 __all__ = ["ENGAGEMENT_RANK", "merge_groups", "merge_las"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.data import OFSTED_GRADES, REGION_NAMES, LAPopulation, region_slug
 from sim.engine import Calendar, RandomStreams
 from sim.model._kernels import (
     CHAMPIONS,
@@ -55,12 +56,8 @@ from sim.model.las import (
     EVALUATING,
     LADDER_STATES,
     LAPSED,
-    OFSTED_GRADES,
-    REGION_NAMES,
     UNAWARE,
-    LAPopulation,
     is_member,
-    region_slug,
 )
 from sim.model.portfolio import (
     BUILDING,

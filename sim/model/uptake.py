@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.data import OFSTED_GRADES, LAPopulation
 from sim.engine import BatchGenerator, hazard_probability
 from sim.model._kernels import GRADES, ladder_step, ladder_tally, tally_width
 from sim.model.batching import column, per_replicate
 from sim.model.las import (
     CHAMPION,
     LAPSED,
-    OFSTED_GRADES,
-    LAPopulation,
     is_member,
 )
 from sim.scenario.schema import Hosting, Uptake

@@ -1,8 +1,7 @@
-"""Scenario files: schema, loading, inheritance, overrides, validation; the LA package data."""
+"""Scenario files: schema, loading, inheritance, overrides, validation."""
 
 from __future__ import annotations
 
-from sim.scenario.la_data import load_la_population
 from sim.scenario.load import (
     ScenarioError,
     load_scenario,
@@ -15,7 +14,6 @@ from sim.scenario.schema import Scenario, parameter_rows
 __all__ = [
     "Scenario",
     "ScenarioError",
-    "load_la_population",
     "load_scenario",
     "parameter_rows",
     "parse_override",

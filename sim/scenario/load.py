@@ -300,7 +300,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 def _check_la_codes(scenario: Scenario, provenance: Mapping[str, str], default: str) -> None:
     """Every LA code a reorganisation names must be one of the 153 LAs."""
-    from sim.scenario.la_data import load_la_population
+    from sim.data import load_la_population
 
     known = {int(code) for code in load_la_population().codes}
     for i, reorganisation in enumerate(scenario.events.reorganisations):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from calibration_helpers import CALIBRATION
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
 from sim.experiments.calibration.closed_form import rate_to_hazard
-from sim.model import LAPopulation
 from sim.scenario import load_scenario
 
 MODELS = CALIBRATION / "models"

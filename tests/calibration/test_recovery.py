@@ -26,7 +26,7 @@ def synthetic_counts(replicate_seed: int, noise_seed: int, *, mean_curve: bool) 
         f"uptake.p_per_year={TRUE_P}", f"uptake.q_per_year={TRUE_Q}",
         f'time.start="{START_YEAR}-01"',
         f"time.horizon_months={12 * YEARS + 1}"])
-    from sim.scenario import load_la_population
+    from sim.data import load_la_population
 
     replicates = 400 if mean_curve else 1
     members = run_ensemble(scenario, load_la_population(), replicates,

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
 from sim.experiments.uncertainty import (
     PARAMETER_GROUP_SIZE,
@@ -20,7 +21,6 @@ from sim.experiments.uncertainty import (
     load_parameter_distribution,
     run_with_parameter_uncertainty,
 )
-from sim.model import LAPopulation
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
 
 Q_VALUES = (0.1, 0.9, 2.0)

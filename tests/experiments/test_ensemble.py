@@ -7,9 +7,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.engine import partition
 from sim.experiments import EnsembleResult, batches, compare, run_blocks, run_ensemble
-from sim.model import KPIS, METRICS, LAPopulation
+from sim.model import KPIS, METRICS
 from sim.scenario import Scenario
 
 REPLICATES = 20

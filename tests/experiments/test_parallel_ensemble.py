@@ -7,10 +7,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.engine import partition
 from sim.experiments import compare, resolve_workers, run_ensemble
 from sim.experiments.ensemble import even_batches
-from sim.model import LAPopulation
 from sim.scenario import Scenario
 
 REPLICATES = 40

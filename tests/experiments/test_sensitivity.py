@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sweep_helpers import SMALL, write_sweep
 
+from sim.data import LAPopulation
 from sim.experiments.sensitivity import oat_points, run_sensitivity
 from sim.experiments.sweepfile import load_sweep
 from sim.experiments.testfunctions import (
@@ -15,7 +16,6 @@ from sim.experiments.testfunctions import (
     linear_indices,
     sobol_g_indices,
 )
-from sim.model import LAPopulation
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sweep_helpers import BASE, write_sweep
 
+from sim.data import LAPopulation
 from sim.experiments.runner import Chunk, SweepContext, fiscal_year_columns, run_chunk, stackable
 from sim.experiments.sweepfile import get_path, load_sweep
-from sim.model import LAPopulation
 from sim.model.batching import PER_REPLICATE_PATHS, is_per_replicate, stack_scenarios
 from sim.scenario import load_scenario
 

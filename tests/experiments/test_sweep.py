@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from sweep_helpers import ROOT, SMALL, assert_tables_equal, read_table, write_sweep
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
 from sim.experiments.executors import DaskExecutor, LocalExecutor, SerialExecutor
 from sim.experiments.store import chunk_path, done_chunks, read_manifest
 from sim.experiments.sweep import SweepError, fiscal_year_columns, run_sweep
 from sim.experiments.sweepfile import load_sweep
-from sim.model import LAPopulation
 
 
 @pytest.fixture(scope="module")

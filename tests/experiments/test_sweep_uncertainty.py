@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from sweep_helpers import ROOT, assert_tables_equal, read_table, write_sweep
 
+from sim.data import LAPopulation
 from sim.experiments.executors import LocalExecutor
 from sim.experiments.sweep import SweepError, run_sweep
 from sim.experiments.sweepfile import load_sweep
 from sim.experiments.uncertainty import load_parameter_distribution
-from sim.model import LAPopulation
-
-from sweep_helpers import ROOT, assert_tables_equal, read_table, write_sweep
 
 FIT = ROOT / "calibration" / "fitted" / "recommended"
 

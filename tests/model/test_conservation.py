@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import EnsembleResult, run_ensemble
-from sim.model import LADDER_STATES, LAPopulation
+from sim.model import LADDER_STATES
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
 from sim.model.workforce import ROLES
 from sim.scenario import Scenario

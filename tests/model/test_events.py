@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy.stats import poisson
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model import LAPopulation
 from sim.model.events import (
     core_budget_at_risk,
     demand_boost,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import compare, run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario
 
 SEED = 31337

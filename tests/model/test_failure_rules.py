@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario
 
 SEED = 1618

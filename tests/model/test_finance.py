@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import EnsembleResult, compare, run_ensemble
-from sim.model import LAPopulation
 from sim.model.finance import (
     COST_TYPES,
     INCOME_SOURCES,

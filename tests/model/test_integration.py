@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario
 
 REPLICATES = 600

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model import LAPopulation
 from sim.model.las import (
     AWARE,
     CHAMPION,
@@ -294,8 +294,9 @@ def test_the_compiled_step_uses_the_bass_hazard_of_the_peer_share(
 def test_the_ladder_tally_counts_what_the_masks_count(las: LAPopulation) -> None:
     """The compiled tally gives, per replicate, the counts of each state, of members by grade and
     region, of low-rated members and reached LAs, champions, engaged LAs and members' prices."""
+    from sim.data import OFSTED_GRADES
     from sim.model import _kernels as k
-    from sim.model.las import LADDER_STATES, OFSTED_GRADES
+    from sim.model.las import LADDER_STATES
 
     rng = np.random.default_rng(9)
     ladder = rng.integers(0, len(LADDER_STATES), size=(30, las.count)).astype(np.int8)
@@ -326,7 +327,7 @@ def test_the_ladder_tally_counts_what_the_masks_count(las: LAPopulation) -> None
 def test_members_by_region_and_by_ofsted_grade_add_up_to_members(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    from sim.model.las import OFSTED_GRADES, REGION_NAMES, region_slug
+    from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
 
     m = run_ensemble(shipped_scenario("la_hosted"), las, 20, SEED).metrics
     by_region = sum(m[f"members_region_{region_slug(r)}"] for r in REGION_NAMES)

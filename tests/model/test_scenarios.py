@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.data import LAPopulation
 from sim.experiments import compare
-from sim.model import LAPopulation
 from sim.scenario import Scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

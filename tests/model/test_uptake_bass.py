@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario, scenario_from_dict
 
 HORIZON_MONTHS = 120

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import load_la_population, load_scenario
+from sim.data import load_la_population
+from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.data import load_la_population
 from sim.experiments.calibration.closed_form import (
     _group_table,
     describe_columns,
@@ -50,7 +51,7 @@ from sim.experiments.calibration.optimise import (
 from sim.experiments.calibration.posterior import polish, sample_posterior
 from sim.experiments.calibration.report import CalibrationResult, build_result
 from sim.experiments.calibration.spec import CalibrationError, LoadedSpec
-from sim.scenario import ScenarioError, load_la_population, load_scenario
+from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["Fitted", "calibrate"]
 

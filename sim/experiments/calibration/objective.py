@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.data import LAPopulation
 from sim.experiments.ensemble import run_ensemble
-from sim.model import LAPopulation
 from sim.scenario import Scenario, scenario_from_dict
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
