@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 STRANDS = ("culture_and_leadership", "skills_and_capacity", "collaboration_and_impact")
-"""The CoE proposal's three delivery strands (research/coe_report.md §2.1)."""
+"""The CoE proposal's three delivery strands (docs/evidence.md §3)."""
 
 HOST_MODELS = ("la_hosted", "government_hosted", "independent_company", "existing_infrastructure")
 
@@ -72,9 +72,11 @@ class Meta(Strict):
 
 
 class TimeSettings(Strict):
-    start: str = P("2026-04", "YYYY-MM", "DESIGN.md §4 (April 2026, start of FY 2026/27)",
-                   "Calendar month of month 0.")
-    horizon_months: int = P(120, "months", "DESIGN.md §4 (ten years)",
+    start: str = P(
+        "2026-04", "YYYY-MM",
+        "specification (docs/evidence.md §1.1): April 2026, start of FY 2026/27",
+        "Calendar month of month 0.")
+    horizon_months: int = P(120, "months", "specification (docs/evidence.md §1.1): ten years",
                             "Number of simulated months.", ge=12, le=600)
     substeps_per_month: int = P(1, "steps/month",
                                 "assumption: 1 is within 1.5 LAs of the closed-form Bass curve; "
@@ -91,61 +93,72 @@ class TimeSettings(Strict):
 
 
 class Uptake(Strict):
-    initial_aware_share: float = P(0.5, "share",
-                                   "assumption: D2I's tools and collections already reach most LAs "
-                                   "(about 150 in the RIIA collection, research/coe_report.md §3.1); "
-                                   "half are taken to know of the new CoE offer at launch",
-                                   "Share of LAs aware of the CoE at month 0 (drawn per LA and replicate).",
-                                   ge=0, le=1)
-    p_per_year: float = P(0.03, "1/year",
-                          "Sultan, Farley & Lehmann (1990) meta-analysis mean, via research/data.md §C",
-                          "Bass coefficient of innovation (outreach) at the reference engagement staffing.",
-                          ge=0, le=1)
-    q_per_year: float = P(0.38, "1/year",
-                          "Sultan, Farley & Lehmann (1990) meta-analysis mean, via research/data.md §C",
-                          "Bass coefficient of imitation (word of mouth between LAs).", ge=0, le=5)
+    initial_aware_share: float = P(
+        0.5, "share",
+        "assumption: D2I's tools and collections already reach most LAs "
+        "(about 150 in the RIIA collection, docs/evidence.md §4); "
+        "half are taken to know of the new CoE offer at launch",
+        "Share of LAs aware of the CoE at month 0 (drawn per LA and replicate).",
+        ge=0, le=1)
+    p_per_year: float = P(
+        0.03, "1/year",
+        "Sultan, Farley & Lehmann (1990) meta-analysis mean (docs/evidence.md §10)",
+        "Bass coefficient of innovation (outreach) at the reference engagement staffing.",
+        ge=0, le=1)
+    q_per_year: float = P(
+        0.38, "1/year",
+        "Sultan, Farley & Lehmann (1990) meta-analysis mean (docs/evidence.md §10)",
+        "Bass coefficient of imitation (word of mouth between LAs).", ge=0, le=5)
     peer_weight_region: float = P(0.4, "share",
                                   "assumption: regional networks (RIIAs) carry the largest part of "
                                   "word of mouth",
                                   "Share of imitation that acts through the LA's own region (see "
                                   "peer_weight_neighbours for the rest).", ge=0, le=1)
-    outreach_reference_fte: float = P(2.0, "FTE",
-                                      "assumption: two engagement staff reach LAs at the published p",
-                                      "Engagement staffing at which the innovation coefficient equals p_per_year; "
-                                      "p scales in proportion to engagement FTE.", gt=0, le=100)
-    outreach_max_multiplier: float = P(2.0, "x",
-                                       "assumption: outreach saturates at twice the published p",
-                                       "Upper limit on the engagement-staffing multiplier of p.", ge=0, le=10)
-    evaluation_start_months: float = P(6.0, "months",
-                                       "assumption: LAs take about half a year to find time to evaluate",
-                                       "Mean delay from aware to evaluating for an LA with full spare capacity "
-                                       "(0 = immediate).", ge=0, le=120)
-    low_rated_capacity_multiplier: float = P(0.6, "x",
-                                             "assumption after the proposal's 'inverse care' point "
-                                             "(research/coe_report.md §6.2)",
-                                             "Multiplier on the evaluation-start rate for LAs rated "
-                                             "requires improvement or inadequate.", gt=0, le=1)
-    free_approval_months: float = P(1.0, "months",
-                                    "assumption: an officer can adopt a free tool within weeks",
-                                    "Mean approval delay for offers priced at or under the approval "
-                                    "threshold (0 = immediate).", ge=0, le=60)
+    outreach_reference_fte: float = P(
+        2.0, "FTE",
+        "assumption: two engagement staff reach LAs at the published p",
+        "Engagement staffing at which the innovation coefficient equals p_per_year; "
+        "p scales in proportion to engagement FTE.", gt=0, le=100)
+    outreach_max_multiplier: float = P(
+        2.0, "x",
+        "assumption: outreach saturates at twice the published p",
+        "Upper limit on the engagement-staffing multiplier of p.", ge=0, le=10)
+    evaluation_start_months: float = P(
+        6.0, "months",
+        "assumption: LAs take about half a year to find time to evaluate",
+        "Mean delay from aware to evaluating for an LA with full spare capacity "
+        "(0 = immediate).", ge=0, le=120)
+    low_rated_capacity_multiplier: float = P(
+        0.6, "x",
+        "assumption after the proposal's 'inverse care' point "
+        "(docs/evidence.md §6)",
+        "Multiplier on the evaluation-start rate for LAs rated "
+        "requires improvement or inadequate.", gt=0, le=1)
+    free_approval_months: float = P(
+        1.0, "months",
+        "assumption: an officer can adopt a free tool within weeks",
+        "Mean approval delay for offers priced at or under the approval "
+        "threshold (0 = immediate).", ge=0, le=60)
     free_approval_pass_prob: float = P(0.9, "probability",
                                        "assumption", "Chance that an evaluation of a free or "
                                        "small-spend offer ends in membership.", ge=0, le=1)
-    approval_threshold_gbp: float = P(5000.0, "GBP/year",
-                                      "assumption: typical officer spend limit in council contract "
-                                      "standing orders", "Annual price above which membership needs "
-                                      "senior approval (the host's slower gate).", ge=0)
+    approval_threshold_gbp: float = P(
+        5000.0, "GBP/year",
+        "assumption: typical officer spend limit in council contract "
+        "standing orders", "Annual price above which membership needs "
+        "senior approval (the host's slower gate).", ge=0)
     renewal_prob: float = P(0.96, "probability",
                             "assumption: sector subscription services keep most members",
                             "Chance that a member renews each April at full reputation, value for "
                             "money and no budget pressure.", ge=0, le=1)
-    renewal_reputation_sensitivity: float = P(0.5, "-", "assumption",
-                                              "How far a poor reputation lowers renewal: renewal "
-                                              "= renewal_prob × (1 − s × (1 − reputation)).", ge=0, le=1)
-    lapsed_return_months: float = P(24.0, "months", "assumption",
-                                    "Mean time before a lapsed LA is again counted as aware and may "
-                                    "re-evaluate (0 = immediate).", ge=0, le=240)
+    renewal_reputation_sensitivity: float = P(
+        0.5, "-", "assumption",
+        "How far a poor reputation lowers renewal: renewal "
+        "= renewal_prob × (1 − s × (1 − reputation)).", ge=0, le=1)
+    lapsed_return_months: float = P(
+        24.0, "months", "assumption",
+        "Mean time before a lapsed LA is again counted as aware and may "
+        "re-evaluate (0 = immediate).", ge=0, le=240)
     peer_weight_neighbours: float = P(0.3, "share",
                                       "assumption: DfE statistical neighbours are the peers LAs "
                                       "benchmark against (dfe_statistical_neighbours_2025.csv)",
@@ -161,31 +174,35 @@ class Uptake(Strict):
                                          "How fast the priced pass rate falls with price: pass = "
                                          "host pass rate × (threshold ÷ price)^e above the "
                                          "threshold.", ge=0, le=5)
-    renewal_value_ratio_scale: float = P(1.0, "x", "assumption: an LA that gets its money's worth "
-                                         "(value = price) renews at 63% of the full value effect",
-                                         "Scale of the value-for-money effect on renewal: value "
-                                         "factor = 1 − (1 − floor) · exp(−(value ÷ price) ÷ scale).",
-                                         gt=0, le=100)
+    renewal_value_ratio_scale: float = P(
+        1.0, "x", "assumption: an LA that gets its money's worth "
+        "(value = price) renews at 63% of the full value effect",
+        "Scale of the value-for-money effect on renewal: value "
+        "factor = 1 − (1 − floor) · exp(−(value ÷ price) ÷ scale).",
+        gt=0, le=100)
     renewal_without_value_share: float = P(0.5, "share", "assumption: goodwill and the network "
                                            "keep half of members that see no value yet",
                                            "Value factor floor: renewal relative to the full rate "
                                            "for a member that gets no value for its price.",
                                            ge=0, le=1)
-    renewal_budget_pressure_sensitivity: float = P(0.05, "-", "assumption",
-                                                   "Renewal is cut by this share for the LA under "
-                                                   "most budget pressure (children-looked-after rate "
-                                                   "percentile 1), in proportion below it.",
-                                                   ge=0, le=1)
-    low_rated_value_multiplier: float = P(1.3, "x", "assumption after the proposal's point that "
-                                          "struggling LAs have most to gain (research/coe_report.md "
-                                          "§6.2)", "Value of the services to an LA rated requires "
-                                          "improvement or inadequate, relative to others.",
-                                          ge=0, le=10)
-    champion_turnover_multiplier: float = P(1.0, "x", "DfE children's social work workforce 2025: "
-                                            "each LA's social-worker turnover rate, used as a proxy "
-                                            "for its champion's (la_reference.csv)",
-                                            "Champion leaving hazard relative to the LA's 2025 "
-                                            "social-worker turnover rate.", ge=0, le=10)
+    renewal_budget_pressure_sensitivity: float = P(
+        0.05, "-", "assumption",
+        "Renewal is cut by this share for the LA under "
+        "most budget pressure (children-looked-after rate "
+        "percentile 1), in proportion below it.",
+        ge=0, le=1)
+    low_rated_value_multiplier: float = P(
+        1.3, "x", "assumption after the proposal's point that "
+        "struggling LAs have most to gain (docs/evidence.md §6)",
+        "Value of the services to an LA rated requires improvement or inadequate, relative to "
+        "others.",
+        ge=0, le=10)
+    champion_turnover_multiplier: float = P(
+        1.0, "x", "DfE children's social work workforce 2025: "
+        "each LA's social-worker turnover rate, used as a proxy "
+        "for its champion's (la_reference.csv; docs/evidence.md §9)",
+        "Champion leaving hazard relative to the LA's 2025 "
+        "social-worker turnover rate.", ge=0, le=10)
     champion_replacement_months: float = P(6.0, "months", "assumption",
                                            "Mean time for a contributor or champion LA to find a "
                                            "second champion after one leaves (0 = immediate).",
@@ -193,20 +210,22 @@ class Uptake(Strict):
     orphan_lapse_prob: float = P(0.5, "probability", "assumption",
                                  "Chance that a member LA whose last champion leaves lapses (else "
                                  "someone new picks it up and it stays a member).", ge=0, le=1)
-    contribution_rate_per_year: float = P(0.5, "1/year", "assumption: a member starts to contribute "
-                                          "after two years on average",
-                                          "Hazard of a member becoming a contributor, for an LA with "
-                                          "full spare capacity (low-rated LAs: times "
-                                          "low_rated_capacity_multiplier; 0 = never).", ge=0, le=12)
+    contribution_rate_per_year: float = P(
+        0.5, "1/year", "assumption: a member starts to contribute "
+        "after two years on average",
+        "Hazard of a member becoming a contributor, for an LA with "
+        "full spare capacity (low-rated LAs: times "
+        "low_rated_capacity_multiplier; 0 = never).", ge=0, le=12)
     championing_rate_per_year: float = P(0.33, "1/year", "assumption: about three years from "
                                          "contributor to champion",
                                          "Hazard of a contributor becoming a champion at full "
                                          "reputation (in proportion to reputation; 0 = never).",
                                          ge=0, le=12)
-    volunteer_fte_per_contributor: float = P(0.05, "FTE", "assumption: about two days a month of "
-                                             "an analyst's time", "Volunteer delivery capacity each "
-                                             "contributor or champion LA gives the CoE (lowers the "
-                                             "staff effort for builds and maintenance).", ge=0, le=1)
+    volunteer_fte_per_contributor: float = P(
+        0.05, "FTE", "assumption: about two days a month of "
+        "an analyst's time", "Volunteer delivery capacity each "
+        "contributor or champion LA gives the CoE (lowers the "
+        "staff effort for builds and maintenance).", ge=0, le=1)
 
     @model_validator(mode="after")
     def _peer_weights_sum(self) -> Uptake:
@@ -239,32 +258,35 @@ ROLE_NAMES = ("delivery", "engagement", "leadership")
 
 class Workforce(Strict):
     delivery: Role = P(Role(initial_fte=2, establishment_fte=8, salary_gbp_per_year=45000.0),
-                       "-", "assumption: D2I began with one maintainer (research/coe_report.md §3.1); "
+                       "-", "assumption: D2I began with one maintainer (docs/evidence.md §4); "
                        "salary near a council grade for data developers",
                        "Tool developers, maintainers and analysts.")
     engagement: Role = P(Role(initial_fte=1, establishment_fte=3, salary_gbp_per_year=42000.0),
                          "-", "assumption", "Advisers and community facilitators.")
     leadership: Role = P(Role(initial_fte=1, establishment_fte=2, salary_gbp_per_year=65000.0),
                          "-", "assumption", "Leadership and operations.")
-    resignation_rate_per_year: float = P(0.14, "1/year",
-                                         "DfE children's social work workforce 2017–2025: turnover "
-                                         "11.8–17.2% a year (research/data.md §B), used as a proxy",
-                                         "Baseline resignation hazard per member of staff.", ge=0, le=2)
+    resignation_rate_per_year: float = P(
+        0.14, "1/year",
+        "DfE children's social work workforce 2017–2025: turnover "
+        "11.8–17.2% a year (docs/evidence.md §9), used as a proxy",
+        "Baseline resignation hazard per member of staff.", ge=0, le=2)
     funding_uncertainty_window_months: int = P(12, "months", "assumption",
                                                "How long before a grant ends staff start to leave "
                                                "ahead of it.", ge=0, le=60)
-    funding_uncertainty_uplift: float = P(1.0, "x", "assumption",
-                                          "Extra resignation hazard, as a multiple of the baseline, "
-                                          "when all income is due to end within the window (scaled by "
-                                          "the share of income ending).", ge=0, le=10)
+    funding_uncertainty_uplift: float = P(
+        1.0, "x", "assumption",
+        "Extra resignation hazard, as a multiple of the baseline, "
+        "when all income is due to end within the window (scaled by "
+        "the share of income ending).", ge=0, le=10)
     workload_sensitivity: float = P(0.5, "x", "assumption",
                                     "Extra resignation hazard per unit of delivery overload "
                                     "(maintenance demand above delivery capacity).", ge=0, le=10)
-    hiring_freeze_reserve_months: float = P(3.0, "months", "assumption",
-                                            "Affordability horizon: recruitment stops unless reserves "
-                                            "plus contracted income over this many months cover a "
-                                            "full team's running costs over the same months.",
-                                            ge=0, le=60)
+    hiring_freeze_reserve_months: float = P(
+        3.0, "months", "assumption",
+        "Affordability horizon: recruitment stops unless reserves "
+        "plus contracted income over this many months cover a "
+        "full team's running costs over the same months.",
+        ge=0, le=60)
     ramp_up_months: float = P(6.0, "months", "assumption: about six months to full productivity "
                               "in a specialist data role",
                               "Mean time for a new starter to become experienced (0 = at once).",
@@ -272,17 +294,19 @@ class Workforce(Strict):
     new_starter_productivity: float = P(0.5, "share", "assumption",
                                         "Productivity of a new starter relative to an experienced "
                                         "member of staff.", ge=0, le=1)
-    redundancy_trigger_months: float = P(3.0, "months", "assumption",
-                                         "Redundancies are made when reserves plus this many months "
-                                         "of contracted income cannot pay this many months of the "
-                                         "current team's running costs (0 = never).", ge=0, le=60)
+    redundancy_trigger_months: float = P(
+        3.0, "months", "assumption",
+        "Redundancies are made when reserves plus this many months "
+        "of contracted income cannot pay this many months of the "
+        "current team's running costs (0 = never).", ge=0, le=60)
     notice_months: int = P(3, "months", "assumption: three months' notice, typical for council "
                            "and charity posts", "Months between a redundancy notice and the "
                            "person leaving (they are paid until then).", ge=0, le=12)
-    redundancy_pay_weeks: float = P(8.0, "weeks of pay", "assumption: statutory redundancy pay is "
-                                    "up to 1.5 weeks per year of service (gov.uk, Employment Rights "
-                                    "Act 1996 s.162), enhanced by many public bodies",
-                                    "Redundancy payment per person made redundant.", ge=0, le=104)
+    redundancy_pay_weeks: float = P(
+        8.0, "weeks of pay", "assumption: statutory redundancy pay is "
+        "up to 1.5 weeks per year of service (gov.uk, Employment Rights "
+        "Act 1996 s.162), enhanced by many public bodies (docs/evidence.md §16)",
+        "Redundancy payment per person made redundant.", ge=0, le=104)
     minimum_leadership_fte: int = P(1, "FTE", "assumption: someone must run what remains",
                                     "Leadership posts never cut by redundancies.", ge=0, le=10)
 
@@ -292,19 +316,26 @@ class Workforce(Strict):
 
 
 class Service(Strict):
-    name: str = P(..., "-", "research/coe_report.md §2.2", "Service (idea) name.", min_length=1)
-    strand: Literal["culture_and_leadership", "skills_and_capacity", "collaboration_and_impact"] = P(
-        ..., "-", "research/coe_report.md §2.2", "Delivery strand.")
+    name: str = P(
+        ..., "-", "CoE proposal, Data to Insight 2025 (docs/evidence.md §3)",
+        "Service (idea) name.", min_length=1)
+    strand: Literal[
+        "culture_and_leadership", "skills_and_capacity", "collaboration_and_impact"
+    ] = P(
+        ..., "-", "CoE proposal, Data to Insight 2025 (docs/evidence.md §3)", "Delivery strand.")
     build_effort_fte_months: float = P(..., "FTE-months", "assumption",
                                        "Delivery effort to build the service.", gt=0, le=1000)
-    maintenance_fte: float = P(..., "FTE", "assumption",
-                               "Delivery staff needed to keep the live service reliable.", ge=0, le=50)
-    complexity: float = P(..., "0–1", "assumption",
-                          "How hard the service is to launch; scales launch-failure risk.", ge=0, le=1)
-    value_gbp_per_member_per_year: float = P(..., "GBP/year", "assumption (scaled to the proposal's "
-                                             "£9k–£22.5k statutory-return cost, research/coe_report.md §3.2)",
-                                             "Value of the fully reliable service to one member LA.",
-                                             ge=0, le=1_000_000)
+    maintenance_fte: float = P(
+        ..., "FTE", "assumption",
+        "Delivery staff needed to keep the live service reliable.", ge=0, le=50)
+    complexity: float = P(
+        ..., "0–1", "assumption",
+        "How hard the service is to launch; scales launch-failure risk.", ge=0, le=1)
+    value_gbp_per_member_per_year: float = P(
+        ..., "GBP/year", "assumption (scaled to the proposal's "
+        "£9k–£22.5k statutory-return cost, docs/evidence.md §5)",
+        "Value of the fully reliable service to one member LA.",
+        ge=0, le=1_000_000)
     schedule_month: int | None = P(None, "month", "assumption",
                                    "Month the build starts under the 'schedule' policy (unset: "
                                    "never built under that policy).", ge=0)
@@ -337,39 +368,45 @@ def _default_services() -> tuple[Service, ...]:
 
 class Portfolio(Strict):
     policy: Literal["gall", "big_bang", "schedule"] = P(
-        "gall", "-", "DESIGN.md §4.3",
+        "gall", "-", "specification (docs/evidence.md §1.4)",
         "gall: start with the first service and add one at a time when live services are reliable "
         "and capacity is spare; big_bang: build every service from month 0; schedule: start each "
         "service in its schedule_month, whatever the state.")
-    services: tuple[Service, ...] = P(_default_services(), "-",
-                                      "names and strands: research/coe_report.md §2.2; efforts and "
-                                      "values: assumption",
-                                      "The offer, in the order gall adds it.", min_length=1, max_length=40)
+    services: tuple[Service, ...] = P(
+        _default_services(), "-",
+        "names and strands: the CoE proposal (docs/evidence.md §3); efforts and "
+        "values: assumption",
+        "The offer, in the order gall adds it.", min_length=1, max_length=40)
     gall_reliability_threshold: float = P(0.8, "0–1", "assumption",
                                           "Gall: every live service must be at least this reliable "
                                           "before the next build starts.", ge=0, le=1)
     gall_spare_fte: float = P(1.0, "FTE", "assumption",
                               "Gall: delivery FTE that must be free after maintenance before the "
                               "next build starts.", ge=0, le=100)
-    launch_failure_prob: float = P(0.05, "probability", "assumption",
-                                   "Launch-failure chance of a service of complexity 1 with an idle "
-                                   "team and nothing else in build.", ge=0, le=1)
-    launch_failure_strain: float = P(0.4, "per utilisation", "assumption",
-                                     "Added failure chance per unit of delivery utilisation "
-                                     "(maintenance demand ÷ delivery FTE), times complexity.", ge=0, le=5)
-    launch_failure_concurrency: float = P(0.1, "per complexity unit", "assumption",
-                                          "Added failure chance per unit of complexity of the other "
-                                          "services in build at the same time, times complexity.",
-                                          ge=0, le=5)
+    launch_failure_prob: float = P(
+        0.05, "probability", "assumption",
+        "Launch-failure chance of a service of complexity 1 with an idle "
+        "team and nothing else in build.", ge=0, le=1)
+    launch_failure_strain: float = P(
+        0.4, "per utilisation", "assumption",
+        "Added failure chance per unit of delivery utilisation "
+        "(maintenance demand ÷ delivery FTE), times complexity.", ge=0, le=5)
+    launch_failure_concurrency: float = P(
+        0.1, "per complexity unit", "assumption",
+        "Added failure chance per unit of complexity of the other "
+        "services in build at the same time, times complexity.",
+        ge=0, le=5)
     failed_launch_rework_share: float = P(0.5, "share", "assumption",
                                           "Share of the build effort redone after a failed launch.",
                                           ge=0, le=1)
-    debt_growth_per_month: float = P(0.15, "1/month", "assumption",
-                                     "Technical debt added per month to a service with no maintenance "
-                                     "cover (scaled by the uncovered share).", ge=0, le=5)
-    debt_repayment_per_month: float = P(0.1, "1/month", "assumption",
-                                        "Share of technical debt paid down per month at full cover.",
-                                        ge=0, le=1)
+    debt_growth_per_month: float = P(
+        0.15, "1/month", "assumption",
+        "Technical debt added per month to a service with no maintenance "
+        "cover (scaled by the uncovered share).", ge=0, le=5)
+    debt_repayment_per_month: float = P(
+        0.1, "1/month", "assumption",
+        "Share of technical debt paid down per month at full cover.",
+        ge=0, le=1)
     incident_prob_per_month: float = P(0.3, "probability", "assumption",
                                        "Monthly incident chance of a live service at reliability 0 "
                                        "(scaled by 1 − reliability).", ge=0, le=1)
@@ -394,30 +431,35 @@ class Portfolio(Strict):
 
 class Grant(Strict):
     name: str = P("Innovation grant", "-", "-", "Grant name.", min_length=1)
-    amount_gbp_per_year: float = P(1_000_000.0, "GBP/year",
-                                   "assumption (scale: DfE's What Works Centre contracts, c.£10m over "
-                                   "four years, research/data.md §E)", "Grant income while it runs.",
-                                   ge=0, le=1e9)
+    amount_gbp_per_year: float = P(
+        1_000_000.0, "GBP/year",
+        "assumption (scale: DfE's What Works Centre contracts, c.£10m over "
+        "four years, docs/evidence.md §17)", "Grant income while it runs.",
+        ge=0, le=1e9)
     start_month: int = P(0, "month", "assumption", "First month the grant pays.", ge=0)
-    end_month: int = P(36, "month", "assumption: a three-year innovation grant",
-                       "First month the grant no longer pays (the cliff), unless it is renewed.", ge=1)
-    taper_months: int = P(0, "months", "assumption: innovation grants end abruptly",
-                          "Months before the end over which income falls linearly to zero: in "
-                          "month m of the taper the grant pays amount × (end − m) ÷ (taper + 1).",
-                          ge=0, le=120)
-    renewal_prob: float = P(0.0, "probability",
-                            "assumption: no renewal is promised (research/data.md §E: the What Works "
-                            "Centre had 'no guaranteed funding after' its first contracts)",
-                            "Chance, drawn per replicate, that the funder renews the grant at its "
-                            "renewal decision (taper_months before the end).", ge=0, le=1)
+    end_month: int = P(
+        36, "month", "assumption: a three-year innovation grant",
+        "First month the grant no longer pays (the cliff), unless it is renewed.", ge=1)
+    taper_months: int = P(
+        0, "months", "assumption: innovation grants end abruptly",
+        "Months before the end over which income falls linearly to zero: in "
+        "month m of the taper the grant pays amount × (end − m) ÷ (taper + 1).",
+        ge=0, le=120)
+    renewal_prob: float = P(
+        0.0, "probability",
+        "assumption: no renewal is promised (docs/evidence.md §17: the What Works "
+        "Centre had 'no guaranteed funding after' its first contracts)",
+        "Chance, drawn per replicate, that the funder renews the grant at its "
+        "renewal decision (taper_months before the end).", ge=0, le=1)
     renewal_months: int = P(36, "months", "assumption: a renewal for another three years",
                             "How far a renewal moves the end of the grant.", ge=1, le=240)
     max_renewals: int = P(1, "count", "assumption",
                           "Most renewals the grant can have; each renewed term ends in another "
                           "decision until this many renewals have been granted.", ge=0, le=10)
-    government_funded: bool = P(True, "-", "DESIGN.md §4.5 (a general election may change policy)",
-                                "Whether central government funds the grant: an election policy "
-                                "change scales its renewal chance.")
+    government_funded: bool = P(
+        True, "-", "specification (docs/evidence.md §1.6): a general election may change policy",
+        "Whether central government funds the grant: an election policy "
+        "change scales its renewal chance.")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Grant:
@@ -435,10 +477,11 @@ class Grant(Strict):
 
 class SubscriptionBand(Strict):
     name: str = P("all", "-", "-", "Band name (e.g. small, medium, large).", min_length=1)
-    min_child_population: int = P(0, "children",
-                                  "ONS mid-2024 child population 0–17 (sim/data/la_reference.csv)",
-                                  "Smallest child population (0–17) of an LA in this band; the band "
-                                  "runs up to the next band's minimum.", ge=0)
+    min_child_population: int = P(
+        0, "children",
+        "ONS mid-2024 child population 0–17 (sim/data/la_reference.csv)",
+        "Smallest child population (0–17) of an LA in this band; the band "
+        "runs up to the next band's minimum.", ge=0)
     price_gbp_per_year: float = P(6000.0, "GBP/year per LA", "assumption",
                                   "Annual subscription of a member LA in this band.", ge=0, le=1e6)
 
@@ -446,19 +489,21 @@ class SubscriptionBand(Strict):
 class Commissions(Strict):
     rate_per_year: float = P(0.0, "1/year",
                              "assumption: off unless a scenario sets it (D2I's commissioned work, "
-                             "e.g. the MHCLG-funded validators, research/coe_report.md §3.3)",
+                             "e.g. the MHCLG-funded validators, docs/evidence.md §4)",
                              "Arrival rate of commissioned projects at reputation 1 and no members "
                              "(Poisson); it scales with reputation and membership.", ge=0, le=120)
-    member_effect: float = P(1.0, "x", "assumption: a CoE with every LA as a member is asked twice as often",
-                             "Rise in the arrival rate from no members to all LAs as members: "
-                             "rate × reputation × (1 + member_effect × members ÷ N).", ge=0, le=10)
+    member_effect: float = P(
+        1.0, "x", "assumption: a CoE with every LA as a member is asked twice as often",
+        "Rise in the arrival rate from no members to all LAs as members: "
+        "rate × reputation × (1 + member_effect × members ÷ N).", ge=0, le=10)
     mean_value_gbp: float = P(40_000.0, "GBP", "assumption: a small data or tool project",
                               "Mean value of one commission (lognormal).", gt=0, le=1e8)
     value_sigma: float = P(0.6, "-", "assumption", "Log-scale spread (σ) of commission values.",
                            ge=0, le=3)
-    duration_months: int = P(6, "months", "assumption",
-                             "How long a commission runs; its value is paid in equal monthly parts.",
-                             ge=1, le=60)
+    duration_months: int = P(
+        6, "months", "assumption",
+        "How long a commission runs; its value is paid in equal monthly parts.",
+        ge=1, le=60)
     charge_gbp_per_fte_month: float = P(8_000.0, "GBP/FTE-month",
                                         "assumption: about £400 a day over 20 days",
                                         "What the CoE charges for one FTE-month of delivery: a "
@@ -472,45 +517,53 @@ class Commissions(Strict):
 class Finance(Strict):
     opening_reserves_gbp: float = P(150_000.0, "GBP", "assumption", "Cash reserves at month 0.",
                                     ge=-1e9, le=1e10)
-    grants: tuple[Grant, ...] = P((Grant(name="DfE innovation grant", amount_gbp_per_year=1_000_000.0,
-                                         start_month=0, end_month=36),),
-                                  "-", "assumption", "Time-limited grants.", max_length=20)
-    subscription_gbp_per_year: float = P(6000.0, "GBP/year per LA",
-                                         "assumption (below the £9k–£22.5k a statutory return costs an "
-                                         "LA, research/coe_report.md §3.2)",
-                                         "Annual subscription charged to each member LA.", ge=0, le=1e6)
-    subscriptions_from_month: int = P(24, "month", "assumption: free while the grant builds the offer",
-                                      "First month in which members pay.", ge=0)
-    non_pay_gbp_per_fte_per_year: float = P(6000.0, "GBP/FTE/year", "assumption",
-                                            "Non-pay costs per member of staff (IT, travel, training).",
-                                            ge=0, le=1e6)
-    fixed_non_pay_gbp_per_year: float = P(40000.0, "GBP/year", "assumption",
-                                          "Fixed non-pay costs (hosting, licences, events).", ge=0, le=1e8)
+    grants: tuple[Grant, ...] = P(
+        (Grant(name="DfE innovation grant", amount_gbp_per_year=1_000_000.0,
+        start_month=0, end_month=36),),
+        "-", "assumption", "Time-limited grants.", max_length=20)
+    subscription_gbp_per_year: float = P(
+        6000.0, "GBP/year per LA",
+        "assumption (below the £9k–£22.5k a statutory return costs an "
+        "LA, docs/evidence.md §5)",
+        "Annual subscription charged to each member LA.", ge=0, le=1e6)
+    subscriptions_from_month: int = P(
+        24, "month", "assumption: free while the grant builds the offer",
+        "First month in which members pay.", ge=0)
+    non_pay_gbp_per_fte_per_year: float = P(
+        6000.0, "GBP/FTE/year", "assumption",
+        "Non-pay costs per member of staff (IT, travel, training).",
+        ge=0, le=1e6)
+    fixed_non_pay_gbp_per_year: float = P(
+        40000.0, "GBP/year", "assumption",
+        "Fixed non-pay costs (hosting, licences, events).", ge=0, le=1e8)
     employer_ni_rate: float = P(0.15, "share of pay",
-                                "HMRC: employer Class 1 NI 15% from April 2025 (threshold ignored)",
+                                "HMRC: employer Class 1 NI 15% from April 2025 (threshold ignored; "
+                                "docs/evidence.md §16)",
                                 "Employer national insurance on salaries.", ge=0, le=1)
-    vat_rate: float = P(0.20, "share", "VAT Act 1994: standard rate 20%",
+    vat_rate: float = P(0.20, "share", "VAT Act 1994: standard rate 20% (docs/evidence.md §14)",
                         "VAT on non-pay costs, borne where the host cannot recover it.", ge=0, le=1)
     subscription_bands: tuple[SubscriptionBand, ...] = P(
         (), "-", "assumption", "Subscription prices by LA size (child population); empty: every "
         "member pays subscription_gbp_per_year.", max_length=10)
-    core_budget_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
-                                        "Central-government core budget at its first setting; "
-                                        "spending reviews and elections then move it.", ge=0, le=1e9)
+    core_budget_gbp_per_year: float = P(
+        0.0, "GBP/year", "assumption",
+        "Central-government core budget at its first setting; "
+        "spending reviews and elections then move it.", ge=0, le=1e9)
     core_budget_from_month: int = P(0, "month", "assumption", "First month the core budget pays.",
                                     ge=0)
     commissions: Commissions = P(Commissions(), "-", "-", "Commissioned projects.")
     la_analyst_cost_gbp_per_hour: float = P(
-        32.0, "GBP/hour", "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
+        32.0, "GBP/hour",
+        "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
         "over about 1,600 working hours", "Converts value delivered to LAs (£) into analyst hours "
-        "saved (DESIGN.md §4.6).", gt=0, le=1000)
+        "saved (docs/evidence.md §1.7).", gt=0, le=1000)
 
     @model_validator(mode="after")
     def _bands_in_order(self) -> Finance:
         mins = [b.min_child_population for b in self.subscription_bands]
         if mins and mins[0] != 0:
-            raise ValueError(f"subscription_bands[0].min_child_population must be 0 (every LA needs "
-                             f"a band), got {mins[0]}")
+            raise ValueError(f"subscription_bands[0].min_child_population must be 0 (every LA "
+                             f"needs a band), got {mins[0]}")
         for i in range(1, len(mins)):
             if mins[i] <= mins[i - 1]:
                 raise ValueError(f"subscription_bands[{i}].min_child_population must be above "
@@ -521,29 +574,34 @@ class Finance(Strict):
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
-        "la_hosted", "-", "DESIGN.md §4.5; existing_infrastructure: a sector body such as the LGA, "
-        "ADCS, Coram or Foundations (research/coe_report.md §4.3)", "Hosting model.")
-    pension_rate: float = P(0.211, "share of pay",
-                            "LGPS 2022 valuation: average total employer rate 21.1% (research/data.md §D)",
-                            "Employer pension contribution.", ge=0, le=1)
-    overhead_recharge_rate: float = P(0.12, "share of pay",
-                                      "assumption (no authoritative host-overhead figure found, "
-                                      "research/data.md §D)", "Host recharge for HR, finance, IT, premises.",
-                                      ge=0, le=2)
+        "la_hosted", "-",
+        "specification (docs/evidence.md §1.6); existing_infrastructure: a sector body such as "
+        "the LGA, ADCS, Coram or Foundations (the CoE proposal, docs/evidence.md §7)",
+        "Hosting model.")
+    pension_rate: float = P(
+        0.211, "share of pay",
+        "LGPS 2022 valuation: average total employer rate 21.1% (docs/evidence.md §13)",
+        "Employer pension contribution.", ge=0, le=1)
+    overhead_recharge_rate: float = P(
+        0.12, "share of pay",
+        "assumption (no authoritative host-overhead figure found, "
+        "docs/evidence.md §15)", "Host recharge for HR, finance, IT, premises.",
+        ge=0, le=2)
     vat_recoverable: bool = P(True, "-", "VAT Act 1994 s.33 (councils recover VAT on non-business "
-                              "activities), research/data.md §D",
+                              "activities), docs/evidence.md §14",
                               "Whether VAT on non-pay costs is recovered.")
     governance_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
                                        "Board, audit and insurance costs of an independent body.",
                                        ge=0, le=1e8)
     setup_cost_gbp: float = P(0.0, "GBP", "assumption", "One-off set-up cost paid in month 0.",
                               ge=0, le=1e9)
-    in_kind_support_gbp_per_year: float = P(0.0, "GBP/year", "assumption",
-                                            "Host support counted as income (cash or costs met by the host).",
-                                            ge=0, le=1e8)
+    in_kind_support_gbp_per_year: float = P(
+        0.0, "GBP/year", "assumption",
+        "Host support counted as income (cash or costs met by the host).",
+        ge=0, le=1e8)
     recruitment_delay_months: float = P(4.0, "months",
                                         "assumption: no local-government time-to-hire figure found "
-                                        "(research/data.md §D)",
+                                        "(docs/evidence.md §12)",
                                         "Mean time to fill a vacancy.", gt=0, le=60)
     priced_approval_months: float = P(4.0, "months", "assumption",
                                       "Mean approval delay for an LA when the price is above the "
@@ -554,12 +612,13 @@ class Hosting(Strict):
     resignation_multiplier: float = P(1.0, "x", "assumption",
                                       "Host effect on the resignation hazard (autonomy lowers it).",
                                       gt=0, le=10)
-    deficit_tolerance_gbp: float = P(100_000.0, "GBP", "assumption",
-                                     "Overdraft at which the failure rule acts: insolvency closes "
-                                     "below it (0: insolvent when cash runs out); deficit_tolerance "
-                                     "and spending_review impose a cut below it.", ge=0, le=1e9)
+    deficit_tolerance_gbp: float = P(
+        100_000.0, "GBP", "assumption",
+        "Overdraft at which the failure rule acts: insolvency closes "
+        "below it (0: insolvent when cash runs out); deficit_tolerance "
+        "and spending_review impose a cut below it.", ge=0, le=1e9)
     failure_rule: Literal["insolvency", "deficit_tolerance", "spending_review"] = P(
-        "deficit_tolerance", "-", "DESIGN.md §4.4",
+        "deficit_tolerance", "-", "specification (docs/evidence.md §1.5)",
         "insolvency: closes when reserves fall below −deficit_tolerance_gbp (a company); "
         "deficit_tolerance: a cut below the tolerance, closure past closure_deficit_gbp or after "
         "max_deficit_months (a council); spending_review: a cut below the tolerance, closure only "
@@ -567,22 +626,26 @@ class Hosting(Strict):
     closure_deficit_gbp: float = P(250_000.0, "GBP", "assumption",
                                    "deficit_tolerance rule: overdraft at which the host closes the "
                                    "service.", ge=0, le=1e9)
-    max_deficit_months: int = P(24, "months", "assumption: two budget rounds",
-                                "deficit_tolerance rule: months in a row beyond the tolerance after "
-                                "which the host closes the service.", ge=1, le=600)
-    cut_share: float = P(0.3, "share", "assumption",
-                         "Share of each role's establishment a host-imposed cut removes (staff above "
-                         "it leave at once; hiring is frozen until reserves are back above £0).",
-                         ge=0, le=1)
+    max_deficit_months: int = P(
+        24, "months", "assumption: two budget rounds",
+        "deficit_tolerance rule: months in a row beyond the tolerance after "
+        "which the host closes the service.", ge=1, le=600)
+    cut_share: float = P(
+        0.3, "share", "assumption",
+        "Share of each role's establishment a host-imposed cut removes (staff above "
+        "it leave at once; hiring is frozen until reserves are back above £0).",
+        ge=0, le=1)
     charitable_income_gbp_per_year: float = P(
-        0.0, "GBP/year", "assumption", "Mean charitable income (donations, trusts, foundations); only "
+        0.0, "GBP/year", "assumption",
+        "Mean charitable income (donations, trusts, foundations); only "
         "a charity-capable form (independent_company, existing_infrastructure) may take it.",
         ge=0, le=1e8)
     charitable_income_cv: float = P(0.3, "-", "assumption",
                                     "Year-to-year variation of charitable income: coefficient of "
                                     "variation of its lognormal April draw.", ge=0, le=3)
-    commissions_allowed: bool = P(True, "-", "assumption: a government unit does not sell projects "
-                                  "to LAs", "Whether the host's form lets the CoE take commissions.")
+    commissions_allowed: bool = P(
+        True, "-", "assumption: a government unit does not sell projects "
+        "to LAs", "Whether the host's form lets the CoE take commissions.")
 
     @model_validator(mode="after")
     def _form_rules(self) -> Hosting:
@@ -600,24 +663,29 @@ class Hosting(Strict):
 
 class HostChange(Strict):
     month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1)
-    hosting: Hosting = P(Hosting(), "-", "-", "The new host's parameters (a complete hosting table).")
-    transition_cost_gbp: float = P(0.0, "GBP", "assumption",
-                                   "One-off cost of the change (legal, systems, TUPE), paid that month.",
-                                   ge=0, le=1e9)
+    hosting: Hosting = P(
+        Hosting(), "-", "-", "The new host's parameters (a complete hosting table).")
+    transition_cost_gbp: float = P(
+        0.0, "GBP", "assumption",
+        "One-off cost of the change (legal, systems, TUPE), paid that month.",
+        ge=0, le=1e9)
     staff_loss_share: float = P(0.0, "share", "assumption",
                                 "Share of staff who leave at the change rather than transfer.",
                                 ge=0, le=1)
 
 
 class SpendingReview(Strict):
-    first_month: int = P(36, "month",
-                         "assumption after Spending Review 2025, which set departmental budgets to "
-                         "2028/29: the next settlement takes effect in April 2029",
-                         "Month of the first spending review that sets the core budget.", ge=0)
-    period_months: int = P(36, "months", "assumption: recent spending reviews set three-year budgets",
-                           "Months between spending reviews.", ge=1, le=240)
-    cut_prob: float = P(0.3, "probability", "assumption",
-                        "Chance, per replicate and review, that the core budget is cut.", ge=0, le=1)
+    first_month: int = P(
+        36, "month",
+        "assumption after Spending Review 2025, which set departmental budgets to "
+        "2028/29: the next settlement takes effect in April 2029 (docs/evidence.md §18)",
+        "Month of the first spending review that sets the core budget.", ge=0)
+    period_months: int = P(
+        36, "months", "assumption: recent spending reviews set three-year budgets",
+        "Months between spending reviews.", ge=1, le=240)
+    cut_prob: float = P(
+        0.3, "probability", "assumption",
+        "Chance, per replicate and review, that the core budget is cut.", ge=0, le=1)
     cut_share: float = P(0.2, "share", "assumption", "Share of the core budget a cut removes.",
                          ge=0, le=1)
     stop_prob: float = P(0.1, "probability", "assumption",
@@ -633,34 +701,39 @@ class SpendingReview(Strict):
 
 
 class Election(Strict):
-    month: int = P(37, "month",
-                   "Dissolution and Calling of Parliament Act 2022: Parliament (first met 9 July 2024) "
-                   "dissolves by July 2029; May 2029 assumed",
-                   "Month of the general election (at or after the horizon: none).", ge=0)
-    policy_change_prob: float = P(0.0, "probability", "assumption",
-                                  "Chance, per replicate, that the election changes policy on the CoE.",
-                                  ge=0, le=1)
+    month: int = P(
+        37, "month",
+        "Dissolution and Calling of Parliament Act 2022: Parliament (first met 9 July 2024) "
+        "dissolves by July 2029; May 2029 assumed (docs/evidence.md §18)",
+        "Month of the general election (at or after the horizon: none).", ge=0)
+    policy_change_prob: float = P(
+        0.0, "probability", "assumption",
+        "Chance, per replicate, that the election changes policy on the CoE.",
+        ge=0, le=1)
     core_budget_multiplier: float = P(0.8, "x", "assumption",
                                       "Core budget after a policy change, relative to before.",
                                       ge=0, le=10)
     grant_renewal_multiplier: float = P(0.5, "x", "assumption",
                                         "Renewal chance of government-funded grants after a policy "
                                         "change, relative to before (capped at 1).", ge=0, le=10)
-    programme_rate_multiplier: float = P(1.5, "x", "assumption: a new government launches programmes",
-                                         "Arrival rate of national programmes after a policy change, "
-                                         "relative to before.", ge=0, le=10)
+    programme_rate_multiplier: float = P(
+        1.5, "x", "assumption: a new government launches programmes",
+        "Arrival rate of national programmes after a policy change, "
+        "relative to before.", ge=0, le=10)
 
 
 class NationalProgrammes(Strict):
-    rate_per_year: float = P(0.0, "1/year",
-                             "assumption: off unless a scenario sets it (Families First, Family Hubs, "
-                             "SEND reform and LGR all land on LA data teams, research/coe_report.md §5.1)",
-                             "Arrival rate of new national programmes (Poisson).", ge=0, le=12)
+    rate_per_year: float = P(
+        0.0, "1/year",
+        "assumption: off unless a scenario sets it (Families First, Family Hubs, "
+        "SEND reform and LGR all land on LA data teams, docs/evidence.md §6)",
+        "Arrival rate of new national programmes (Poisson).", ge=0, le=12)
     demand_uplift: float = P(0.2, "x", "assumption",
                              "Rise in LA demand for help a new programme brings at its start "
                              "(added to the demand multiplier).", ge=0, le=5)
-    duration_months: float = P(24.0, "months", "assumption: a programme's data burden fades over two years",
-                               "Mean life of a programme's uplift (exponential fade).", gt=0, le=240)
+    duration_months: float = P(
+        24.0, "months", "assumption: a programme's data burden fades over two years",
+        "Mean life of a programme's uplift (exponential fade).", gt=0, le=240)
 
 
 class Reorganisation(Strict):
@@ -692,16 +765,18 @@ class Events(Strict):
     election: Election = P(Election(), "-", "-", "The general election.")
     national_programmes: NationalProgrammes = P(NationalProgrammes(), "-", "-",
                                                 "New national programmes that raise LA demand.")
-    reorganisations: tuple[Reorganisation, ...] = P((), "-", "DESIGN.md §4.5",
-                                                   "Local government reorganisations that merge "
-                                                   "LAs (none by default).", max_length=20)
+    reorganisations: tuple[Reorganisation, ...] = P(
+        (), "-", "specification (docs/evidence.md §1.6)",
+        "Local government reorganisations that merge "
+        "LAs (none by default).", max_length=20)
 
 
 class Scenario(Strict):
     """A complete, validated scenario."""
 
-    extends: str | None = P(None, "path", "-",
-                            "File this scenario inherits from (resolved at load; kept for the record).")
+    extends: str | None = P(
+        None, "path", "-",
+        "File this scenario inherits from (resolved at load; kept for the record).")
     meta: Meta = P(Meta(), "-", "-", "Name and description.")
     time: TimeSettings = P(TimeSettings(), "-", "-", "Calendar.")
     uptake: Uptake = P(Uptake(), "-", "-", "LA uptake and membership.")
@@ -709,11 +784,13 @@ class Scenario(Strict):
     portfolio: Portfolio = P(Portfolio(), "-", "-", "Services and growth policy.")
     finance: Finance = P(Finance(), "-", "-", "Income and costs.")
     hosting: Hosting = P(Hosting(), "-", "-", "Hosting model parameters.")
-    host_changes: tuple[HostChange, ...] = P((), "-", "DESIGN.md §4.5",
-                                             "Changes of host during the run (e.g. a spin-out), in month order.",
-                                             max_length=10)
-    events: Events = P(Events(), "-", "DESIGN.md §4.5",
-                       "External events: spending reviews, the general election, national programmes.")
+    host_changes: tuple[HostChange, ...] = P(
+        (), "-", "specification (docs/evidence.md §1.6)",
+        "Changes of host during the run (e.g. a spin-out), in month order.",
+        max_length=10)
+    events: Events = P(
+        Events(), "-", "specification (docs/evidence.md §1.6)",
+        "External events: spending reviews, the general election, national programmes.")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:
@@ -729,8 +806,8 @@ class Scenario(Strict):
                 raise ValueError(f"host_changes[{i}].month must be before the horizon "
                                  f"({self.time.horizon_months}), got {month}")
             if i and month <= months[i - 1]:
-                raise ValueError(f"host_changes[{i}].month must be after host_changes[{i - 1}].month "
-                                 f"({months[i - 1]}), got {month}")
+                raise ValueError(f"host_changes[{i}].month must be after "
+                                 f"host_changes[{i - 1}].month ({months[i - 1]}), got {month}")
         return self
 
 
