@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-HOSTS = [str(SCENARIOS / f"{h}.toml") for h in ("la_hosted", "government_hosted", "independent_company")]
+HOSTS = [str(SCENARIOS / f"{h}.toml")
+         for h in ("la_hosted", "government_hosted", "independent_company")]
 
 
 def _invoke(*args: str) -> object:
@@ -30,10 +32,13 @@ def _only_folder(out: Path) -> Path:
 
 
 def test_run_writes_the_documented_files(tmp_path: Path) -> None:
-    """`run` writes every file of the outputs contract into one new folder."""
+    """`run` writes every file of the outputs contract into one new folder, named
+    run-<scenario>-<UTC time>."""
     result = _invoke("run", HOSTS[0], "-n", "12", "--seed", "3", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     folder = _only_folder(tmp_path)
+    assert re.fullmatch(r"run-la_hosted-\d{8}T\d{6}Z", folder.name), folder.name
+    assert f"Results written to {folder}/" in result.output
     for name in ("scenario.resolved.toml", "manifest.json", "timeseries.csv", "summary.json",
                  "kpis.parquet", "events.csv", "funding_cliff.png", "trajectories.png"):
         assert (folder / name).stat().st_size > 0, name
@@ -63,13 +68,14 @@ def test_run_writes_the_documented_files(tmp_path: Path) -> None:
 def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
     """Running the written scenario.resolved.toml with the same seed gives the same numbers."""
     first = tmp_path / "first"
-    assert _invoke("run", HOSTS[2], "-n", "8", "--seed", "11", "--set", "finance.subscription_gbp_per_year=9000",
-                   "--out", str(first)).exit_code == 0
+    assert _invoke("run", HOSTS[2], "-n", "8", "--seed", "11", "--set",
+                   "finance.subscription_gbp_per_year=9000", "--out", str(first)).exit_code == 0
     folder = _only_folder(first)
     resolved = folder / "scenario.resolved.toml"
     assert load_scenario(resolved).finance.subscription_gbp_per_year == 9000
     second = tmp_path / "second"
-    assert _invoke("run", str(resolved), "-n", "8", "--seed", "11", "--out", str(second)).exit_code == 0
+    assert _invoke("run", str(resolved), "-n", "8", "--seed", "11",
+                   "--out", str(second)).exit_code == 0
     a = pd.read_csv(folder / "timeseries.csv")
     b = pd.read_csv(_only_folder(second) / "timeseries.csv")
     pd.testing.assert_frame_equal(a, b)
@@ -81,7 +87,8 @@ def test_compare_writes_one_scenario_value_per_input(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     folder = _only_folder(tmp_path)
     ts = pd.read_csv(folder / "timeseries.csv")
-    assert sorted(ts["scenario"].unique()) == ["government_hosted", "independent_company", "la_hosted"]
+    assert sorted(ts["scenario"].unique()) == ["government_hosted", "independent_company",
+                                               "la_hosted"]
     assert set(json.loads((folder / "summary.json").read_text())) == set(ts["scenario"].unique())
     for name in ts["scenario"].unique():
         assert (folder / f"scenario.resolved.{name}.toml").exists()
@@ -94,7 +101,8 @@ def test_same_seed_same_outputs(tmp_path: Path) -> None:
     tables = []
     for i, seed in enumerate(("5", "5", "6")):
         out = tmp_path / str(i)
-        assert _invoke("run", HOSTS[0], "-n", "15", "--seed", seed, "--out", str(out)).exit_code == 0
+        result = _invoke("run", HOSTS[0], "-n", "15", "--seed", seed, "--out", str(out))
+        assert result.exit_code == 0
         tables.append(pd.read_csv(_only_folder(out) / "timeseries.csv"))
     pd.testing.assert_frame_equal(tables[0], tables[1])
     assert not tables[0].equals(tables[2])
@@ -103,11 +111,14 @@ def test_same_seed_same_outputs(tmp_path: Path) -> None:
 def test_validate_reports_each_file(tmp_path: Path) -> None:
     """`validate` says ok for good files and exits 2 naming file, key and value for a bad one."""
     bad = tmp_path / "bad.toml"
-    bad.write_text('extends = "%s"\n[uptake]\nq_per_year = -1.0\n' % (SCENARIOS / "base.toml").as_posix())
+    base = (SCENARIOS / "base.toml").as_posix()
+    bad.write_text(f'extends = "{base}"\n[uptake]\nq_per_year = -1.0\n')
     result = CliRunner().invoke(main, ["validate", HOSTS[0], str(bad)])
     assert result.exit_code == 2
     assert f"ok: {HOSTS[0]}" in result.output
-    assert str(bad) in result.output and "uptake.q_per_year" in result.output and "-1.0" in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert lines == [f"error: {bad}: uptake.q_per_year must be greater than or equal to 0, "
+                     "got -1.0"]
 
 
 def test_every_shipped_scenario_validates() -> None:
@@ -124,7 +135,8 @@ def test_every_shipped_scenario_validates() -> None:
     (["--set", "finance.grants[5].end_month=3"], "out of range"),
     (["--set", "nonsense"], "KEY.PATH=VALUE"),
 ])
-def test_bad_overrides_exit_2_without_traceback(tmp_path: Path, args: list[str], fragment: str) -> None:
+def test_bad_overrides_exit_2_without_traceback(tmp_path: Path, args: list[str],
+                                                fragment: str) -> None:
     """A bad --set stops with exit code 2 and a one-line message, never a traceback."""
     proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", HOSTS[0], "-n", "2",
                            "--out", str(tmp_path), *args], capture_output=True, text=True)
@@ -135,8 +147,8 @@ def test_bad_overrides_exit_2_without_traceback(tmp_path: Path, args: list[str],
 
 def test_missing_scenario_file_is_a_clear_error(tmp_path: Path) -> None:
     """A scenario that does not exist is named in the error, exit code 2."""
-    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(tmp_path / "nope.toml")],
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "run",
+                           str(tmp_path / "nope.toml")], capture_output=True, text=True)
     assert proc.returncode == 2 and "nope.toml" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -159,3 +171,33 @@ def test_help_explains_every_option() -> None:
         assert result.exit_code == 0
         for option in options:
             assert option in result.output
+
+
+def test_summary_names_kpis_from_the_one_table(tmp_path: Path) -> None:
+    """The printed headline table labels each KPI with its short name from KPI_TEXT and shows
+    chances as percentages, in one column per scenario."""
+    from sim.outputs.console import HEADLINE_KPIS
+    from sim.outputs.kpi_text import KPI_TEXT
+
+    result = _invoke("compare", HOSTS[0], HOSTS[2], "-n", "10", "--seed", "2",
+                     "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split() == ["la_hosted",
+                                                                        "independent_company"])
+    rows = lines[header + 1:header + 1 + len(HEADLINE_KPIS)]
+    for key, row in zip(HEADLINE_KPIS, rows, strict=True):
+        assert row.startswith(KPI_TEXT[key].short), row
+        if KPI_TEXT[key].kind == "chance":
+            assert row.endswith("%") and row.rstrip().count("%") == 2, row
+
+
+def test_help_lists_every_command() -> None:
+    """`run.py --help` lists the nine commands, each defined in the sim.cli package."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = re.findall(r"^  (\w+)\s", result.output.split("Commands:")[1], flags=re.M)
+    assert listed == ["calibrate", "compare", "discover", "params", "report", "run",
+                      "sensitivity", "sweep", "validate"]
+    assert all(main.commands[name].callback.__module__.startswith("sim.cli.")
+               for name in listed)

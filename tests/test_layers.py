@@ -1,4 +1,4 @@
-"""One-way layers (STYLE.md rule 1), curated APIs (rule 2) and explicit randomness (rule 7)."""
+"""One-way layers, curated APIs and explicit randomness (the conventions in CONTRIBUTING.md)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,33 @@ import pytest
 SIM = Path(__file__).resolve().parents[1] / "sim"
 STDLIB = set(sys.stdlib_module_names)
 
+LAYERS = [
+    "sim.engine",
+    "sim.files",
+    "sim.data",
+    "sim.scenario",
+    "sim.model",
+    "sim.experiments",
+    "sim.outputs",
+    "sim.api",
+    "sim.cli",
+]
+"""The layers, bottom to top: a module imports only from its own layer or lower ones."""
 
-def modules(package: str) -> list[Path]:
-    """Python files of ``sim/<package>`` (or of sim/<package>.py)."""
-    folder = SIM / package
+NOT_YET_WRITTEN = {"sim.api"}
+"""Layers in the order whose code does not exist yet (their checks are skipped until it does)."""
+
+SHARED_NAMES = {"sim.__version__"}
+"""Names of the root package any layer may import (a constant, no code)."""
+
+
+def layer_files(layer: str, root: Path = SIM) -> list[Path]:
+    """Python files of a layer: the package ``sim/<name>/`` or the module ``sim/<name>.py``."""
+    relative = layer.split(".")[1:]
+    folder = root.joinpath(*relative)
     if folder.is_dir():
         return sorted(folder.rglob("*.py"))
-    single = SIM / f"{package}.py"
+    single = folder.with_suffix(".py")
     return [single] if single.exists() else []
 
 
@@ -52,7 +72,8 @@ def imports(path: Path, root: Path = SIM) -> Iterator[tuple[str, bool]]:
     """Every imported name, fully qualified, with whether it is a typing-only import.
 
     ``from pkg import x`` yields ``pkg.x`` when ``pkg`` is one of our packages (so
-    ``from sim import outputs`` counts as importing sim.outputs), else ``pkg``.
+    ``from sim import outputs`` counts as importing sim.outputs), else ``pkg``. Imports inside
+    functions count: a deferred import is still a dependency.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     guarded = _type_checking_nodes(tree)
@@ -85,76 +106,143 @@ def within(name: str, *prefixes: str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def violations(package: str, allowed: Callable[[str, bool], bool]) -> list[str]:
+def layer_of(name: str) -> int | None:
+    """Position in :data:`LAYERS` of a module or imported name (None: in no layer)."""
+    found = [i for i, layer in enumerate(LAYERS) if within(name, layer)]
+    return found[0] if found else None
+
+
+def backward_imports(root: Path = SIM, layers: list[str] = LAYERS) -> list[str]:
+    """Every import, in any module of ``layers``, of a higher layer or of ``sim`` code in no
+    layer; typing-only imports included."""
+    found = []
+    for layer in layers:
+        own = LAYERS.index(layer)
+        for path in layer_files(layer, root):
+            for name, typing_only in imports(path, root):
+                if not within(name, "sim") or name in SHARED_NAMES:
+                    continue
+                target = layer_of(name)
+                where = f"{path.relative_to(root.parent)}: {name}"
+                if target is None:
+                    found.append(f"{where} is in no layer")
+                elif target > own:
+                    kind = " (typing only)" if typing_only else ""
+                    found.append(f"{where}{kind} is above {layer} (in {LAYERS[target]})")
+    return found
+
+
+def import_cycles(root: Path = SIM) -> list[list[str]]:
+    """Loops of run-time imports between modules of ``root`` (deferred imports inside functions
+    count; typing-only ones do not), each as the modules in order, the first repeated last."""
+    files = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
+    graph: dict[str, list[str]] = {}
+    for module, path in files.items():
+        targets = []
+        for name, typing_only in imports(path, root):
+            target = name
+            while target and target not in files:  # ``from pkg.mod import f`` → ``pkg.mod``
+                target = target.rpartition(".")[0]
+            if target and target != module and not typing_only:
+                targets.append(target)
+        graph[module] = sorted(set(targets))
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in graph[module]:
+            if target in path:
+                cycles.append([*path[path.index(target):], target])
+            elif target not in done:
+                visit(target, [*path, target])
+        done.add(module)
+
+    for module in graph:
+        if module not in done:
+            visit(module, [module])
+    return cycles
+
+
+def violations(layer: str, allowed: Callable[[str, bool], bool]) -> list[str]:
     return [
         f"{path.relative_to(SIM.parent)}: {name}"
-        for path in modules(package)
+        for path in layer_files(layer)
         for name, typing_only in imports(path)
         if not allowed(name, typing_only)
     ]
 
 
-def public_api(package: str) -> set[str]:
-    return set(importlib.import_module(package).__all__)
+def public_api(module: str) -> set[str]:
+    return set(importlib.import_module(module).__all__)
 
 
 # --------------------------------------------------------------------------- layers
 
 
-def test_engine_imports_only_numpy_simpy_stdlib_and_itself() -> None:
-    """sim/engine imports numpy, simpy, the standard library and sim.engine, nothing else."""
-    assert modules("engine")
-    bad = violations(
-        "engine",
-        lambda name, _: top(name) in STDLIB | {"numpy", "simpy"} or within(name, "sim.engine"),
-    )
-    assert bad == []
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_nothing_from_a_higher_layer(layer: str) -> None:
+    """Data flows one way: each layer imports only from itself and the layers below it."""
+    if not layer_files(layer):
+        assert layer in NOT_YET_WRITTEN, f"{layer} has no modules"
+        pytest.skip(f"{layer} is not written yet")
+    above = LAYERS[LAYERS.index(layer) + 1:]
+    assert backward_imports(layers=[layer]) == [], f"{layer} must not import from {above}"
 
 
-def test_model_imports_no_outer_layer_or_ui_library() -> None:
-    """sim/model imports no sim.outputs, sim.cli, sim.experiments, matplotlib, pandas, click."""
-    forbidden = ("sim.outputs", "sim.cli", "sim.experiments", "matplotlib", "pandas", "click")
-    assert modules("model")
-    assert violations("model", lambda name, _: not within(name, *forbidden)) == []
+def test_every_module_is_in_a_layer() -> None:
+    """Every module under sim/ (but the root package) belongs to one layer of the order."""
+    placed = {p for layer in LAYERS for p in layer_files(layer)}
+    loose = sorted(str(p.relative_to(SIM)) for p in SIM.rglob("*.py")
+                   if p not in placed and p != SIM / "__init__.py")
+    assert loose == []
 
 
-def test_model_does_no_file_io() -> None:
-    """sim/model imports no file-handling module and never calls open()."""
-    file_modules = {"io", "os", "pathlib", "csv", "json", "pickle", "shutil", "tomllib", "tempfile"}
-    assert violations("model", lambda name, _: top(name) not in file_modules) == []
-    for path in modules("model"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id != "open", f"{path.name} calls open()"
+def test_layer_checker_catches_planted_backward_imports(tmp_path: Path) -> None:
+    """The checker flags an engine importing the model, sim.files importing the scenario layer,
+    a typing-only import of the CLI from outputs, and code in no layer; it lets the CLI import
+    everything and any layer import sim.__version__."""
+    root = tmp_path / "sim"
+    planted = {
+        "engine/rng.py": "from sim.model import simulate\n",
+        "files.py": "import numpy\nimport sim.scenario.load\n",
+        "outputs/charts.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from sim.cli import main\nfrom sim.files import write_text\n"),
+        "model/kpis.py": "from sim import __version__\nfrom ..scenario import schema\n",
+        "experiments/sweep.py": "from sim.stray import helper\n",
+        "cli/__init__.py": ("from sim.outputs import write_run\nfrom sim.experiments import x\n"
+                            "from sim import api\n"),
+    }
+    for name, source in planted.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    assert backward_imports(root) == [
+        "sim/engine/rng.py: sim.model.simulate is above sim.engine (in sim.model)",
+        "sim/files.py: sim.scenario.load is above sim.files (in sim.scenario)",
+        "sim/experiments/sweep.py: sim.stray.helper is in no layer",
+        "sim/outputs/charts.py: sim.cli.main (typing only) is above sim.outputs (in sim.cli)",
+    ]
 
 
-def test_outputs_read_tables_not_model_internals() -> None:
-    """sim/outputs imports only itself, pandas, numpy, matplotlib, openpyxl and the stdlib."""
-    # Also allowed: the package version (``from sim import __version__``) and typing-only
-    # imports of the public API of sim.experiments or sim.model (e.g. ``EnsembleResult`` under
-    # ``if TYPE_CHECKING``), which create no runtime dependency on model internals.
-
-    def allowed(name: str, typing_only: bool) -> bool:
-        if top(name) in STDLIB | {"numpy", "pandas", "matplotlib", "openpyxl"} or within(
-                name, "sim.outputs"):
-            return True
-        if name == "sim.__version__":
-            return True
-        package, _, attr = name.rpartition(".")
-        return (
-            typing_only
-            and package in {"sim.experiments", "sim.model"}
-            and attr in public_api(package)
-        )
-
-    assert violations("outputs", allowed) == []
+def test_no_module_imports_itself_back() -> None:
+    """No loop of imports between any modules, within a layer too (e.g. designs and sweep files
+    depend one way)."""
+    assert import_cycles() == []
 
 
-def test_scenario_imports_no_outer_layer() -> None:
-    """sim/scenario imports none of sim.outputs, sim.cli, sim.experiments."""
-    forbidden = ("sim.outputs", "sim.cli", "sim.experiments")
-    assert modules("scenario")
-    assert violations("scenario", lambda name, _: not within(name, *forbidden)) == []
+def test_cycle_finder_catches_a_planted_loop(tmp_path: Path) -> None:
+    """A loop through a deferred import is found; a typing-only import back is no loop."""
+    root = tmp_path / "sim"
+    (root / "experiments").mkdir(parents=True)
+    (root / "experiments" / "design.py").write_text("from sim.experiments.sweepfile import Sweep\n")
+    (root / "experiments" / "sweepfile.py").write_text(
+        "def extremes():\n    from sim.experiments.design import quantile\n")
+    (root / "experiments" / "report.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from sim.experiments.calibrate import Fitted\n")
+    (root / "experiments" / "calibrate.py").write_text("from sim.experiments import report\n")
+    assert import_cycles(root) == [["sim.experiments.design", "sim.experiments.sweepfile",
+                                    "sim.experiments.design"]]
 
 
 def test_import_scanner_sees_relative_and_package_imports(tmp_path: Path) -> None:
@@ -170,18 +258,81 @@ def test_import_scanner_sees_relative_and_package_imports(tmp_path: Path) -> Non
     assert names == {"sim.engine.rng", "sim.model.simulation", "sim.outputs", "numpy.random"}
 
 
+# --------------------------------------------------------------------------- what each layer uses
+
+
+def test_engine_imports_only_numpy_simpy_stdlib_and_itself() -> None:
+    """sim/engine imports numpy, simpy, the standard library and sim.engine, nothing else."""
+    assert layer_files("sim.engine")
+    bad = violations(
+        "sim.engine",
+        lambda name, _: top(name) in STDLIB | {"numpy", "simpy"} or within(name, "sim.engine"),
+    )
+    assert bad == []
+
+
+def test_files_imports_only_stdlib_and_numpy() -> None:
+    """sim/files.py, the shared writer, imports the standard library and numpy only."""
+    assert layer_files("sim.files")
+    assert violations("sim.files", lambda name, _: top(name) in STDLIB | {"numpy"}) == []
+
+
+def test_model_imports_no_ui_library() -> None:
+    """sim/model imports no matplotlib, pandas or click."""
+    forbidden = ("matplotlib", "pandas", "click")
+    assert layer_files("sim.model")
+    assert violations("sim.model", lambda name, _: not within(name, *forbidden)) == []
+
+
+def test_model_does_no_file_io() -> None:
+    """sim/model imports no file-handling module and never calls open()."""
+    file_modules = {"io", "os", "pathlib", "csv", "json", "pickle", "shutil", "tomllib", "tempfile"}
+    assert violations("sim.model", lambda name, _: top(name) not in file_modules) == []
+    for path in layer_files("sim.model"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "open", f"{path.name} calls open()"
+
+
+def test_outputs_read_tables_not_model_internals() -> None:
+    """sim/outputs imports only itself, sim.files, pandas, numpy, matplotlib, openpyxl and the
+    stdlib at run time."""
+    # Also allowed: the package version and typing-only imports of public names (a module's
+    # ``__all__``) of sim.experiments or sim.model, e.g. ``EnsembleResult`` under
+    # ``if TYPE_CHECKING``, which create no run-time dependency on model internals.
+
+    def allowed(name: str, typing_only: bool) -> bool:
+        if top(name) in STDLIB | {"numpy", "pandas", "matplotlib", "openpyxl"} or within(
+                name, "sim.outputs", "sim.files"):
+            return True
+        if name in SHARED_NAMES:
+            return True
+        module, _, attr = name.rpartition(".")
+        return (
+            typing_only
+            and within(module, "sim.experiments", "sim.model")
+            and attr in public_api(module)
+        )
+
+    assert violations("sim.outputs", allowed) == []
+
+
+@pytest.mark.parametrize("layer", [layer for layer in LAYERS if layer != "sim.cli"])
+def test_only_the_cli_defines_commands(layer: str) -> None:
+    """click is imported by sim.cli alone: commands live in the command line, not the library."""
+    assert violations(layer, lambda name, _: top(name) != "click") == []
+
+
 # --------------------------------------------------------------------------- randomness
 
 
 LEGAL_NUMPY_RANDOM = {"Generator", "PCG64", "SeedSequence", "BitGenerator"}
 
 
-@pytest.mark.parametrize(
-    "package", ["engine", "model", "scenario", "experiments", "outputs", "cli"]
-)
-def test_no_global_or_stdlib_randomness(package: str) -> None:
+@pytest.mark.parametrize("layer", LAYERS)
+def test_no_global_or_stdlib_randomness(layer: str) -> None:
     """No stdlib random, no np.random.seed or other global-state numpy draws anywhere in sim."""
-    for path in modules(package):
+    for path in layer_files(layer):
         assert all(top(name) != "random" for name, _ in imports(path)), path.name
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
@@ -200,7 +351,7 @@ def test_no_global_or_stdlib_randomness(package: str) -> None:
 # --------------------------------------------------------------------------- curated APIs
 
 
-PACKAGES = ["sim"] + sorted(f"sim.{p.parent.name}" for p in SIM.glob("*/__init__.py"))
+PACKAGES = sorted({"sim"} | {module_name(p) for p in SIM.rglob("__init__.py")})
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -216,5 +367,6 @@ def test_package_init_defines_all_and_every_name_exists(package: str) -> None:
 
 
 def test_core_packages_are_present() -> None:
-    """The engine, model, scenario and experiments packages exist and are checked above."""
-    assert {"sim.engine", "sim.model", "sim.scenario", "sim.experiments"} <= set(PACKAGES)
+    """The layers with packages exist and are checked above, subpackages included."""
+    assert {"sim.engine", "sim.data", "sim.scenario", "sim.model", "sim.experiments",
+            "sim.experiments.calibration", "sim.outputs", "sim.cli"} <= set(PACKAGES)

@@ -76,7 +76,8 @@ class BatchGenerator:
         self._twins: list[list[np.random.Generator]] | None = None  # per copy, once diverged
 
     def _slices(self) -> list[slice]:
-        return [slice(int(a), int(b)) for a, b in zip(self._bounds[:-1], self._bounds[1:])]
+        return [slice(int(a), int(b))
+                for a, b in zip(self._bounds[:-1], self._bounds[1:], strict=True)]
 
     def random(self, *tail: int) -> np.ndarray:
         """Uniform [0, 1) draws of shape ``(R, *tail)``: drawn once and repeated per copy while
@@ -88,7 +89,7 @@ class BatchGenerator:
             one = self._generators[0].random((rows, *tail))
         else:
             one = np.empty((rows, *tail))
-            for g, s in zip(self._generators, self._slices()):
+            for g, s in zip(self._generators, self._slices(), strict=True):
                 g.random(out=one[s])  # row slices of a C-ordered array are contiguous
         if self.copies == 1:
             return one
@@ -100,7 +101,7 @@ class BatchGenerator:
         if len(generators) == 1:
             return draw(generators[0], self._sizes[0], *arrays)
         return np.concatenate([draw(g, s.stop - s.start, *(a[s] for a in arrays))
-                               for g, s in zip(generators, self._slices())])
+                               for g, s in zip(generators, self._slices(), strict=True)])
 
     def _per_copy(self, draw: Any, *arrays: np.ndarray) -> np.ndarray:
         """Draws whose use of the generator differs by row: from here on every copy draws from

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["QUANTILES", "summarise"]
@@ -33,23 +35,11 @@ def summarise(values: np.ndarray) -> dict[str, np.ndarray]:
         out["mean"] = values.mean(axis=0)
         qs = np.quantile(values, list(QUANTILES.values()), axis=0)
     else:
-        with np.errstate(all="ignore"), _quiet_nan():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # numpy warns of an 'all-NaN slice'; NaN is the documented answer there.
+            warnings.simplefilter("ignore", RuntimeWarning)
             out["mean"] = np.nanmean(values, axis=0)
             qs = np.nanquantile(values, list(QUANTILES.values()), axis=0)
-    for name, q in zip(QUANTILES, qs):
+    for name, q in zip(QUANTILES, qs, strict=True):
         out[name] = q
     return out
-
-
-class _quiet_nan:
-    """Silence numpy's 'all-NaN slice' warnings: NaN is the documented answer there."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)

@@ -3,8 +3,9 @@
 Every design first makes points in the unit cube [0, 1)^d — ``random`` (independent uniforms),
 ``lhs`` (Latin hypercube) and ``sobol`` (a scrambled Sobol' sequence, via
 :mod:`scipy.stats.qmc`) — and then maps each column through its parameter's quantile function
-(:func:`from_unit`). ``grid`` is the full factorial of each parameter's levels. The same
-mapping serves the SALib samples of ``run.py sensitivity``.
+(:func:`from_unit`, with :mod:`sim.experiments.distributions`). ``grid`` is the full factorial
+of each parameter's levels. The same mapping serves the SALib samples of ``run.py
+sensitivity``.
 
 Parameters whose scenario value is an integer get integers: a uniform range gives each integer
 from ``ceil(low)`` to ``floor(high)`` the same chance; other distributions are rounded.
@@ -21,65 +22,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.stats import qmc
 
+from sim.experiments.distributions import coerce, quantile
 from sim.experiments.sweepfile import Parameter, Sweep
 
-__all__ = ["DESIGN_STREAM", "build_design", "coerce", "from_unit", "grid_levels", "quantile",
+__all__ = ["DESIGN_STREAM", "build_design", "design_column", "from_unit", "grid_levels",
            "unit_design"]
 
 DESIGN_STREAM = zlib.crc32(b"design")
 """Spawn key of the design's random numbers: separate from every simulation stream."""
 
 
-def _continuous(param: Parameter) -> Any:
-    """The scipy distribution of a numeric parameter."""
-    if param.kind == "uniform":
-        return stats.uniform(loc=param.low, scale=param.high - param.low)  # type: ignore[operator]
-    if param.kind == "triangular":
-        width = param.high - param.low  # type: ignore[operator]
-        return stats.triang(c=(param.mode - param.low) / width, loc=param.low, scale=width)  # type: ignore[operator]
-    if param.kind == "normal":
-        if param.low is None and param.high is None:
-            return stats.norm(loc=param.mean, scale=param.sd)
-        a = -np.inf if param.low is None else (param.low - param.mean) / param.sd  # type: ignore[operator]
-        b = np.inf if param.high is None else (param.high - param.mean) / param.sd  # type: ignore[operator]
-        return stats.truncnorm(a, b, loc=param.mean, scale=param.sd)
-    raise ValueError(f"{param.kind} is not a continuous distribution")
-
-
-def quantile(param: Parameter, u: float | np.ndarray) -> Any:
-    """The parameter's value at cumulative probability ``u`` (before integer rounding)."""
-    u = np.asarray(u, dtype=float)
-    if param.kind == "choice":
-        values = list(param.values or ())
-        index = np.minimum((u * len(values)).astype(int), len(values) - 1)
-        out = np.array(values, dtype=object)[index]
-        return out.item() if out.ndim == 0 else out
-    if param.kind == "uniform":  # exact arithmetic at the ends, no scipy round trip
-        out = param.low + u * (param.high - param.low)  # type: ignore[operator]
-    else:
-        out = _continuous(param).ppf(u)
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def coerce(value: Any, integer: bool) -> Any:
-    """A sampled value as the scenario stores it: Python int or float (or the choice itself)."""
-    if isinstance(value, bool | str) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        value = value.item()
-    if integer and isinstance(value, float):
-        return int(math.floor(value + 0.5))
-    return value
-
-
 def from_unit(param: Parameter, u: np.ndarray, integer: bool = False) -> list[Any]:
     """Map unit-cube coordinates ``u`` (float[n]) to ``n`` values of the parameter."""
     u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
-    if integer and param.kind == "uniform":
-        low, high = math.ceil(param.low), math.floor(param.high)  # type: ignore[arg-type]
+    if integer and param.kind == "uniform" and param.low is not None and param.high is not None:
+        low, high = math.ceil(param.low), math.floor(param.high)
         if high < low:
             raise ValueError(f"{param.path}: no integer lies between low and high")
         ints = np.minimum(low + np.floor(u * (high - low + 1)), high).astype(int)
@@ -144,11 +103,11 @@ def build_design(sweep: Sweep, unit: np.ndarray | None = None) -> pd.DataFrame:
     n = len(next(iter(columns.values())))
     frame = pd.DataFrame({"point": np.arange(n, dtype=np.int64)})
     for path, values in columns.items():
-        frame[path] = _column(values)
+        frame[path] = design_column(values)
     return frame
 
 
-def _column(values: list[Any]) -> pd.Series | np.ndarray:
+def design_column(values: list[Any]) -> pd.Series | np.ndarray:
     """A typed column: int64, float64, bool or string, never a mixed object column."""
     if all(isinstance(v, bool) for v in values):
         return np.array(values, dtype=bool)

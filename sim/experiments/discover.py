@@ -1,4 +1,4 @@
-"""Scenario discovery: the conditions under which an outcome holds, as plain-language rules.
+"""Scenario discovery: the conditions under which an outcome holds, found as PRIM boxes.
 
 ``run.py discover SWEEP_RESULTS --kpi survival_prob_y10 --threshold 0.8`` marks each run (or,
 with ``--by point``, each design point's replicate mean) as a *case of interest* when the KPI
@@ -21,8 +21,9 @@ a few parameters — where cases are dense, with PRIM, the Patient Rule Inductio
 
 With ``boxes`` > 1 the rows of the first box are removed and the search repeats (covering).
 
-Density, coverage and support are reported for each box; the rule reads, e.g.,
-"survival to year 10 in 91% of runs when grant end month ≥ 48 and subscription £/year ≤ 9,000".
+Density, coverage and support are reported for each box. This module computes the boxes; the
+words are the outputs layer's (:mod:`sim.outputs.rules`), e.g. "survives to year 10 in 91% of
+runs when grant end month ≥ 48 and subscription £/year ≤ 9,000".
 
 References
 ----------
@@ -48,8 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Box", "Discovery", "Restriction", "discover", "prim", "describe_box",
-           "load_discovery_table"]
+__all__ = ["Box", "Discovery", "Restriction", "discover", "load_discovery_table", "prim"]
 
 
 @dataclass(frozen=True)
@@ -195,11 +195,11 @@ def prim(frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str], *, alpha: f
 
     summary = [stats(mask) for _, mask in trajectory]
     eligible = [i for i, (cov, _, _) in enumerate(summary) if cov >= min_coverage] or [0]
-    best = max(eligible, key=lambda i: (summary[i][1], summary[i][0]))
+    densest = max(eligible, key=lambda i: (summary[i][1], summary[i][0]))
     # Peeling on past the real box can raise the density a little by chance: take the largest
     # eligible box whose density is within two standard errors of the densest one's.
-    p_best = summary[best][1]
-    rows_best = max(1, int(trajectory[best][1].sum()))
+    p_best = summary[densest][1]
+    rows_best = max(1, int(trajectory[densest][1].sum()))
     floor = p_best - 2 * math.sqrt(p_best * (1 - p_best) / rows_best)
     chosen = min(i for i in eligible if summary[i][1] >= floor)
     restrictions, mask = trajectory[chosen]
@@ -223,55 +223,22 @@ def prim(frame: pd.DataFrame, y: np.ndarray, columns: Sequence[str], *, alpha: f
                rows=int(mask.sum()), cases=int(y[mask].sum()), trajectory=summary)
 
 
-# --------------------------------------------------------------------------- words
-
-
-def _number(value: float, column: str) -> str:
-    if column.endswith("_gbp") or "gbp" in column:
-        return f"£{value:,.0f}"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.3g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def describe_restriction(r: Restriction, labels: Mapping[str, str],
-                         frame: pd.DataFrame | None = None) -> str:
-    """``grant end month ≥ 48`` — with the range's other end left out when it is the data's."""
-    name = labels.get(r.column, r.column)
-    if r.categories is not None:
-        values = ", ".join(str(c) for c in r.categories)
-        return f"{name} is {values}" if len(r.categories) == 1 else f"{name} is one of {values}"
-    if r.low is not None and r.high is not None:
-        return f"{name} is between {_number(r.low, r.column)} and {_number(r.high, r.column)}"
-    if r.low is not None:
-        return f"{name} ≥ {_number(r.low, r.column)}"
-    return f"{name} ≤ {_number(r.high, r.column)}"  # type: ignore[arg-type]
-
-
-def describe_box(box: Box, outcome: str, unit: str, labels: Mapping[str, str]) -> str:
-    """One plain-language rule with density, coverage and support."""
-    if not box.restrictions:
-        return (f"{outcome} in {100 * box.density:.0f}% of {unit} overall; no condition "
-                "raises that share")
-    conditions = " and ".join(describe_restriction(r, labels) for r in box.restrictions)
-    return (f"{outcome} in {100 * box.density:.0f}% of {unit} when {conditions} "
-            f"(density {100 * box.density:.0f}%: {box.cases:,} of the {box.rows:,} {unit} in "
-            f"this box; coverage {100 * box.coverage:.0f}% of all {unit} where it holds; "
-            f"support {100 * box.support:.0f}% of all {unit})")
-
-
-# --------------------------------------------------------------------------- the command
-
-
-_OUTCOME_WORDS = {
-    "survival_prob_y10": "survives to year 10",
-    "survival_prob_y5": "survives to year 5",
-}
+# --------------------------------------------------------------------------- discovery
 
 
 @dataclass
 class Discovery:
-    """Boxes found for one outcome, with the words to print them."""
+    """Boxes found for one outcome, and what is needed to say them in words.
+
+    Attributes
+    ----------
+    kpi, threshold, below, by : the outcome asked about (``by``: ``run`` or ``point``).
+    rows, cases : rows analysed (runs or design points) and rows where the outcome holds.
+    boxes : the PRIM boxes, the first found first.
+    unit : ``runs`` or ``design points``.
+    binary : whether the KPI is 0 or 1 in every row (a chance, such as survival).
+    labels : the sweep's words for its parameters (key path → label, else the key path).
+    """
 
     kpi: str
     threshold: float
@@ -280,20 +247,9 @@ class Discovery:
     rows: int
     cases: int
     boxes: list[Box]
-    rules: list[str]
-    outcome: str
-
-
-def _metric_label(column: str) -> str:
-    """``las_member_fy2028_29`` → ``member LAs at the end of 2028/29``."""
-    import re
-
-    match = re.fullmatch(r"(.+)_fy(\d{4})_(\d{2})", column)
-    if not match:
-        return column
-    metric, year, short = match.groups()
-    words = {"reserves_gbp": "reserves", "members": "member LAs", "las_member": "member LAs"}
-    return f"{words.get(metric, metric)} at the end of {year}/{short}"
+    unit: str
+    binary: bool
+    labels: dict[str, str]
 
 
 def load_discovery_table(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -323,15 +279,14 @@ def discover(table: pd.DataFrame, manifest: Mapping[str, Any], kpi: str, thresho
     """
     parameters = [p["path"] for p in manifest.get("parameters", [])] or [
         c for c in table.columns if "." in c]
-    labels = {p["path"]: p.get("label") or p["path"] for p in manifest.get("parameters", [])}
+    labels = {path: path for path in parameters}
+    labels.update({p["path"]: p.get("label") or p["path"] for p in manifest.get("parameters", [])})
     for column in [kpi, *extra_columns]:
         if column not in table.columns:
             close = difflib.get_close_matches(column, list(table.columns), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ValueError(f"{column} is not a column of the results{hint}")
     columns = list(dict.fromkeys([*parameters, *extra_columns]))
-    for column in extra_columns:
-        labels.setdefault(column, _metric_label(column))
     if by == "point":
         means = table.groupby("point", sort=True)[[kpi, *extra_columns]].mean()
         firsts = table.groupby("point", sort=True)[parameters].first()
@@ -349,20 +304,12 @@ def discover(table: pd.DataFrame, manifest: Mapping[str, Any], kpi: str, thresho
     if not len(values):
         raise ValueError(f"{kpi} is undefined (NaN) in every {unit[:-1]}")
     y = values <= threshold if below else values >= threshold
-    sign = "≤" if below else "≥"
-    binary = set(np.unique(values)) <= {0.0, 1.0}
-    if kpi in _OUTCOME_WORDS and binary and by == "run" and not below and 0 < threshold <= 1:
-        outcome = _OUTCOME_WORDS[kpi]
-    elif kpi in _OUTCOME_WORDS and by == "point" and not below and 0 < threshold <= 1:
-        outcome = f"P({_OUTCOME_WORDS[kpi]}) ≥ {100 * threshold:.0f}%"
-    else:
-        name = kpi if by == "run" else f"mean {kpi}"
-        outcome = f"{name} {sign} {threshold:g}"
     if y.all() or not y.any():
-        raise ValueError(f"{outcome} holds in {'every' if y.all() else 'no'} {unit[:-1]} "
-                         f"({len(y):,} {unit}): there is nothing to discover")
+        name = kpi if by == "run" else f"mean {kpi}"
+        raise ValueError(f"{name} {'≤' if below else '≥'} {threshold:g} holds in "
+                         f"{'every' if y.all() else 'no'} {unit[:-1]} ({len(y):,} {unit}): "
+                         "there is nothing to discover")
     found: list[Box] = []
-    rules: list[str] = []
     remaining = np.ones(len(frame), dtype=bool)
     for _ in range(max(1, boxes)):
         sub = frame[remaining].reset_index(drop=True)
@@ -372,11 +319,11 @@ def discover(table: pd.DataFrame, manifest: Mapping[str, Any], kpi: str, thresho
         box = prim(sub, y_sub, columns, alpha=alpha, min_support=min_support,
                    min_coverage=min_coverage)
         found.append(box)
-        rules.append(describe_box(box, outcome, unit, labels))
         if not box.restrictions:
             break
         inside = _mask(sub, box.restrictions)
         index = np.flatnonzero(remaining)
         remaining[index[inside]] = False
     return Discovery(kpi=kpi, threshold=threshold, below=below, by=by, rows=len(y),
-                     cases=int(y.sum()), boxes=found, rules=rules, outcome=outcome)
+                     cases=int(y.sum()), boxes=found, unit=unit,
+                     binary=set(np.unique(values)) <= {0.0, 1.0}, labels=labels)

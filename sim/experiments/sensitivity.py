@@ -46,11 +46,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.design import coerce, from_unit, quantile
+from sim.experiments.design import design_column, from_unit
+from sim.experiments.distributions import coerce, quantile
 from sim.experiments.store import read_results
 from sim.experiments.sweep import SweepRun, run_design
 from sim.experiments.sweepfile import Parameter, Sweep, get_path
 from sim.experiments.testfunctions import TEST_FUNCTIONS
+from sim.files import atomic_write
 
 __all__ = [
     "METHODS",
@@ -129,7 +131,9 @@ def low_high(param: Parameter, integer: bool) -> tuple[Any, Any]:
     if param.kind == "normal" and (param.low is None or param.high is None):
         return coerce(float(quantile(param, 0.05)), integer), coerce(float(quantile(param, 0.95)),
                                                                      integer)
-    return coerce(float(param.low), integer), coerce(float(param.high), integer)  # type: ignore[arg-type]
+    if param.low is None or param.high is None:
+        raise ValueError(f"{param.path}: a {param.kind} distribution needs low and high")
+    return coerce(float(param.low), integer), coerce(float(param.high), integer)
 
 
 def oat_points(sweep: Sweep) -> dict[str, list[Any]]:
@@ -147,8 +151,6 @@ def oat_points(sweep: Sweep) -> dict[str, list[Any]]:
 def sensitivity_design(sweep: Sweep, method: str, samples: int | None = None
                        ) -> tuple[pd.DataFrame, np.ndarray]:
     """The design table (SALib points, then OAT points) and SALib's unit sample."""
-    from sim.experiments.design import _column
-
     unit = salib_unit_sample(sweep, method, samples)
     columns = _map_columns(sweep, unit)
     oat = oat_points(sweep)
@@ -159,7 +161,7 @@ def sensitivity_design(sweep: Sweep, method: str, samples: int | None = None
         if any(isinstance(v, float) for v in values):
             values = [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
                       for v in values]
-        frame[path] = _column(values)
+        frame[path] = design_column(values)
     return frame, unit
 
 
@@ -168,7 +170,16 @@ def sensitivity_design(sweep: Sweep, method: str, samples: int | None = None
 
 @dataclass
 class SensitivityResult:
-    """Indices (tidy), the tornado table, and where they were written."""
+    """Indices (tidy), the tornado table, and where they were written.
+
+    Attributes
+    ----------
+    skipped : outputs not analysed, with the reason.
+    files : the table files written.
+    chart_meta : what the charts name besides the tables: sweep, method, samples, points,
+        replicates, seed, version, parameter labels (key path → words), KPIs and metrics, and
+        the KPI of the tornado chart.
+    """
 
     method: str
     run: SweepRun
@@ -176,6 +187,7 @@ class SensitivityResult:
     tornado: pd.DataFrame
     skipped: dict[str, str]
     files: list[Path]
+    chart_meta: dict[str, Any]
 
 
 def _outputs(sweep: Sweep, fiscal_years: Sequence[str]) -> list[tuple[str, str | None, str]]:
@@ -289,17 +301,28 @@ def format_value(path: str, value: Any) -> str:
         return str(value)
     if "gbp" in path:
         return f"£{value:,.0f}"
-    if float(value).is_integer() and abs(value) >= 1:
+    number = float(value)
+    if number.is_integer() and abs(number) >= 1:
         return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
-def run_sensitivity(sweep: Sweep, method: str, out_dir: Path, *, samples: int | None = None,
-                    charts: bool = True, **kwargs: Any) -> SensitivityResult:
-    """Sample, run (resumable, on any executor), analyse, and write tables and charts.
+def _write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
+    """``<stem>.csv`` and ``<stem>.parquet``, each written atomically."""
+    return [atomic_write(stem.with_suffix(".csv"), lambda tmp: frame.to_csv(tmp, index=False)),
+            atomic_write(stem.with_suffix(".parquet"),
+                         lambda tmp: frame.to_parquet(tmp, index=False))]
 
-    ``kwargs`` go to :func:`~sim.experiments.sweep.run_design` (executor, chunk_size, resume,
-    progress, las, command).
+
+def run_sensitivity(sweep: Sweep, method: str, out_dir: Path, *, samples: int | None = None,
+                    **kwargs: Any) -> SensitivityResult:
+    """Sample, run (resumable, on any executor), analyse, and write the tables.
+
+    Writes ``indices`` and ``tornado`` as CSV and Parquet into the sweep folder; the charts are
+    drawn from the returned tables (:func:`sim.outputs.sensitivity_charts.write_sensitivity_charts`
+    with :attr:`SensitivityResult.chart_meta`). ``kwargs`` go to
+    :func:`~sim.experiments.sweep.run_design` (executor, chunk_size, resume, progress, las,
+    command).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -315,21 +338,13 @@ def run_sensitivity(sweep: Sweep, method: str, out_dir: Path, *, samples: int | 
     means = _point_means(run.folder, columns)
     indices, skipped = analyse(sweep, method, unit, means, fiscal_years)
     tornado = tornado_table(sweep, means, len(unit))
-    folder = run.folder
-    files = []
-    for name, frame in (("indices", indices), ("tornado", tornado)):
-        frame.to_csv(folder / f"{name}.csv", index=False)
-        frame.to_parquet(folder / f"{name}.parquet", index=False)
-        files += [folder / f"{name}.csv", folder / f"{name}.parquet"]
-    if charts:
-        from sim.outputs.sensitivity_charts import write_sensitivity_charts
-
-        meta = {"sweep": sweep.name, "method": method, "samples": n, "points": run.points,
-                "replicates": run.replicates, "seed": sweep.spec.seed,
-                "labels": {p.path: p.name for p in sweep.parameters},
-                "tornado_kpi": settings.tornado_kpi or sweep.kpis[0],
-                "kpis": list(sweep.kpis), "metrics": list(sweep.metrics),
-                "version": run.manifest.get("version", "")}
-        files += write_sensitivity_charts(indices, tornado, meta, folder)
+    files = [*_write_table(indices, run.folder / "indices"),
+             *_write_table(tornado, run.folder / "tornado")]
+    chart_meta = {"sweep": sweep.name, "method": method, "samples": n, "points": run.points,
+                  "replicates": run.replicates, "seed": sweep.spec.seed,
+                  "labels": {p.path: p.name for p in sweep.parameters},
+                  "tornado_kpi": settings.tornado_kpi or sweep.kpis[0],
+                  "kpis": list(sweep.kpis), "metrics": list(sweep.metrics),
+                  "version": run.manifest.get("version", "")}
     return SensitivityResult(method=method, run=run, indices=indices, tornado=tornado,
-                             skipped=skipped, files=files)
+                             skipped=skipped, files=files, chart_meta=chart_meta)

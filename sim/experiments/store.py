@@ -1,6 +1,7 @@
 """Sweep folders on disk: manifest, design, one Parquet file per chunk, the combined table.
 
-Layout of a sweep folder (``outputs/<kind>-<name>-<UTC time>/``)::
+Layout of a sweep folder (``outputs/<kind>-<name>-<YYYYmmddTHHMMSSZ>/``, named by
+:func:`sim.files.results_folder_name`)::
 
     manifest.json          what was run, how, the sweep file's hash, progress times
     sweep.toml             the sweep file as it was when the sweep started
@@ -15,32 +16,35 @@ exists complete or not at all: ``--resume`` runs exactly the chunks whose file i
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.outputs.io import atomic_write  # one atomic writer for every file the tool writes
+from sim.files import (
+    atomic_write,
+    folder_prefix,
+    new_folder,
+    read_json,
+    results_folder_name,
+    stamped_folder_pattern,
+)
 
 __all__ = [
     "CHUNK_DIR",
     "MANIFEST",
-    "atomic_write",
     "chunk_path",
     "combine_chunks",
     "done_chunks",
     "find_resumable",
-    "new_folder",
+    "new_sweep_folder",
     "read_manifest",
     "read_results",
     "write_chunk",
-    "write_json",
 ]
 
 MANIFEST = "manifest.json"
@@ -49,52 +53,23 @@ RESULTS = "results.parquet"
 DESIGN = "design.parquet"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def write_json(path: Path, data: Any) -> Path:
-    text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def read_manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    """The ``manifest.json`` of a sweep folder."""
+    return dict(read_json(Path(folder) / MANIFEST))
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def new_sweep_folder(out_dir: Path, kind: str, name: str, started: datetime) -> Path:
+    """A new, empty folder ``<out_dir>/<kind>-<name>-<UTC time>`` (``-2``, ``-3`` … if taken)."""
+    return new_folder(out_dir, results_folder_name(kind, [name], started))
 
 
-def new_folder(out_dir: Path, prefix: str, started: datetime) -> Path:
-    """A new, empty folder ``<out_dir>/<prefix>-<UTC time>`` (suffixed if taken)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = f"{re.sub(r'[^A-Za-z0-9_.+-]', '_', prefix)}-{_stamp(started)}"
-    for n in range(1000):
-        folder = out_dir / (base if n == 0 else f"{base}-{n}")
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
-    raise OSError(f"cannot make a new folder for {base} under {out_dir}")
-
-
-def find_resumable(out_dir: Path, prefix: str) -> Path | None:
-    """The newest folder ``<out_dir>/<prefix>-*`` with a manifest, or None."""
+def find_resumable(out_dir: Path, kind: str, name: str) -> Path | None:
+    """The newest folder of this sweep (``<out_dir>/<kind>-<name>-<UTC time>``) that has a
+    manifest, or None."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return None
-    pattern = re.compile(re.escape(prefix) + r"-\d{8}T\d{6}Z(-\d+)?$")
+    pattern = stamped_folder_pattern(folder_prefix(kind, [name]))
     candidates = [p for p in out_dir.iterdir()
                   if p.is_dir() and pattern.fullmatch(p.name) and (p / MANIFEST).is_file()]
     if not candidates:

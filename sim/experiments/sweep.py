@@ -53,12 +53,12 @@ from sim.experiments.store import (
     combine_chunks,
     done_chunks,
     find_resumable,
-    new_folder,
+    new_sweep_folder,
     read_manifest,
     write_chunk,
-    write_json,
 )
 from sim.experiments.sweepfile import Sweep
+from sim.files import atomic_write, write_json, write_text
 from sim.scenario import resolved_toml
 
 __all__ = [
@@ -203,7 +203,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
     fiscal = fiscal_year_columns(start, horizon) if sweep.metrics else []
     replicates = sweep.spec.replicates
     started = datetime.now(UTC)
-    folder = find_resumable(out_dir, prefix) if resume else None
+    folder = find_resumable(out_dir, kind, sweep.name) if resume else None
     resumed = folder is not None
     if folder is not None:
         manifest = read_manifest(folder)
@@ -229,12 +229,12 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
                 len(design), replicates, horizon, executor.workers,
                 sweep.spec.test_function is not None,
                 stackable(sweep, sweep.spec.common_random_numbers, bool(uncertainty)))
-        folder = new_folder(out_dir, prefix, started)
+        folder = new_sweep_folder(out_dir, kind, sweep.name, started)
         (folder / CHUNK_DIR).mkdir()
-        (folder / "sweep.toml").write_text(sweep.text, encoding="utf-8")
+        write_text(folder / "sweep.toml", sweep.text)
         if sweep.base is not None:
-            (folder / "base.resolved.toml").write_text(resolved_toml(sweep.base), encoding="utf-8")
-        design.to_parquet(folder / DESIGN, index=False)
+            write_text(folder / "base.resolved.toml", resolved_toml(sweep.base))
+        atomic_write(folder / DESIGN, lambda tmp: design.to_parquet(tmp, index=False))
         manifest = {
             "kind": kind, "sweep": sweep.name, "sweep_file": sweep.source, "digest": digest,
             "base": sweep.spec.base, "test_function": sweep.spec.test_function,
@@ -302,7 +302,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
 
 def run_sweep(sweep: Sweep, out_dir: Path, **kwargs: Any) -> SweepRun:
     """Build the sweep's own design and run it (see :func:`run_design` for the options)."""
-    if kwargs.get("resume") and find_resumable(out_dir, f"sweep-{sweep.name}") is not None:
+    if kwargs.get("resume") and find_resumable(out_dir, "sweep", sweep.name) is not None:
         design = pd.DataFrame()  # replaced by the stored design
     else:
         from sim.experiments.design import build_design

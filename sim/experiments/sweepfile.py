@@ -17,7 +17,6 @@ import copy
 import difflib
 import hashlib
 import math
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,10 +25,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.experiments.distributions import coerce, quantile
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import KPIS, METRICS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-from sim.scenario.load import loc_path, schema_class_at, split_key_path
+from sim.scenario.errors import explain_validation_error
+from sim.scenario.load import get_path, set_path, split_key_path
 
 __all__ = [
     "DESIGNS",
@@ -103,7 +104,8 @@ class Parameter(_Strict):
                              f"{', '.join(sorted(allowed))}), got {getattr(self, extra[0])!r}")
         if self.low is not None and self.high is not None and not self.high > self.low:
             raise ValueError(f"high must be greater than low ({self.low:g}), got {self.high:g}")
-        if kind == "triangular" and not (self.low <= self.mode <= self.high):  # type: ignore[operator]
+        if (kind == "triangular" and self.low is not None and self.mode is not None
+                and self.high is not None and not self.low <= self.mode <= self.high):
             raise ValueError(f"mode must lie between low ({self.low:g}) and high ({self.high:g}), "
                              f"got {self.mode:g}")
         if kind == "normal" and self.mean is not None:
@@ -136,25 +138,26 @@ class Parameter(_Strict):
             return list(self.values or ())
         if self.kind in ("uniform", "triangular"):
             return [self.low, self.high]
-        from sim.experiments.design import quantile
-
         return [quantile(self, 0.0005), quantile(self, 0.9995)]
 
 
 class Sensitivity(_Strict):
     """Settings of ``run.py sensitivity`` (all optional)."""
 
-    samples: int = Field(256, ge=2, le=1_048_576, description="Base sample size N (Sobol: a power "
-                         "of 2; runs = N (2D + 2), or N (D + 2) without second order).")
-    second_order: bool = Field(True, description="Sobol: estimate second-order indices too.")
-    levels: int = Field(4, ge=2, le=100, description="Morris: grid levels (even).")
-    trajectories: int | None = Field(None, ge=2, le=100_000,
+    samples: int = Field(default=256, ge=2, le=1_048_576,
+                         description="Base sample size N (Sobol: a power of 2; runs = "
+                         "N (2D + 2), or N (D + 2) without second order).")
+    second_order: bool = Field(default=True,
+                               description="Sobol: estimate second-order indices too.")
+    levels: int = Field(default=4, ge=2, le=100, description="Morris: grid levels (even).")
+    trajectories: int | None = Field(default=None, ge=2, le=100_000,
                                      description="Morris: trajectories (default: samples).")
-    bootstrap: int = Field(200, ge=10, le=100_000, description="Bootstrap resamples for "
-                           "confidence intervals.")
-    confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of intervals.")
-    tornado_kpi: str | None = Field(None, description="KPI of the tornado chart (default: the "
-                                    "first in kpis).")
+    bootstrap: int = Field(default=200, ge=10, le=100_000,
+                           description="Bootstrap resamples for confidence intervals.")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1,
+                              description="Confidence level of intervals.")
+    tornado_kpi: str | None = Field(default=None, description="KPI of the tornado chart "
+                                    "(default: the first in kpis).")
 
     @field_validator("levels")
     @classmethod
@@ -212,9 +215,10 @@ class SweepFile(_Strict):
                 if p.levels is not None:
                     raise ValueError(f"parameters[{i}].levels is only used by a grid design, got "
                                      f"{p.levels}")
-        if self.design == "sobol" and self.samples & (self.samples - 1):  # type: ignore[operator]
+        if (self.design == "sobol" and self.samples is not None
+                and self.samples & (self.samples - 1)):
             raise ValueError(f"samples must be a power of 2 for a sobol design (e.g. "
-                             f"{1 << max(1, int(self.samples).bit_length() - 1)}), "  # type: ignore[arg-type]
+                             f"{1 << max(1, self.samples.bit_length() - 1)}), "
                              f"got {self.samples}")
         paths = [p.path for p in self.parameters]
         for i, path in enumerate(paths):
@@ -227,31 +231,8 @@ class SweepFile(_Strict):
 
 split_path = split_key_path
 """``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]`` (ValueError if
-not a key path); the scenario loader's own parser."""
-
-
-def get_path(data: Any, path: str) -> Any:
-    """The value at ``path`` in nested dicts and lists (KeyError/IndexError if absent)."""
-    node = data
-    for part in split_path(path):
-        if isinstance(part, int):
-            if not isinstance(node, list | tuple):
-                raise KeyError(path)
-            node = node[part]
-        else:
-            if not isinstance(node, Mapping) or part not in node:
-                raise KeyError(path)
-            node = node[part]
-    return node
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set an existing key path in nested dicts and lists, in place."""
-    parts = split_path(path)
-    node: Any = data
-    for part in parts[:-1]:
-        node = node[part]
-    node[parts[-1]] = value
+not a key path); the scenario loader's own parser, as are :func:`get_path` and
+:func:`set_path`."""
 
 
 def _leaf_paths(data: Any, prefix: str = "") -> list[str]:
@@ -320,42 +301,6 @@ def _leaf_items(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(p, repr(get_path(data, p))) for p in _leaf_paths(data, prefix)]
 
 
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
-    """(key path, message) for a pydantic error, in the scenario loader's wording."""
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        model = _model_at(loc)
-        key = str(loc[-1])
-        if model is not None:
-            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            return loc_path(loc), (f"is not a known key{hint}; allowed here: "
-                                    + ", ".join(model.model_fields))
-        return loc_path(loc), "is not a known key"
-    if kind == "missing":
-        return loc_path(loc), "is required but missing"
-    message = re.sub(r"^(Value error|Assertion failed), ", "", str(error["msg"]))
-    message = re.sub(r"^Input should be", "must be", message)
-    message = message[0].lower() + message[1:] if message else message
-    if kind == "value_error":
-        # Model-level rules start with the field they are about: move it into the key path.
-        first, _, rest = message.partition(" ")
-        model = _model_at((*loc, "x"))
-        if model is not None and first in model.model_fields and rest:
-            return loc_path((*loc, first)), rest
-        return loc_path(loc), message
-    if isinstance(value, Mapping | list):
-        return loc_path(loc), message
-    return loc_path(loc), f"{message}, got {value!r}"
-
-
-def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The sweep-file schema class that holds the key at ``loc``."""
-    return schema_class_at(SweepFile, loc[:-1])
-
-
 def _unknown_name(source: str, where: str, name: str, known: Sequence[str],
                   what: str) -> ScenarioError:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
@@ -386,11 +331,7 @@ def load_sweep(path: str | Path) -> Sweep:
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors()
-        where, message = _describe(errors[0])
-        if len(errors) > 1:
-            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        raise ScenarioError(source, where, message) from None
+        raise ScenarioError(source, *explain_validation_error(exc, SweepFile)) from None
 
     if spec.test_function is not None:
         function = TEST_FUNCTIONS[spec.test_function]
@@ -457,8 +398,6 @@ def load_sweep(path: str | Path) -> Sweep:
 def _check_extremes(sweep: Sweep) -> None:
     """Apply each parameter's extreme values to the base, one at a time: the schema's ranges
     and cross-field rules must accept them."""
-    from sim.experiments.design import coerce
-
     for i, p in enumerate(sweep.parameters):
         for value in p.extremes():
             value = coerce(value, sweep.integer[i])

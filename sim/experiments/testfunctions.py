@@ -107,9 +107,8 @@ class TestFunction:
 
     def evaluate(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs for columns of input values (inputs not given take their defaults)."""
-        columns = [np.asarray(values.get(k, self.defaults[k]), dtype=float) for k in self.inputs]
-        columns = np.broadcast_arrays(*columns)
-        arguments = dict(zip(self.inputs, columns, strict=True))
+        given = [np.asarray(values.get(k, self.defaults[k]), dtype=float) for k in self.inputs]
+        arguments = dict(zip(self.inputs, np.broadcast_arrays(*given), strict=True))
         return {self.outputs[0]: np.asarray(self.function(**arguments), dtype=float)}
 
 

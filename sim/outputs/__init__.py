@@ -1,5 +1,6 @@
-"""Tables, charts, board pack, workbook and run folders, built from result tables (never from
-model internals)."""
+"""Tables, charts, board pack, workbook, the KPIs in words and the text the commands print, all
+built from result tables (never from model internals). Files are written through
+:mod:`sim.files`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from sim.outputs.boardpack import write_board_pack
 from sim.outputs.charts import CHART_BUILDERS, SavedChart, draw_charts, write_charts
 from sim.outputs.fiscal import FiscalTable, fiscal_table
 from sim.outputs.html_report import write_html_report
-from sim.outputs.io import RunFolder, atomic_write, write_json, write_text
 from sim.outputs.paired import paired_differences
 from sim.outputs.report import REPORT_FILES, manifest, report_folder, write_report, write_run
 from sim.outputs.rundata import REQUIRED_FILES, RunData, RunFolderError, load_run
@@ -29,10 +29,8 @@ __all__ = [
     "REPORT_FILES",
     "REQUIRED_FILES",
     "RunData",
-    "RunFolder",
     "RunFolderError",
     "SavedChart",
-    "atomic_write",
     "calendar_columns",
     "draw_charts",
     "events_table",
@@ -50,9 +48,7 @@ __all__ = [
     "write_board_pack",
     "write_charts",
     "write_html_report",
-    "write_json",
     "write_report",
     "write_run",
-    "write_text",
     "write_workbook",
 ]

@@ -10,8 +10,8 @@ import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 
+from sim.files import atomic_write
 from sim.outputs.charts import SavedChart
-from sim.outputs.io import atomic_write
 from sim.outputs.rundata import RunData
 from sim.outputs.scorecard import ScoreRow, scorecard_figure
 from sim.outputs.style import RC

@@ -2,30 +2,29 @@
 
 Reads plain tables (observed points, simulated median and bands by month) and a dictionary of
 labels, never calibration or model objects. The chart states the fit in its title: the fitted
-values and the fit quality. Colours follow the Okabe–Ito palette used by the other charts.
+values and the fit quality. Colours, resolution and saving are those of every chart
+(:mod:`sim.outputs.style`).
 """
 
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from sim.outputs.io import RunFolder, atomic_write, folder_name, write_json, write_text  # noqa: E402
+from sim.files import RunFolder, atomic_write, results_folder_name, write_json, write_text
+from sim.outputs.style import FOOTER_GREY, PALETTE, SCREEN_DPI, save_figure
 
 __all__ = ["CALIBRATION_FILES", "fit_chart", "write_calibration"]
 
-BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#555555"
-DPI = 120
+SIMULATED, SPREAD = PALETTE[0], PALETTE[1]
+"""Colours of the simulated median and bands, and of the observed spread across LAs."""
 CALIBRATION_FILES = ("fit.json", "fit.png", "calibrated.toml", "observed.csv", "simulated.csv",
                      "spec.toml", "manifest.json")
 """The files of a calibration folder (docs/calibration.md describes each)."""
@@ -35,15 +34,8 @@ def _dates(months: pd.Series) -> pd.Series:
     return pd.to_datetime(months.astype(str) + "-15", format="%Y-%m-%d")
 
 
-def _wrap(text: str, width: int = 95) -> str:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "\n".join([*lines, line])
+def _wrap(text: str, width: int) -> str:
+    return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[str, Any],
@@ -63,27 +55,28 @@ def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[st
     if not simulated.empty:
         x = _dates(simulated["month"])
         if {"outer_lower", "outer_upper"} <= set(simulated.columns):
-            ax.fill_between(x, simulated["outer_lower"], simulated["outer_upper"], color=BLUE,
+            ax.fill_between(x, simulated["outer_lower"], simulated["outer_upper"], color=SIMULATED,
                             alpha=0.15, linewidth=0, label=chart.get("outer_label", "outer band"))
         if {"lower", "upper"} <= set(simulated.columns):
-            ax.fill_between(x, simulated["lower"], simulated["upper"], color=BLUE, alpha=0.3,
+            ax.fill_between(x, simulated["lower"], simulated["upper"], color=SIMULATED, alpha=0.3,
                             linewidth=0, label=chart.get("inner_label", "inner band"))
-        ax.plot(x, simulated["median"], color=BLUE, linewidth=2,
+        ax.plot(x, simulated["median"], color=SIMULATED, linewidth=2,
                 label=chart.get("median_label", "simulated median"))
         if "mean" in simulated.columns:
-            ax.plot(x, simulated["mean"], color=BLUE, linewidth=1, linestyle="--",
+            ax.plot(x, simulated["mean"], color=SIMULATED, linewidth=1, linestyle="--",
                     label=chart.get("mean_label", "simulated mean"))
     used = observed[observed["used"].astype(bool)]
     unused = observed[~observed["used"].astype(bool)]
     if {"spread_lower", "spread_upper"} <= set(observed.columns):
         xs = _dates(used["month"])
-        ax.vlines(xs, used["spread_lower"], used["spread_upper"], color=ORANGE, linewidth=3,
+        ax.vlines(xs, used["spread_lower"], used["spread_upper"], color=SPREAD, linewidth=3,
                   alpha=0.6, label=chart.get("spread_label", "spread across LAs"))
     ax.scatter(_dates(used["month"]), used["value"], color="black", zorder=5, s=28,
                label="observed")
     if not unused.empty:
-        ax.scatter(_dates(unused["month"]), unused["value"], facecolors="none", edgecolors=GREY,
-                   zorder=5, s=32, label="observed, left out (see fit.json)")
+        ax.scatter(_dates(unused["month"]), unused["value"], facecolors="none",
+                   edgecolors=FOOTER_GREY, zorder=5, s=32,
+                   label="observed, left out (see fit.json)")
     if chart.get("percent"):
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
     ax.set_ylabel(chart.get("ylabel", ""))
@@ -92,23 +85,24 @@ def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[st
     ax.legend(fontsize=7, loc="best", framealpha=0.85)
     ax.set_title(_wrap(str(chart.get("title", "")), 80), fontsize=10, loc="left")
     if chart.get("subtitle"):
-        fig.text(0.01, 0.045, _wrap(str(chart["subtitle"]), 130), fontsize=7, color=GREY)
-    fig.text(0.01, 0.01, _wrap(str(chart.get("footer", "")), 150), fontsize=6.5, color=GREY)
+        fig.text(0.01, 0.045, _wrap(str(chart["subtitle"]), 130), fontsize=7, color=FOOTER_GREY)
+    fig.text(0.01, 0.01, _wrap(str(chart.get("footer", "")), 150), fontsize=6.5, color=FOOTER_GREY)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
-    plt.close(fig)
+    save_figure(fig, path.with_name, path.stem, title=str(chart.get("title", "")),
+                dpi=SCREEN_DPI, formats=("png",))
     return path
 
 
 def write_calibration(out_dir: Path, names: Sequence[str], fit: Mapping[str, Any], overlay: str,
                       observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[str, Any],
                       spec_text: str, manifest: Mapping[str, Any] | None = None) -> Path:
-    """Write a calibration folder ``calibrate-<names joined by +>-<UTC time>`` under ``out_dir``.
+    """Write a calibration folder ``calibrate-<names joined by +>-<UTC time>`` under ``out_dir``
+    (named by :func:`sim.files.results_folder_name`).
 
     The folder appears under its final name only when every file is written
     (:data:`CALIBRATION_FILES`). Returns the folder.
     """
-    with RunFolder(Path(out_dir), folder_name("calibrate", list(names))) as folder:
+    with RunFolder(Path(out_dir), results_folder_name("calibrate", list(names))) as folder:
         write_json(folder.path("fit.json"), dict(fit))
         write_text(folder.path("calibrated.toml"), overlay)
         write_text(folder.path("spec.toml"), spec_text)

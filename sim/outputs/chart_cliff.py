@@ -4,6 +4,8 @@ band, a marker at each grant end, and the cliff's fall, runway and survival writ
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -32,7 +34,7 @@ CLIFF_GUIDE = (
 GRANT_END = "#D55E00"
 
 
-def _grant_end_labels(ax: object, data: RunData, scenario: str) -> None:
+def _grant_end_labels(ax: Axes, data: RunData, scenario: str) -> None:
     """Dashed line at each grant end, labelled above the panel; labels of different months go
     on separate levels so they never overlap."""
     ends = data.grant_ends(scenario)
@@ -46,7 +48,7 @@ def _grant_end_labels(ax: object, data: RunData, scenario: str) -> None:
                     bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "lw": 0})
 
 
-def _drop_arrow(ax: object, data: RunData, scenario: str) -> None:
+def _drop_arrow(ax: Axes, data: RunData, scenario: str) -> None:
     """A double arrow at the cliff from mean income the month before to mean income at the "
     "cliff."""
     cliff = data.kpi(scenario, "cliff_month", "p50")
@@ -103,7 +105,7 @@ def funding_cliff_chart(data: RunData) -> Chart:
                            "edgecolor": colour})
         axes[0, 0].set_ylabel("£ per month (mean of runs)")
         axes[1, 0].set_ylabel("Cash reserves at month end")
-        legend = [Patch(color=colours[s], label=humanise(s)) for s in sources]
+        legend: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in sources]
         legend += [Line2D([], [], color="black", lw=1.6, label="Total costs"),
                    Line2D([], [], color="#777777", lw=2, label="Reserves, median run"),
                    Patch(color="#777777", alpha=0.3,

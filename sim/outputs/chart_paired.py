@@ -8,6 +8,7 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -56,7 +57,7 @@ def _better_share(row: pd.Series, better: str | None) -> str:
     return f"better in {higher:.0f}%,\nworse in {lower:.0f}% of runs"
 
 
-def _panel(ax: object, diffs: pd.DataFrame, kpi: str, others: list[str], end: str) -> None:
+def _panel(ax: Axes, diffs: pd.DataFrame, kpi: str, others: list[str], end: str) -> None:
     """One KPI: a row per scenario with the mean, its 95% interval and the 10–90% spread."""
     text = kpi_text(kpi, end)
     for j, name in enumerate(others):

@@ -4,6 +4,8 @@ path of live services by strand (the Gall picture)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -54,11 +56,12 @@ GROWTH_GUIDE = (
     "simple and grow'; a fall to zero is closure.")
 
 
-def _legend_scenarios(ax: object, names: list[str], note: str = "") -> None:
+def _legend_scenarios(ax: Axes, names: list[str], note: str = "") -> None:
     """Use an empty panel for the scenario legend and a short note."""
     ax.axis("off")
-    handles = [Line2D([], [], color=scenario_colour(i), ls=scenario_linestyle(i), lw=3, label=n)
-               for i, n in enumerate(names)]
+    handles: list[Artist] = [
+        Line2D([], [], color=scenario_colour(i), ls=scenario_linestyle(i), lw=3, label=n)
+        for i, n in enumerate(names)]
     handles.append(Patch(color="#999999", alpha=0.3, label="10th–90th percentile of runs"))
     ax.legend(handles=handles, loc="upper left", fontsize=10, title="Scenario",
               title_fontproperties={"weight": "bold", "size": 10})
@@ -100,7 +103,7 @@ def trajectories_chart(data: RunData) -> Chart:
     return Chart("trajectories", fig, title, TRAJECTORIES_GUIDE)
 
 
-def _grant_end_marks(ax: object, data: RunData) -> None:
+def _grant_end_marks(ax: Axes, data: RunData) -> None:
     """A dashed line at every month in which a grant ends in any scenario, labelled above the
     axes with the grant and, when not every scenario has it, the scenarios that do."""
     ends = data.events[data.events["event"].str.startswith("grant ends")]
@@ -179,7 +182,7 @@ def growth_chart(data: RunData) -> Chart:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes[:, 0]:
             ax.set_ylabel("Live services (mean of runs)")
-        handles = [Patch(color=colours[s], label=humanise(s)) for s in strands]
+        handles: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in strands]
         handles.append(Line2D([], [], color="#333333", ls=":", lw=0.9,
                               label="All services: 10th and 90th percentile of runs"))
         title = growth_title(data)

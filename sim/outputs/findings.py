@@ -132,16 +132,15 @@ def cliff_title(data: RunData) -> str:
     words = _window_words(min(w for _, w in closing.values()))
     most, least = _extremes({s: round(100 * v) for s, (v, _) in closing.items() if not _nan(v)})
     if not most:
-        closes = "every run had closed before the cliff"
+        closing_text = "every run had closed before the cliff"
     elif most == least:
-        share = pct(closing[most[0]][0])
-        closes = f"{share} of runs close within {words} in " + (
+        closing_text = f"{pct(closing[most[0]][0])} of runs close within {words} in " + (
             "every scenario" if len(with_cliff) > 1 else most[0])
     else:
-        closes = (f"{_names(most)} {'closes' if len(most) == 1 else 'close'} within {words} in "
-                  f"{pct(closing[most[0]][0])} of runs, {_names(least)} in "
-                  f"{pct(closing[least[0]][0])}")
-    return f"At the funding cliff income falls {fall}; {closes}\n{ranking}"
+        closing_text = (f"{_names(most)} {'closes' if len(most) == 1 else 'close'} within "
+                        f"{words} in {pct(closing[most[0]][0])} of runs, {_names(least)} in "
+                        f"{pct(closing[least[0]][0])}")
+    return f"At the funding cliff income falls {fall}; {closing_text}\n{ranking}"
 
 
 def _names(names: list[str]) -> str:

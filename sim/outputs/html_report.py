@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from sim.files import write_text
 from sim.outputs.charts import SavedChart
-from sim.outputs.io import write_text
 from sim.outputs.rundata import RunData
 from sim.outputs.scorecard import SCORECARD_GUIDE, ScoreRow, scorecard_title
 from sim.outputs.style import scenario_colour

@@ -12,17 +12,19 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from sim import __version__
+from sim.files import RunFolder, atomic_write, results_folder_name, write_json, write_text
 from sim.outputs.boardpack import write_board_pack
 from sim.outputs.charts import SavedChart, write_charts
 from sim.outputs.html_report import write_html_report
-from sim.outputs.io import RunFolder, atomic_write, folder_name, write_json, write_text
 from sim.outputs.rundata import RunData, load_run, run_data_from_tables
 from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.tables import events_table, kpi_table, summary_dict, timeseries_table
@@ -43,8 +45,8 @@ KEY_LIBRARIES = ("numpy", "scipy", "simpy", "pydantic", "pandas", "pyarrow", "ma
 def git_commit(where: Path) -> str | None:
     """The commit of the checkout holding ``where``, if it is a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                             text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -109,34 +111,46 @@ def report_folder(folder: Path) -> list[Path]:
             *write_report(data, lambda name: folder / name, charts)]
 
 
+def _write_csv(path: Path, table: pd.DataFrame) -> Path:
+    return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
 def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
-              resolved: Sequence[str], manifest_data: dict[str, Any], report: bool = False) -> Path:
+              resolved: Sequence[str], manifest_data: dict[str, Any], report: bool = False,
+              extra_tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> Path:
     """Write every output of a run or comparison into one new folder under ``out_dir``.
+
+    The folder is named by :func:`sim.files.results_folder_name` and appears under that name
+    only when every file is written.
 
     Parameters
     ----------
     resolved : the resolved TOML text of each scenario, in the order of ``results``.
     report : also write ``report.html``, ``board_pack.pdf`` and ``workbook.xlsx``.
+    extra_tables : more CSV files, file name → rows (e.g. ``parameter_draws.csv``).
     """
     names = [r.name for r in results]
-    with RunFolder(Path(out_dir), folder_name(command, names)) as folder:
+    with RunFolder(Path(out_dir), results_folder_name(command, names)) as folder:
         if len(results) == 1:
             write_text(folder.path("scenario.resolved.toml"), resolved[0])
         else:
-            for name, text in zip(names, resolved):
+            for name, text in zip(names, resolved, strict=True):
                 write_text(folder.path(f"scenario.resolved.{name}.toml"), text)
         ts = timeseries_table(results)
-        atomic_write(folder.path("timeseries.csv"), lambda tmp: ts.to_csv(tmp, index=False))
+        _write_csv(folder.path("timeseries.csv"), ts)
         summary = summary_dict(results)
         write_json(folder.path("summary.json"), summary)
         kpis = kpi_table(results)
         atomic_write(folder.path("kpis.parquet"), lambda tmp: kpis.to_parquet(tmp, index=False))
         events = events_table(results)
-        atomic_write(folder.path("events.csv"), lambda tmp: events.to_csv(tmp, index=False))
+        _write_csv(folder.path("events.csv"), events)
+        for filename, rows in (extra_tables or {}).items():
+            _write_csv(folder.path(filename), pd.DataFrame(list(rows)))
         data = run_data_from_tables(ts, summary, kpis, events, manifest_data)
         charts = write_charts(data, folder.path)
         if report:
             write_report(data, folder.path, charts)
-        manifest_data = {**manifest_data, "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+        manifest_data = {**manifest_data,
+                         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         write_json(folder.path("manifest.json"), manifest_data)
     return folder.final

@@ -145,16 +145,23 @@ class RunData:
         frame = self.timeseries[self.timeseries["scenario"] == name]
         return frame.drop_duplicates("month").sort_values("month")[["month", "date", "fiscal_year"]]
 
+    def month_date(self, month: int) -> tuple[int, int] | None:
+        """(year, calendar month 1–12) of month index ``month``, or None outside the run."""
+        cal = self.calendar()
+        row = cal[cal["month"] == month]
+        if row.empty:
+            return None
+        year, mon = row["date"].iloc[0].split("-")
+        return int(year), int(mon)
+
     def month_label(self, month: float) -> str:
         """A month index as ``Apr 2029`` (``month 150`` if outside the run)."""
         if month != month:
             return "n/a"
-        cal = self.calendar()
-        row = cal[cal["month"] == int(month)]
-        if row.empty:
+        date = self.month_date(int(month))
+        if date is None:
             return f"month {int(month)}"
-        year, mon = row["date"].iloc[0].split("-")
-        return f"{MONTH_NAMES[int(mon) - 1]} {year}"
+        return f"{MONTH_NAMES[date[1] - 1]} {date[0]}"
 
     def end_label(self) -> str:
         """How the end of the run is said in words: ``10 years``, ``5 years`` or ``66 months``.

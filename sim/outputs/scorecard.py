@@ -76,8 +76,8 @@ def _cell(data: RunData, scenario: str, kpi: str, kind: str) -> tuple[str, str, 
         lo, hi = wilson_interval(share, round(data.replicates * defined))
         return format_kpi(share, kind), f"{100 * lo:.0f}–{100 * hi:.0f}%", note, share
     centre = stats["p50"]
-    lo, hi = format_kpi(stats["p10"], kind, label), format_kpi(stats["p90"], kind, label)
-    interval = "" if lo == hi else f"{lo} – {hi}" if kind == "month" else f"{lo} to {hi}"
+    low, high = format_kpi(stats["p10"], kind, label), format_kpi(stats["p90"], kind, label)
+    interval = "" if low == high else f"{low} – {high}" if kind == "month" else f"{low} to {high}"
     return format_kpi(centre, kind, label), interval, note, centre
 
 

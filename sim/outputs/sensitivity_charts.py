@@ -7,93 +7,56 @@
 * ``tornado_<kpi>`` — for finance leads: the KPI with every parameter at its base value, and
   each parameter alone moved to its low and its high value, widest swing on top.
 
-Each is written as PNG and SVG, titled with its finding, in the Okabe–Ito colour-blind-safe
-palette, with a footer naming the sweep, method, sample size, replicates and seed.
+Each is written as PNG (at :data:`~sim.outputs.style.SCREEN_DPI`) and SVG, titled with its
+finding, in the shared colour-blind-safe palette (:mod:`sim.outputs.style`), with a footer
+naming the sweep, method, sample size, replicates and seed. KPIs and metrics are named from the
+one table of KPI words (:func:`sim.outputs.kpi_text.short_name`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
+from sim.outputs.kpi_text import kpi_text, short_name
+from sim.outputs.style import PALETTE, SCREEN_DPI, add_footer, gbp, pct, save_figure
+from sim.outputs.tables import fiscal_year_of_key
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-__all__ = ["OKABE_ITO", "index_bars_chart", "indices_over_time_chart", "tornado_chart",
+__all__ = ["index_bars_chart", "indices_over_time_chart", "tornado_chart",
            "write_sensitivity_charts"]
-
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000"]
-"""Okabe & Ito (2008) colour-blind-safe palette."""
-DPI = 150
-FORMATS = ("png", "svg")
-
-_OUTPUT_WORDS = {
-    "survival_prob_y10": "survival to year 10",
-    "survival_prob_y5": "survival to year 5",
-    "min_reserves_gbp": "lowest reserves",
-    "runway_months_at_cliff": "runway at the cliff (months)",
-    "members_y10": "member LAs in year 10",
-    "breakeven_month": "break-even month",
-    "reserves_gbp": "reserves",
-    "members": "member LAs",
-    "las_member": "member LAs",
-}
-
-
-def output_words(name: str) -> str:
-    """Plain words for a KPI or metric name."""
-    return _OUTPUT_WORDS.get(name, name.replace("_gbp", " (£)").replace("_", " "))
-
-
-def _fy(label: str) -> str:
-    """``fy2028_29`` → ``2028/29``."""
-    return label[2:].replace("_", "/") if label.startswith("fy") else label
 
 
 def _value(kpi: str, value: float) -> str:
+    """A replicate mean of ``kpi``: a chance as %, money as £k/£m, else one decimal below 100
+    (means of whole numbers, such as months, differ by less than one)."""
     if value != value:
         return "n/a"
-    if "prob" in kpi:
-        return f"{100 * value:.0f}%"
-    if kpi.endswith("_gbp"):
-        sign = "−" if value < 0 else ""
-        v = abs(value)
-        return f"{sign}£{v / 1e6:.2f}m" if v >= 1e6 else f"{sign}£{v / 1e3:.0f}k"
+    kind = kpi_text(kpi).kind
+    if kind in ("chance", "share"):
+        return pct(value)
+    if kind == "gbp":
+        return gbp(value)
     return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
-def _footer(fig: Any, meta: Mapping[str, Any]) -> None:
-    text = (f"Sweep {meta.get('sweep', '?')} · {meta.get('method', '?')}, N = "
-            f"{meta.get('samples', '?')} · {meta.get('points', '?')} points × "
-            f"{meta.get('replicates', '?')} replicates · seed {meta.get('seed', '?')} · "
-            f"coe-sim {meta.get('version', '')}")
-    fig.text(0.01, 0.005, text, fontsize=7, color="#555555", ha="left", va="bottom")
+def _footer(fig: Figure, meta: Mapping[str, Any]) -> None:
+    add_footer(fig, f"Sweep {meta.get('sweep', '?')} · {meta.get('method', '?')}, N = "
+               f"{meta.get('samples', '?')} · {meta.get('points', '?')} points × "
+               f"{meta.get('replicates', '?')} replicates · seed {meta.get('seed', '?')} · "
+               f"coe-sim {meta.get('version', '')}")
 
 
-def _save(fig: Any, folder: Path, stem: str) -> list[Path]:
-    paths = []
-    for fmt in FORMATS:
-        path = Path(folder) / f"{stem}.{fmt}"
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=folder)
-        os.close(fd)
-        try:
-            fig.savefig(name, dpi=DPI, format=fmt)
-            os.replace(name, path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-        paths.append(path)
-    plt.close(fig)
-    return paths
+def _save(fig: Figure, folder: Path, stem: str) -> list[Path]:
+    title = fig.get_suptitle() or next((ax.get_title() for ax in fig.axes), "")
+    return save_figure(fig, lambda name: Path(folder) / name, stem, title=title, dpi=SCREEN_DPI)
 
 
 def _label(meta: Mapping[str, Any]) -> Callable[[str], str]:
@@ -101,7 +64,7 @@ def _label(meta: Mapping[str, Any]) -> Callable[[str], str]:
     return lambda path: labels.get(path, path)
 
 
-def index_bars_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> Any:
+def index_bars_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> Figure:
     """Bars per KPI: S1 and ST (Sobol) or mu* and sigma (Morris), with intervals."""
     label = _label(meta)
     kpis = indices[indices["fiscal_year"] == ""]
@@ -122,22 +85,22 @@ def index_bars_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> Any:
         b = frame[frame["index"] == second].set_index("parameter")
         order = a["estimate"].sort_values().index.tolist()
         y = np.arange(len(order))
-        ax.barh(y + 0.2, a.loc[order, "estimate"], height=0.38, color=OKABE_ITO[0],
+        ax.barh(y + 0.2, a.loc[order, "estimate"], height=0.38, color=PALETTE[0],
                 xerr=a.loc[order, "conf"].fillna(0).clip(lower=0), ecolor="#333333", capsize=2,
                 label="total effect (ST)" if sobol else "mu* (mean |effect|)")
-        ax.barh(y - 0.2, b.loc[order, "estimate"], height=0.38, color=OKABE_ITO[1],
+        ax.barh(y - 0.2, b.loc[order, "estimate"], height=0.38, color=PALETTE[1],
                 xerr=b.loc[order, "conf"].fillna(0).clip(lower=0) if sobol else None,
                 ecolor="#333333", capsize=2,
                 label="first order (S1)" if sobol else "sigma (interactions)")
         ax.set_yticks(y)
         ax.set_yticklabels([label(p) for p in order], fontsize=8)
-        ax.set_title(output_words(output), fontsize=10)
+        ax.set_title(short_name(output), fontsize=10)
         ax.axvline(0, color="#999999", linewidth=0.8)
         ax.grid(axis="x", alpha=0.3)
         if k == 0:
             ax.legend(fontsize=7, loc="lower right")
             if order:
-                finding = f"{label(order[-1])} matters most for {output_words(output)}"
+                finding = f"{label(order[-1])} matters most for {short_name(output)}"
     for k in range(len(outputs), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     index_name = "Sobol' indices" if sobol else "Morris screening"
@@ -153,7 +116,7 @@ def _confidence(indices: pd.DataFrame) -> float:
     return float(values.iloc[0]) if len(values) else 0.95
 
 
-def indices_over_time_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> Any | None:
+def indices_over_time_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> Figure | None:
     """Lines per metric: each parameter's ST (or mu*) at each fiscal year end."""
     label = _label(meta)
     series = indices[indices["fiscal_year"] != ""]
@@ -170,28 +133,30 @@ def indices_over_time_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> A
         x = np.arange(len(years))
         for i, p in enumerate(params):
             line = frame[frame["parameter"] == p].set_index("fiscal_year").reindex(years)
-            colour = OKABE_ITO[i % len(OKABE_ITO)]
-            style = "-" if i < len(OKABE_ITO) else "--"
+            colour = PALETTE[i % len(PALETTE)]
+            style = "-" if i < len(PALETTE) else "--"
             ax.plot(x, line["estimate"], style, color=colour, marker="o", markersize=3,
                     label=label(p))
             ax.fill_between(x, line["ci_low"], line["ci_high"], color=colour, alpha=0.12,
                             linewidth=0)
         ax.set_xticks(x)
-        ax.set_xticklabels([_fy(y) for y in years], rotation=45, ha="right", fontsize=7)
+        ax.set_xticklabels([fiscal_year_of_key(y) for y in years], rotation=45, ha="right",
+                           fontsize=7)
         ax.set_ylabel("total-effect index" if main == "ST" else "mu*", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
         if r == 0:
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        title = f"{output_words(metric)} at each fiscal year end"
+        title = f"{short_name(metric)} at each fiscal year end"
         if years:
             first = frame[frame["fiscal_year"] == years[0]].set_index("parameter")["estimate"]
             last = frame[frame["fiscal_year"] == years[-1]].set_index("parameter")["estimate"]
             if len(first.dropna()) and len(last.dropna()):
                 a, b = first.idxmax(), last.idxmax()
-                words = output_words(metric)
+                words = short_name(metric)
+                first_year, last_year = (fiscal_year_of_key(years[0]),
+                                         fiscal_year_of_key(years[-1]))
                 title = (f"{label(a)} drives {words} in every year" if a == b else
-                         f"{label(a)} drives {words} in {_fy(years[0])}, {label(b)} by "
-                         f"{_fy(years[-1])}")
+                         f"{label(a)} drives {words} in {first_year}, {label(b)} by {last_year}")
         ax.set_title(title, fontsize=10)
     index_name = "total-effect Sobol' index" if main == "ST" else "Morris mu*"
     fig.suptitle(f"Which assumptions matter, year by year ({index_name}, "
@@ -201,7 +166,7 @@ def indices_over_time_chart(indices: pd.DataFrame, meta: Mapping[str, Any]) -> A
     return fig
 
 
-def tornado_chart(tornado: pd.DataFrame, kpi: str, meta: Mapping[str, Any]) -> Any | None:
+def tornado_chart(tornado: pd.DataFrame, kpi: str, meta: Mapping[str, Any]) -> Figure | None:
     """One-at-a-time tornado for ``kpi``: bars from the base value to the low and high runs."""
     frame = tornado[tornado["kpi"] == kpi].copy()
     if frame.empty:
@@ -212,8 +177,8 @@ def tornado_chart(tornado: pd.DataFrame, kpi: str, meta: Mapping[str, Any]) -> A
     fig, ax = plt.subplots(figsize=(8.5, 1.2 + 0.45 * len(frame)))
     low = frame["kpi_low"].to_numpy(dtype=float) - base
     high = frame["kpi_high"].to_numpy(dtype=float) - base
-    ax.barh(y, low, left=base, color=OKABE_ITO[5], height=0.6, label="parameter at its low value")
-    ax.barh(y, high, left=base, color=OKABE_ITO[0], height=0.6, label="parameter at its high value")
+    ax.barh(y, low, left=base, color=PALETTE[5], height=0.6, label="parameter at its low value")
+    ax.barh(y, high, left=base, color=PALETTE[0], height=0.6, label="parameter at its high value")
     ax.axvline(base, color="#333333", linewidth=1)
     for i, row in enumerate(frame.itertuples()):
         # Low value's label just below the bar's middle, high value's just above: they never
@@ -226,14 +191,16 @@ def tornado_chart(tornado: pd.DataFrame, kpi: str, meta: Mapping[str, Any]) -> A
                             va="center", fontsize=6.5, color="#333333")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{r.label} (base {r.base_value})" for r in frame.itertuples()], fontsize=8)
-    ax.set_xlabel(f"{output_words(kpi)} (replicate mean; base {_value(kpi, base)})", fontsize=8)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: _value(kpi, v)))
+    ax.set_xlabel(f"{short_name(kpi)} (replicate mean; base {_value(kpi, base)})", fontsize=8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _value(kpi, v)))
     ax.grid(axis="x", alpha=0.3)
     ax.margins(x=0.15)
     ax.legend(fontsize=7, loc="best")
     top = frame.iloc[-1]
-    ax.set_title(f"{top['label']} moves {output_words(kpi)} most: {_value(kpi, top['kpi_low'])} "
-                 f"to {_value(kpi, top['kpi_high'])} (base {_value(kpi, base)})", fontsize=10)
+    title = (f"{top['label']} moves {short_name(kpi)} most: {_value(kpi, top['kpi_low'])} to "
+             f"{_value(kpi, top['kpi_high'])} (base {_value(kpi, base)})")
+    # Centred over the plot, which is narrower than the figure: wrap to the plot's width.
+    ax.set_title(textwrap.fill(title, 70, break_on_hyphens=False), fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     _footer(fig, meta)
     return fig

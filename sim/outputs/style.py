@@ -1,5 +1,7 @@
 """The look shared by every chart: colour-blind-safe palettes, £ and % formats, fiscal-year axes,
-the provenance footer, and saving as PNG (200 dpi) and SVG, each written atomically.
+the provenance footer, and saving as PNG (200 dpi) and SVG, each written atomically. The run
+charts, the sensitivity charts and the calibration fit chart all take their colours, resolution
+and saving from here.
 
 Scenario ``i`` (command-line order) is always drawn in ``PALETTE[i]`` (Okabe & Ito 2008).
 Categories inside one panel (income sources, service strands) use Paul Tol's "muted" scheme,
@@ -10,25 +12,30 @@ take the next free colour.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
-from sim.outputs.io import atomic_write  # noqa: E402
+from sim.files import atomic_write  # noqa: E402
 
-__all__ = ["PALETTE", "CATEGORY_PALETTE", "DPI", "RC", "Chart", "gbp", "pct", "points", "humanise",
-           "category_colours", "scenario_colour", "scenario_linestyle", "fy_axis", "add_footer", "add_title",
-           "title_height",
-           "save_chart", "gbp_axis"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.typing import RcKeyType
+
+__all__ = ["PALETTE", "CATEGORY_PALETTE", "DPI", "SCREEN_DPI", "FOOTER_GREY", "RC", "Chart",
+           "gbp", "pct", "points", "humanise", "category_colours", "scenario_colour",
+           "scenario_linestyle", "fy_axis", "add_footer", "add_title", "title_height",
+           "save_chart", "save_figure", "gbp_axis"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 """Okabe & Ito (2008) colour-blind-safe palette; scenario i always gets colour i."""
@@ -47,10 +54,17 @@ _LABELS = {"grant": "Grants", "subscriptions": "LA subscriptions", "host_support
            "non_pay": "Non-pay", "vat": "Irrecoverable VAT", "setup": "Set-up and transition"}
 
 DPI = 200
-RC = {"font.family": "DejaVu Sans", "svg.fonttype": "none", "svg.hashsalt": "coe-sim",
-      "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
-      "axes.titleweight": "bold", "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
-      "legend.fontsize": 8, "legend.frameon": False}
+"""Resolution of every PNG of a run folder (the board pack and the HTML report embed them)."""
+SCREEN_DPI = 150
+"""Resolution of the analysis charts (sensitivity indices and tornado, the calibration fit):
+tall multi-panel figures read on screen and never printed in the board pack, kept small."""
+FOOTER_GREY = "#555555"
+"""Colour of footers, notes and other secondary text."""
+RC: dict[RcKeyType, Any] = {
+    "font.family": "DejaVu Sans", "svg.fonttype": "none", "svg.hashsalt": "coe-sim",
+    "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
+    "axes.titleweight": "bold", "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+    "legend.fontsize": 8, "legend.frameon": False}
 """Matplotlib settings used (as a context, never globally) for every chart. SVG text stays text."""
 
 
@@ -117,18 +131,18 @@ def scenario_colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def scenario_linestyle(index: int) -> str | tuple:
+def scenario_linestyle(index: int) -> str | tuple[int, tuple[float, float]]:
     """Solid for the first eight scenarios; past the palette's eight colours the colours repeat,
     so later scenarios are dashed (9–16) or dotted, and no two lines look alike."""
     return ("-", (0, (5, 2)), (0, (1, 1.5)))[(index // len(PALETTE)) % 3]
 
 
-def gbp_axis(ax: Any) -> None:
+def gbp_axis(ax: Axes) -> None:
     """Format the y axis in £k / £m."""
     ax.yaxis.set_major_formatter(FuncFormatter(gbp))
 
 
-def fy_axis(ax: Any, calendar: Any, label: bool = True) -> None:
+def fy_axis(ax: Axes, calendar: pd.DataFrame, label: bool = True) -> None:
     """Gridlines at each April and each fiscal year's label (``2027/28``) centred on its span.
 
     Parameters
@@ -193,28 +207,46 @@ def add_footer(fig: Figure, footer: str, note: str = "") -> None:
     room = fig.get_figwidth() * 16 - (len(note) + 6 if note else 0)
     if len(footer) > room:
         footer = textwrap.fill(footer, width=max(int(room), 40))
-    fig.text(0.01, 0.006, footer, fontsize=7, color="#555555", ha="left", va="bottom")
+    fig.text(0.01, 0.006, footer, fontsize=7, color=FOOTER_GREY, ha="left", va="bottom")
     if note:
-        fig.text(0.99, 0.006, note, fontsize=7, color="#555555", ha="right", va="bottom")
+        fig.text(0.99, 0.006, note, fontsize=7, color=FOOTER_GREY, ha="right", va="bottom")
 
 
-def save_chart(chart: Chart, path_for: Any) -> list[Path]:
-    """Write ``<name>.png`` (200 dpi) and ``<name>.svg`` atomically and close the figure.
+def save_figure(figure: Figure, path_for: Callable[[str], Path], stem: str, *, title: str = "",
+                dpi: int = DPI, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write ``<stem>.png`` (at ``dpi``) and ``<stem>.svg``, each atomically, and close the
+    figure.
 
-    The title is stored in the PNG's ``Title`` text chunk and in the SVG's metadata.
-    ``path_for(filename)`` says where each file goes.
+    The title is stored in the PNG's ``Title`` text chunk and in the SVG's metadata; the SVG
+    carries no date, so the same chart gives the same file. ``path_for(filename)`` says where
+    each file goes.
     """
-    meta_png = {"Title": chart.title, "Software": "coe-sim (matplotlib)"}
-    meta_svg = {"Title": chart.title, "Date": None}
+    metadata: dict[str, dict[str, Any]] = {
+        "png": {"Title": title, "Software": "coe-sim (matplotlib)"},
+        "svg": {"Title": title, "Date": None}}
     written = []
     try:
         with plt.rc_context(RC):
-            written.append(atomic_write(
-                Path(path_for(f"{chart.name}.png")),
-                lambda tmp: chart.figure.savefig(tmp, dpi=DPI, format="png", metadata=meta_png)))
-            written.append(atomic_write(
-                Path(path_for(f"{chart.name}.svg")),
-                lambda tmp: chart.figure.savefig(tmp, format="svg", metadata=meta_svg)))
+            for fmt in formats:
+                # Only the PNG is rasterised: the SVG keeps the figure's own resolution.
+                options: dict[str, Any] = {"format": fmt, "metadata": metadata[fmt]}
+                if fmt == "png":
+                    options["dpi"] = dpi
+                written.append(atomic_write(Path(path_for(f"{stem}.{fmt}")),
+                                            _saver(figure, options)))
     finally:
-        plt.close(chart.figure)
+        plt.close(figure)
     return written
+
+
+def _saver(figure: Figure, options: dict[str, Any]) -> Callable[[Path], None]:
+    def save(tmp: Path) -> None:
+        figure.savefig(tmp, **options)
+
+    return save
+
+
+def save_chart(chart: Chart, path_for: Callable[[str], Path]) -> list[Path]:
+    """Write a run chart as ``<name>.png`` (200 dpi) and ``<name>.svg`` (see
+    :func:`save_figure`)."""
+    return save_figure(chart.figure, path_for, chart.name, title=chart.title)

@@ -6,6 +6,7 @@ These tables are the contract between the simulation and everything that reads i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +16,24 @@ import pandas as pd
 if TYPE_CHECKING:
     from sim.experiments import EnsembleResult
 
-__all__ = ["TIMESERIES_COLUMNS", "calendar_columns", "events_table", "kpi_table",
-           "summary_dict", "timeseries_table", "fiscal_year_label"]
+__all__ = ["TIMESERIES_COLUMNS", "calendar_columns", "events_table", "fiscal_year_label",
+           "fiscal_year_of_key", "kpi_table", "summary_dict", "timeseries_table"]
 
-TIMESERIES_COLUMNS = ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50", "p90"]
+TIMESERIES_COLUMNS = ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
+                      "p90"]
 
 
 def fiscal_year_label(year: int, month: int) -> str:
     """UK fiscal year (April–March) of a calendar month, written like ``2027/28``."""
     first = year if month >= 4 else year - 1
     return f"{first}/{(first + 1) % 100:02d}"
+
+
+def fiscal_year_of_key(key: str) -> str:
+    """A sweep's fiscal-year key (``fy2028_29``, the suffix of its per-year result columns)
+    written as :func:`fiscal_year_label` writes it (``2028/29``); other text is unchanged."""
+    match = re.fullmatch(r"fy(\d{4})_(\d{2})", key)
+    return f"{match.group(1)}/{match.group(2)}" if match else key
 
 
 def calendar_columns(start: str, months: int) -> pd.DataFrame:
@@ -35,8 +44,9 @@ def calendar_columns(start: str, months: int) -> pd.DataFrame:
     years, cal_months = absolute // 12, absolute % 12 + 1
     return pd.DataFrame({
         "month": index,
-        "date": [f"{y:04d}-{m:02d}" for y, m in zip(years, cal_months)],
-        "fiscal_year": [fiscal_year_label(int(y), int(m)) for y, m in zip(years, cal_months)],
+        "date": [f"{y:04d}-{m:02d}" for y, m in zip(years, cal_months, strict=True)],
+        "fiscal_year": [fiscal_year_label(int(y), int(m))
+                        for y, m in zip(years, cal_months, strict=True)],
     })
 
 

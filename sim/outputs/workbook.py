@@ -14,11 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
+from sim.files import atomic_write
 from sim.outputs.fiscal import FiscalTable, fiscal_table
-from sim.outputs.io import atomic_write
 from sim.outputs.kpi_text import kpi_text
 from sim.outputs.rundata import RunData
 from sim.outputs.scorecard import wilson_interval
@@ -50,7 +52,7 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _number(cell: object, value: float | None, kind: str) -> None:
+def _number(cell: Cell, value: float | None, kind: str) -> None:
     """Write a number (blank if undefined) with its format."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return
@@ -58,7 +60,7 @@ def _number(cell: object, value: float | None, kind: str) -> None:
     cell.number_format = NUMBER_FORMATS[kind]
 
 
-def _header(ws: object, row: int, labels: list[str]) -> None:
+def _header(ws: Worksheet, row: int, labels: list[str]) -> None:
     for col, label in enumerate(labels, start=1):
         cell = ws.cell(row=row, column=col, value=label)
         cell.font = Font(bold=True, color="FFFFFF")
@@ -66,18 +68,18 @@ def _header(ws: object, row: int, labels: list[str]) -> None:
         cell.alignment = Alignment(horizontal="left" if col <= 2 else "right", wrap_text=True)
 
 
-def _notes(ws: object, title: str, lines: list[str]) -> None:
+def _notes(ws: Worksheet, title: str, lines: list[str]) -> None:
     ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
     for i, text in enumerate(lines, start=2):
         ws.cell(row=i, column=1, value=text).font = Font(italic=True, color="444444")
 
 
-def _widths(ws: object, widths: list[float]) -> None:
+def _widths(ws: Worksheet, widths: list[float]) -> None:
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
-def _scenario_sheet(ws: object, data: RunData, table: FiscalTable) -> None:
+def _scenario_sheet(ws: Worksheet, data: RunData, table: FiscalTable) -> None:
     _notes(ws, f"{table.scenario}: fiscal-year figures (April–March)", [
         f"Income, costs and surplus are totals over each fiscal year of the monthly means over "
         f"{data.replicates:,} runs; stocks are at the year's last month in the run.",
@@ -109,17 +111,12 @@ def _scenario_sheet(ws: object, data: RunData, table: FiscalTable) -> None:
 
 
 def _month_date(data: RunData, month: float) -> datetime | None:
-    if month != month:
-        return None
-    cal = data.calendar()
-    row = cal[cal["month"] == int(round(month))]
-    if row.empty:
-        return None
-    year, mon = row["date"].iloc[0].split("-")
-    return datetime(int(year), int(mon), 1)
+    """The first day of the month nearest ``month`` (a month index), None if undefined."""
+    date = data.month_date(round(month)) if month == month else None
+    return datetime(date[0], date[1], 1) if date is not None else None
 
 
-def _summary_sheet(ws: object, data: RunData, tables: dict[str, FiscalTable]) -> None:
+def _summary_sheet(ws: Worksheet, data: RunData, tables: dict[str, FiscalTable]) -> None:
     m = data.manifest
     _notes(ws, "Centre of Excellence simulation: summary", [
         f"Scenarios: {', '.join(data.scenarios)}; {data.replicates:,} runs each; seed "

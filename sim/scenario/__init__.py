@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sim.scenario.errors import ScenarioError, explain_validation_error
 from sim.scenario.load import (
-    ScenarioError,
     load_scenario,
     parse_override,
     resolved_toml,
@@ -14,6 +14,7 @@ from sim.scenario.schema import Scenario, parameter_rows
 __all__ = [
     "Scenario",
     "ScenarioError",
+    "explain_validation_error",
     "load_scenario",
     "parameter_rows",
     "parse_override",

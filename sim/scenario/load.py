@@ -9,34 +9,22 @@ This module is the only place that reads scenario files. Every problem becomes a
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 import tomllib
-import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from sim.scenario.errors import ScenarioError, explain_validation_error
 from sim.scenario.schema import Scenario
 
-__all__ = ["ScenarioError", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict",
-           "loc_path", "schema_class_at", "split_key_path"]
+__all__ = ["get_path", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict",
+           "set_path", "split_key_path"]
 
 MAX_EXTENDS_DEPTH = 10
-
-
-class ScenarioError(Exception):
-    """A scenario problem, with everything a user needs to fix it in one message."""
-
-    def __init__(self, source: str, path: str, message: str):
-        self.source = source
-        self.path = path
-        self.message = message
-        where = f"{path} " if path else ""
-        super().__init__(f"{source}: {where}{message}")
 
 
 # --------------------------------------------------------------------------- reading files
@@ -80,7 +68,8 @@ def _layers(path: Path, referrer: str | None = None, depth: int = 0) -> list[tup
 # --------------------------------------------------------------------------- merging
 
 
-def _merge(base: dict, top: Mapping, source: str, provenance: dict[str, str], prefix: str = "") -> None:
+def _merge(base: dict, top: Mapping, source: str, provenance: dict[str, str],
+           prefix: str = "") -> None:
     """Deep-merge ``top`` into ``base``: tables merge key by key, everything else replaces."""
     for key, value in top.items():
         path = f"{prefix}{key}"
@@ -118,6 +107,30 @@ def split_key_path(path: str) -> list[str | int]:
     return parts
 
 
+def get_path(data: Any, path: str) -> Any:
+    """The value at ``path`` in nested dicts and lists (KeyError/IndexError if absent)."""
+    node = data
+    for part in split_key_path(path):
+        if isinstance(part, int):
+            if not isinstance(node, list | tuple):
+                raise KeyError(path)
+            node = node[part]
+        else:
+            if not isinstance(node, Mapping) or part not in node:
+                raise KeyError(path)
+            node = node[part]
+    return node
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set an existing key path in nested dicts and lists, in place."""
+    parts = split_key_path(path)
+    node: Any = data
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+
+
 def _split_path(path: str) -> list[str | int]:
     try:
         return split_key_path(path)
@@ -148,7 +161,8 @@ def _apply_override(data: dict, path: str, value: Any, provenance: dict[str, str
         last = i == len(parts) - 1
         if isinstance(part, int):
             if not isinstance(node, list):
-                raise ScenarioError("--set", path, f"indexes {walked or 'the top level'}, which is not a list")
+                raise ScenarioError("--set", path, f"indexes {walked or 'the top level'}, which "
+                                    "is not a list")
             if part >= len(node):
                 raise ScenarioError("--set", path, f"index {part} is out of range: {walked} has "
                                     f"{len(node)} entries")
@@ -171,41 +185,6 @@ def _apply_override(data: dict, path: str, value: Any, provenance: dict[str, str
 # --------------------------------------------------------------------------- validation
 
 
-def loc_path(loc: Iterable[Any]) -> str:
-    """A pydantic error location as a key path: ``("finance", "grants", 0)`` → ``finance.grants[0]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def schema_class_at(root: type[BaseModel], parents: Iterable[Any]) -> type[BaseModel] | None:
-    """The schema class reached from ``root`` by the key path ``parents`` (list indices are
-    skipped; ``tuple[Model, ...]`` and ``Model | None`` lead to ``Model``), or None. Used for
-    'did you mean' hints by every schema: scenarios, sweep files, calibration specs."""
-    model: Any = root
-    for part in parents:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        if str(part) not in model.model_fields:
-            return None
-        hint = typing.get_type_hints(model)[str(part)]
-        args = [a for a in typing.get_args(hint)
-                if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = args[0] if args else hint
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The scenario schema class that holds the key at ``loc``."""
-    return schema_class_at(Scenario, loc[:-1])
-
-
 def _source_of(path: str, provenance: Mapping[str, str], default: str) -> str:
     probe = path
     while probe:
@@ -218,32 +197,6 @@ def _source_of(path: str, provenance: Mapping[str, str], default: str) -> str:
     return default
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    value = error.get("input")
-    loc = tuple(error["loc"])
-    if kind == "extra_forbidden":
-        model = _model_at(loc)
-        key = str(loc[-1])
-        hint = ""
-        if model is not None:
-            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
-            if close:
-                hint = f" (did you mean '{close[0]}'?)"
-            allowed = ", ".join(model.model_fields)
-            return f"is not a known key{hint}; allowed here: {allowed}"
-        return f"is not a known key{hint}"
-    message = str(error["msg"])
-    message = re.sub(r"^Value error, ", "", message)
-    message = re.sub(r"^Input should be", "must be", message)
-    message = message[0].lower() + message[1:] if message else message
-    if kind in {"missing"}:
-        return "is required but missing"
-    if isinstance(value, Mapping):
-        return message
-    return f"{message}, got {value!r}"
-
-
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>",
                        provenance: Mapping[str, str] | None = None) -> Scenario:
     """Validate a merged scenario dictionary; errors name the file each bad key came from."""
@@ -251,21 +204,8 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<scenario>",
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        message = _describe(error)
-        # A rule across fields of one table reports the table's location and starts its
-        # message with the field it is about: move that field into the key path.
-        model = _model_at((*loc, None)) if error["type"] == "value_error" else None
-        first = message.split(" ", 1)
-        if model is not None and len(first) == 2 and first[0] in model.model_fields:
-            loc, message = (*loc, first[0]), first[1]
-        path = loc_path(loc)
-        return_source = _source_of(path, provenance, source)
-        extra = len(exc.errors()) - 1
-        if extra:
-            message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-        raise ScenarioError(return_source, path, message) from None
+        path, message = explain_validation_error(exc, Scenario)
+        raise ScenarioError(_source_of(path, provenance, source), path, message) from None
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:

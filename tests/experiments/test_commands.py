@@ -50,3 +50,19 @@ def test_run_and_compare_take_workers() -> None:
     for command in ("run", "compare"):
         result = CliRunner().invoke(main, [command, "--help"])
         assert "--workers" in result.output
+
+
+def test_sensitivity_command_draws_the_charts_from_the_tables(tmp_path: Path) -> None:
+    """The command, not the analysis, draws the charts: with --charts they are written and
+    listed beside the tables; with --no-charts there are none."""
+    args = ["sensitivity", str(SWEEPS / "ishigami.toml"), "--method", "morris", "-N", "8",
+            "--workers", "1", "--no-progress"]
+    drawn = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert drawn.exit_code == 0, drawn.output
+    folder = next((tmp_path / "a").glob("sensitivity-morris-ishigami-*"))
+    assert {"sensitivity_indices.png", "sensitivity_indices.svg", "tornado_y.png"} <= {
+        p.name for p in folder.iterdir()}
+    assert "sensitivity_indices.png" in drawn.output and "indices.csv" in drawn.output
+    plain = CliRunner().invoke(main, [*args, "--no-charts", "--out", str(tmp_path / "b")])
+    assert plain.exit_code == 0, plain.output
+    assert not list((tmp_path / "b").glob("*/*.png"))

@@ -1,4 +1,5 @@
-"""Scenario discovery: PRIM finds a known box and says it in plain words."""
+"""Scenario discovery: PRIM finds a known box (sim.experiments) and the outputs layer says it in
+plain words (sim.outputs.rules)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.experiments.discover import Restriction, describe_restriction, discover, prim
-from sim.experiments.store import write_json
+from sim.experiments.discover import Restriction, discover, prim
+from sim.files import write_json
+from sim.outputs.rules import describe_restriction, discovery_outcome, discovery_rules
 
 
 def _synthetic(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -49,6 +51,15 @@ def test_prim_peels_categories() -> None:
         "growth policy is gall"
 
 
+def test_fiscal_year_columns_are_named_in_words() -> None:
+    """A metric at a fiscal year end reads 'member LAs at the end of 2028/29'; a parameter keeps
+    its label."""
+    assert describe_restriction(Restriction("members_fy2028_29", low=70.0), {}) == \
+        "member LAs at the end of 2028/29 ≥ 70"
+    price = Restriction("x.y_gbp", low=1.0, high=2500.0)
+    assert describe_restriction(price, {"x.y_gbp": "price"}) == "price is between £1 and £2,500"
+
+
 def _folder(tmp_path: Path) -> Path:
     frame, y = _synthetic(2000)
     table = pd.DataFrame({"point": np.arange(2000) // 4, "replicate": np.arange(2000) % 4,
@@ -70,14 +81,19 @@ def test_discover_speaks_plain_language(tmp_path: Path) -> None:
                                {"path": "finance.subscription_gbp_per_year",
                                 "label": "subscription £/year"}]}
     found = discover(table, manifest, "survival_prob_y10", 0.8)
-    rule = found.rules[0]
+    assert found.binary and found.unit == "runs"
+    assert discovery_outcome(found) == "survives to year 10"
+    rule = discovery_rules(found)[0]
     assert rule.startswith("survives to year 10 in ")
     assert "of runs when " in rule
     assert "grant end month ≥ 5" in rule and "subscription £/year ≤ £" in rule
     assert "coverage" in rule and "density" in rule
     by_point = discover(table, manifest, "survival_prob_y10", 0.5, by="point",
                         extra_columns=["members_fy2028_29"])
-    assert "of design points when" in by_point.rules[0]
+    assert discovery_outcome(by_point) == "P(survives to year 10) ≥ 50%"
+    assert "of design points when" in discovery_rules(by_point)[0]
+    other = discover(table, manifest, "members_fy2028_29", 100.0)
+    assert discovery_outcome(other) == "members_fy2028_29 ≥ 100"
     with pytest.raises(ValueError, match="did you mean 'survival_prob_y10'"):
         discover(table, manifest, "survival_prob_y01", 0.8)
     with pytest.raises(ValueError, match="nothing to discover"):

@@ -16,6 +16,7 @@ from sim.experiments.testfunctions import (
     linear_indices,
     sobol_g_indices,
 )
+from sim.outputs.sensitivity_charts import write_sensitivity_charts
 
 SWEEPS = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
@@ -29,7 +30,7 @@ def test_sobol_recovers_the_ishigami_indices(tmp_path: Path) -> None:
     """Ishigami through sweep file, design, chunks, Parquet and SALib: S1 ranks x2 > x1 > x3,
     ST ranks x1 > x2 > x3, each within 0.06 of the exact value."""
     result = run_sensitivity(load_sweep(SWEEPS / "ishigami.toml"), "sobol", tmp_path,
-                             chunk_size=1000, charts=False)
+                             chunk_size=1000)
     exact = ishigami_indices()
     s1, st = _indices(result.indices, "S1"), _indices(result.indices, "ST")
     assert sorted(s1, key=s1.get, reverse=True) == ["x2", "x1", "x3"]
@@ -64,7 +65,7 @@ replicates = 1
 seed = 5
 """ + "".join(f'\n[[parameters]]\npath = "x{i}"\nlow = 0\nhigh = 1\n' for i in range(1, 5))
     result = run_sensitivity(load_sweep(write_sweep(tmp_path, text)), "morris", tmp_path,
-                             samples=12, charts=False)
+                             samples=12)
     mu = _indices(result.indices, "mu_star")
     assert mu == pytest.approx({"x1": 1.0, "x2": 2.0, "x3": 3.0, "x4": 4.0})
     tornado = result.tornado.set_index("parameter")
@@ -75,7 +76,8 @@ seed = 5
 def test_model_sensitivity_writes_indices_per_fiscal_year_tornado_and_charts(
         tmp_path: Path, las: LAPopulation) -> None:
     """On the model (short horizon, Morris): KPI and per-fiscal-year indices, a tornado with a
-    base, low and high run per parameter, and the charts as PNG and SVG."""
+    base, low and high run per parameter; the analysis writes tables only, and the charts are
+    drawn from those tables as PNG and SVG."""
     sweep = load_sweep(write_sweep(tmp_path, SMALL.replace(
         'kpis = ["survival_prob_y5", ', 'kpis = [')))
     oat = oat_points(sweep)
@@ -86,7 +88,13 @@ def test_model_sensitivity_writes_indices_per_fiscal_year_tornado_and_charts(
     assert years == {"fy2026_27", "fy2027_28", "fy2028_29"}
     assert set(result.indices["output"]) >= {"min_reserves_gbp", "reserves_gbp"}
     assert len(result.tornado) == 3 * len(sweep.kpis)
-    names = {p.name for p in result.files}
+    tables = {p.name for p in result.files}
+    assert tables == {"indices.csv", "indices.parquet", "tornado.csv", "tornado.parquet"}
+    assert not list(result.run.folder.glob("*.png")), "experiments compute; they never draw"
+    charts = write_sensitivity_charts(result.indices, result.tornado, result.chart_meta,
+                                      result.run.folder)
+    names = {p.name for p in charts}
     for stem in ("sensitivity_indices", "sensitivity_over_time", "tornado_min_reserves_gbp"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
-    assert {"indices.csv", "indices.parquet", "tornado.csv"} <= names
+    assert result.chart_meta["tornado_kpi"] == "min_reserves_gbp"
+    assert result.chart_meta["labels"]["finance.grants[0].end_month"] == "grant end month"

@@ -329,7 +329,8 @@ def test_resolved_toml_round_trips_a_scenario_without_parent(tmp_path: Path) -> 
 
 
 def test_resolved_toml_round_trips_an_inheriting_scenario(tmp_path: Path) -> None:
-    """resolved_toml(s) is self-contained: it loads back to s with extends=None, and names the parent."""
+    """resolved_toml(s) is self-contained: it loads back to s with extends=None, and names the
+    parent."""
     scenario = load_scenario(SCENARIO_DIR / "la_hosted.toml")
     assert scenario.extends is not None
     text = resolved_toml(scenario)

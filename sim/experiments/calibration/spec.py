@@ -36,7 +36,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.scenario import ScenarioError, load_scenario
-from sim.scenario.load import loc_path, schema_class_at
+from sim.scenario.errors import explain_validation_error
+from sim.scenario.load import get_path
 
 __all__ = [
     "BUDGET_NAMES",
@@ -285,42 +286,6 @@ class LoadedSpec:
         return str(self.path)
 
 
-# --------------------------------------------------------------------------- errors
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The calibration-spec schema class reached by ``loc``."""
-    return schema_class_at(CalibrationSpec, loc)
-
-
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        key = str(loc[-1])
-        if model is not None:
-            close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            return loc_path(loc), (f"is not a known key{hint}; allowed here: "
-                                    f"{', '.join(model.model_fields)}")
-        return loc_path(loc), "is not a known key"
-    if kind == "missing":
-        return loc_path(loc), "is required but missing"
-    message = re.sub(r"^Value error, ", "", str(error["msg"]))
-    message = re.sub(r"^Input should be", "must be", message)
-    message = message[:1].lower() + message[1:]
-    value = error.get("input")
-    if isinstance(value, Mapping):
-        # A rule across fields of one table: move the field it is about into the key path.
-        model = _model_at(loc)
-        first = message.split(" ", 1)
-        if model is not None and len(first) == 2 and first[0] in model.model_fields:
-            return loc_path((*loc, first[0])), first[1]
-        return loc_path(loc), message
-    return loc_path(loc), f"{message}, got {value!r}"
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -357,16 +322,10 @@ def _check_model(loaded: LoadedSpec) -> None:
                 raise CalibrationError(source, f"parameters[{i}].{bound}",
                                        f"{value!r} is not allowed for {parameter.path}: "
                                        f"{exc.path} {exc.message}") from None
-            if not isinstance(_get_path(scenario.model_dump(), parameter.path), int | float):
+            if not isinstance(get_path(scenario.model_dump(), parameter.path), int | float):
                 raise CalibrationError(source, f"parameters[{i}].path",
                                        "must name a number in the scenario, got "
                                        f"{parameter.path!r}")
-
-
-def _get_path(data: Any, path: str) -> Any:
-    for part in re.findall(r"[^.\[\]]+", path):
-        data = data[int(part)] if part.isdigit() else data[part]
-    return data
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
@@ -391,11 +350,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:
-        where, message = _describe(exc.errors()[0])
-        extra = len(exc.errors()) - 1
-        if extra:
-            message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-        raise CalibrationError(str(path), where, message) from None
+        raise CalibrationError(str(path), *explain_validation_error(exc, CalibrationSpec)) from None
     folder = path.parent
     loaded = LoadedSpec(
         spec=spec, path=path, text=text,

@@ -1,0 +1,70 @@
+"""The ``calibrate`` command: fit a calibration spec and write its folder."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from sim.cli._common import BAD_INPUT, FAILED, fail, out_option
+from sim.scenario import ScenarioError
+
+__all__ = ["calibrate"]
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@out_option("a new calibration folder")
+@click.option("--observed", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fit this CSV instead of the spec's data (with --date-column and "
+                   "--value-column); the spec still gives the model, parameters, loss and method.")
+@click.option("--date-column", default=None, help="Column of --observed holding dates "
+              "(YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--value-column", default=None, help="Column of --observed holding the values.")
+@click.option("--budget", type=click.Choice(["small", "full"]), default="full", show_default=True,
+              help="small: the reduced budget CI runs (well under a minute); full: the "
+                   "documented fits.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes for model runs [default: every CPU available].")
+def calibrate(spec: str, out_dir: Path, observed: Path | None, date_column: str | None,
+              value_column: str | None, budget: str, workers: int | None) -> None:
+    """Fit a calibration SPEC (calibration/*.toml) and write fit.json, fit.png and
+    calibrated.toml (an overlay a scenario can extend) into a new folder under --out."""
+    from sim.experiments.calibration import calibrate as fit_spec
+    from sim.experiments.calibration import load_spec, with_observed
+    from sim.outputs import manifest
+    from sim.outputs.calibration_charts import CALIBRATION_FILES, write_calibration
+    from sim.outputs.console import calibration_lines
+
+    given = {"--observed": observed, "--date-column": date_column, "--value-column": value_column}
+    missing = [k for k, v in given.items() if v is None]
+    if len(missing) not in (0, 3):
+        fail(f"--observed, --date-column and --value-column go together; missing: "
+             f"{', '.join(missing)}", BAD_INPUT)
+    started = datetime.now(UTC)
+    try:
+        loaded = load_spec(spec)
+        names = [loaded.spec.meta.name]
+        if observed is not None:
+            loaded = with_observed(loaded, observed, str(date_column), str(value_column))
+            names.append(observed.stem)
+        result = fit_spec(loaded, budget, workers, progress=click.echo)
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    fit = result.fit
+    model = fit.get("model") or {}
+    info = manifest("calibrate", sys.argv, [spec], int(model.get("seed", 0)),
+                    int(model.get("replicates", 0)), started, datetime.now(UTC),
+                    {"budget": budget, "observed": str(loaded.observed_path)})
+    try:
+        folder = write_calibration(out_dir, names, fit, result.overlay, result.observed,
+                                   result.simulated, result.chart, result.spec_text, info)
+    except OSError as exc:
+        fail(f"cannot write results under {out_dir}: {exc}", FAILED)
+    click.echo("")
+    for line in calibration_lines(fit):
+        click.echo(line)
+    click.echo(f"\nResults written to {folder}/")
+    click.echo("  " + ", ".join(CALIBRATION_FILES))

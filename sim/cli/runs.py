@@ -1,0 +1,192 @@
+"""Commands on scenarios: ``run``, ``compare``, ``report``, ``validate`` and ``params``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sim.cli._common import BAD_INPUT, FAILED, echo_error, fail, options, out_option
+from sim.scenario import Scenario, ScenarioError, load_scenario, parameter_rows, resolved_toml
+
+__all__ = ["compare", "params", "report", "run", "validate"]
+
+DEFAULT_REPLICATES = 1000
+DEFAULT_SEED = 20260401
+
+_ensemble_options = options(
+    click.option("--workers", type=click.IntRange(min=1), default=None,
+                 help="Processes to simulate each scenario on (default: every core from 3,000 "
+                      "replicates, else 1). Never changes the numbers."),
+    click.option("--replicates", "-n", type=click.IntRange(min=1), default=DEFAULT_REPLICATES,
+                 show_default=True, help="Monte Carlo replicates per scenario."),
+    click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
+                 help="Seed of the run; the same seed gives the same numbers."),
+    click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+                 help="Override a scenario value, e.g. --set finance.grants[0].end_month=48 "
+                      "(VALUE is read as TOML, else as text). Repeatable; applied to every "
+                      "scenario."),
+    out_option("a new results folder"),
+    click.option("--report", "report", is_flag=True, default=False,
+                 help="Also write report.html, board_pack.pdf and workbook.xlsx into the results "
+                      "folder (as the report command does)."),
+    click.option("--parameter-uncertainty", "parameter_uncertainty", multiple=True,
+                 type=click.Path(path_type=Path), metavar="FIT",
+                 help="Draw calibrated parameters from a calibration's fit.json (or its folder), "
+                      "one draw per group of 25 replicates, so the bands include parameter "
+                      "uncertainty. Repeatable, one file per fit (docs/calibration.md)."),
+)
+"""Options shared by ``run`` and ``compare``."""
+
+
+def _load_all(files: Sequence[str], overrides: Sequence[str]) -> list[Scenario]:
+    try:
+        scenarios = [load_scenario(f, overrides) for f in files]
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    names = [s.meta.name for s in scenarios]
+    if len(set(names)) != len(names):
+        fail("scenarios must have different meta.name values to be compared; got "
+             + ", ".join(names), BAD_INPUT)
+    return scenarios
+
+
+def _execute(command: str, files: Sequence[str], *, workers: int | None, replicates: int,
+             seed: int, overrides: Sequence[str], out_dir: Path, report: bool,
+             parameter_uncertainty: Sequence[Path]) -> None:
+    # Heavy imports here, so `validate` and `--help` stay quick.
+    from sim.data import load_la_population
+    from sim.experiments import run_ensemble
+    from sim.experiments.uncertainty import (
+        PARAMETER_GROUP_SIZE,
+        load_parameter_distribution,
+        run_with_parameter_uncertainty,
+    )
+    from sim.outputs import manifest, write_run
+    from sim.outputs.console import headline_lines
+
+    scenarios = _load_all(files, overrides)
+    try:
+        distributions = [load_parameter_distribution(f) for f in parameter_uncertainty]
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    las = load_la_population()
+    started = datetime.now(UTC)
+    results = []
+    draws: list[dict[str, Any]] = []
+    for scenario in scenarios:
+        t0 = time.perf_counter()
+        click.echo(f"Running {scenario.meta.name}: {replicates:,} replicates × "
+                   f"{scenario.time.horizon_months} months ...", nl=False)
+        if distributions:
+            try:
+                result, rows = run_with_parameter_uncertainty(scenario, las, replicates, seed,
+                                                              distributions)
+            except ScenarioError as exc:
+                fail(str(exc), BAD_INPUT)
+            draws += [{"scenario": scenario.meta.name, **row} for row in rows]
+        else:
+            result = run_ensemble(scenario, las, replicates, seed, workers=workers)
+        results.append(result)
+        click.echo(f" {time.perf_counter() - t0:.1f} s")
+    extra: dict[str, Any] = {"overrides": list(overrides)}
+    if distributions:
+        extra["parameter_uncertainty"] = {
+            "files": [d.source for d in distributions], "group_size": PARAMETER_GROUP_SIZE,
+            "parameters": [p for d in distributions for p in d.paths],
+            "draws_file": "parameter_draws.csv"}
+    info = manifest(command, sys.argv, list(files), seed, replicates, started, datetime.now(UTC),
+                    extra)
+    try:
+        folder = write_run(out_dir, command, results, [resolved_toml(s) for s in scenarios], info,
+                           report=report,
+                           extra_tables={"parameter_draws.csv": draws} if draws else None)
+    except OSError as exc:
+        fail(f"cannot write results under {out_dir}: {exc}", FAILED)
+    click.echo("")
+    for line in headline_lines({r.name: r.kpi_summary() for r in results}):
+        click.echo(line)
+    click.echo(f"\nResults written to {folder}/")
+    click.echo(("  report.html, board_pack.pdf, workbook.xlsx,\n" if report else "")
+               + "  funding_cliff, trajectories, survival, growth_path"
+               + (", paired_differences" if len(results) > 1 else "")
+               + " (.png, .svg),\n  timeseries.csv, summary.json, kpis.parquet, events.csv, "
+               "manifest.json, scenario.resolved*.toml"
+               + (", parameter_draws.csv" if draws else ""))
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@_ensemble_options
+def run(scenario: str, workers: int | None, replicates: int, seed: int,
+        overrides: tuple[str, ...], out_dir: Path, report: bool,
+        parameter_uncertainty: tuple[Path, ...]) -> None:
+    """Run one SCENARIO file and write its results folder (tables and charts)."""
+    _execute("run", [scenario], workers=workers, replicates=replicates, seed=seed,
+             overrides=overrides, out_dir=out_dir, report=report,
+             parameter_uncertainty=parameter_uncertainty)
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_ensemble_options
+def compare(scenarios: tuple[str, ...], workers: int | None, replicates: int, seed: int,
+            overrides: tuple[str, ...], out_dir: Path, report: bool,
+            parameter_uncertainty: tuple[Path, ...]) -> None:
+    """Run several SCENARIOS with common random numbers and write one results folder
+    comparing them."""
+    _execute("compare", scenarios, workers=workers, replicates=replicates, seed=seed,
+             overrides=overrides, out_dir=out_dir, report=report,
+             parameter_uncertainty=parameter_uncertainty)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Write report.html, board_pack.pdf and workbook.xlsx (and redraw the charts) in RUN_DIR,
+    a folder written by run or compare, from its files alone."""
+    from sim.outputs import RunFolderError, report_folder
+
+    try:
+        written = report_folder(run_dir)
+    except RunFolderError as exc:
+        fail(str(exc), BAD_INPUT)
+    except OSError as exc:
+        fail(f"cannot write the report in {run_dir}: {exc}", FAILED)
+    click.echo(f"Report written to {run_dir}/")
+    click.echo("  " + ", ".join(p.name for p in written))
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a value before validating (as for run).")
+def validate(scenarios: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Check SCENARIOS files against the schema without running them (exit 2 if any fails)."""
+    failed = 0
+    for path in scenarios:
+        try:
+            scenario = load_scenario(path, overrides)
+        except ScenarioError as exc:
+            echo_error(str(exc))  # every file is checked, so no early exit
+            failed += 1
+        else:
+            click.echo(f"ok: {path} ({scenario.meta.name})")
+    if failed:
+        sys.exit(BAD_INPUT)
+
+
+@click.command()
+def params() -> None:
+    """Print every scenario parameter with unit, default, range and source (Markdown table)."""
+    click.echo("| parameter | unit | default | range | source | meaning |")
+    click.echo("|---|---|---|---|---|---|")
+    for row in parameter_rows():
+        cells = [row[k].replace("|", "\\|") for k in ("path", "unit", "default", "range", "source",
+                                                     "description")]
+        click.echo("| `" + cells[0] + "` | " + " | ".join(cells[1:]) + " |")
