@@ -1,7 +1,7 @@
 """Sweeps at scale: wall time, runs per second and peak memory, for 10,000 and 100,000 runs.
 
 Run: ``python benchmarks/bench_sweep.py [--runs 10000 100000] [--replicates 100]
-[--workers N] [--executor local|dask]``.
+[--workers N] [--executor serial|local|dask]``.
 
 Each size runs in a fresh process (peak memory is a high-water mark) on the example sweep
 ``scenarios/sweeps/base.toml`` (five parameters, 120 months) with ``samples = runs /
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--replicates", type=int, default=100)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--executor", choices=["local", "dask"], default="local")
+    parser.add_argument("--executor", choices=["serial", "local", "dask"], default="local")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:

@@ -17,12 +17,16 @@ from sim.experiments.ensemble import (
     run_ensemble,
 )
 from sim.experiments.executors import (
+    EXECUTOR_KINDS,
     DaskExecutor,
     Executor,
+    ExecutorError,
     LocalExecutor,
     SerialExecutor,
+    default_workers,
     make_executor,
 )
+from sim.experiments.shared import SharedArrays
 
 _LAZY = {
     "Sweep": "sim.experiments.sweepfile",
@@ -53,11 +57,15 @@ __all__ = [
     "resolve_workers",
     "run_blocks",
     "run_ensemble",
-    # executors
+    # executors: the one parallel layer of ensembles, sweeps and calibration
+    "EXECUTOR_KINDS",
     "DaskExecutor",
     "Executor",
+    "ExecutorError",
     "LocalExecutor",
     "SerialExecutor",
+    "SharedArrays",
+    "default_workers",
     "make_executor",
     # sweeps and sensitivity (loaded on first use; discovery: sim.experiments.discover)
     "Sweep",

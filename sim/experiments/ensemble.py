@@ -3,23 +3,23 @@
 Replicates are split into fixed-size random-stream blocks (:func:`sim.engine.partition`), and
 blocks are simulated together in batches of about ``batch_replicates`` rows. Because every
 block draws from its own streams, the result is the same whatever the batch size, and whatever
-the number of worker processes the batches are spread over (``workers``); because every
-scenario uses the same seed, scenarios compared in one call share common random numbers
-mechanism by mechanism.
+executor runs the batches (in this process, a local process pool or Dask, with any number of
+workers); because every scenario uses the same seed, scenarios compared in one call share
+common random numbers mechanism by mechanism.
 
-With ``workers`` > 1 the batches of every scenario go to one process pool. Workers write their
-rows straight into a shared, file-backed memory map (in ``/dev/shm`` where it has room), so the
-parent copies nothing: sending 10,000 × 120-month metric arrays back through pipes would cost
-more than a second.
+Batches run as tasks of an executor (:mod:`sim.experiments.executors`), all the scenarios'
+batches on one set of workers. Each task writes its rows straight into the ensemble's arrays
+(:class:`sim.experiments.shared.SharedArrays`): in this process, or through a shared
+memory-mapped file from workers on this machine, so the parent copies nothing — sending
+10,000 × 120-month metric arrays back through pipes would cost more than the simulation gains
+from a second worker. Workers on other machines send their rows back instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
-import mmap
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,9 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, Block, RandomStreams, partition, summarise
+from sim.experiments.executors import Executor, default_workers, make_executor
+from sim.experiments.process import state
+from sim.experiments.shared import SharedArrays
 from sim.model import KPIS, METRICS, BatchResult, simulate
 from sim.scenario import Scenario
 
@@ -46,13 +49,12 @@ __all__ = [
 
 DEFAULT_BATCH_REPLICATES = 2000
 """Rows per batch where the model keeps a batch's metrics itself (sweeps, calibration): large
-enough to amortise numpy call overhead (research/perf_style.md §1.6), small enough that a
-batch's 95 metric arrays stay under 200 MB."""
+enough that numpy's fixed cost per call is shared by many rows, small enough that a batch's 95
+metric arrays stay under 200 MB."""
 ENSEMBLE_BATCH_REPLICATES = 5000
 """Rows per batch of an ensemble: its metrics are written in place into the ensemble's arrays,
-so a bigger batch costs no memory, and it pays the model's fixed cost per month (about 70 ms a
-run) fewer times: 10,000 replicates on two workers took 2.8 s in batches of 5,000 against
-3.0 s in batches of 2,000 (median of 7)."""
+so a bigger batch costs no memory, and it pays the model's fixed cost per month (a cost per
+call, whatever the number of rows) fewer times."""
 AUTO_POOL_MIN_BLOCKS = 3
 """``workers=None`` uses a process pool from this many random-stream blocks (3,000 replicates)."""
 
@@ -107,26 +109,10 @@ def batches(blocks: Sequence[Block], batch_replicates: int) -> list[list[Block]]
     return groups
 
 
-_BLAS: Any = None
-"""threadpoolctl controller of this process's BLAS, made on first use."""
-
-
 def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """Limit BLAS to one thread while simulating.
-
-    The model's matrix products are small ([R, 153] by [153, 9]); OpenBLAS threads only add
-    hand-over and spin-waiting: a 2,000-replicate batch ran 2.7 times faster with one thread on
-    a busy two-core machine, and the numbers are the same to the bit.
-    """
-    global _BLAS
-    try:
-        if _BLAS is None:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS = ThreadpoolController()
-        return _BLAS.limit(limits=1, user_api="blas")
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
+    """Limit BLAS to one thread while simulating (:meth:`ProcessState.one_blas_thread
+    <sim.experiments.process.ProcessState.one_blas_thread>`)."""
+    return state().one_blas_thread()
 
 
 def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block],
@@ -146,66 +132,44 @@ def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequenc
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
                  block_size: int = DEFAULT_BLOCK_SIZE,
                  batch_replicates: int = ENSEMBLE_BATCH_REPLICATES,
-                 workers: int | None = 1) -> EnsembleResult:
+                 workers: int | None = 1, *, executor: Executor | None = None) -> EnsembleResult:
     """Run ``replicates`` replicates of ``scenario`` from ``seed``.
 
     ``block_size`` fixes the random-stream blocks (changing it changes the numbers);
-    ``batch_replicates`` only changes how many blocks share arrays, and ``workers`` how many
-    processes simulate them (never the numbers). ``workers=None`` picks: every core from
-    three blocks (more than 2,000 replicates), else this process alone.
+    ``batch_replicates`` only changes how many blocks share arrays, and ``workers`` or
+    ``executor`` where they are simulated (never the numbers). ``workers`` processes on this
+    machine; ``None`` picks every core from three blocks (more than 2,000 replicates), else
+    this process alone. ``executor`` (from :func:`~sim.experiments.executors.make_executor`,
+    e.g. Dask) is used instead of ``workers`` and left open for the caller.
     """
-    count = resolve_workers(workers, [replicates], block_size)
-    if count > 1:
-        return _run_parallel([scenario], las, replicates, seed, block_size, batch_replicates,
-                             count)[0]
-    blocks = partition(replicates, block_size)
-    # Month-major storage ([T, R]), filled in place batch by batch and handed out as [R, T]
-    # views: the model writes each month's values of a batch as one contiguous run.
-    months = scenario.time.horizon_months
-    storage = {name: np.zeros((months, replicates)) for name in METRICS}
-    kpis: dict[str, np.ndarray] = {}
-    events: list[tuple[int, str]] = []
-    for group in batches(blocks, batch_replicates):
-        rows = slice(group[0].start, group[-1].start + group[-1].size)
-        part = run_blocks(scenario, las, seed, group,
-                          out={name: values[:, rows] for name, values in storage.items()})
-        if not kpis:
-            kpis = {k: np.empty(replicates) for k in part.kpis}
-            events = part.events
-        for k, v in part.kpis.items():
-            kpis[k][rows] = v
-    return EnsembleResult(scenario=scenario, seed=seed, replicates=replicates,
-                          metrics={name: values.T for name, values in storage.items()},
-                          kpis=kpis, events=events)
+    return compare([scenario], las, replicates, seed, block_size, batch_replicates, workers,
+                   executor=executor)[0]
 
 
 def compare(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
             block_size: int = DEFAULT_BLOCK_SIZE,
             batch_replicates: int = ENSEMBLE_BATCH_REPLICATES,
-            workers: int | None = 1) -> list[EnsembleResult]:
+            workers: int | None = 1, *, executor: Executor | None = None) -> list[EnsembleResult]:
     """Run several scenarios with the same seed, so they share common random numbers.
 
-    With ``workers`` > 1 (or ``None``: every core, from three blocks in all) the batches of
-    all the scenarios share one process pool.
+    The batches of all the scenarios go to one executor: ``executor`` if given (left open),
+    else a local one of ``workers`` processes (``None``: every core, from three blocks in all;
+    1: this process).
     """
+    if executor is not None:
+        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, executor)
     count = resolve_workers(workers, [replicates] * len(scenarios), block_size)
-    if count > 1:
-        return _run_parallel(scenarios, las, replicates, seed, block_size, batch_replicates, count)
-    return [run_ensemble(s, las, replicates, seed, block_size, batch_replicates)
-            for s in scenarios]
-
-
-# --------------------------------------------------------------------------- process pool
+    with make_executor("local", count) as own:
+        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, own)
 
 
 def resolve_workers(workers: int | None, replicates: Sequence[int],
                     block_size: int = DEFAULT_BLOCK_SIZE) -> int:
     """Processes to use: ``workers``, but never more than there are random-stream blocks to
     share out (a block is never split). ``None`` means every core when there are at least
-    :data:`AUTO_POOL_MIN_BLOCKS` blocks in all, else one: starting a pool costs about half a
-    second, which two blocks do not win back on a busy two-core machine."""
-    from sim.experiments.executors import default_workers
-
+    :data:`AUTO_POOL_MIN_BLOCKS` blocks in all, else one: a new worker process must import the
+    model and load its compiled loops before its first batch, which two blocks do not win
+    back."""
     blocks = sum(math.ceil(r / block_size) for r in replicates)
     if workers is None:
         workers = default_workers() if blocks >= AUTO_POOL_MIN_BLOCKS else 1
@@ -224,142 +188,115 @@ def even_batches(blocks: Sequence[Block], workers: int, batch_replicates: int) -
     return [list(blocks[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where each scenario's metrics and KPIs live in the shared file: name → (offset, shape)."""
+# --------------------------------------------------------------------------- batches as tasks
 
-    path: str
-    size: int
-    slots: tuple[dict[str, tuple[int, tuple[int, ...]]], ...]
-
-
-def _make_layout(scenarios: Sequence[Scenario], replicates: int) -> _Layout | None:
-    """A file in /dev/shm (or the temporary folder) big enough for every result, or None when
-    neither has room (then results come back through pipes)."""
-    slots = []
-    offset = 0
-    for scenario in scenarios:
-        months = scenario.time.horizon_months
-        slot: dict[str, tuple[int, tuple[int, ...]]] = {}
-        for name in METRICS:  # month-major: each worker writes whole rows of months
-            slot[f"m:{name}"] = (offset, (months, replicates))
-            offset += replicates * months * 8
-        for name in KPIS:
-            slot[f"k:{name}"] = (offset, (replicates,))
-            offset += replicates * 8
-        slots.append(slot)
-    for folder in ("/dev/shm", tempfile.gettempdir()):
-        try:
-            stats = os.statvfs(folder)
-            if stats.f_bavail * stats.f_frsize < 1.2 * offset + (64 << 20):
-                continue
-            fd, path = tempfile.mkstemp(prefix="coe-sim-ensemble-", dir=folder)
-            os.ftruncate(fd, max(offset, 1))
-            os.close(fd)
-            return _Layout(path=path, size=max(offset, 1), slots=tuple(slots))
-        except (OSError, AttributeError):
-            continue
-    return None
+_Key = tuple[int, str, str]
+"""Where a result lives: (scenario index, ``metric`` or ``kpi``, name)."""
 
 
 @dataclass(frozen=True)
-class _PoolContext:
+class _EnsembleContext:
+    """What every batch task needs, sent once to each worker."""
+
     scenarios: tuple[Scenario, ...]
     las: LAPopulation
     seed: int
-    layout: _Layout | None
+    results: SharedArrays[_Key]
 
 
-_MAPS: dict[str, mmap.mmap] = {}
-"""Per worker process: the shared result file, mapped once."""
+@dataclass(frozen=True)
+class _BatchReply:
+    """What a batch task sends back: the keys it produced, in the model's order; the rows it
+    could not write in place (all of them when the results are out of its reach); and, from
+    the batch that starts at replicate 0, the batch result's other fields (its event log)."""
+
+    keys: tuple[_Key, ...]
+    sent: dict[_Key, np.ndarray]
+    fields: dict[str, Any]
 
 
-def _shared_map(layout: _Layout) -> mmap.mmap:
-    if layout.path not in _MAPS:
-        with open(layout.path, "r+b") as handle:
-            _MAPS.clear()  # a new run: drop the previous run's map
-            _MAPS[layout.path] = mmap.mmap(handle.fileno(), layout.size)
-    return _MAPS[layout.path]
+def _rows(group: Sequence[Block]) -> slice:
+    return slice(group[0].start, group[-1].start + group[-1].size)
 
 
-def _simulate_task(context: _PoolContext, task: tuple[int, list[Block]]) -> dict[str, Any]:
-    """Worker: simulate one batch; write its rows into the shared file; return the rest."""
+def _simulate_batch(context: _EnsembleContext, task: tuple[int, list[Block]]) -> _BatchReply:
+    """Task: simulate one batch of scenario ``index``, writing its rows into the results."""
     index, group = task
-    rows = slice(group[0].start, group[-1].start + group[-1].size)
-    if context.layout is None:
-        part = run_blocks(context.scenarios[index], context.las, context.seed, group)
-        return {"events": part.events, "written": [], "metrics": part.metrics,
-                "kpis": part.kpis}
-    shared = _shared_map(context.layout)
-    slot = context.layout.slots[index]
-    storage: dict[str, np.ndarray] = {}  # the model writes the metrics into the shared file
-    for name in METRICS:
-        offset, shape = slot[f"m:{name}"]
-        storage[name] = np.frombuffer(shared, dtype=np.float64, count=math.prod(shape),
-                                      offset=offset).reshape(shape)[:, rows]
-    part = run_blocks(context.scenarios[index], context.las, context.seed, group, out=storage)
-    out: dict[str, Any] = {"events": part.events, "written": [f"m:{name}" for name in METRICS],
-                           "metrics": {}, "kpis": {}}
-    for name, value in part.kpis.items():
-        where = slot.get(f"k:{name}")
-        if where is None:
-            out["kpis"][name] = value  # not in the layout: back through the pipe
-            continue
-        offset, shape = where
-        np.frombuffer(shared, dtype=np.float64, count=math.prod(shape), offset=offset)[rows] = value
-        out["written"].append(f"k:{name}")
-    return out
+    rows = _rows(group)
+    shared = context.results.attach()
+    months = context.scenarios[index].time.horizon_months
+    if shared is None:
+        out = {name: np.zeros((months, rows.stop - rows.start)) for name in METRICS}
+    else:
+        out = {name: shared[(index, "metric", name)][:, rows] for name in METRICS}
+    part = run_blocks(context.scenarios[index], context.las, context.seed, group, out=out)
+    keys: list[_Key] = []
+    sent: dict[_Key, np.ndarray] = {}
+    for name, values in part.metrics.items():
+        keys.append((index, "metric", name))
+        if shared is None or name not in out:
+            sent[keys[-1]] = values.T  # month-major, as stored
+    for name, values in part.kpis.items():
+        keys.append((index, "kpi", name))
+        if shared is not None and keys[-1] in shared:
+            shared[keys[-1]][rows] = values
+        else:
+            sent[keys[-1]] = values
+    fields = {} if rows.start else {f.name: getattr(part, f.name) for f in dataclasses.fields(part)
+                                    if f.name not in ("metrics", "kpis")}
+    return _BatchReply(tuple(keys), sent, fields)
 
 
-def _run_parallel(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
-                  block_size: int, batch_replicates: int, workers: int) -> list[EnsembleResult]:
-    from sim.experiments.executors import LocalExecutor
-
+def _run(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
+         block_size: int, batch_replicates: int, executor: Executor) -> list[EnsembleResult]:
+    """Every scenario's batches as tasks on ``executor``, their rows gathered in place."""
     blocks = partition(replicates, block_size)
-    groups = even_batches(blocks, workers, batch_replicates)
+    if executor.workers > 1:
+        groups = even_batches(blocks, executor.workers, batch_replicates)
+    else:
+        groups = batches(blocks, batch_replicates)
     tasks = [(i, g) for i in range(len(scenarios)) for g in groups]
-    tasks.sort(key=lambda t: -sum(b.size for b in t[1]))  # biggest first: better balance
-    layout = _make_layout(scenarios, replicates)
-    context = _PoolContext(tuple(scenarios), las, seed, layout)
-    events: list[list[tuple[int, str]]] = [[] for _ in scenarios]
-    written: list[set[str]] = [set() for _ in scenarios]
-    piped: list[dict[str, dict[str, np.ndarray]]] = [{"metrics": {}, "kpis": {}} for _ in scenarios]
-    shared = None
-    try:
-        with LocalExecutor(min(workers, len(tasks))) as executor:
-            for (index, group), out in executor.map_unordered(_simulate_task, context, tasks):
-                events[index] = out["events"]
-                written[index].update(out["written"])
-                rows = slice(group[0].start, group[-1].start + group[-1].size)
-                for kind in ("metrics", "kpis"):
-                    store = piped[index][kind]
-                    for name, value in out[kind].items():
-                        if name not in store:
-                            store[name] = np.empty((replicates, *value.shape[1:]))
-                        store[name][rows] = value
-        if layout is not None:
-            with open(layout.path, "r+b") as handle:
-                shared = mmap.mmap(handle.fileno(), layout.size)
-    finally:
-        if layout is not None:
-            try:
-                os.unlink(layout.path)  # the map stays valid; its memory goes with the arrays
-            except OSError:
-                pass
-    results = []
-    for index, scenario in enumerate(scenarios):
-        found: dict[str, dict[str, np.ndarray]] = {"metrics": {}, "kpis": {}}
-        if layout is not None and shared is not None:
-            for key, (offset, shape) in layout.slots[index].items():
-                if key in written[index]:
-                    kind = "metrics" if key.startswith("m:") else "kpis"
-                    values = np.frombuffer(
-                        shared, dtype=np.float64, count=math.prod(shape), offset=offset
-                    ).reshape(shape)
-                    found[kind][key[2:]] = values.T if kind == "metrics" else values
-        for kind in ("metrics", "kpis"):
-            found[kind].update(piped[index][kind])
-        results.append(EnsembleResult(scenario=scenario, seed=seed, replicates=replicates,
-                                      metrics=found["metrics"], kpis=found["kpis"],
-                                      events=events[index]))
-    return results
+    if not executor.in_process:
+        tasks.sort(key=lambda t: -sum(b.size for b in t[1]))  # biggest first: better balance
+    # Month-major metrics ([T, R]): the model writes each month's values of a batch as one
+    # contiguous run; they are handed out as [R, T] views.
+    shapes: dict[_Key, tuple[int, ...]] = {}
+    for i, scenario in enumerate(scenarios):
+        shapes.update({(i, "metric", name): (scenario.time.horizon_months,) for name in METRICS})
+        shapes.update({(i, "kpi", name): () for name in KPIS})
+    keys: list[tuple[_Key, ...]] = [() for _ in scenarios]
+    fields: list[dict[str, Any]] = [{} for _ in scenarios]
+    with SharedArrays(replicates, shapes, share_file=not executor.in_process) as results:
+        context = _EnsembleContext(tuple(scenarios), las, seed, results)
+        for (index, group), reply in executor.map_unordered(_simulate_batch, context, tasks):
+            rows = _rows(group)
+            for key, values in reply.sent.items():
+                results.receive(key, rows, values)
+            if not rows.start:
+                keys[index], fields[index] = reply.keys, reply.fields
+    return [_result(scenario, seed, replicates, results, keys[i], fields[i])
+            for i, scenario in enumerate(scenarios)]
+
+
+def _result(scenario: Scenario, seed: int, replicates: int, results: SharedArrays[_Key],
+            keys: Sequence[_Key], fields: Mapping[str, Any]) -> EnsembleResult:
+    """One scenario's :class:`EnsembleResult`: views of the gathered arrays, and the first
+    batch's other fields (a field :class:`EnsembleResult` does not declare is carried as an
+    attribute, as it is)."""
+    metrics: dict[str, np.ndarray] = {}
+    kpis: dict[str, np.ndarray] = {}
+    for key in keys:
+        _, kind, name = key
+        if kind == "metric":
+            metrics[name] = results.arrays[key].T
+        else:
+            kpis[name] = results.arrays[key]
+    declared = {f.name for f in dataclasses.fields(EnsembleResult)}
+    given = {"scenario", "seed", "replicates", "metrics", "kpis"}
+    result = EnsembleResult(scenario=scenario, seed=seed, replicates=replicates, metrics=metrics,
+                            kpis=kpis,
+                            **{k: v for k, v in fields.items() if k in declared - given})
+    for name, value in fields.items():
+        if name not in declared and not hasattr(result, name):
+            setattr(result, name, value)
+    return result

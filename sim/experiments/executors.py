@@ -1,20 +1,29 @@
 """Executors: one interface, three backends (in-process, a local process pool, Dask).
 
-An executor runs ``fn(context, task)`` for many tasks and yields ``(task, result)`` pairs as
-they finish, in any order. ``context`` is the data every task needs (the base scenario, the LA
-population, the sweep's settings); it is sent to each worker once, not with every task. At most
-``max_in_flight`` tasks are queued at a time, so memory stays flat however many tasks there are.
+Ensembles, sweeps and calibration all run their work through this one interface. An executor
+runs ``fn(context, task)`` for many tasks and yields ``(task, result)`` pairs as they finish, in
+any order (:meth:`Executor.map_unordered`; :meth:`Executor.map` gives the results in task
+order). ``context`` is the data every task needs (the scenarios and LA population of an
+ensemble, a sweep and its settings, a calibration problem); it is sent to each worker once, not
+with every task, and kept there while the next call passes the same object, so a calibration's
+many rounds reuse one set of workers. At most ``max_in_flight`` tasks are queued at a time, so
+memory stays flat however many tasks there are. Results that tasks write in place go through
+:class:`sim.experiments.shared.SharedArrays`; what a worker keeps between tasks is in
+:mod:`sim.experiments.process`.
 
-Backends
---------
+Backends (made by :func:`make_executor`)
+----------------------------------------
 :class:`SerialExecutor`
-    Runs everything in this process; no start-up cost. Used for one worker.
+    Runs everything in this process; no start-up cost. Used for one worker (``serial``, or
+    ``local`` with one worker).
 :class:`LocalExecutor`
     A :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method (the same
-    on Linux, macOS and Windows; safe with threads). ``fn`` must be a module-level function.
+    on Linux, macOS and Windows; safe with threads). ``fn`` must be a module-level function
+    (``local``).
 :class:`DaskExecutor`
     ``dask.distributed``: joins the scheduler at ``scheduler`` (``tcp://host:port``) or starts
-    a :class:`~dask.distributed.LocalCluster` of ``workers`` single-threaded processes.
+    a :class:`~dask.distributed.LocalCluster` of ``workers`` single-threaded processes
+    (``dask``).
 
 Which worker runs which task never changes the numbers: every task carries its own random
 streams (design point and replicate block), never a worker's.
@@ -22,6 +31,7 @@ streams (design point and replicate block), never a worker's.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -31,7 +41,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
+from sim.experiments.process import state
+
 __all__ = [
+    "EXECUTOR_KINDS",
     "DaskExecutor",
     "Executor",
     "ExecutorError",
@@ -43,6 +56,9 @@ __all__ = [
 
 T = TypeVar("T")
 TaskFunction = Callable[[Any, Any], Any]
+
+EXECUTOR_KINDS = ("serial", "local", "dask")
+"""The kinds :func:`make_executor` knows, one backend each."""
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Each worker is one process doing one task at a time: its BLAS must not start threads too."""
@@ -61,10 +77,15 @@ def default_workers() -> int:
 
 
 class Executor(ABC):
-    """Context manager that maps a task function over tasks on some workers."""
+    """Context manager that maps a task function over tasks on some workers.
+
+    ``in_process`` says whether tasks run in this process (then they may write into the
+    caller's arrays directly).
+    """
 
     name = "executor"
     workers = 1
+    in_process = False
 
     def __enter__(self) -> Executor:
         return self
@@ -80,14 +101,28 @@ class Executor(ABC):
                       max_in_flight: int | None = None) -> Iterator[tuple[T, Any]]:
         """Yield ``(task, fn(context, task))`` for every task, as each finishes."""
 
+    def map(self, fn: TaskFunction, context: Any, tasks: Iterable[Any]) -> list[Any]:
+        """``[fn(context, task) for task in tasks]``, in task order, run on the workers."""
+        numbered = list(enumerate(tasks))
+        results: list[Any] = [None] * len(numbered)
+        for (index, _), result in self.map_unordered(functools.partial(_call_numbered, fn),
+                                                     context, numbered):
+            results[index] = result
+        return results
+
     def describe(self) -> str:
         return f"{self.name}, {self.workers} worker{'s' if self.workers != 1 else ''}"
+
+
+def _call_numbered(fn: TaskFunction, context: Any, numbered: tuple[int, Any]) -> Any:
+    return fn(context, numbered[1])
 
 
 class SerialExecutor(Executor):
     """Everything in this process, in task order."""
 
     name = "in-process"
+    in_process = True
 
     def map_unordered(self, fn: TaskFunction, context: Any, tasks: Iterable[T],
                       max_in_flight: int | None = None) -> Iterator[tuple[T, Any]]:
@@ -97,22 +132,25 @@ class SerialExecutor(Executor):
 
 # --------------------------------------------------------------------------- local process pool
 
-_WORKER_CONTEXT: Any = None
-
 
 def _init_worker(context: Any) -> None:
-    """Pool initializer: keep the context; leave Ctrl-C to the parent, which stops the pool."""
-    global _WORKER_CONTEXT
-    _WORKER_CONTEXT = context
+    """Pool initializer: keep the context in this process's state; leave Ctrl-C to the parent,
+    which stops the pool."""
+    state().context = context
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call_in_worker(fn: TaskFunction, task: Any) -> Any:
-    return fn(_WORKER_CONTEXT, task)
+    return fn(state().context, task)
 
 
 class LocalExecutor(Executor):
-    """A pool of ``workers`` processes on this machine (``spawn`` start method)."""
+    """A pool of ``workers`` processes on this machine (``spawn`` start method).
+
+    The workers start on the first :meth:`map_unordered` call, holding its context, and stay
+    for later calls with the same context object; a call with another context starts new
+    workers. :meth:`close` lets idle workers exit without waiting for them.
+    """
 
     name = "local process pool"
 
@@ -121,8 +159,12 @@ class LocalExecutor(Executor):
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._pool: ProcessPoolExecutor | None = None
+        self._context: Any = None
 
-    def _start(self, context: Any) -> ProcessPoolExecutor:
+    def _pool_for(self, context: Any) -> ProcessPoolExecutor:
+        """The running pool if its workers hold ``context``, else a new pool whose do."""
+        if self._pool is not None and self._context is context:
+            return self._pool
         self.close()
         saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
         os.environ.update({k: "1" for k in _THREAD_VARIABLES})
@@ -139,17 +181,18 @@ class LocalExecutor(Executor):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-        self._pool = pool
+        self._pool, self._context = pool, context
         return pool
 
     def map_unordered(self, fn: TaskFunction, context: Any, tasks: Iterable[T],
                       max_in_flight: int | None = None) -> Iterator[tuple[T, Any]]:
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._start(context)
+        pool = self._pool_for(context)
         limit = max_in_flight or 2 * self.workers
         pending: dict[Future, T] = {}
         queue = iter(tasks)
+        finished = False
         try:
             for task in queue:
                 pending[pool.submit(_call_in_worker, fn, task)] = task
@@ -167,15 +210,18 @@ class LocalExecutor(Executor):
                         pending[pool.submit(_call_in_worker, fn, nxt)] = nxt
                         break
                     yield task, result
+            finished = True
         finally:
-            for future in pending:
-                future.cancel()
-            self.close(wait_for_workers=False)  # idle workers exit on their own
+            if not finished:  # an error, Ctrl-C or a caller that stopped early
+                for future in pending:
+                    future.cancel()
+                self.close()
 
-    def close(self, wait_for_workers: bool = True) -> None:
+    def close(self, wait_for_workers: bool = False) -> None:
+        """Stop the workers; by default without waiting (idle workers exit on their own)."""
         if self._pool is not None:
             self._pool.shutdown(wait=wait_for_workers, cancel_futures=True)
-            self._pool = None
+            self._pool, self._context = None, None
 
 
 # --------------------------------------------------------------------------- Dask
@@ -187,6 +233,9 @@ def _call_with_context(fn: TaskFunction, context: Any, task: Any) -> Any:
 
 class DaskExecutor(Executor):
     """``dask.distributed``: an existing cluster (``scheduler``) or a new LocalCluster.
+
+    The context is scattered to every worker once and kept there for later calls with the same
+    context object.
 
     Parameters
     ----------
@@ -205,7 +254,10 @@ class DaskExecutor(Executor):
                                 "install it with: pip install 'dask[distributed]'") from None
         self.scheduler = scheduler
         self.retries = retries
-        self._cluster = None
+        self._cluster: Any = None
+        self._client: Any = None
+        self._context: Any = None
+        self._scattered: Any = None
         try:
             if scheduler:
                 self._client = Client(scheduler, timeout="30s")
@@ -225,12 +277,19 @@ class DaskExecutor(Executor):
         where = self.scheduler or "LocalCluster"
         return f"dask ({where}), {self.workers} worker{'s' if self.workers != 1 else ''}"
 
+    def _scatter(self, context: Any) -> Any:
+        """The context on every worker: scattered on first use, then kept while it is the same."""
+        if self._scattered is None or self._context is not context:
+            self._scattered = self._client.scatter(context, broadcast=True)
+            self._context = context  # the previous context is released with its future
+        return self._scattered
+
     def map_unordered(self, fn: TaskFunction, context: Any, tasks: Iterable[T],
                       max_in_flight: int | None = None) -> Iterator[tuple[T, Any]]:
         from dask.distributed import as_completed
 
         client = self._client
-        shared = client.scatter(context, broadcast=True)
+        shared = self._scatter(context)
         limit = max_in_flight or 2 * max(self.workers, 1)
         pending: dict[Any, T] = {}
         queue = iter(tasks)
@@ -261,9 +320,9 @@ class DaskExecutor(Executor):
                 future.cancel()
 
     def close(self, wait_for_workers: bool = True) -> None:
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
+        self._scattered, self._context = None, None
+        if self._client is not None:
+            self._client.close()
             self._client = None
         if self._cluster is not None:
             self._cluster.close()
@@ -272,10 +331,23 @@ class DaskExecutor(Executor):
 
 def make_executor(kind: str = "local", workers: int | None = None,
                   scheduler: str | None = None) -> Executor:
-    """An executor by name: ``local`` (one worker runs in-process) or ``dask``."""
+    """An executor by kind (one of :data:`EXECUTOR_KINDS`).
+
+    ``serial``: this process. ``local``: a process pool of ``workers`` processes (default
+    every core; one worker runs in this process, with no pool). ``dask``: the Dask cluster at
+    ``scheduler``, or a new LocalCluster of ``workers`` processes.
+    """
+    if scheduler and kind != "dask":
+        raise ValueError(f"a scheduler ({scheduler}) is only used by the 'dask' executor, "
+                         f"not {kind!r}")
+    if kind == "serial":
+        return SerialExecutor()
     if kind == "local":
         count = int(workers) if workers else default_workers()
+        if count < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         return SerialExecutor() if count == 1 else LocalExecutor(count)
     if kind == "dask":
         return DaskExecutor(workers, scheduler)
-    raise ValueError(f"executor must be 'local' or 'dask', got {kind!r}")
+    raise ValueError(f"executor must be one of {', '.join(map(repr, EXECUTOR_KINDS))}, "
+                     f"got {kind!r}")

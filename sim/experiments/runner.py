@@ -14,6 +14,7 @@ import numpy as np
 from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
+from sim.experiments.process import state
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import METRICS, first_april
 from sim.model.batching import is_per_replicate, stack_scenarios, value_at
@@ -85,23 +86,11 @@ def point_seed(seed: int, point: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(1, np.uint64)[0])
 
 
-_BUFFERS: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-"""Per worker process: metric storage reused by every batch (months, rows) → name → [T, R]."""
-
-
 def _metric_storage(months: int, rows: int) -> dict[str, np.ndarray]:
-    """Zeroed month-major storage for a batch's metrics, reused from batch to batch: a sweep
-    keeps only KPIs and a few fiscal-year values, and fresh arrays for every batch left each
-    worker holding about a gigabyte of freed-but-kept heap."""
-    size = max(rows, DEFAULT_BATCH_REPLICATES)
-    key = (months, size)
-    if key not in _BUFFERS:
-        _BUFFERS.clear()
-        _BUFFERS[key] = {name: np.zeros((months, size)) for name in METRICS}
-    storage = {name: values[:, :rows] for name, values in _BUFFERS[key].items()}
-    for values in storage.values():
-        values.fill(0.0)
-    return storage
+    """Zeroed month-major storage for a batch's metrics, reused from batch to batch by this
+    process (:meth:`~sim.experiments.process.ProcessState.metric_scratch`): a sweep keeps only
+    KPIs and a few fiscal-year values of each batch."""
+    return state().metric_scratch(METRICS, months, rows, minimum_rows=DEFAULT_BATCH_REPLICATES)
 
 
 def stackable(sweep: Sweep, common_random_numbers: bool, uncertainty: bool) -> bool:
@@ -195,13 +184,14 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
 
             seed = (context.seed if context.common_random_numbers
                     else point_seed(context.seed, point))
+            assert context.las is not None  # only a test-function sweep has none
             whole, _ = run_with_parameter_uncertainty(scenario, context.las, n, seed,
                                                       context.uncertainty)
             fill(whole, row * n)
             continue
-        for group in batches(blocks, DEFAULT_BATCH_REPLICATES):
-            part = run_blocks(scenario, context.las, context.seed, group,  # type: ignore[arg-type]
+        for batch in batches(blocks, DEFAULT_BATCH_REPLICATES):
+            part = run_blocks(scenario, context.las, context.seed, batch,  # type: ignore[arg-type]
                               prefix, out=_metric_storage(scenario.time.horizon_months,
-                                                          sum(b.size for b in group)))
-            fill(part, row * n + group[0].start)
+                                                          sum(b.size for b in batch)))
+            fill(part, row * n + batch[0].start)
     return {**out, **kpis, **series}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 from sim.data import LAPopulation
 from sim.engine import partition
-from sim.experiments import EnsembleResult, batches, compare, run_blocks, run_ensemble
-from sim.model import KPIS, METRICS
+from sim.experiments import EnsembleResult, batches, compare, ensemble, run_blocks, run_ensemble
+from sim.model import KPIS, METRICS, BatchResult
 from sim.scenario import Scenario
 
 REPLICATES = 20
@@ -132,3 +134,27 @@ def test_compare_gives_common_random_numbers(
     first, second = compare([scenario, renamed], las, REPLICATES, SEED, block_size=BLOCK_SIZE)
     assert (first.name, second.name) == ("independent_company", "renamed")
     assert_same_results(first.metrics, first.kpis, second.metrics, second.kpis)
+
+
+def test_fields_a_batch_result_adds_reach_the_ensemble_result(
+    scenario: Scenario, las: LAPopulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field the model adds to BatchResult is carried, from the batch at replicate 0, onto
+    the EnsembleResult as it is (the ensemble does not read it)."""
+
+    @dataclasses.dataclass
+    class Richer(BatchResult):
+        first_replicate: Any = None
+
+    simulate_batch = ensemble.run_blocks
+
+    def richer(*args: Any, **kwargs: Any) -> Richer:
+        part = simulate_batch(*args, **kwargs)
+        fields = {f.name: getattr(part, f.name) for f in dataclasses.fields(part)}
+        return Richer(**fields, first_replicate=args[3][0].start)
+
+    monkeypatch.setattr(ensemble, "run_blocks", richer)
+    result = run_ensemble(scenario, las, REPLICATES, SEED, block_size=BLOCK_SIZE,
+                          batch_replicates=BLOCK_SIZE)
+    assert result.first_replicate == 0  # type: ignore[attr-defined]
+    assert result.events

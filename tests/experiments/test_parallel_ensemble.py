@@ -1,21 +1,26 @@
-"""Ensembles on a process pool: the same numbers, to the bit, as in one process."""
+"""Ensembles on a process pool or Dask: the same numbers, to the bit, as in one process, whether
+workers write their rows in place or send them back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
 from sim.data import LAPopulation
 from sim.engine import partition
-from sim.experiments import compare, resolve_workers, run_ensemble
+from sim.experiments import EnsembleResult, compare, resolve_workers, run_ensemble
+from sim.experiments import shared as shared_module
 from sim.experiments.ensemble import even_batches
+from sim.experiments.executors import DaskExecutor, LocalExecutor
 from sim.scenario import Scenario
 
 REPLICATES = 40
 BLOCK_SIZE = 9  # blocks of 9, 9, 9, 9 and 4 replicates
 SEED = 777
+DASK_REPLICATES = 200
+DASK_BLOCK_SIZE = 50  # four blocks, two batches of two per worker
 
 
 def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -25,10 +30,31 @@ def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
         assert np.array_equal(a[name], b[name], equal_nan=True), name
 
 
+def _same_runs(a: list[EnsembleResult], b: list[EnsembleResult]) -> None:
+    for x, y in zip(a, b, strict=True):
+        assert x.name == y.name
+        _same(x.metrics, y.metrics)
+        _same(x.kpis, y.kpis)
+        assert x.events == y.events
+
+
 @pytest.fixture(scope="module")
 def scenarios(shipped_scenario: Callable[..., Scenario]) -> list[Scenario]:
     return [shipped_scenario(name, "time.horizon_months=48")
             for name in ("independent_company", "la_hosted")]
+
+
+@pytest.fixture(scope="module")
+def in_process(scenarios: list[Scenario], las: LAPopulation) -> list[EnsembleResult]:
+    """The reference for the Dask tests: every batch in this process."""
+    return compare(scenarios, las, DASK_REPLICATES, SEED, block_size=DASK_BLOCK_SIZE)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[DaskExecutor]:
+    pytest.importorskip("dask.distributed")
+    with DaskExecutor(workers=2) as executor:
+        yield executor
 
 
 def test_two_workers_give_the_same_numbers_as_one(scenarios: list[Scenario],
@@ -38,14 +64,48 @@ def test_two_workers_give_the_same_numbers_as_one(scenarios: list[Scenario],
     one = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE)
     two = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE, workers=2,
                   batch_replicates=18)
-    for a, b in zip(one, two, strict=True):
-        assert a.name == b.name
-        _same(a.metrics, b.metrics)
-        _same(a.kpis, b.kpis)
-        assert a.events == b.events
+    _same_runs(one, two)
     single = run_ensemble(scenarios[0], las, REPLICATES, SEED, block_size=BLOCK_SIZE, workers=2)
     _same(one[0].metrics, single.metrics)
     _same(one[0].kpis, single.kpis)
+
+
+def test_dask_local_cluster_gives_the_same_numbers(scenarios: list[Scenario], las: LAPopulation,
+                                                  in_process: list[EnsembleResult],
+                                                  dask_cluster: DaskExecutor) -> None:
+    """compare and run_ensemble on a Dask LocalCluster of two workers (writing into the shared
+    file) reproduce the in-process run exactly."""
+    assert dask_cluster.workers == 2
+    on_dask = compare(scenarios, las, DASK_REPLICATES, SEED, block_size=DASK_BLOCK_SIZE,
+                      batch_replicates=100, executor=dask_cluster)
+    _same_runs(in_process, on_dask)
+    single = run_ensemble(scenarios[1], las, DASK_REPLICATES, SEED, block_size=DASK_BLOCK_SIZE,
+                          executor=dask_cluster)
+    _same_runs(in_process[1:], [single])
+
+
+def test_workers_on_other_machines_send_their_rows_back(scenarios: list[Scenario],
+                                                        las: LAPopulation,
+                                                        in_process: list[EnsembleResult],
+                                                        dask_cluster: DaskExecutor,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the results file out of the workers' reach (made on another host name) their rows
+    come back through the pipe: the same numbers."""
+    monkeypatch.setattr(shared_module.socket, "gethostname", lambda: "the-client-machine")
+    on_dask = compare(scenarios, las, DASK_REPLICATES, SEED, block_size=DASK_BLOCK_SIZE,
+                      batch_replicates=100, executor=dask_cluster)
+    _same_runs(in_process, on_dask)
+
+
+def test_without_room_for_the_shared_file_rows_come_back_through_pipes(
+        scenarios: list[Scenario], las: LAPopulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No folder with room for the shared file: a local pool sends its rows back instead."""
+    one = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE)
+    monkeypatch.setattr(shared_module, "_FOLDERS", ())
+    with LocalExecutor(2) as executor:
+        piped = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE,
+                        batch_replicates=18, executor=executor)
+    _same_runs(one, piped)
 
 
 def test_even_batches_split_blocks_for_the_workers() -> None:

@@ -109,11 +109,19 @@ def test_resume_refuses_a_changed_sweep_or_chunk_size(sweep_file: Path, tmp_path
         run_sweep(load_sweep(edited), tmp_path, resume=True, las=las)
 
 
+def _handle_ctrl_c() -> None:
+    """In the child, before it starts: Ctrl-C's default action, so that Python turns it into
+    KeyboardInterrupt even when this test runs with SIGINT ignored (as a background job of a
+    shell does), which the child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sweep_process(sweep: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "sweep", str(sweep), "--out", str(out),
          "--no-progress", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_handle_ctrl_c)
 
 
 def _wait_for_chunks(out: Path, count: int, process: subprocess.Popen[bytes]) -> Path:

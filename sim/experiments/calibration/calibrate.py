@@ -31,7 +31,6 @@ from sim.experiments.calibration.objective import (
     Evaluator,
     Likelihood,
     Problem,
-    default_workers,
     evaluator,
     log_likelihood,
     variance_function,
@@ -51,6 +50,7 @@ from sim.experiments.calibration.optimise import (
 from sim.experiments.calibration.posterior import polish, sample_posterior
 from sim.experiments.calibration.report import CalibrationResult, build_result
 from sim.experiments.calibration.spec import CalibrationError, LoadedSpec
+from sim.experiments.executors import Executor, default_workers
 from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["Fitted", "calibrate"]
@@ -328,15 +328,19 @@ def _model_bands(problem: Problem, ev: Evaluator, fitted: Fitted, budget: Any,
 
 
 def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = None,
-              progress: PROGRESS | None = None) -> CalibrationResult:
+              progress: PROGRESS | None = None, *,
+              executor: Executor | None = None) -> CalibrationResult:
     """Fit the spec and return everything to report (see :class:`CalibrationResult`).
 
     Parameters
     ----------
     loaded : a spec from :func:`load_spec` (or :func:`with_observed`).
     budget : ``small`` (CI: well under a minute) or ``full``.
-    workers : processes for model runs (default: the CPUs available).
+    workers : processes for model runs on this machine (default: the CPUs available).
     progress : called with one line of text per stage (e.g. ``click.echo``).
+    executor : where to run the candidates instead (e.g. ``make_executor("dask", scheduler=…)``
+        from :mod:`sim.experiments.executors`); left open for the caller. The fit is the same
+        on any executor.
     """
     say = progress or (lambda _text: None)
     spec = loaded.spec
@@ -353,7 +357,10 @@ def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = No
         result = build_result(loaded, series, budget, None, None, trend=trend,
                               months_out=months_out, seconds=time.perf_counter() - started)
         return result
-    workers = default_workers() if workers is None else max(1, workers)
+    if executor is not None:
+        workers = executor.workers
+    else:
+        workers = default_workers() if workers is None else max(1, workers)
     if kind == "closed_form":
         fitted, extras = _fit_closed_form(loaded, series, plan)
         if spec.model is not None:
@@ -374,9 +381,10 @@ def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = No
     else:
         problem = build_problem(loaded, series, plan.replicates)
         score = _scorer(loaded, series)
-        say(f"Fitting {spec.meta.name}: {kind}, budget {budget}, {workers} worker"
-            f"{'s' if workers != 1 else ''}")
-        with evaluator(problem, min(workers, plan.evaluations)) as ev:
+        where = (executor.describe() if executor is not None
+                 else f"{workers} worker{'s' if workers != 1 else ''}")
+        say(f"Fitting {spec.meta.name}: {kind}, budget {budget}, {where}")
+        with evaluator(problem, min(workers, plan.evaluations), executor=executor) as ev:
             if kind == "abc":
                 fitted = _fit_abc(loaded, problem, ev, score, plan, say)
             else:

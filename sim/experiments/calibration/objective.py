@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +29,13 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.experiments.ensemble import run_ensemble
+from sim.experiments.executors import Executor, SerialExecutor, default_workers, make_executor
 from sim.scenario import Scenario, scenario_from_dict
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
            "set_path", "variance_function"]
+# default_workers is the executors' own (sim.experiments.executors), named here for
+# sim.experiments.calibration.
 
 MARKET = "calibration.market_share"
 
@@ -255,50 +256,30 @@ def log_likelihood(y: np.ndarray, simulated: np.ndarray, variance: np.ndarray,
 
 # --------------------------------------------------------------------------- parallel runs
 
-_WORKER_PROBLEM: Problem | None = None
-
-
-def _init_worker(problem: Problem) -> None:
-    global _WORKER_PROBLEM
-    _WORKER_PROBLEM = problem
-
-
-def _worker_call(task: tuple[Callable[..., Any], Any]) -> Any:
-    function, item = task
-    assert _WORKER_PROBLEM is not None
-    return function(_WORKER_PROBLEM, item)
-
 
 def _observables(problem: Problem, theta: np.ndarray) -> np.ndarray:
     return problem.observables(theta)
 
 
-def default_workers() -> int:
-    """Processes to use: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class Evaluator:
-    """Runs candidates, in a pool of processes when ``workers > 1``.
+    """Runs candidates on an executor (:mod:`sim.experiments.executors`), the problem being the
+    context every task gets.
 
-    Every candidate uses the problem's seed, so results do not depend on the number of workers;
-    results come back in the order of the inputs.
+    Every candidate uses the problem's seed, so results do not depend on the executor or the
+    number of workers; results come back in the order of the inputs.
     """
 
-    def __init__(self, problem: Problem, pool: ProcessPoolExecutor | None):
+    def __init__(self, problem: Problem, executor: Executor | None = None):
         self.problem = problem
-        self._pool = pool
+        self.executor = executor or SerialExecutor()
         self.evaluations = 0
 
     def map(self, function: Callable[[Problem, Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[function(problem, item) for item in items]``; ``function`` must be module-level."""
         items = list(items)
-        if self._pool is None or len(items) < 2:
+        if len(items) < 2:  # a single item would only wait for a round trip to a worker
             return [function(self.problem, item) for item in items]
-        return list(self._pool.map(_worker_call, [(function, item) for item in items]))
+        return self.executor.map(function, self.problem, items)
 
     def observables(self, thetas: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Simulated observables float[R, n] for each parameter vector."""
@@ -307,13 +288,12 @@ class Evaluator:
 
 
 @contextmanager
-def evaluator(problem: Problem, workers: int = 1) -> Iterator[Evaluator]:
-    """An :class:`Evaluator` for ``problem`` with ``workers`` processes (1: in this process)."""
-    if workers <= 1:
-        yield Evaluator(problem, None)
+def evaluator(problem: Problem, workers: int = 1, *,
+              executor: Executor | None = None) -> Iterator[Evaluator]:
+    """An :class:`Evaluator` for ``problem``: on ``executor`` if given (left open for the
+    caller), else on ``workers`` local processes (1: in this process)."""
+    if executor is not None:
+        yield Evaluator(problem, executor)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(problem,))
-    try:
-        yield Evaluator(problem, pool)
-    finally:
-        pool.shutdown(cancel_futures=True)
+    with make_executor("local", max(1, workers)) as own:
+        yield Evaluator(problem, own)
