@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sim.data import LAPopulation, load_la_population
+from sim.model import Parameters, compile_parameters
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +45,12 @@ def make_scenario() -> Callable[..., Scenario]:
 def shipped_scenario() -> Callable[..., Scenario]:
     """Loader: a shipped scenario file by stem, with ``--set``-style overrides."""
     return shipped
+
+
+@pytest.fixture(scope="session")
+def compiled(las: LAPopulation) -> Callable[..., Parameters]:
+    """Compiler: the parameter record of a scenario (schema defaults plus nested section
+    overrides) for ``replicates`` replicates, e.g. ``compiled(uptake={"q_per_year": 0.5})``."""
+    def compile_(replicates: int = 1, **sections: Mapping[str, Any]) -> Parameters:
+        return compile_parameters(build_scenario(**sections), las, replicates)
+    return compile_

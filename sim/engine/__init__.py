@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from sim.engine.calendar import Calendar
 from sim.engine.integrate import hazard_probability
-from sim.engine.rng import DEFAULT_BLOCK_SIZE, BatchGenerator, Block, RandomStreams, partition
+from sim.engine.rng import (
+    DEFAULT_BLOCK_SIZE,
+    BatchGenerator,
+    Block,
+    MonthStreams,
+    RandomStreams,
+    partition,
+)
 from sim.engine.stats import QUANTILES, summarise
 
 __all__ = [
@@ -15,6 +22,7 @@ __all__ = [
     "Block",
     "Calendar",
     "DEFAULT_BLOCK_SIZE",
+    "MonthStreams",
     "QUANTILES",
     "RandomStreams",
     "hazard_probability",

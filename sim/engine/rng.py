@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Block", "BatchGenerator", "RandomStreams", "partition", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["Block", "BatchGenerator", "MonthStreams", "RandomStreams", "partition",
+           "DEFAULT_BLOCK_SIZE"]
 
 DEFAULT_BLOCK_SIZE = 1000
 """Replicates per random-stream block; fixed so results do not depend on how work is split."""
@@ -184,3 +185,24 @@ class RandomStreams:
             for b in self.blocks
         ]
         return BatchGenerator(generators, [b.size for b in self.blocks], self.copies)
+
+    def at(self, month: int) -> MonthStreams:
+        """The streams of ``month``: each named stream is opened once and shared by every
+        use in that month (e.g. by each sub-step of a mechanism)."""
+        return MonthStreams(self, month)
+
+
+class MonthStreams:
+    """One month's named streams of a batch (see :meth:`RandomStreams.at`)."""
+
+    def __init__(self, streams: RandomStreams, month: int):
+        self.streams = streams
+        self.month = int(month)
+        self.replicates = streams.replicates
+        self._open: dict[str, BatchGenerator] = {}
+
+    def __call__(self, name: str) -> BatchGenerator:
+        """The generator set of stream ``name`` this month (the same object at every call)."""
+        if name not in self._open:
+            self._open[name] = self.streams.month(name, self.month)
+        return self._open[name]

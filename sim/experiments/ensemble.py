@@ -31,7 +31,15 @@ from sim.engine import DEFAULT_BLOCK_SIZE, Block, RandomStreams, partition, summ
 from sim.experiments.executors import Executor, default_workers, make_executor
 from sim.experiments.process import state
 from sim.experiments.shared import SharedArrays
-from sim.model import KPIS, METRICS, BatchResult, simulate
+from sim.model import (
+    DIMENSIONS,
+    KPIS,
+    METRICS,
+    BatchResult,
+    Event,
+    compile_parameters,
+    simulate,
+)
 from sim.scenario import Scenario
 
 __all__ = [
@@ -69,7 +77,7 @@ class EnsembleResult:
     seed, replicates : how it was run.
     metrics : name → float64[R, T] per-month metric for every replicate.
     kpis : name → float64[R] per-replicate KPI.
-    events : the calendar's event log (month, name) — the same for every batch.
+    events : the calendar's events (:class:`sim.model.Event`) — the same for every batch.
     """
 
     scenario: Scenario
@@ -77,11 +85,17 @@ class EnsembleResult:
     replicates: int
     metrics: dict[str, np.ndarray]
     kpis: dict[str, np.ndarray]
-    events: list[tuple[int, str]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.scenario.meta.name
+
+    @property
+    def dimensions(self) -> dict[str, tuple[str, ...]]:
+        """The declared lists behind the grouped metrics (income sources, cost types, roles,
+        strands, ladder states, regions, Ofsted grades: :data:`sim.model.DIMENSIONS`)."""
+        return dict(DIMENSIONS)
 
     def metric_summary(self) -> dict[str, dict[str, np.ndarray]]:
         """Per metric: mean, p10, p50, p90 (and defined_share), each float[T]."""
@@ -117,22 +131,28 @@ def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
 
 def run_blocks(scenario: Scenario, las: LAPopulation, seed: int, blocks: Sequence[Block],
                key_prefix: Sequence[int] = (), copies: int = 1,
-               out: Mapping[str, np.ndarray] | None = None) -> BatchResult:
+               out: Mapping[str, np.ndarray] | None = None,
+               values: Mapping[str, Any] | None = None) -> BatchResult:
     """Simulate the given blocks of a run together (one batch), with one BLAS thread.
 
     ``key_prefix`` goes before every random-stream key (sweeps pass the design point);
-    ``copies`` > 1 simulates that many copies of the blocks side by side with the same streams
-    (design points stacked in one scenario, :mod:`sim.model.batching`); ``out`` is where the
-    metrics go (:func:`sim.model.simulate`).
+    ``copies`` > 1 simulates that many copies of the blocks side by side with the same streams;
+    ``values`` (key path → float64[R] or a number) are written into the compiled parameters
+    (design points stacked in one batch, a calibrated parameter draw:
+    :func:`sim.model.compile_parameters`); ``out`` is where the metrics go
+    (:func:`sim.model.simulate`).
     """
+    streams = RandomStreams(seed, blocks, key_prefix, copies)
+    params = compile_parameters(scenario, las, streams.replicates, values)
     with one_blas_thread():
-        return simulate(scenario, las, RandomStreams(seed, blocks, key_prefix, copies), out)
+        return simulate(params, streams, out)
 
 
 def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
                  block_size: int = DEFAULT_BLOCK_SIZE,
                  batch_replicates: int = ENSEMBLE_BATCH_REPLICATES,
-                 workers: int | None = 1, *, executor: Executor | None = None) -> EnsembleResult:
+                 workers: int | None = 1, *, executor: Executor | None = None,
+                 values: Mapping[str, float] | None = None) -> EnsembleResult:
     """Run ``replicates`` replicates of ``scenario`` from ``seed``.
 
     ``block_size`` fixes the random-stream blocks (changing it changes the numbers);
@@ -140,27 +160,33 @@ def run_ensemble(scenario: Scenario, las: LAPopulation, replicates: int, seed: i
     ``executor`` where they are simulated (never the numbers). ``workers`` processes on this
     machine; ``None`` picks every core from three blocks (more than 2,000 replicates), else
     this process alone. ``executor`` (from :func:`~sim.experiments.executors.make_executor`,
-    e.g. Dask) is used instead of ``workers`` and left open for the caller.
+    e.g. Dask) is used instead of ``workers`` and left open for the caller. ``values`` (key
+    path → number) are written into the compiled parameters of every replicate (a calibrated
+    parameter draw, validated by the caller).
     """
     return compare([scenario], las, replicates, seed, block_size, batch_replicates, workers,
-                   executor=executor)[0]
+                   executor=executor, values=values)[0]
 
 
 def compare(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
             block_size: int = DEFAULT_BLOCK_SIZE,
             batch_replicates: int = ENSEMBLE_BATCH_REPLICATES,
-            workers: int | None = 1, *, executor: Executor | None = None) -> list[EnsembleResult]:
+            workers: int | None = 1, *, executor: Executor | None = None,
+            values: Mapping[str, float] | None = None) -> list[EnsembleResult]:
     """Run several scenarios with the same seed, so they share common random numbers.
 
     The batches of all the scenarios go to one executor: ``executor`` if given (left open),
     else a local one of ``workers`` processes (``None``: every core, from three blocks in all;
-    1: this process).
+    1: this process). ``values`` are written into every scenario's compiled parameters (see
+    :func:`run_ensemble`).
     """
+    given = dict(values or {})
     if executor is not None:
-        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, executor)
+        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, executor,
+                    given)
     count = resolve_workers(workers, [replicates] * len(scenarios), block_size)
     with make_executor("local", count) as own:
-        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, own)
+        return _run(scenarios, las, replicates, seed, block_size, batch_replicates, own, given)
 
 
 def resolve_workers(workers: int | None, replicates: Sequence[int],
@@ -202,6 +228,7 @@ class _EnsembleContext:
     las: LAPopulation
     seed: int
     results: SharedArrays[_Key]
+    values: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -229,7 +256,8 @@ def _simulate_batch(context: _EnsembleContext, task: tuple[int, list[Block]]) ->
         out = {name: np.zeros((months, rows.stop - rows.start)) for name in METRICS}
     else:
         out = {name: shared[(index, "metric", name)][:, rows] for name in METRICS}
-    part = run_blocks(context.scenarios[index], context.las, context.seed, group, out=out)
+    part = run_blocks(context.scenarios[index], context.las, context.seed, group, out=out,
+                      values=context.values)
     keys: list[_Key] = []
     sent: dict[_Key, np.ndarray] = {}
     for name, values in part.metrics.items():
@@ -248,7 +276,8 @@ def _simulate_batch(context: _EnsembleContext, task: tuple[int, list[Block]]) ->
 
 
 def _run(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed: int,
-         block_size: int, batch_replicates: int, executor: Executor) -> list[EnsembleResult]:
+         block_size: int, batch_replicates: int, executor: Executor,
+         values: dict[str, float]) -> list[EnsembleResult]:
     """Every scenario's batches as tasks on ``executor``, their rows gathered in place."""
     blocks = partition(replicates, block_size)
     if executor.workers > 1:
@@ -267,11 +296,11 @@ def _run(scenarios: Sequence[Scenario], las: LAPopulation, replicates: int, seed
     keys: list[tuple[_Key, ...]] = [() for _ in scenarios]
     fields: list[dict[str, Any]] = [{} for _ in scenarios]
     with SharedArrays(replicates, shapes, share_file=not executor.in_process) as results:
-        context = _EnsembleContext(tuple(scenarios), las, seed, results)
+        context = _EnsembleContext(tuple(scenarios), las, seed, results, values)
         for (index, group), reply in executor.map_unordered(_simulate_batch, context, tasks):
             rows = _rows(group)
-            for key, values in reply.sent.items():
-                results.receive(key, rows, values)
+            for key, sent in reply.sent.items():
+                results.receive(key, rows, sent)
             if not rows.start:
                 keys[index], fields[index] = reply.keys, reply.fields
     return [_result(scenario, seed, replicates, results, keys[i], fields[i])

@@ -16,9 +16,9 @@ from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, batches, run_blocks
 from sim.experiments.process import state
 from sim.experiments.testfunctions import TEST_FUNCTIONS
-from sim.model import METRICS, first_april
-from sim.model.batching import is_per_replicate, stack_scenarios, value_at
+from sim.model import METRICS, first_april, is_per_replicate
 from sim.scenario import Scenario, ScenarioError
+from sim.scenario.load import split_key_path
 
 if TYPE_CHECKING:
     from sim.experiments.sweepfile import Sweep
@@ -93,6 +93,14 @@ def _metric_storage(months: int, rows: int) -> dict[str, np.ndarray]:
     return state().metric_scratch(METRICS, months, rows, minimum_rows=DEFAULT_BATCH_REPLICATES)
 
 
+def _value_at(scenario: Scenario, path: str) -> Any:
+    """The value of the field at a key path (``finance.grants[0].end_month``)."""
+    node: Any = scenario
+    for part in split_key_path(path):
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node
+
+
 def stackable(sweep: Sweep, common_random_numbers: bool, uncertainty: bool) -> bool:
     """Whether a sweep's design points can share batches: common random numbers, no parameter
     uncertainty, and every swept parameter one the model takes per replicate."""
@@ -152,8 +160,8 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
     if context.stack_points and stackable(sweep, context.common_random_numbers,
                                           bool(context.uncertainty)):
         # Design points side by side in batches of about DEFAULT_BATCH_REPLICATES rows, the
-        # swept parameters held per replicate (sim.model.batching); the same numbers as one
-        # point at a time, to the bit.
+        # swept parameters written per replicate into the compiled parameters
+        # (sim.model.compile_parameters); the same numbers as one point at a time, to the bit.
         scenarios = [point_scenario(point, values)
                      for point, values in zip(chunk.points, chunk.values, strict=True)]
         months.update({label: m for label, m in fiscal_year_columns(
@@ -161,13 +169,13 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
         per_batch = max(1, DEFAULT_BATCH_REPLICATES // n)
         for first in range(0, chunk.size, per_batch):
             group = range(first, min(first + per_batch, chunk.size))
-            stacked = stack_scenarios(scenarios[first], {  # the validated values
-                path: np.repeat(np.asarray([value_at(scenarios[i], path) for i in group],
-                                           dtype=float), n)
-                for path in sweep.paths})
-            part = run_blocks(stacked, context.las, context.seed, blocks,  # type: ignore[arg-type]
-                              copies=len(group), out=_metric_storage(
-                                  stacked.time.horizon_months, len(group) * n))
+            stacked = {path: np.repeat(np.asarray([_value_at(scenarios[i], path) for i in group],
+                                                  dtype=float), n)
+                       for path in sweep.paths}  # each point's validated value, per replicate
+            part = run_blocks(scenarios[first], context.las, context.seed,  # type: ignore[arg-type]
+                              blocks, copies=len(group), values=stacked,
+                              out=_metric_storage(scenarios[first].time.horizon_months,
+                                                  len(group) * n))
             fill(part, first * n)
         return {**out, **kpis, **series}
 

@@ -313,7 +313,7 @@ def run_sweep(sweep: Sweep, out_dir: Path, **kwargs: Any) -> SweepRun:
 
 def _version() -> str:
     try:
-        from sim import __version__
+        from sim.version import __version__
 
         return str(__version__)
     except ImportError:  # pragma: no cover

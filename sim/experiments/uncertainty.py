@@ -12,12 +12,14 @@ correlated parameters such as Bass p and q stay together), and runs with its own
 * the fan charts then show parameter uncertainty as well as stochastic noise: 1,000 replicates
   cover 40 parameter sets, each with 25 stochastic replicates.
 
-Why groups, not one draw per replicate: parameters are scalars shared by all rows of a batch
-(the model is vectorised over replicates, not over parameter values), so every distinct
-parameter set is a separate batch. One set per replicate would make 1,000 batches of one row,
-about 50 times slower; groups of 25 keep most of the vectorisation while giving 40 parameter
-sets per 1,000 replicates, enough for the 10th–90th percentile bands the charts draw. Within a
-group the spread is stochastic noise only; across groups it is parameter uncertainty too.
+Why groups, not one draw per replicate: each group runs with its own seed, so that a run is
+reproduced by its seed and its groups alone, and not every parameter a calibration can fit
+may differ between the replicates of one batch (only those of
+:data:`sim.model.PER_REPLICATE_PATHS`). Groups of 25 give 40 parameter sets per 1,000
+replicates, enough for the 10th–90th percentile bands the charts draw. Within a group the
+spread is stochastic noise only; across groups it is parameter uncertainty too. The drawn
+values are checked by the scenario schema, then written into the compiled parameters of the
+group's replicates (never into the scenario).
 
 Several files may be given (say, uptake and workforce fits); each is sampled independently, and
 two files must not set the same parameter. Calibration-layer parameters (``calibration.*``,
@@ -43,7 +45,7 @@ from sim.scenario import Scenario, ScenarioError, scenario_from_dict
 __all__ = [
     "PARAMETER_GROUP_SIZE",
     "ParameterDistribution",
-    "apply_parameters",
+    "check_parameters",
     "draw_parameter_sets",
     "group_seed",
     "load_parameter_distribution",
@@ -153,14 +155,15 @@ def draw_parameter_sets(distributions: Sequence[ParameterDistribution], seed: in
     return sets
 
 
-def apply_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """The scenario with values set by key path (validated as a ``--set`` would be)."""
+def check_parameters(scenario: Scenario, values: dict[str, float]) -> None:
+    """Check drawn values through the schema, as a ``--set`` would be (ScenarioError if a
+    value is outside its field's range or the scenario's rules)."""
     from sim.experiments.calibration.objective import set_path
 
     data = scenario.model_dump(mode="json", exclude_none=True)
     for path, value in values.items():
         set_path(data, path, value)
-    return scenario_from_dict(data, f"{scenario.meta.name} with drawn parameters")
+    scenario_from_dict(data, f"{scenario.meta.name} with drawn parameters")
 
 
 def run_with_parameter_uncertainty(
@@ -182,7 +185,8 @@ def run_with_parameter_uncertainty(
     for g, values in enumerate(sets):
         start = g * group_size
         size = min(group_size, replicates - start)
-        part = run_ensemble(apply_parameters(scenario, values), las, size, group_seed(seed, g))
+        check_parameters(scenario, values)
+        part = run_ensemble(scenario, las, size, group_seed(seed, g), values=values)
         if first is None:
             first = part
             metrics = {k: np.empty((replicates, *v.shape[1:])) for k, v in part.metrics.items()}

@@ -2,35 +2,72 @@
 replicate each sub-step: the uptake chain and the tally of the ladder that income, capacity and
 the month-end metrics read; and binomial counts drawn from one uniform each.
 
-Each kernel walks replicates and LAs once and does exactly the arithmetic of the array
-formulation documented in :mod:`sim.model.uptake` (the same IEEE operations in the same order,
-so the same bits): the array version made about ten passes over ``[R, N]`` per sub-step, one
-per transition, and spent most of its time finding the few LAs each transition applies to.
-Kernels are compiled on first use and cached on disk (``cache=True``), so a worker process
-loads them instead of compiling again.
+Each kernel walks replicates and LAs once. :mod:`sim.model.reference` holds a plain Python
+version of each, written to follow docs/model.md §2 line by line, and the tests check that
+kernel and reference agree to the bit on random states. Kernels are compiled on first use and
+cached on disk (``cache=True``), so a worker process loads them instead of compiling again.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from sim.model.las import (
-    AWARE,
-    CHAMPION,
-    CONTRIBUTOR,
-    EVALUATING,
-    LADDER_STATES,
-    LAPSED,
-    MEMBER,
-    UNAWARE,
-)
+from sim.model.codes import Ladder, Tally
 
-__all__ = ["CHAMPIONS", "ENGAGED", "GRADES", "LOW_RATED_MEMBERS", "LOW_RATED_REACHED",
-           "MEMBERS", "MEMBER_PRICES", "N_STATES", "binomial_from_uniform", "ladder_step",
-           "ladder_tally", "tally_width"]
+__all__ = ["LadderRates", "TallyLayout", "binomial_from_uniform", "ladder_step", "ladder_tally"]
+
+
+_LADDER_STATES = len(Ladder)
+
+
+class LadderRates(NamedTuple):
+    """What one sub-step of the ladder needs besides the state (docs/model.md §2.3–2.8).
+
+    Per replicate (float64[R]): ``aware_p`` (the Bass innovation hazard p, per month, scaled
+    by outreach and demand), ``q`` (imitation, per month), ``lapsed_return_prob``,
+    ``start_rate`` (1 ÷ evaluation start months, inf for 0), ``demand``,
+    ``orphan_lapse_prob``, ``refill_prob`` (second champion found), ``champion_prob``.
+    Per replicate and LA (float64[R, N]; broadcast views are fine): ``decide_prob``,
+    ``pass_prob``, ``contribute_prob``. Per LA: ``capacity`` float64[N], ``leave_prob``
+    float64[2, N] (the chance that one of ``c`` champions leaves, at row ``c − 1``).
+    Peer weights: ``w_nation_per_la`` (national weight ÷ N), ``region_scale`` float64[regions]
+    (regional weight ÷ region size; 0 when regions carry no weight), ``neighbour_scale``
+    (neighbour weight ÷ 10), ``champion_weight`` (adopters a champion counts as).
+    """
+
+    aware_p: np.ndarray
+    q: np.ndarray
+    dt: float
+    w_nation_per_la: float
+    region_scale: np.ndarray
+    neighbour_scale: float
+    champion_weight: float
+    lapsed_return_prob: np.ndarray
+    start_rate: np.ndarray
+    capacity: np.ndarray
+    demand: np.ndarray
+    decide_prob: np.ndarray
+    pass_prob: np.ndarray
+    leave_prob: np.ndarray
+    orphan_lapse_prob: np.ndarray
+    refill_prob: np.ndarray
+    contribute_prob: np.ndarray
+    champion_prob: np.ndarray
+
+
+class TallyLayout(NamedTuple):
+    """Where each LA counts in a tally: ``low_rated`` bool[N], ``prices`` float64[R, N]
+    (£/year; a broadcast view is fine), ``ofsted`` int64[N] grade codes, ``region_row``
+    int64[N] (the LA's row ``Tally.GRADES + grades + region``)."""
+
+    low_rated: np.ndarray
+    prices: np.ndarray
+    ofsted: np.ndarray
+    region_row: np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -50,43 +87,26 @@ def _hazard_probability(hazard: float, dt: float) -> float:
     return -math.expm1(hazard * -dt)
 
 
-N_STATES = len(LADDER_STATES)
-MEMBERS, LOW_RATED_MEMBERS, LOW_RATED_REACHED, CHAMPIONS, ENGAGED, MEMBER_PRICES, GRADES = range(
-    N_STATES, N_STATES + 7)
-"""Rows of a tally (:func:`ladder_tally`) after the one count per ladder state: member
-LAs; low-rated member LAs; low-rated LAs no longer unaware; champions; contributors and
-champions; the members' subscription prices (£/year); then members per Ofsted grade
-(``GRADES + grade``) and per region (``GRADES + grades + region``)."""
-
-
-def tally_width(n_grades: int, n_regions: int) -> int:
-    """Rows of a tally."""
-    return GRADES + n_grades + n_regions
-
-
 @njit(cache=True, nogil=True)
 def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: np.ndarray,
-                aware_p: np.ndarray, q: np.ndarray, dt: float,
-                w_nation_per_la: float, region: np.ndarray, region_scale: np.ndarray,
-                neighbours: np.ndarray, neighbour_scale: float, champion_weight: float,
-                lapsed_return_prob: np.ndarray, start_rate: np.ndarray, capacity: np.ndarray,
-                demand: np.ndarray, decide_prob: np.ndarray, pass_prob: np.ndarray,
-                leave_prob: np.ndarray, orphan_lapse_prob: np.ndarray, refill_prob: np.ndarray,
-                contribute_prob: np.ndarray, champion_prob: np.ndarray,
+                region: np.ndarray, neighbours: np.ndarray, rates: LadderRates,
                 out: np.ndarray) -> None:
     """One sub-step of the ladder for every LA of every live replicate, in place.
 
     Each LA's tests run in ladder order on its updated state, all driven by its one uniform
     ``u[r, i]`` (rescaled after each test). The peer shares come from the state at the start
-    of the sub-step. ``region_scale`` is ``w_region ÷ region size`` per region (0 when regions
-    carry no weight) and ``neighbour_scale`` ``w_neighbours ÷ 10`` (0 likewise).
-    ``leave_prob[c − 1, i]`` is the chance that one of ``c`` champions leaves LA ``i`` in the
-    sub-step (c = 1, 2). Parameters that may differ by replicate (sweep design points stacked in
-    one batch) are float[R] (``aware_p``, ``q``, ``lapsed_return_prob``, ``start_rate``,
-    ``demand``, ``orphan_lapse_prob``, ``refill_prob``, ``champion_prob``) or float[R, N]
-    (``decide_prob``, ``pass_prob``, ``contribute_prob``; broadcast views are fine). ``out`` is
-    float[R, 3] and receives joins, champion losses and orphan lapses.
+    of the sub-step. ``region`` int64[N] is each LA's region, ``neighbours`` int64[N, K] its
+    statistical neighbours. ``out`` is float[R, 3] and receives joins, champion losses and
+    orphan lapses. The plain version is :func:`sim.model.reference.ladder_step`.
     """
+    aware_p, q, dt = rates.aware_p, rates.q, rates.dt
+    w_nation_per_la, region_scale = rates.w_nation_per_la, rates.region_scale
+    neighbour_scale, champion_weight = rates.neighbour_scale, rates.champion_weight
+    lapsed_return_prob, start_rate = rates.lapsed_return_prob, rates.start_rate
+    capacity, demand = rates.capacity, rates.demand
+    decide_prob, pass_prob, leave_prob = rates.decide_prob, rates.pass_prob, rates.leave_prob
+    orphan_lapse_prob, refill_prob = rates.orphan_lapse_prob, rates.refill_prob
+    contribute_prob, champion_prob = rates.contribute_prob, rates.champion_prob
     R, N = ladder.shape
     K = neighbours.shape[1]
     n_regions = region_scale.shape[0]
@@ -97,7 +117,7 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
     # state this sub-step (a union bound over its chain of tests, with a margin for rounding).
     # An LA whose uniform is at or above its state's bound cannot move, so it is passed over
     # after one comparison; the others run the chain in full: the outcome is the same.
-    bound = np.zeros(N_STATES)
+    bound = np.zeros(_LADDER_STATES)
     leave_top = 0.0
     for c in range(leave_prob.shape[0]):
         for i in range(N):
@@ -118,7 +138,8 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
         by_region[:] = 0.0
         for i in range(N):
             s = ladder[r, i]
-            c = np.float64((s >= MEMBER) & (s <= CHAMPION)) + extra * (s == CHAMPION)
+            c = (np.float64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
+                 + extra * (s == Ladder.CHAMPION))
             counts[i] = c
             total += c
             by_region[region[i]] += c
@@ -128,24 +149,25 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
         for g in range(n_regions):
             region_top = max(region_top, by_region[g] * region_scale[g])
         top_share = national + region_top + K * max(champion_weight, 1.0) * neighbour_scale
-        bound[UNAWARE] = (aware_p[r] + q[r] * top_share) * dt * margin
-        bound[LAPSED] = lapsed_return_prob[r] * margin
-        bound[AWARE] = _hazard_probability(start_rate[r] * capacity_top * demand[r], dt) * margin
+        bound[Ladder.UNAWARE] = (aware_p[r] + q[r] * top_share) * dt * margin
+        bound[Ladder.LAPSED] = lapsed_return_prob[r] * margin
+        bound[Ladder.AWARE] = (_hazard_probability(start_rate[r] * capacity_top * demand[r], dt)
+                               * margin)
         decide_top = contribute_top = 0.0
         for i in range(N):
             decide_top = max(decide_top, decide_prob[r, i])
             contribute_top = max(contribute_top, contribute_prob[r, i])
-        bound[EVALUATING] = decide_top * margin
-        bound[MEMBER] = (leave_top + contribute_top) * margin
-        bound[CONTRIBUTOR] = (leave_top + refill_prob[r] + champion_prob[r]) * margin
-        bound[CHAMPION] = (leave_top + refill_prob[r]) * margin
-        # bound[MERGED] stays 0: a merged LA never moves.
+        bound[Ladder.EVALUATING] = decide_top * margin
+        bound[Ladder.MEMBER] = (leave_top + contribute_top) * margin
+        bound[Ladder.CONTRIBUTOR] = (leave_top + refill_prob[r] + champion_prob[r]) * margin
+        bound[Ladder.CHAMPION] = (leave_top + refill_prob[r]) * margin
+        # bound[Ladder.MERGED] stays 0: a merged LA never moves.
         for i in range(N):
             s = ladder[r, i]
             ui = u[r, i]
             if ui >= bound[s]:
                 continue  # nothing can fire for this LA in this sub-step (see bound)
-            if s == UNAWARE:
+            if s == Ladder.UNAWARE:
                 share = national
                 if region_scale[region[i]] > 0.0:
                     share = share + by_region[region[i]] * region_scale[region[i]]
@@ -158,27 +180,27 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                 if ui >= p:
                     continue  # stays unaware: nothing else can happen to it this sub-step
                 ui = ui / p  # (the rescaling of _test)
-                s = AWARE
-            elif s == LAPSED:
+                s = np.int8(Ladder.AWARE)
+            elif s == Ladder.LAPSED:
                 fired, ui = _test(ui, lapsed_return_prob[r])
                 if fired:
-                    s = AWARE
-            if s == AWARE:
+                    s = np.int8(Ladder.AWARE)
+            if s == Ladder.AWARE:
                 start = _hazard_probability(start_rate[r] * capacity[i] * demand[r], dt)
                 fired, ui = _test(ui, start)
                 if fired:
-                    s = EVALUATING
-            if s == EVALUATING:
+                    s = np.int8(Ladder.EVALUATING)
+            if s == Ladder.EVALUATING:
                 fired, ui = _test(ui, decide_prob[r, i])
                 if fired:
                     joined, ui = _test(ui, pass_prob[r, i])
                     if joined:
-                        s = MEMBER
+                        s = np.int8(Ladder.MEMBER)
                         champions[r, i] = 1
                         out[r, 0] += 1.0
                     else:
-                        s = AWARE
-            if s >= MEMBER and s <= CHAMPION and champions[r, i] > 0:
+                        s = np.int8(Ladder.AWARE)
+            if s >= Ladder.MEMBER and s <= Ladder.CHAMPION and champions[r, i] > 0:
                 # Champion churn at the LA's turnover hazard (at most one leaver per sub-step).
                 lost, ui = _test(ui, leave_prob[champions[r, i] - 1, i])
                 if lost:
@@ -187,69 +209,70 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                     if champions[r, i] == 0:
                         lapsing, ui = _test(ui, orphan_lapse_prob[r])
                         if lapsing:
-                            s = LAPSED
+                            s = np.int8(Ladder.LAPSED)
                             out[r, 2] += 1.0
                         else:  # a new person picks it up, as an ordinary member
-                            s = MEMBER
+                            s = np.int8(Ladder.MEMBER)
                             champions[r, i] = 1
-            if (s == CONTRIBUTOR or s == CHAMPION) and champions[r, i] == 1:
+            if (s == Ladder.CONTRIBUTOR or s == Ladder.CHAMPION) and champions[r, i] == 1:
                 refilled, ui = _test(ui, refill_prob[r])
                 if refilled:
                     champions[r, i] = 2
-            if s == MEMBER:
+            if s == Ladder.MEMBER:
                 fired, ui = _test(ui, contribute_prob[r, i])
                 if fired:
-                    s = CONTRIBUTOR
+                    s = np.int8(Ladder.CONTRIBUTOR)
                     champions[r, i] = 2
-            if s == CONTRIBUTOR:
+            if s == Ladder.CONTRIBUTOR:
                 fired, ui = _test(ui, champion_prob[r])
                 if fired:
-                    s = CHAMPION
+                    s = np.int8(Ladder.CHAMPION)
             ladder[r, i] = s
             u[r, i] = ui
 
 
 @njit(cache=True, nogil=True)
-def ladder_tally(ladder: np.ndarray, champions: np.ndarray, low_rated: np.ndarray,
-                 prices: np.ndarray, ofsted: np.ndarray, region_column: np.ndarray,
+def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
                  out: np.ndarray) -> None:
-    """Counts of the ladder per replicate into ``out`` (float[tally_width, R], one row per
-    count, so each count of all replicates is contiguous; whole numbers, so exact).
-    ``prices`` is float[R, N] (£/year; sums exactly in whole pounds); ``region_column`` is each
-    LA's row of the tally (``GRADES + grades + region``).
+    """Counts of the ladder per replicate into ``out`` (float[rows, R]: a row per
+    :class:`~sim.model.codes.Tally` count after one per ladder state, so each count of all
+    replicates is contiguous; whole numbers, so exact; prices sum exactly in whole pounds).
 
     Branch-free integer counting, into four interleaved histograms so that consecutive LAs
-    never wait on the same counter: 2.3 times faster than the plain loop.
+    never wait on the same counter. The plain version is
+    :func:`sim.model.reference.ladder_tally`.
     """
+    low_rated, prices = layout.low_rated, layout.prices
+    ofsted, region_column = layout.ofsted, layout.region_row
     R, N = ladder.shape
     width = out.shape[0]
     hist = np.zeros((4, width), dtype=np.int64)
     for r in range(R):
         hist[:] = 0
-        members = low_members = reached = engaged = champion_count = 0
+        members = low_members = reached = engaged = champion_count = np.int64(0)
         paid = 0.0
         for i in range(N):
             s = np.int64(ladder[r, i])
             h = i & 3
             hist[h, s] += 1
             low = np.int64(low_rated[i])
-            member = np.int64((s >= MEMBER) & (s <= CHAMPION))
-            reached += (s != UNAWARE) * low
+            member = np.int64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
+            reached += (s != Ladder.UNAWARE) * low
             members += member
             paid += prices[r, i] * member
-            engaged += member * (s != MEMBER)
+            engaged += member * (s != Ladder.MEMBER)
             low_members += member * low
-            hist[h, GRADES + ofsted[i]] += member
+            hist[h, Tally.GRADES + ofsted[i]] += member
             hist[h, region_column[i]] += member
             champion_count += champions[r, i]
         for k in range(width):
             out[k, r] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
-        out[MEMBERS, r] = members
-        out[LOW_RATED_MEMBERS, r] = low_members
-        out[LOW_RATED_REACHED, r] = reached
-        out[CHAMPIONS, r] = champion_count
-        out[ENGAGED, r] = engaged
-        out[MEMBER_PRICES, r] = paid
+        out[Tally.MEMBERS, r] = members
+        out[Tally.LOW_RATED_MEMBERS, r] = low_members
+        out[Tally.LOW_RATED_REACHED, r] = reached
+        out[Tally.CHAMPIONS, r] = champion_count
+        out[Tally.ENGAGED, r] = engaged
+        out[Tally.MEMBER_PRICES, r] = paid
 
 
 @njit(cache=True, nogil=True)

@@ -1,37 +1,64 @@
 """Compiled portfolio step (numba): one pass over the services of each replicate.
 
-The arithmetic of :func:`sim.model.portfolio.step_portfolio`, written out per replicate and
-service (docs/model.md §4.1–4.6); the array version made about forty passes over ``[R, S]`` a
-sub-step. Sums over services run in service order, so each replicate's numbers depend on that
-replicate alone, whatever the batch.
+The arithmetic of docs/model.md §4.1–4.6 written out per replicate and service, in one pass
+instead of dozens of array passes over ``[R, S]``. Sums over services run in service order, so
+each replicate's numbers depend on that replicate alone, whatever the batch. The plain version
+is :func:`sim.model.reference.portfolio_step`; the tests check the two agree to the bit.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-__all__ = ["portfolio_step"]
+from sim.model.codes import ServiceStatus
 
-_BUILDING, _LIVE = 1, 2
+__all__ = ["PortfolioRates", "portfolio_step"]
+
+
+class PortfolioRates(NamedTuple):
+    """The portfolio parameters one sub-step needs (docs/model.md §4): per service (float64[S])
+    ``maintenance_fte``, ``build_effort`` (FTE-months), ``complexity``; per replicate
+    ``launch_failure_prob`` float64[R]; and the constants of the step. ``reputation_step`` is
+    ``1 − exp(−dt ÷ reputation_time_months)``."""
+
+    maintenance_fte: np.ndarray
+    build_effort: np.ndarray
+    complexity: np.ndarray
+    dt: float
+    debt_growth: float
+    debt_repayment: float
+    launch_failure_prob: np.ndarray
+    strain: float
+    concurrency: float
+    rework_share: float
+    incident_prob: float
+    reputation_step: float
+    hit_failed: float
+    hit_incident: float
 
 
 @njit(cache=True, nogil=True)
 def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
-                   reputation: np.ndarray, u: np.ndarray, maintenance_fte: np.ndarray,
-                   build_effort: np.ndarray, complexity: np.ndarray, delivery_fte: np.ndarray,
-                   operating: np.ndarray, dt: float, debt_growth: float, debt_repayment: float,
-                   launch_failure_prob: np.ndarray, strain: float, concurrency: float,
-                   rework_share: float, incident_prob: float, reputation_step: float,
-                   hit_failed: float, hit_incident: float, out: np.ndarray) -> None:
+                   reputation: np.ndarray, u: np.ndarray, delivery_fte: np.ndarray,
+                   operating: np.ndarray, rates: PortfolioRates, out: np.ndarray) -> None:
     """Maintain, build, launch, accumulate debt, have incidents and move reputation, in place.
 
-    ``u`` is float[R, 2, S] (launch outcome, incident); ``launch_failure_prob`` float[R];
-    ``reputation_step`` is ``1 − exp(−dt ÷ reputation_time_months)``. ``out`` float[R, 5]
+    ``status`` int8[R, S] (:class:`~sim.model.codes.ServiceStatus`), ``progress`` and ``debt``
+    float64[R, S], ``reputation`` float64[R]; ``u`` is float[R, 2, S] (launch outcome,
+    incident); ``delivery_fte`` float64[R]; ``operating`` bool[R]. ``out`` float[R, 5]
     receives launches, failed launches, incidents, maintenance demand (FTE) and utilisation.
     """
+    maintenance_fte, build_effort = rates.maintenance_fte, rates.build_effort
+    complexity, dt = rates.complexity, rates.dt
+    debt_growth, debt_repayment = rates.debt_growth, rates.debt_repayment
+    launch_failure_prob, strain = rates.launch_failure_prob, rates.strain
+    concurrency, rework_share = rates.concurrency, rates.rework_share
+    incident_prob, reputation_step = rates.incident_prob, rates.reputation_step
+    hit_failed, hit_incident = rates.hit_failed, rates.hit_incident
     R, S = status.shape
     for r in range(R):
         delivery = delivery_fte[r]
@@ -39,9 +66,9 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
         n_building = 0
         complexity_building = 0.0
         for j in range(S):
-            if status[r, j] == _LIVE:
+            if status[r, j] == ServiceStatus.LIVE:
                 demand += maintenance_fte[j]
-            elif status[r, j] == _BUILDING:
+            elif status[r, j] == ServiceStatus.BUILDING:
                 n_building += 1
                 complexity_building += complexity[j]
         cover = min(1.0, delivery / max(demand, 1e-12)) if demand > 0 else 1.0
@@ -56,13 +83,14 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
         n_live = 0
         for j in range(S):
             state = status[r, j]
-            live = state == _LIVE
-            if state == _BUILDING:
+            live = state == ServiceStatus.LIVE
+            if state == ServiceStatus.BUILDING:
                 progress[r, j] += share * dt
             if live:
                 change = debt_growth * (1 - cover) - debt_repayment * cover * debt[r, j]
                 debt[r, j] = max(debt[r, j] + change * dt, 0.0)
-            if state == _BUILDING and progress[r, j] >= build_effort[j] and operating[r]:
+            if (state == ServiceStatus.BUILDING and progress[r, j] >= build_effort[j]
+                    and operating[r]):
                 others = complexity_building - complexity[j]
                 fail_prob = complexity[j] * (launch_failure_prob[r] + strain * utilisation
                                              + concurrency * others)
@@ -72,7 +100,7 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                     progress[r, j] *= 1 - rework_share
                 else:
                     launches += 1.0
-                    status[r, j] = _LIVE
+                    status[r, j] = ServiceStatus.LIVE
                     debt[r, j] = 0.0
             reliability = math.exp(-debt[r, j])
             # Incidents on services live before this step's launches.
@@ -80,7 +108,7 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                 chance = 1.0 - (1.0 - incident_prob * (1 - reliability)) ** dt
                 if u[r, 1, j] < chance:
                     incidents += 1.0
-            if status[r, j] == _LIVE:
+            if status[r, j] == ServiceStatus.LIVE:
                 n_live += 1
                 reliable_sum += reliability
         mean_reliability = reliable_sum / n_live if n_live > 0 else reputation[r]

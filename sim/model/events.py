@@ -1,100 +1,265 @@
-"""External events: spending reviews, the general election and new national programmes.
+"""The calendar's events: what happens on which month boundary, in what order, as typed records.
 
-Each event is a pure function of arrays (replicate axis first) and one uniform per replicate,
-drawn by the caller from the event's own random stream (``spending_review``, ``election``,
-``national_programmes``), so the events keep common random numbers across scenarios and never
-shift the draws of any other mechanism. :func:`sim.model.simulation.simulate` registers the
-dated events (reviews, the election) on the simpy calendar; programme arrivals are random
-draws each month.
+Every organisational event is a :class:`EventKind` with a rank: events of one month fire by
+rank (:data:`EVENT_ORDER`), then in the order they were put on the calendar, before that month's
+stock-flow step (docs/model.md §1.4). Each event acts on all replicates at once through masks,
+each replicate by its own state. The run's log is a list of :class:`Event` records (kind,
+subject, detail); outputs read kinds and subjects, never the English description.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from sim.scenario.schema import Election, NationalProgrammes, SpendingReview
+from sim.engine import Calendar, MonthStreams, RandomStreams
+from sim.model.codes import FailureRule
+from sim.model.external import general_election, spending_review
+from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
+from sim.model.host import close
+from sim.model.parameters import Parameters
+from sim.model.portfolio import decide_launches, member_value_per_year
+from sim.model.reorganisation import merge_las
+from sim.model.uptake import renew, subscription_price
+from sim.model.workforce import binomial_draw
 
-__all__ = ["MAX_PROGRAMMES_PER_MONTH", "core_budget_at_risk", "demand_boost", "general_election",
-           "poisson_from_uniform", "review_months", "spending_review"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-MAX_PROGRAMMES_PER_MONTH = 4
-"""Programme arrivals in one month are counted up to this many (the rest of the tail is
-negligible at any plausible rate: P(N > 4) < 3e-9 at 1 a month's worth of 0.5 a year)."""
+    from sim.model.state import BatchState
+
+__all__ = ["EVENT_ORDER", "Event", "EventKind", "events_from_log", "first_april",
+           "schedule_events"]
 
 
-def poisson_from_uniform(mean: np.ndarray, u: np.ndarray, max_count: int) -> np.ndarray:
-    """Poisson counts by inversion of the CDF, one uniform per replicate, capped at ``max_count``.
+class EventKind(StrEnum):
+    """What an event is (its value is what the outputs' ``kind`` column holds)."""
 
-    ``N = #{k = 1 … max_count : u > F(k − 1)}`` with ``F`` the Poisson(``mean``) CDF: exact
-    below the cap, and one uniform per replicate whatever the mean, so two scenarios whose rates
-    differ still share the same uniform (common random numbers).
+    HOST_SET_UP = "host_set_up"
+    GRANT_START = "grant_start"
+    GRANT_RENEWAL_DECISION = "grant_renewal_decision"
+    GRANT_END = "grant_end"
+    SPENDING_REVIEW = "spending_review"
+    ELECTION = "election"
+    HOST_CHANGE = "host_change"
+    REORGANISATION = "reorganisation"
+    FISCAL_YEAR_START = "fiscal_year_start"
+    CHARITABLE_INCOME_YEAR = "charitable_income_year"
+    LAUNCH_DECISIONS = "launch_decisions"
 
-    Parameters
+
+EVENT_ORDER: dict[EventKind, int] = {kind: rank for rank, kind in enumerate(EventKind)}
+"""Rank of each kind within a month, lower first, and why in that order: a renewal decision
+reads the grant's renewal chance before an election in the same month changes it; the new
+host is in place (its staff lost) before the reorganisation, the April renewals, the year's
+charitable income and the launch decisions of its first month; LAs merge before they renew;
+launch decisions come last, with the month's staff and capacity as the other events left
+them."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event the calendar fired.
+
+    Attributes
     ----------
-    mean : float[R], expected count (≥ 0).
-    u : float[R], uniforms on [0, 1).
+    month : the month at whose start it fired.
+    kind : what it was.
+    subject : what it concerns: the grant's name, the host model, or "" when nothing more.
+    detail : a qualifier in words ("unless renewed", "if renewed again", "2 mergers"), or "".
     """
-    mean = np.asarray(mean, dtype=float)
-    pmf = np.exp(-mean)
-    cdf = pmf.copy()
-    count = np.zeros(np.broadcast(mean, u).shape, dtype=np.int64)
-    for k in range(1, max_count + 1):  # a loop over counts, not over replicates
-        count += u >= cdf
-        pmf = pmf * mean / k
-        cdf = cdf + pmf
-    return count
+
+    month: int
+    kind: EventKind
+    subject: str = ""
+    detail: str = ""
+
+    @property
+    def description(self) -> str:
+        """The event in words, for people (tables and logs); code reads kind and subject."""
+        words = {
+            EventKind.HOST_SET_UP: "host set-up",
+            EventKind.GRANT_START: "grant starts",
+            EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
+            EventKind.GRANT_END: "grant ends",
+            EventKind.SPENDING_REVIEW: "spending review",
+            EventKind.ELECTION: "general election",
+            EventKind.HOST_CHANGE: "host change",
+            EventKind.REORGANISATION: "local government reorganisation",
+            EventKind.FISCAL_YEAR_START: "fiscal year start: renewals",
+            EventKind.CHARITABLE_INCOME_YEAR: "fiscal year start: charitable income",
+            EventKind.LAUNCH_DECISIONS: "launch decisions",
+        }[self.kind]
+        if self.subject:
+            return f"{words}: {self.subject}" + (f" ({self.detail})" if self.detail else "")
+        return f"{words}: {self.detail}" if self.detail else words
 
 
-def review_months(review: SpendingReview, horizon_months: int) -> list[int]:
-    """Months of the spending reviews inside the horizon."""
-    return list(range(review.first_month, horizon_months, review.period_months))
+@dataclass(frozen=True)
+class _Label:
+    """What the calendar logs for an event (the month is added when it fires)."""
+
+    kind: EventKind
+    subject: str = ""
+    detail: str = ""
 
 
-def spending_review(budget_gbp_per_year: np.ndarray, review: SpendingReview,
-                    u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A spending review sets the core budget for the next period.
+def first_april(start: str) -> int:
+    """Month index of the first April on or after the scenario start (``YYYY-MM``)."""
+    month = int(start[5:7])
+    return (4 - month) % 12
 
-    With one uniform ``u`` per replicate: stopped if ``u < stop_prob``; cut by ``cut_share``
-    if ``stop_prob ≤ u < stop_prob + cut_prob``; otherwise unchanged. Only a budget above 0
-    can be stopped or cut.
 
-    Returns
-    -------
-    (new budget float[R] in £/year, cut bool[R], stopped bool[R])
+def events_from_log(log: list[tuple[int, _Label]]) -> list[Event]:
+    """The calendar's log as event records."""
+    return [Event(month, label.kind, label.subject, label.detail) for month, label in log]
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStreams,
+                      month: int) -> None:
+    """April: members renew or lapse (docs/model.md §2.7); nothing to renew at month 0."""
+    if month == 0:
+        return
+    lapses = renew(state.ladder, state.champions, params.las, params.uptake,
+                   state.portfolio.reputation, member_value_per_year(state, params),
+                   subscription_price(params, month), state.operating, streams("renewal"))
+    state.counts.changed()
+    state.flows.renewal_lapses[:] = lapses.sum(axis=1)
+
+
+def grant_milestone(state: BatchState, params: Parameters, streams: MonthStreams,
+                    month: int) -> None:
+    """A grant starts or ends: payments follow from the grant book (logged for the record)."""
+
+
+def grant_renewal(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
+                  month: int) -> None:
+    """The funder decides whether grant ``index`` is renewed, where a decision is due
+    (docs/model.md §5.5)."""
+    renewed = decide_renewals(state.grants, index, month, streams("grant_renewal").random())
+    state.flows.grant_renewals += renewed & state.operating
+
+
+def review(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:
+    """A spending review sets the core budget; a department closes a unit whose budget stops
+    (docs/model.md §7.1)."""
+    new, _, stopped = spending_review(state.core_budget, params.events.spending_review,
+                                      streams("spending_review").random())
+    state.core_budget[:] = new
+    ended = stopped & state.operating & (state.hosting.failure_rule
+                                         == FailureRule.SPENDING_REVIEW)
+    if ended.any():
+        close(state, ended)
+
+
+def election(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:
+    """The general election may change policy: core budget, programme rate and the renewal
+    chance of government-funded grants move (docs/model.md §7.2)."""
+    terms = params.events.election
+    changed = general_election(terms, streams("election").random())
+    state.policy_changed[changed] = True
+    state.core_budget[changed] *= terms.core_budget_multiplier
+    state.programme_rate_factor[changed] *= terms.programme_rate_multiplier
+    for g, grant in enumerate(params.finance.grants):
+        if grant.government_funded:
+            state.grants.renewal_prob[changed, g] = np.minimum(
+                state.grants.renewal_prob[changed, g] * terms.grant_renewal_multiplier, 1.0)
+
+
+def charity_year(state: BatchState, params: Parameters, streams: MonthStreams,
+                 month: int) -> None:
+    """April: this year's charitable income relative to its mean (month 0's draw is made with
+    the initial state)."""
+    if month > 0:
+        state.charity_factor = lognormal_factor(streams("charity").random(),
+                                                state.hosting.charitable_income_sigma)
+
+
+def host_set_up(state: BatchState, params: Parameters, streams: MonthStreams,
+                month: int) -> None:
+    """Month 0: the first host's set-up cost falls due."""
+    setup = params.hosting.hosts[0].setup_cost_gbp
+    state.one_off_gbp[state.operating] += setup[state.operating]
+
+
+def host_change(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
+                month: int) -> None:
+    """Host ``index + 1`` takes over: a share of staff leave rather than transfer, and the
+    transition cost falls due (docs/model.md §6)."""
+    table = params.hosting
+    state.host[:] = index + 1
+    state.hosting = table.select(state.host)
+    lost = binomial_draw(streams("host_change"), state.staff, table.change_staff_loss_share[index])
+    lost[~state.operating] = 0
+    state.staff[:] -= lost
+    np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
+    state.flows.leavers += lost.sum(axis=1)
+    state.one_off_gbp[state.operating] += table.change_transition_cost_gbp[index]
+
+
+def reorganise(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
+               month: int) -> None:
+    """Local government reorganisation ``index``: LAs merge (docs/model.md §2.9)."""
+    merge_las(state.ladder, state.champions, params.events.reorganisations[index][1])
+    state.counts.changed()
+
+
+# --------------------------------------------------------------------------- the calendar
+
+
+def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
+                    streams: RandomStreams) -> None:
+    """Put every organisational event of the scenario on ``calendar``, acting on ``state``.
+
+    Each action runs with that month's streams (:meth:`~sim.engine.RandomStreams.at`), so an
+    event's draws come from its own named stream and month, whatever else happens.
     """
-    live = budget_gbp_per_year > 0
-    stopped = live & (u < review.stop_prob)
-    cut = live & ~stopped & (u < review.stop_prob + review.cut_prob)
-    new = np.where(stopped, 0.0, np.where(cut, budget_gbp_per_year * (1 - review.cut_share),
-                                          budget_gbp_per_year))
-    return new, cut, stopped
 
+    def on(kind: EventKind, action: Callable[..., None], subject: str = "",
+           detail: str = "") -> tuple[_Label, Callable[[int], None], int]:
+        def fire(month: int) -> None:
+            action(state, params, streams.at(month), month)
+        return _Label(kind, subject, detail), fire, EVENT_ORDER[kind]
 
-def core_budget_at_risk(core_gbp_per_month: np.ndarray, month: int, review: SpendingReview,
-                        window_months: int) -> np.ndarray:
-    """Expected core budget lost at a spending review due within the funding-uncertainty window.
+    def at(month: int, kind: EventKind, action: Callable[..., None], subject: str = "",
+           detail: str = "") -> None:
+        label, fire, rank = on(kind, action, subject, detail)
+        calendar.at(month, label, fire, rank)
 
-    ``core × (stop_prob + cut_prob × cut_share)`` if a review falls in months
-    ``month + 1 … month + window``, else 0 (£/month, float[R]).
-    """
-    k = -(-(month + 1 - review.first_month) // review.period_months)  # first review after month
-    next_review = review.first_month + max(k, 0) * review.period_months
-    if month < next_review <= month + window_months:
-        return core_gbp_per_month * (review.stop_prob + review.cut_prob * review.cut_share)
-    return np.zeros_like(core_gbp_per_month)
+    def every(first: int, period: int, kind: EventKind, action: Callable[..., None]) -> None:
+        label, fire, rank = on(kind, action)
+        calendar.every(first, period, label, fire, rank)
 
-
-def general_election(election: Election, u: np.ndarray) -> np.ndarray:
-    """bool[R]: replicates in which the election changes policy (``u < policy_change_prob``)."""
-    return u < election.policy_change_prob
-
-
-def demand_boost(boost: np.ndarray, arrivals: np.ndarray,
-                 programmes: NationalProgrammes) -> np.ndarray:
-    """Next month's demand boost from national programmes, float[R].
-
-    ``boost · exp(−1 / duration_months) + arrivals · demand_uplift``: each programme adds its
-    uplift when it starts, which then fades exponentially with mean life ``duration_months``.
-    LA demand for help is ``1 + boost`` times its baseline.
-    """
-    return boost * np.exp(-1.0 / programmes.duration_months) + arrivals * programmes.demand_uplift
+    april = first_april(params.time.start)
+    every(april, 12, EventKind.FISCAL_YEAR_START, fiscal_year_start)
+    for i, grant in enumerate(params.finance.grants):
+        at(grant.start_month, EventKind.GRANT_START, grant_milestone, grant.name)
+        decisions = renewal_decision_months(grant)
+        for k, decision in enumerate(decisions):
+            at(decision, EventKind.GRANT_RENEWAL_DECISION, partial(grant_renewal, i), grant.name)
+            at(decision + grant.taper_months + grant.renewal_months, EventKind.GRANT_END,
+               grant_milestone, grant.name, "if renewed" + " again" * k)
+        for end in np.unique(grant.end_month):  # one per distinct end when design points stack
+            at(int(end), EventKind.GRANT_END, grant_milestone, grant.name,
+               "unless renewed" if decisions else "")
+    reviews = params.events.spending_review
+    if params.finance.core_budget_gbp_per_year > 0:
+        every(reviews.first_month, reviews.period_months, EventKind.SPENDING_REVIEW, review)
+    at(params.events.election.month, EventKind.ELECTION, election)
+    hosts = params.hosting
+    if any((h.charitable_income_gbp_per_year > 0).any() for h in hosts.hosts):
+        every(april, 12, EventKind.CHARITABLE_INCOME_YEAR, charity_year)
+    every(0, 1, EventKind.LAUNCH_DECISIONS, decide_launches)
+    at(0, EventKind.HOST_SET_UP, host_set_up, hosts.models[0])
+    for i, month in enumerate(hosts.change_month):
+        at(month, EventKind.HOST_CHANGE, partial(host_change, i), hosts.models[i + 1])
+    for j, (month, groups) in enumerate(params.events.reorganisations):
+        at(month, EventKind.REORGANISATION, partial(reorganise, j),
+           detail=f"{len(groups)} merger(s)")

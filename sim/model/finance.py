@@ -12,18 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.batching import per_replicate
-from sim.model.events import poisson_from_uniform
-from sim.scenario.schema import CHARITABLE_FORMS, Commissions, Finance, Grant, Hosting, Workforce
+from sim.engine import MonthStreams
+from sim.model.codes import Role, Tally
+from sim.model.external import poisson_from_uniform
+from sim.model.parameters import (
+    CommissionParameters,
+    FinanceParameters,
+    GrantParameters,
+    HostParameters,
+    Parameters,
+    WorkforceParameters,
+)
+
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
 
 __all__ = ["Cashflow", "CommissionBook", "GrantBook", "INCOME_SOURCES", "COST_TYPES",
-           "EXTERNAL_INCOME", "add_commissions", "charitable_income", "commission_rate_per_month",
-           "decide_renewals", "grant_income", "grant_income_at_risk", "lognormal_factor",
-           "monthly_cashflow", "pennies", "renewal_decision_months", "sigma_from_cv",
-           "subscription_prices"]
+           "EXTERNAL_INCOME", "add_commissions", "arrive_commissions", "charitable_income",
+           "commission_rate_per_month", "decide_renewals", "grant_income", "grant_income_at_risk",
+           "income_due", "lognormal_factor", "monthly_cashflow", "note_income_due",
+           "pay_and_collect", "pennies", "renewal_decision_months"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
@@ -35,26 +47,6 @@ EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "char
 def pennies(x: np.ndarray) -> np.ndarray:
     """Round pounds to the penny."""
     return np.round(x, 2)
-
-
-# ---------------------------------------------------------------------------- subscriptions
-
-
-def subscription_prices(finance: Finance, child_population: np.ndarray) -> np.ndarray:
-    """Annual subscription of each LA by its size band, float[N] in £/year (float[R, N] when
-    a price differs by replicate: design points stacked in one batch).
-
-    An LA is in the last band whose ``min_child_population`` is at most its child population;
-    with no bands every LA pays ``finance.subscription_gbp_per_year``.
-    """
-    if not finance.subscription_bands:
-        flat = np.asarray(finance.subscription_gbp_per_year, dtype=float)
-        return flat[..., None] * np.ones(len(child_population))
-    mins = np.array([b.min_child_population for b in finance.subscription_bands])
-    band = np.searchsorted(mins, child_population, side="right") - 1
-    prices = np.stack(np.broadcast_arrays(*(np.asarray(b.price_gbp_per_year, dtype=float)
-                                            for b in finance.subscription_bands)), axis=-1)
-    return prices[..., band]
 
 
 # ---------------------------------------------------------------------------- grants
@@ -84,18 +76,18 @@ class GrantBook:
     renewal_prob: np.ndarray
 
     @classmethod
-    def initial(cls, grants: tuple[Grant, ...], replicates: int) -> GrantBook:
+    def initial(cls, grants: tuple[GrantParameters, ...], replicates: int) -> GrantBook:
         def column(values: list[float], dtype: type) -> np.ndarray:
             return np.tile(np.array(values, dtype=dtype).reshape(1, len(grants)), (replicates, 1))
 
         return cls(
             start=np.array([g.start_month for g in grants], dtype=np.int64),
-            amount=np.stack([per_replicate(g.amount_gbp_per_year / 12.0, replicates)
-                             for g in grants], axis=1) if grants else np.zeros((replicates, 0)),
+            amount=np.stack([g.amount_gbp_per_year / 12.0 for g in grants], axis=1)
+            if grants else np.zeros((replicates, 0)),
             taper=np.array([g.taper_months for g in grants], dtype=np.int64),
             renewal_months=np.array([g.renewal_months for g in grants], dtype=np.int64),
-            end=np.stack([per_replicate(g.end_month, replicates) for g in grants],
-                         axis=1).astype(np.int64) if grants else np.zeros((replicates, 0), np.int64),
+            end=np.stack([g.end_month for g in grants], axis=1).astype(np.int64)
+            if grants else np.zeros((replicates, 0), np.int64),
             renewals_left=column([g.max_renewals if g.renewal_prob > 0 else 0 for g in grants],
                                  np.int64),
             renewal_prob=column([g.renewal_prob for g in grants], float),
@@ -112,12 +104,12 @@ def grant_income(book: GrantBook, month: int) -> np.ndarray:
     return np.where(month >= book.start, factor * book.amount, 0.0)
 
 
-def renewal_decision_months(grant: Grant) -> list[int]:
+def renewal_decision_months(grant: GrantParameters) -> list[int]:
     """Months of a grant's possible renewal decisions (the start of each possible taper); with
     an end month per replicate (stacked design points), every month one of them may decide in."""
     if grant.renewal_prob <= 0:
         return []
-    ends = np.unique(np.asarray(grant.end_month)).astype(int)
+    ends = np.unique(grant.end_month).astype(int)
     return sorted({int(end) + k * grant.renewal_months - grant.taper_months
                    for end in ends for k in range(grant.max_renewals)})
 
@@ -196,7 +188,7 @@ class CommissionBook:
         self.remaining[rows] = 0
 
 
-def commission_rate_per_month(commissions: Commissions, reputation: np.ndarray,
+def commission_rate_per_month(commissions: CommissionParameters, reputation: np.ndarray,
                               members: np.ndarray, n_las: int) -> np.ndarray:
     """Arrival rate of commissions, float[R] per month:
     ``rate_per_year ÷ 12 × reputation × (1 + member_effect × members ÷ N)``."""
@@ -204,15 +196,10 @@ def commission_rate_per_month(commissions: Commissions, reputation: np.ndarray,
             * (1.0 + commissions.member_effect * members / n_las))
 
 
-def sigma_from_cv(cv: float) -> float:
-    """Log-scale spread of a lognormal with coefficient of variation ``cv``: √ln(1 + cv²)."""
-    return float(np.sqrt(np.log1p(cv * cv)))
-
-
 _STANDARD_NORMAL = NormalDist()
 
 
-def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
+def lognormal_factor(u: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     """Lognormal multipliers with mean 1 and log-scale spread ``sigma`` from uniforms:
     ``exp(σ z − σ² / 2)``, ``z = Φ⁻¹(u)``.
 
@@ -227,8 +214,8 @@ def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(sigma * z - sigma * sigma / 2.0)
 
 
-def add_commissions(book: CommissionBook, commissions: Commissions, rate_per_month: np.ndarray,
-                    u: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+def add_commissions(book: CommissionBook, commissions: CommissionParameters,
+                    rate_per_month: np.ndarray, u: np.ndarray, accepting: np.ndarray) -> np.ndarray:
     """Arrivals of one month, placed in free slots in place; returns the count won, int[R].
 
     Parameters
@@ -255,12 +242,11 @@ def add_commissions(book: CommissionBook, commissions: Commissions, rate_per_mon
 # ---------------------------------------------------------------------------- charity
 
 
-def charitable_income(hosting: Hosting, factor: np.ndarray) -> np.ndarray:
-    """Charitable income, float[R] in £/month: ``mean ÷ 12 × this year's factor`` for a host
+def charitable_income(hosting: HostParameters, factor: np.ndarray) -> np.ndarray:
+    """Charitable income, float[R] in £/month: ``mean ÷ 12 × this year's factor`` under a host
     whose form allows it (:data:`~sim.scenario.schema.CHARITABLE_FORMS`), else 0."""
-    if hosting.model not in CHARITABLE_FORMS:
-        return np.zeros_like(factor)
-    return hosting.charitable_income_gbp_per_year / 12.0 * factor
+    return np.where(hosting.charitable_form,
+                    hosting.charitable_income_gbp_per_year / 12.0 * factor, 0.0)
 
 
 # ---------------------------------------------------------------------------- the month's money
@@ -282,7 +268,8 @@ class Cashflow:
         return sum(self.costs.values())  # type: ignore[return-value]
 
 
-def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, staff: np.ndarray,
+def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
+                     workforce: WorkforceParameters, staff: np.ndarray,
                      income_gbp_per_month: Mapping[str, np.ndarray], one_off_gbp: np.ndarray,
                      operating: np.ndarray, dt_months: float,
                      redundancy_gbp: np.ndarray | None = None) -> Cashflow:
@@ -290,7 +277,7 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
 
     Parameters
     ----------
-    staff : int64[R, 3], people in post by role.
+    staff : int64[R, 3], people in post by :class:`~sim.model.codes.Role`.
     income_gbp_per_month : £/month, float[R] each, for any of :data:`EXTERNAL_INCOME` (missing
         ones are 0); host support comes from ``hosting``.
     one_off_gbp : float[R], set-up and host-transition costs falling due this step (not × dt).
@@ -301,7 +288,7 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
     if unknown:
         raise ValueError(f"unknown income sources {sorted(unknown)}; allowed: {EXTERNAL_INCOME}")
     R = staff.shape[0]
-    salaries = np.array([r.salary_gbp_per_year for r in workforce.roles()]) / 12.0
+    salaries = workforce.salary_gbp_per_year / 12.0
     pay = (staff * salaries).sum(axis=1)  # not a matmul: batch-size-invariant rounding
     on_cost = 1 + finance.employer_ni_rate + hosting.pension_rate
     fte = staff.sum(axis=1)
@@ -310,15 +297,14 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
     on = operating.astype(float) * dt_months
     income = {s: np.broadcast_to(np.asarray(income_gbp_per_month.get(s, 0.0), dtype=float), (R,))
               for s in EXTERNAL_INCOME}
-    if hosting.model not in CHARITABLE_FORMS:
-        income["charitable"] = np.zeros(R)
-    income["host_support"] = np.full(R, hosting.in_kind_support_gbp_per_year / 12.0)
+    income["charitable"] = np.where(hosting.charitable_form, income["charitable"], 0.0)
+    income["host_support"] = np.broadcast_to(hosting.in_kind_support_gbp_per_year / 12.0, (R,))
     costs = {
         "staff": pay * on_cost,
         "overhead": pay * hosting.overhead_recharge_rate,
         "non_pay": non_pay,
-        "vat": non_pay * (0.0 if hosting.vat_recoverable else finance.vat_rate),
-        "governance": np.full(R, hosting.governance_gbp_per_year / 12.0),
+        "vat": non_pay * np.where(hosting.vat_recoverable, 0.0, finance.vat_rate),
+        "governance": np.broadcast_to(hosting.governance_gbp_per_year / 12.0, (R,)),
     }
     lump = operating.astype(float)
     return Cashflow(
@@ -328,3 +314,68 @@ def monthly_cashflow(finance: Finance, hosting: Hosting, workforce: Workforce, s
                "redundancy": pennies((np.zeros(R) if redundancy_gbp is None else redundancy_gbp)
                                      * lump)},
     )
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, np.ndarray]:
+    """Income due this month from each external source before closure, £/month float[R]:
+    grants (with tapers and renewals), the core budget, members' subscriptions by size band,
+    running commissions and charitable income (host support follows from the host)."""
+    finance = params.finance
+    zero = np.zeros(state.replicates)
+    return {
+        "grant": grant_income(state.grants, month).sum(axis=1),
+        "core_budget": (state.core_budget / 12.0 if month >= finance.core_budget_from_month
+                        else zero),
+        "subscriptions": np.where(month >= finance.subscriptions_from_month,
+                                  state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
+        "commissions": state.commissions.income(),
+        "charitable": charitable_income(state.hosting, state.charity_factor),
+    }
+
+
+def arrive_commissions(state: BatchState, params: Parameters, streams: MonthStreams,
+                       month: int) -> None:
+    """Month start: commissions arrive (Poisson, faster with reputation and members) and are
+    taken while delivery staff exceed the FTE already committed (docs/model.md §5.7)."""
+    terms = params.finance.commissions
+    rate = commission_rate_per_month(terms, state.portfolio.reputation,
+                                     state.tally()[Tally.MEMBERS], state.ladder.shape[1])
+    accepting = (state.operating & state.hosting.commissions_allowed
+                 & (state.staff[:, Role.DELIVERY] > state.commissions.fte_demand()))
+    won = add_commissions(state.commissions, terms, rate,
+                          streams("commissions").random(1 + terms.max_active), accepting)
+    state.commission_fte_demand = state.commissions.fte_demand()
+    state.flows.commissions_won = won.astype(float)
+
+
+def note_income_due(state: BatchState, params: Parameters, streams: MonthStreams,
+                    month: int) -> None:
+    """Month start: the income due this month, and the grants and core budget due (the
+    funding schedule the cliff KPIs read)."""
+    state.income_due = income_due(state, params, month)
+    state.funding_due_gbp_per_month = (state.income_due["grant"]
+                                       + state.income_due["core_budget"])
+
+
+def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams,
+                    month: int) -> None:
+    """Sub-step: the income due now (members may have changed) comes in and the costs go out;
+    one-off costs and redundancy pay fall in the month's first sub-step. Reserves change by
+    exactly income − costs, in pennies (docs/model.md §5.3)."""
+    R = state.replicates
+    first = state.substep == 0
+    state.income_due = income_due(state, params, month)
+    cash = monthly_cashflow(params.finance, state.hosting, params.workforce, state.staff,
+                            state.income_due, state.one_off_gbp if first else np.zeros(R),
+                            state.operating, params.time.dt_months,
+                            state.redundancy_pay_gbp if first else None)
+    income, costs = cash.income_total, cash.costs_total
+    state.reserves[:] = state.reserves + income - costs
+    for source, value in cash.income.items():
+        state.flows.income[source] += value
+    for kind, value in cash.costs.items():
+        state.flows.costs[kind] += value
+    state.income_last_gbp_per_month = income / params.time.dt_months

@@ -8,26 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import Scenario
-
 __all__ = ["KPIS", "RUNWAY_CAP_MONTHS", "compute_kpis", "cliff_month"]
 
 RUNWAY_CAP_MONTHS = 120.0
 """Runway is capped here: a CoE not burning cash at the cliff counts as 120 months of runway."""
 
 KPIS: dict[str, str] = {
-    "survival_prob_y5": "1 if still operating at the end of year 5 (month 59); its mean is the probability",
+    "survival_prob_y5": "1 if still operating at the end of year 5 (month 59); its mean is the "
+                        "probability",
     "survival_prob_y10": "1 if still operating at the end of year 10 (month 119)",
     "closure_month": "first month of closure (NaN if never closed)",
     "cliff_month": "month of the largest fall in grant and core-budget income due, in this "
                    "replicate (after its renewal and spending-review draws; NaN if it never "
                    "falls)",
-    "cliff_drop_gbp_per_month": "total income in the month before the cliff minus income in the cliff month (£/month)",
+    "cliff_drop_gbp_per_month": "total income in the month before the cliff minus income in the "
+                                "cliff month (£/month)",
     "cliff_drop_share": "that fall as a share of the month-before income",
     "runway_months_at_cliff": "reserves before the cliff ÷ monthly deficit in the cliff month "
                               "(months, capped at 120; NaN if closed before the cliff)",
-    "breakeven_month": "first month in which earned income (subscriptions and commissions) covers all "
-                       "costs (NaN if never)",
+    "breakeven_month": "first month in which earned income (subscriptions and commissions) "
+                       "covers all costs (NaN if never)",
     "members_y10": "member LAs at the end of year 10 (or of the horizon if shorter)",
     "live_services_y10": "live services at the end of year 10 (or of the horizon)",
     "min_reserves_gbp": "lowest month-end reserves (£)",
@@ -37,8 +37,9 @@ KPIS: dict[str, str] = {
     "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
     "benefit_cost_ratio": "value delivered to LAs over the horizon ÷ all costs over the horizon "
                           "(NaN if no costs)",
-    "cost_per_member_gbp_y10": "costs in year 10 ÷ average member LAs in year 10 (£ per member per "
-                               "year; NaN with no members; last 12 months if the horizon is shorter)",
+    "cost_per_member_gbp_y10": "costs in year 10 ÷ average member LAs in year 10 (£ per member "
+                               "per year; NaN with no members; last 12 months if the horizon is "
+                               "shorter)",
     "commissions_won_total": "commissioned projects won over the horizon (count)",
     "grant_renewals_total": "grant renewals granted over the horizon (count)",
     "policy_change": "1 if a general election changed policy on the CoE",
@@ -72,9 +73,10 @@ def _first(mask: np.ndarray) -> np.ndarray:
     return np.where(found, np.argmax(mask, axis=1).astype(float), np.nan)
 
 
-def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray,
-                 scenario: Scenario) -> dict[str, np.ndarray]:
-    """All KPIs of :data:`KPIS` for each replicate."""
+def compute_kpis(metrics: dict[str, np.ndarray],
+                 funding_schedule: np.ndarray) -> dict[str, np.ndarray]:
+    """All KPIs of :data:`KPIS` for each replicate, from the metrics (name → float64[R, T]) and
+    the funding schedule (float64[R, T]: grants and core budget due before any closure)."""
     operating = metrics["operating"]
     R, T = operating.shape
     income = metrics["income_total_gbp"]

@@ -15,49 +15,29 @@ with scarce capacity its concurrent complex launches and thin maintenance fail m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import BatchGenerator
-from sim.model._portfolio_kernel import portfolio_step
-from sim.model.batching import per_replicate
-from sim.scenario.schema import Portfolio
+from sim.engine import BatchGenerator, MonthStreams
+from sim.model._portfolio_kernel import PortfolioRates, portfolio_step
+from sim.model.codes import Role, ServiceStatus, Tally
+from sim.model.parameters import Parameters, PortfolioParameters
+from sim.model.workforce import effective_fte
 
-__all__ = ["PLANNED", "BUILDING", "LIVE", "PortfolioFlows", "PortfolioState", "ServiceTable",
-           "start_builds", "step_portfolio"]
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
 
-PLANNED, BUILDING, LIVE = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class ServiceTable:
-    """Service attributes as arrays of length S (in the scenario's order)."""
-
-    build_effort: np.ndarray
-    maintenance_fte: np.ndarray
-    complexity: np.ndarray
-    value_gbp_per_member_per_year: np.ndarray
-    strand: np.ndarray
-    schedule_month: np.ndarray  # -1 where a service has no scheduled month
-
-    @classmethod
-    def from_portfolio(cls, portfolio: Portfolio, strands: tuple[str, ...]) -> ServiceTable:
-        s = portfolio.services
-        return cls(
-            build_effort=np.array([x.build_effort_fte_months for x in s], dtype=float),
-            maintenance_fte=np.array([x.maintenance_fte for x in s], dtype=float),
-            complexity=np.array([x.complexity for x in s], dtype=float),
-            value_gbp_per_member_per_year=np.array([x.value_gbp_per_member_per_year for x in s],
-                                                   dtype=float),
-            strand=np.array([strands.index(x.strand) for x in s]),
-            schedule_month=np.array([-1 if x.schedule_month is None else x.schedule_month
-                                     for x in s], dtype=np.int64),
-        )
+__all__ = ["PortfolioFlows", "PortfolioState", "advance_portfolio", "decide_launches",
+           "delivery_capacity", "member_value_per_year", "start_builds", "step_portfolio",
+           "volunteer_fte"]
 
 
 @dataclass
 class PortfolioState:
-    """Stocks per replicate and service, float64/int8[R, S]; reputation float64[R]."""
+    """Stocks per replicate and service: ``status`` int8[R, S]
+    (:class:`~sim.model.codes.ServiceStatus`), ``progress`` (FTE-months built) and ``debt``
+    float64[R, S]; ``reputation`` float64[R] (0–1)."""
 
     status: np.ndarray
     progress: np.ndarray
@@ -67,7 +47,7 @@ class PortfolioState:
     @classmethod
     def initial(cls, replicates: int, services: int, reputation: float) -> PortfolioState:
         return cls(
-            status=np.zeros((replicates, services), dtype=np.int8),
+            status=np.full((replicates, services), ServiceStatus.PLANNED, dtype=np.int8),
             progress=np.zeros((replicates, services)),
             debt=np.zeros((replicates, services)),
             reputation=np.full(replicates, reputation),
@@ -90,39 +70,41 @@ class PortfolioFlows:
     utilisation: np.ndarray
 
 
-def start_builds(state: PortfolioState, table: ServiceTable, portfolio: Portfolio,
+def start_builds(state: PortfolioState, portfolio: PortfolioParameters,
                  delivery_fte: np.ndarray, mask: np.ndarray, month: int) -> np.ndarray:
-    """Launch decisions (a calendar event): start building services, in place.
+    """Launch decisions: start building services, in place (docs/model.md §4.7).
 
     ``big_bang`` starts every planned service; ``schedule`` starts each planned service whose
-    ``schedule_month`` has come (a plan followed whatever the state); ``gall`` starts the next planned service only
-    where nothing is in build, every live service is at least ``gall_reliability_threshold``
-    reliable and at least ``gall_spare_fte`` delivery FTE is free after maintenance. Returns
-    bool[R]: replicates that started a build.
+    ``schedule_month`` has come (a plan followed whatever the state); ``gall`` starts the next
+    planned service only where nothing is in build, every live service is at least
+    ``gall_reliability_threshold`` reliable and at least ``gall_spare_fte`` delivery FTE is
+    free after maintenance. Returns bool[R]: replicates that started a build.
     """
-    planned = state.status == PLANNED
+    table = portfolio.services
+    planned = state.status == ServiceStatus.PLANNED
     if portfolio.policy == "schedule":
         due = (table.schedule_month >= 0) & (table.schedule_month <= month)
         start = planned & mask[:, None] & due[None, :]
-        state.status[start] = BUILDING
+        state.status[start] = ServiceStatus.BUILDING
         return start.any(axis=1)
     if portfolio.policy == "big_bang":
         start = planned & mask[:, None]
-        state.status[start] = BUILDING
+        state.status[start] = ServiceStatus.BUILDING
         return start.any(axis=1)
-    live = state.status == LIVE
-    building = (state.status == BUILDING).any(axis=1)
-    reliable = np.where(live, state.reliability >= portfolio.gall_reliability_threshold, True).all(axis=1)
+    live = state.status == ServiceStatus.LIVE
+    building = (state.status == ServiceStatus.BUILDING).any(axis=1)
+    reliable = np.where(live, state.reliability >= portfolio.gall_reliability_threshold,
+                        True).all(axis=1)
     demand = (live * table.maintenance_fte).sum(axis=1)
     spare = delivery_fte - demand
     ready = mask & ~building & reliable & (spare >= portfolio.gall_spare_fte) & planned.any(axis=1)
     first = np.argmax(planned, axis=1)
     rows = np.nonzero(ready)[0]
-    state.status[rows, first[rows]] = BUILDING
+    state.status[rows, first[rows]] = ServiceStatus.BUILDING
     return ready
 
 
-def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfolio,
+def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
                    delivery_fte: np.ndarray, operating: np.ndarray, dt_months: float,
                    rng: BatchGenerator) -> PortfolioFlows:
     """Maintain, build, launch, accumulate debt, have incidents; update reputation. In place.
@@ -142,19 +124,65 @@ def step_portfolio(state: PortfolioState, table: ServiceTable, portfolio: Portfo
     R, S = state.status.shape
     u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
     out = np.empty((R, 5))
+    table = portfolio.services
+    rates = PortfolioRates(
+        maintenance_fte=table.maintenance_fte, build_effort=table.build_effort_fte_months,
+        complexity=table.complexity, dt=float(dt_months),
+        debt_growth=float(portfolio.debt_growth_per_month),
+        debt_repayment=float(portfolio.debt_repayment_per_month),
+        launch_failure_prob=portfolio.launch_failure_prob,
+        strain=float(portfolio.launch_failure_strain),
+        concurrency=float(portfolio.launch_failure_concurrency),
+        rework_share=float(portfolio.failed_launch_rework_share),
+        incident_prob=float(portfolio.incident_prob_per_month),
+        reputation_step=float(-np.expm1(-dt_months / portfolio.reputation_time_months)),
+        hit_failed=float(portfolio.reputation_hit_failed_launch),
+        hit_incident=float(portfolio.reputation_hit_incident))
     portfolio_step(state.status, state.progress, state.debt, state.reputation, u,
-                   table.maintenance_fte, table.build_effort, table.complexity,
                    np.ascontiguousarray(delivery_fte, dtype=float),
-                   np.ascontiguousarray(operating, dtype=bool), float(dt_months),
-                   float(portfolio.debt_growth_per_month),
-                   float(portfolio.debt_repayment_per_month),
-                   per_replicate(portfolio.launch_failure_prob, R),
-                   float(portfolio.launch_failure_strain),
-                   float(portfolio.launch_failure_concurrency),
-                   float(portfolio.failed_launch_rework_share),
-                   float(portfolio.incident_prob_per_month),
-                   float(-np.expm1(-dt_months / portfolio.reputation_time_months)),
-                   float(portfolio.reputation_hit_failed_launch),
-                   float(portfolio.reputation_hit_incident), out)
+                   np.ascontiguousarray(operating, dtype=bool), rates, out)
     return PortfolioFlows(launches=out[:, 0], failed_launches=out[:, 1], incidents=out[:, 2],
                           maintenance_demand_fte=out[:, 3], utilisation=out[:, 4])
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def volunteer_fte(state: BatchState, params: Parameters) -> np.ndarray:
+    """Delivery time that contributor and champion LAs give the CoE, FTE float[R]."""
+    return params.uptake.volunteer_fte_per_contributor * state.tally()[Tally.ENGAGED]
+
+
+def delivery_capacity(state: BatchState, params: Parameters) -> np.ndarray:
+    """Delivery FTE for services, float[R]: productive delivery staff (new starters count
+    less) plus volunteered time, minus the staff committed to commissioned projects."""
+    productive = effective_fte(state.staff[:, Role.DELIVERY], state.novices[:, Role.DELIVERY],
+                               params.workforce)
+    return np.maximum(productive + volunteer_fte(state, params) - state.commission_fte_demand,
+                      0.0)
+
+
+def member_value_per_year(state: BatchState, params: Parameters) -> np.ndarray:
+    """Value of the live services to one ordinary member LA, £/year, float[R]."""
+    port = state.portfolio
+    live = port.status == ServiceStatus.LIVE
+    return (live * port.reliability
+            * params.portfolio.services.value_gbp_per_member_per_year).sum(axis=1)
+
+
+def decide_launches(state: BatchState, params: Parameters, streams: MonthStreams,
+                    month: int) -> None:
+    """Calendar event, every month: the growth policy decides which builds start."""
+    start_builds(state.portfolio, params.portfolio, delivery_capacity(state, params),
+                 state.operating, month)
+
+
+def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStreams,
+                      month: int) -> None:
+    """Sub-step: the portfolio step with this sub-step's delivery capacity."""
+    flows = step_portfolio(state.portfolio, params.portfolio, delivery_capacity(state, params),
+                           state.operating, params.time.dt_months, streams("portfolio"))
+    state.flows.launches += flows.launches
+    state.flows.failed_launches += flows.failed_launches
+    state.flows.incidents += flows.incidents
+    state.utilisation_last = flows.utilisation

@@ -12,18 +12,22 @@ but its own uniform and parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import BatchGenerator, hazard_probability
+from sim.engine import BatchGenerator, MonthStreams, hazard_probability
 from sim.model._kernels import binomial_from_uniform
-from sim.model.batching import column
-from sim.scenario.schema import Hosting, Workforce
+from sim.model.codes import Role
+from sim.model.external import core_budget_at_risk
+from sim.model.finance import grant_income_at_risk
+from sim.model.parameters import HostParameters, Parameters, WorkforceParameters
 
-__all__ = ["NoticeBook", "StaffFlows", "binomial_draw", "effective_fte", "redundancies_needed",
-           "resignation_hazard", "step_workforce", "ROLES"]
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
 
-ROLES = ("delivery", "engagement", "leadership")
+__all__ = ["NoticeBook", "StaffFlows", "advance_staff", "binomial_draw", "effective_fte",
+           "redundancies_needed", "resignation_hazard", "step_workforce"]
 
 
 def binomial_draw(rng: BatchGenerator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
@@ -43,8 +47,8 @@ class StaffFlows:
     experienced_leavers: np.ndarray
 
 
-def resignation_hazard(workforce: Workforce, hosting: Hosting, income_ending_share: np.ndarray,
-                       overload: np.ndarray) -> np.ndarray:
+def resignation_hazard(workforce: WorkforceParameters, hosting: HostParameters,
+                       income_ending_share: np.ndarray, overload: np.ndarray) -> np.ndarray:
     """Resignation hazard per person per month, float[R, 1].
 
     ``h = r/12 · host multiplier · (1 + uplift · share of income ending within the window)
@@ -63,21 +67,22 @@ def resignation_hazard(workforce: Workforce, hosting: Hosting, income_ending_sha
 
 
 def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.ndarray,
-                   workforce: Workforce, hosting: Hosting, income_ending_share: np.ndarray,
-                   overload: np.ndarray, hiring_frozen: np.ndarray, operating: np.ndarray,
-                   dt_months: float, rng: BatchGenerator) -> StaffFlows:
+                   workforce: WorkforceParameters, hosting: HostParameters,
+                   income_ending_share: np.ndarray, overload: np.ndarray,
+                   hiring_frozen: np.ndarray, operating: np.ndarray, dt_months: float,
+                   rng: BatchGenerator) -> StaffFlows:
     """Advance staff by one sub-step, in place: resignations, then hires, then ramp-up.
 
     Parameters
     ----------
-    staff : int64[R, 3], people in post (updated in place).
+    staff : int64[R, 3], people in post by :class:`~sim.model.codes.Role` (updated in place).
     novices : int64[R, 3], the new starters among them, not yet fully productive (in place).
     establishment : int64[R, 3], funded posts per replicate and role.
     hiring_frozen : bool[R], replicates not recruiting this step.
     operating : bool[R], closed replicates neither hire nor lose staff (they have none).
     """
-    quit_prob = np.broadcast_to(hazard_probability(
-        resignation_hazard(workforce, hosting, income_ending_share, overload), dt_months), staff.shape)
+    hazard = resignation_hazard(workforce, hosting, income_ending_share, overload)
+    quit_prob = np.broadcast_to(hazard_probability(hazard, dt_months), staff.shape)
     # New starters and experienced staff leave at the same hazard: two independent binomials.
     novice_leavers = binomial_draw(rng, novices, quit_prob)
     experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
@@ -87,7 +92,7 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     staff -= novice_leavers + experienced_leavers
     vacancies = np.maximum(establishment - staff, 0)
     vacancies[hiring_frozen | ~operating] = 0
-    fill_prob = column(hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months))
+    fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)[:, None]
     hires = binomial_draw(rng, vacancies, fill_prob)
     staff += hires
     # Starters hired in this sub-step join the novices after it: they ramp up from the next one.
@@ -100,14 +105,16 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
                       experienced_leavers=experienced_leavers)
 
 
-def effective_fte(staff: np.ndarray, novices: np.ndarray, workforce: Workforce) -> np.ndarray:
-    """Productive FTE by role, float[R, 3]: experienced staff count 1, new starters less."""
+def effective_fte(staff: np.ndarray, novices: np.ndarray,
+                  workforce: WorkforceParameters) -> np.ndarray:
+    """Productive FTE (float, the shape of ``staff``): experienced staff count 1, new starters
+    ``new_starter_productivity``."""
     return (staff - novices) + workforce.new_starter_productivity * novices
 
 
 def redundancies_needed(shortfall_gbp_per_month: np.ndarray, staff: np.ndarray,
                         under_notice: np.ndarray, cost_per_head_gbp_per_month: np.ndarray,
-                        workforce: Workforce) -> np.ndarray:
+                        workforce: WorkforceParameters) -> np.ndarray:
     """How many people to give notice to, by role, int64[R, 3].
 
     Enough people to remove a monthly ``shortfall`` (≤ 0 means none), taken first from
@@ -123,8 +130,9 @@ def redundancies_needed(shortfall_gbp_per_month: np.ndarray, staff: np.ndarray,
     """
     cuts = np.zeros_like(staff)
     remaining = np.maximum(shortfall_gbp_per_month, 0.0)
-    floor = np.array([0, 0, workforce.minimum_leadership_fte])
-    for role in (1, 0, 2):  # engagement, delivery, leadership
+    floor = np.zeros(len(Role), dtype=np.int64)
+    floor[Role.LEADERSHIP] = workforce.minimum_leadership_fte
+    for role in (Role.ENGAGEMENT, Role.DELIVERY, Role.LEADERSHIP):
         available = np.maximum(staff[:, role] - under_notice[:, role] - floor[role], 0)
         cost = cost_per_head_gbp_per_month[..., role]
         wanted = np.where(cost > 0, np.ceil(remaining / np.where(cost > 0, cost, 1.0)),
@@ -144,7 +152,8 @@ class NoticeBook:
 
     @classmethod
     def empty(cls, replicates: int, notice_months: int) -> NoticeBook:
-        return cls(np.zeros((notice_months + 1, replicates, 3), dtype=np.int64), notice_months)
+        return cls(np.zeros((notice_months + 1, replicates, len(Role)), dtype=np.int64),
+                   notice_months)
 
     @property
     def under_notice(self) -> np.ndarray:
@@ -164,3 +173,28 @@ class NoticeBook:
 
     def clear(self, rows: np.ndarray) -> None:
         self.queue[:, rows] = 0
+
+
+# --------------------------------------------------------------------------- rule
+
+
+def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
+                  month: int) -> None:
+    """Sub-step: resignations (faster when income is due to end within the funding-uncertainty
+    window, or under overload), hires unless recruitment is frozen (``flows.hiring_frozen``,
+    set by :func:`sim.model.host.freeze_hiring`), ramp-up (docs/model.md §3.1–3.3)."""
+    workforce = params.workforce
+    window = workforce.funding_uncertainty_window_months
+    at_risk = (grant_income_at_risk(state.grants, month, window)
+               + core_budget_at_risk(state.income_due["core_budget"], month,
+                                     params.events.spending_review, window))
+    income_ending_share = np.clip(at_risk / np.maximum(state.income_last_gbp_per_month, 1.0),
+                                  0.0, 1.0)
+    overload = np.maximum(state.utilisation_last - 1.0, 0.0)
+    flows = step_workforce(state.staff, state.novices, state.establishment, workforce,
+                           state.hosting, income_ending_share, overload,
+                           state.flows.hiring_frozen, state.operating, params.time.dt_months,
+                           streams("workforce"))
+    state.flows.leavers += flows.leavers.sum(axis=1)
+    state.flows.hires += flows.hires.sum(axis=1)
+    state.flows.experienced_leavers += flows.experienced_leavers.sum(axis=1)

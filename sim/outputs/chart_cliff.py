@@ -40,7 +40,8 @@ def _grant_end_labels(ax: Axes, data: RunData, scenario: str) -> None:
     ends = data.grant_ends(scenario)
     for level, (month, group) in enumerate(ends.groupby("month")):
         ax.axvline(month, color=GRANT_END, ls="--", lw=1.1, zorder=5)
-        names = [e.replace("grant ends: ", "") for e in group["event"]]
+        names = [subject + (f" ({detail})" if detail else "")
+                 for subject, detail in zip(group["subject"], group["detail"], strict=True)]
         ax.annotate(f"{data.month_label(month)}: {'; '.join(names)} ends", (month, 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3 + 10 * level),
                     textcoords="offset points", fontsize=7, color=GRANT_END, ha="center",

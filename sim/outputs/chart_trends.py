@@ -106,14 +106,14 @@ def trajectories_chart(data: RunData) -> Chart:
 def _grant_end_marks(ax: Axes, data: RunData) -> None:
     """A dashed line at every month in which a grant ends in any scenario, labelled above the
     axes with the grant and, when not every scenario has it, the scenarios that do."""
-    ends = data.events[data.events["event"].str.startswith("grant ends")]
+    ends = data.grant_ends()
     for level, (month, group) in enumerate(ends.groupby("month")):
         ax.axvline(month, color="#D55E00", ls="--", lw=1.0, alpha=0.8)
         parts = []
-        for event, rows in group.groupby("event", sort=False):
+        for (subject, detail), rows in group.groupby(["subject", "detail"], sort=False):
             who = sorted(set(rows["scenario"]), key=data.scenarios.index)
             scope = "" if len(who) == len(data.scenarios) else f" ({', '.join(who)})"
-            parts.append(event.replace("grant ends: ", "") + scope)
+            parts.append(subject + (f" ({detail})" if detail else "") + scope)
         ax.annotate(f"{data.month_label(month)}: {'; '.join(parts)} ends", (month, 1.0),
                     xycoords=("data", "axes fraction"), xytext=(0, 3 + 10 * level),
                     textcoords="offset points", fontsize=7, color="#D55E00", ha="center",
@@ -149,7 +149,7 @@ def survival_chart(data: RunData) -> Chart:
         title = survival_title(data)
         below = add_title(fig, title)
         add_footer(fig, data.footer(), "Dots: end of year 5 and year 10")
-        levels = data.events[data.events["event"].str.startswith("grant ends")]["month"].nunique()
+        levels = data.grant_ends()["month"].nunique()
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13,
                             top=below - (0.25 + 0.14 * levels) / fig.get_figheight())
     return Chart("survival", fig, title, SURVIVAL_GUIDE)

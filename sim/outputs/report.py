@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim import __version__
 from sim.files import RunFolder, atomic_write, results_folder_name, write_json, write_text
 from sim.outputs.boardpack import write_board_pack
 from sim.outputs.charts import SavedChart, write_charts
@@ -29,6 +28,7 @@ from sim.outputs.rundata import RunData, load_run, run_data_from_tables
 from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.tables import events_table, kpi_table, summary_dict, timeseries_table
 from sim.outputs.workbook import write_workbook
+from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.experiments import EnsembleResult
@@ -130,6 +130,8 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
     extra_tables : more CSV files, file name → rows (e.g. ``parameter_draws.csv``).
     """
     names = [r.name for r in results]
+    manifest_data = {**manifest_data,
+                     "dimensions": {k: list(v) for k, v in results[0].dimensions.items()}}
     with RunFolder(Path(out_dir), results_folder_name(command, names)) as folder:
         if len(results) == 1:
             write_text(folder.path("scenario.resolved.toml"), resolved[0])

@@ -4,15 +4,14 @@ A :class:`RunData` is built either from the tables a run has just computed
 (:func:`run_data_from_tables`, used by ``write_run``) or from a run folder's files
 (:func:`load_run`, used by ``report RUN_DIR``); everything downstream reads only this object, so
 both paths draw the same pictures. Income sources, cost types, staff roles and service strands
-are discovered from the metric names (``income_<source>_gbp``, ``costs_<type>_gbp``,
-``staff_<role>_fte``, ``live_services_<strand>``), never listed here.
+are the lists the model declared (the manifest's ``dimensions``), never recovered from metric
+names; events are read by their ``kind``, never by their wording.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,9 @@ REQUIRED_FILES = ("timeseries.csv", "summary.json", "kpis.parquet", "events.csv"
 
 TIMESERIES_COLUMNS = {"scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
                       "p90"}
-EVENT_COLUMNS = {"scenario", "month", "date", "fiscal_year", "event"}
+EVENT_COLUMNS = {"scenario", "month", "date", "fiscal_year", "kind", "subject", "detail", "event"}
+DIMENSIONS = ("income_sources", "cost_types", "roles", "strands")
+"""The declared lists a report needs from the manifest's ``dimensions``."""
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -38,13 +39,6 @@ class RunFolderError(Exception):
 def _nan(value: Any) -> float:
     """``None`` (JSON null) and NaN both become NaN; numbers become float."""
     return math.nan if value is None else float(value)
-
-
-def _parts(names: list[str], prefix: str, suffix: str, exclude: tuple[str, ...] = ()) -> list[str]:
-    """The ``<part>`` of every name ``<prefix><part><suffix>``, in table order."""
-    pattern = re.compile(rf"^{re.escape(prefix)}(.+){re.escape(suffix)}$")
-    found = [m.group(1) for n in names if (m := pattern.match(n))]
-    return [p for p in found if p not in exclude]
 
 
 @dataclass(frozen=True)
@@ -100,17 +94,20 @@ class RunData:
         first = next(iter(self.summary.values()), {})
         return list(first)
 
+    def _declared(self, name: str) -> list[str]:
+        return [str(x) for x in self.manifest["dimensions"][name]]
+
     def income_sources(self) -> list[str]:
-        """Income sources found as ``income_<source>_gbp`` (without the total)."""
-        return _parts(self.metrics, "income_", "_gbp", exclude=("total",))
+        """Income sources, as declared by the model (metrics ``income_<source>_gbp``)."""
+        return self._declared("income_sources")
 
     def cost_types(self) -> list[str]:
-        """Cost types found as ``costs_<type>_gbp`` (without the total)."""
-        return _parts(self.metrics, "costs_", "_gbp", exclude=("total",))
+        """Cost types, as declared by the model (metrics ``costs_<type>_gbp``)."""
+        return self._declared("cost_types")
 
     def staff_roles(self) -> list[str]:
-        """Staff roles found as ``staff_<role>_fte`` (the total is ``staff_fte``)."""
-        return _parts(self.metrics, "staff_", "_fte")
+        """Staff roles, as declared by the model (metrics ``staff_<role>_fte``)."""
+        return self._declared("roles")
 
     def members_metric(self) -> str:
         """The metric counting member LAs: ``members`` (every LA in a member state: member,
@@ -118,8 +115,8 @@ class RunData:
         return "members" if "members" in self.metrics else "las_member"
 
     def strands(self) -> list[str]:
-        """Service strands found as ``live_services_<strand>``."""
-        return _parts(self.metrics, "live_services_", "")
+        """Service strands, as declared by the model (metrics ``live_services_<strand>``)."""
+        return self._declared("strands")
 
     # ------------------------------------------------------------------ lookups
     def kpi(self, scenario: str, name: str, stat: str = "p50") -> float:
@@ -171,10 +168,11 @@ class RunData:
         months = min(self.horizon_months, 120)
         return f"{months // 12} years" if months % 12 == 0 else f"{months} months"
 
-    def grant_ends(self, scenario: str) -> pd.DataFrame:
-        """Events ``grant ends: <name>`` of a scenario (month, date, fiscal_year, event)."""
+    def grant_ends(self, scenario: str | None = None) -> pd.DataFrame:
+        """Grant-end events (kind ``grant_end``) of a scenario, or of every scenario."""
         ev = self.events
-        return ev[(ev["scenario"] == scenario) & ev["event"].str.startswith("grant ends")]
+        ends = ev[ev["kind"] == "grant_end"]
+        return ends if scenario is None else ends[ends["scenario"] == scenario]
 
     def footer(self) -> str:
         """Provenance line for every chart: scenarios, replicates, seed, version and commit."""
@@ -194,8 +192,8 @@ def run_data_from_tables(timeseries: pd.DataFrame, summary: Mapping[str, Any], k
     for col in ("scenario", "date", "fiscal_year", "metric"):
         ts[col] = ts[col].astype(str)
     ev = events.copy()
-    for col in ("scenario", "date", "fiscal_year", "event"):
-        ev[col] = ev[col].astype(str)
+    for col in ("scenario", "date", "fiscal_year", "kind", "subject", "detail", "event"):
+        ev[col] = ev[col].astype(object).where(ev[col].notna(), "").astype(str)
     return RunData(ts, clean, kpis.copy(), ev, dict(manifest))
 
 
@@ -260,6 +258,11 @@ def _check(folder: Path, ts: pd.DataFrame, summary: Any, kpis: pd.DataFrame, eve
     for key in ("seed", "replicates"):
         if not isinstance(manifest.get(key), int):
             fail("manifest.json", f"has no integer '{key}'")
+    declared = manifest.get("dimensions")
+    if not isinstance(declared, dict) or not all(
+            isinstance(declared.get(k), list) for k in DIMENSIONS):
+        fail("manifest.json", f"has no 'dimensions' with lists {', '.join(DIMENSIONS)} (a run "
+                              "folder from an older version: run it again)")
     names = set(summary)
     for file, found in (("timeseries.csv", set(ts["scenario"].astype(str))),
                         ("kpis.parquet", set(kpis["scenario"].astype(str)))):

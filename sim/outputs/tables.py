@@ -16,8 +16,9 @@ import pandas as pd
 if TYPE_CHECKING:
     from sim.experiments import EnsembleResult
 
-__all__ = ["TIMESERIES_COLUMNS", "calendar_columns", "events_table", "fiscal_year_label",
-           "fiscal_year_of_key", "kpi_table", "summary_dict", "timeseries_table"]
+__all__ = ["EVENT_COLUMNS", "TIMESERIES_COLUMNS", "calendar_columns", "events_table",
+           "fiscal_year_label", "fiscal_year_of_key", "kpi_table", "summary_dict",
+           "timeseries_table"]
 
 TIMESERIES_COLUMNS = ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
                       "p90"]
@@ -81,15 +82,24 @@ def kpi_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+EVENT_COLUMNS = ("scenario", "month", "date", "fiscal_year", "kind", "subject", "detail",
+                 "event")
+"""Columns of the events table: ``kind``, ``subject`` and ``detail`` are what code reads;
+``event`` says the same in words for people."""
+
+
 def events_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
-    """Calendar events that fired (scenario, month, date, fiscal_year, event), without the
-    routine monthly launch reviews."""
+    """Calendar events that fired, one row each (:data:`EVENT_COLUMNS`), without the routine
+    monthly launch decisions."""
     rows = []
     for result in results:
         cal = calendar_columns(result.scenario.time.start, result.scenario.time.horizon_months)
-        for month, name in result.events:
-            if name == "launch decisions":
+        for event in result.events:
+            if event.kind == "launch_decisions":
                 continue
-            rows.append({"scenario": result.name, "month": month, "date": cal.at[month, "date"],
-                         "fiscal_year": cal.at[month, "fiscal_year"], "event": name})
-    return pd.DataFrame(rows, columns=["scenario", "month", "date", "fiscal_year", "event"])
+            rows.append({"scenario": result.name, "month": event.month,
+                         "date": cal.at[event.month, "date"],
+                         "fiscal_year": cal.at[event.month, "fiscal_year"],
+                         "kind": str(event.kind), "subject": event.subject,
+                         "detail": event.detail, "event": event.description})
+    return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))

@@ -360,8 +360,9 @@ def _default_services() -> tuple[Service, ...]:
         ("Discovering what works", "collaboration_and_impact", 8, 0.4, 0.5, 1500),
     ]
     return tuple(
-        Service(name=n, strand=s, build_effort_fte_months=b, maintenance_fte=m, complexity=c,
-                value_gbp_per_member_per_year=v)
+        Service.model_validate({"name": n, "strand": s, "build_effort_fte_months": b,
+                                "maintenance_fte": m, "complexity": c,
+                                "value_gbp_per_member_per_year": v})
         for n, s, b, m, c, v in rows
     )
 

@@ -15,7 +15,6 @@ from sim.data import LAPopulation
 from sim.experiments import run_ensemble
 from sim.experiments.uncertainty import (
     PARAMETER_GROUP_SIZE,
-    apply_parameters,
     draw_parameter_sets,
     group_seed,
     load_parameter_distribution,
@@ -84,7 +83,9 @@ def test_groups_run_with_their_draw_and_seed(tmp_path: Path, las: LAPopulation) 
     assert [r["replicates"] for r in rows] == [PARAMETER_GROUP_SIZE, PARAMETER_GROUP_SIZE, 10]
     assert result.scenario == scenario and result.seed == 11
     row = rows[1]
-    drawn = apply_parameters(scenario, {"uptake.q_per_year": row["uptake.q_per_year"]})
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["uptake"]["q_per_year"] = row["uptake.q_per_year"]
+    drawn = scenario_from_dict(data, "<drawn>")
     alone = run_ensemble(drawn, las, 25, group_seed(11, 1))
     np.testing.assert_array_equal(result.metrics["members"][25:50], alone.metrics["members"])
     again, _ = run_with_parameter_uncertainty(scenario, las, 60, 11, [dist])

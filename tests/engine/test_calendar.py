@@ -104,3 +104,24 @@ def test_calendar_rejects_empty_horizon(horizon: int) -> None:
     """A calendar needs at least one month."""
     with pytest.raises(ValueError):
         Calendar(horizon)
+
+
+def test_events_of_a_month_fire_by_rank_then_registration() -> None:
+    """Within a month the order is (rank, registration), whatever the kind of event and
+    whenever a repeating event last fired; lower ranks first."""
+    cal = Calendar(14)
+    seen: list[tuple[str, int]] = []
+    cal.every(0, 1, "monthly rank 2", _recorder(seen, "monthly rank 2"), rank=2)
+    cal.every(0, 12, "yearly rank 1", _recorder(seen, "yearly rank 1"), rank=1)
+    cal.at(12, "once rank 3", _recorder(seen, "once rank 3"), rank=3)
+    cal.at(12, "once rank 0", _recorder(seen, "once rank 0"), rank=0)
+    cal.at(12, "once rank 1 later", _recorder(seen, "once rank 1 later"), rank=1)
+    cal.run()
+    at_12 = [name for name, month in seen if month == 12]
+    assert at_12 == ["once rank 0", "yearly rank 1", "once rank 1 later", "monthly rank 2",
+                     "once rank 3"]
+
+
+def test_a_rank_outside_the_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="rank"):
+        Calendar(5).at(1, "x", _recorder([], "x"), rank=1000)

@@ -20,27 +20,19 @@ BLOCK_SIZE = 7  # blocks of 7, 7 and 6 replicates
 SEED = 4242
 
 
-VALUE_DELIVERED = ("value_delivered_gbp", "value_delivered_total_gbp")
-"""Computed with a BLAS matrix-vector product whose rounding depends on the batch's row count
-(see test_value_delivered_is_chunk_invariant); every other output must be bitwise invariant."""
-
-
 def assert_same_results(
     a_metrics: dict[str, np.ndarray],
     a_kpis: dict[str, np.ndarray],
     b_metrics: dict[str, np.ndarray],
     b_kpis: dict[str, np.ndarray],
-    skip: tuple[str, ...] = (),
 ) -> None:
-    """Bitwise equality of every metric and KPI (NaN equal to NaN), except those in ``skip``."""
+    """Bitwise equality of every metric and KPI (NaN equal to NaN)."""
     assert a_metrics.keys() == b_metrics.keys() == METRICS.keys()
     assert a_kpis.keys() == b_kpis.keys() == KPIS.keys()
     for name in METRICS:
-        if name not in skip:
-            assert np.array_equal(a_metrics[name], b_metrics[name], equal_nan=True), name
+        assert np.array_equal(a_metrics[name], b_metrics[name], equal_nan=True), name
     for name in KPIS:
-        if name not in skip:
-            assert np.array_equal(a_kpis[name], b_kpis[name], equal_nan=True), name
+        assert np.array_equal(a_kpis[name], b_kpis[name], equal_nan=True), name
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +73,7 @@ def test_blocks_one_at_a_time_equal_the_whole_run(
     parts = [run_blocks(scenario, las, SEED, [block]) for block in blocks]
     metrics = {k: np.concatenate([p.metrics[k] for p in parts]) for k in METRICS}
     kpis = {k: np.concatenate([p.kpis[k] for p in parts]) for k in KPIS}
-    assert_same_results(reference.metrics, reference.kpis, metrics, kpis, skip=VALUE_DELIVERED)
+    assert_same_results(reference.metrics, reference.kpis, metrics, kpis)
     assert all(p.events == reference.events for p in parts)
 
 
@@ -93,26 +85,7 @@ def test_batch_size_does_not_change_results(
     result = run_ensemble(
         scenario, las, REPLICATES, SEED, block_size=BLOCK_SIZE, batch_replicates=batch_replicates
     )
-    assert_same_results(
-        reference.metrics, reference.kpis, result.metrics, result.kpis, skip=VALUE_DELIVERED
-    )
-
-
-@pytest.mark.parametrize("name", ["la_hosted", "government_hosted"])
-def test_value_delivered_is_chunk_invariant(
-    name: str, las: LAPopulation, shipped_scenario: Callable[..., Scenario]
-) -> None:
-    """value_delivered_gbp and its total are bitwise equal whether blocks run together or apart."""
-    scenario = shipped_scenario(name)
-    together = run_ensemble(scenario, las, REPLICATES, SEED, block_size=BLOCK_SIZE)
-    apart = run_ensemble(
-        scenario, las, REPLICATES, SEED, block_size=BLOCK_SIZE, batch_replicates=BLOCK_SIZE
-    )
-    for metric in VALUE_DELIVERED[:1]:
-        assert np.array_equal(together.metrics[metric], apart.metrics[metric], equal_nan=True)
-    assert np.array_equal(
-        together.kpis[VALUE_DELIVERED[1]], apart.kpis[VALUE_DELIVERED[1]], equal_nan=True
-    )
+    assert_same_results(reference.metrics, reference.kpis, result.metrics, result.kpis)
 
 
 def test_batches_group_consecutive_blocks_within_the_row_limit() -> None:

@@ -1,4 +1,5 @@
-"""Design points stacked in one batch (sim.model.batching) give the numbers of points run alone."""
+"""Design points stacked in one batch (their values written per replicate into the compiled
+parameters) give the numbers of points run alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sweep_helpers import BASE, write_sweep
 from sim.data import LAPopulation
 from sim.experiments.runner import Chunk, SweepContext, fiscal_year_columns, run_chunk, stackable
 from sim.experiments.sweepfile import get_path, load_sweep
-from sim.model.batching import PER_REPLICATE_PATHS, is_per_replicate, stack_scenarios
+from sim.model import PER_REPLICATE_PATHS, compile_parameters, is_per_replicate
 from sim.scenario import load_scenario
 
 
@@ -107,10 +108,17 @@ def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation)
     np.testing.assert_allclose(members, np.round(members), atol=1e-3)  # to the penny
 
 
-def test_only_declared_parameters_may_differ_within_a_batch() -> None:
-    """A parameter the model reads as a scalar is refused by name, with the allowed list."""
+def test_only_declared_parameters_may_differ_within_a_batch(las: LAPopulation) -> None:
+    """A parameter the model reads as one value per batch is refused by name, with the
+    allowed list; one value for the whole batch is accepted and used."""
     scenario = load_scenario(BASE)
     assert is_per_replicate("finance.grants[3].amount_gbp_per_year")
     assert not is_per_replicate("finance.grants[0].start_month")
     with pytest.raises(ValueError, match="finance.grants\\[0\\].start_month cannot differ"):
-        stack_scenarios(scenario, {"finance.grants[0].start_month": np.array([0.0, 6.0])})
+        compile_parameters(scenario, las, 2, {"finance.grants[0].start_month": np.array([0., 6.])})
+    params = compile_parameters(scenario, las, 2, {"finance.grants[0].start_month": 6.0,
+                                                   "uptake.q_per_year": np.array([0.1, 0.2])})
+    assert params.finance.grants[0].start_month == 6
+    np.testing.assert_array_equal(params.uptake.q_per_year, [0.1, 0.2])
+    with pytest.raises(ValueError, match="not a model parameter"):
+        compile_parameters(scenario, las, 2, {"uptake.no_such_rate": 1.0})

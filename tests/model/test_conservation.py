@@ -11,8 +11,8 @@ import pytest
 from sim.data import LAPopulation
 from sim.experiments import EnsembleResult, run_ensemble
 from sim.model import LADDER_STATES
+from sim.model.codes import ROLES
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
-from sim.model.workforce import ROLES
 from sim.scenario import Scenario
 
 SHIPPED = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))

@@ -12,7 +12,8 @@ from scipy.stats import poisson
 
 from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model.events import (
+from sim.model import EventKind
+from sim.model.external import (
     core_budget_at_risk,
     demand_boost,
     poisson_from_uniform,
@@ -91,8 +92,8 @@ def test_spending_reviews_and_election_fire_on_their_months(
     """The events log shows reviews at 36, 72, 108 and the election at 37 (government host)."""
     result = run_ensemble(shipped_scenario("government_hosted"), las, 5, SEED)
     log = result.events
-    assert [m for m, name in log if name == "spending review"] == [36, 72, 108]
-    assert [m for m, name in log if name == "general election"] == [37]
+    assert [e.month for e in log if e.kind == EventKind.SPENDING_REVIEW] == [36, 72, 108]
+    assert [e.month for e in log if e.kind == EventKind.ELECTION] == [37]
 
 
 def test_no_spending_review_without_a_core_budget(
@@ -100,7 +101,8 @@ def test_no_spending_review_without_a_core_budget(
 ) -> None:
     """A scenario with no core budget logs no spending review; an election past the horizon none."""
     result = run_ensemble(shipped_scenario("la_hosted", "events.election.month=500"), las, 5, SEED)
-    assert not any(name in ("spending review", "general election") for _, name in result.events)
+    assert not any(e.kind in (EventKind.SPENDING_REVIEW, EventKind.ELECTION)
+                   for e in result.events)
 
 
 def test_election_changes_policy_in_its_share_and_cuts_the_core_budget(

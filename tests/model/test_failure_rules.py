@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.experiments import run_ensemble
+from sim.model import EventKind
 from sim.scenario import Scenario
 
 SEED = 1618
@@ -43,7 +44,7 @@ def test_a_department_closes_only_when_a_review_stops_its_budget(
     n = 400
     result = run_ensemble(scenario, las, n, SEED)
     closure = result.kpis["closure_month"]
-    reviews = [m for m, name in result.events if name == "spending review"]
+    reviews = [e.month for e in result.events if e.kind == EventKind.SPENDING_REVIEW]
     assert set(closure[~np.isnan(closure)]) <= set(reviews)
     stop = scenario.events.spending_review.stop_prob
     share = (closure == reviews[0]).mean()

@@ -5,6 +5,7 @@ penny with every income and cost line and every external event active."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 
 from sim.data import LAPopulation
 from sim.experiments import EnsembleResult, compare, run_ensemble
+from sim.model import EventKind
+from sim.model.compile import compile_parameters
 from sim.model.finance import (
     COST_TYPES,
     INCOME_SOURCES,
@@ -19,10 +22,9 @@ from sim.model.finance import (
     add_commissions,
     charitable_income,
     monthly_cashflow,
-    subscription_prices,
 )
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
-from sim.scenario.schema import Commissions, Hosting
+from sim.scenario.schema import Commissions
 
 SEED = 4242
 
@@ -48,10 +50,10 @@ def test_each_la_pays_its_size_band_price(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
     """An LA's price is that of the band its child population falls in (base.toml's three bands)."""
-    finance = shipped_scenario("la_hosted").finance
+    prices = compile_parameters(shipped_scenario("la_hosted"), las, 2).prices_gbp_per_year
     children = las.child_population
     expected = np.where(children < 50_000, 5000.0, np.where(children < 150_000, 7500.0, 11000.0))
-    np.testing.assert_array_equal(subscription_prices(finance, children), expected)
+    np.testing.assert_array_equal(prices, np.stack([expected, expected]))
     assert (children < 50_000).sum() == 49 and (children >= 150_000).sum() == 15
 
 
@@ -59,9 +61,10 @@ def test_without_bands_every_member_pays_the_flat_price(
     las: LAPopulation, make_scenario: Callable[..., Scenario]
 ) -> None:
     """No bands: every LA pays finance.subscription_gbp_per_year."""
-    finance = make_scenario(finance={"subscription_gbp_per_year": 4321.0}).finance
-    assert finance.subscription_bands == ()
-    np.testing.assert_array_equal(subscription_prices(finance, las.child_population), 4321.0)
+    scenario = make_scenario(finance={"subscription_gbp_per_year": 4321.0})
+    assert scenario.finance.subscription_bands == ()
+    np.testing.assert_array_equal(compile_parameters(scenario, las, 2).prices_gbp_per_year,
+                                  4321.0)
 
 
 def test_subscription_income_is_members_times_band_prices(la_hosted_run: EnsembleResult) -> None:
@@ -228,14 +231,13 @@ def test_councils_and_departments_cannot_take_charitable_income(
 
 
 def test_cashflow_pays_no_charitable_income_to_a_forbidden_form(
-    shipped_scenario: Callable[..., Scenario]
+    las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
     """Even an unvalidated council host with charitable income gets £0 of it in the cash flow."""
-    scenario = shipped_scenario("la_hosted")
-    forged = Hosting.model_construct(**{**scenario.hosting.model_dump(),
-                                        "charitable_income_gbp_per_year": 50_000.0})
+    params = compile_parameters(shipped_scenario("la_hosted"), las, 3)
+    forged = replace(params.hosting.hosts[0], charitable_income_gbp_per_year=np.full(3, 50_000.0))
     staff = np.ones((3, 3), dtype=np.int64)
-    cash = monthly_cashflow(scenario.finance, forged, scenario.workforce, staff,
+    cash = monthly_cashflow(params.finance, forged, params.workforce, staff,
                             {"charitable": np.full(3, 1000.0)}, np.zeros(3),
                             np.ones(3, dtype=bool), 1.0)
     assert (cash.income["charitable"] == 0).all()
@@ -313,8 +315,8 @@ def test_events_really_happened_in_the_conservation_run(everything_on: EnsembleR
     assert 0 < k["grant_renewals_total"].mean() < 2
     assert (k["policy_change"] == 1).all()
     assert m["national_programmes"].sum() > 0
-    assert any(name.startswith("host change") for _, name in everything_on.events)
-    assert any(name == "spending review" for _, name in everything_on.events)
+    assert any(e.kind == EventKind.HOST_CHANGE for e in everything_on.events)
+    assert any(e.kind == EventKind.SPENDING_REVIEW for e in everything_on.events)
 
 
 # ---------------------------------------------------------------------------- extreme

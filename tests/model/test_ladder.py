@@ -13,27 +13,23 @@ import pytest
 
 from sim.data import LAPopulation
 from sim.experiments import run_ensemble
-from sim.model.las import (
-    AWARE,
-    CHAMPION,
-    CONTRIBUTOR,
-    EVALUATING,
-    LAPSED,
-    MEMBER,
-    MERGED,
-    UNAWARE,
-    is_member,
-)
-from sim.model.reorganisation import merge_groups, merge_las
+from sim.model import Parameters
+from sim.model.codes import Ladder, is_member
+from sim.model.reorganisation import merge_las
 from sim.model.uptake import (
-    LadderCounts,
     approval_gate,
+    ladder_rates,
     peer_adopter_share,
     renewal_probability,
     step_uptake,
 )
 from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.scenario.schema import Hosting, Uptake
+from sim.scenario.schema import Hosting
+
+UNAWARE, AWARE, EVALUATING, MEMBER = Ladder.UNAWARE, Ladder.AWARE, Ladder.EVALUATING, Ladder.MEMBER
+CONTRIBUTOR, CHAMPION, LAPSED, MERGED = (Ladder.CONTRIBUTOR, Ladder.CHAMPION, Ladder.LAPSED,
+                                         Ladder.MERGED)
+Compiled = Callable[..., Parameters]
 
 SEED = 777
 
@@ -57,21 +53,25 @@ def everyone_joins_at_once(make_scenario: Callable[..., Scenario], **uptake: obj
 # --------------------------------------------------------------------------- peers
 
 
-def test_peer_share_is_one_when_every_la_has_adopted(las: LAPopulation) -> None:
+def test_peer_share_is_one_when_every_la_has_adopted(las: LAPopulation, compiled: Compiled) -> None:
     """With every LA a member the weighted peer share is exactly 1 for every LA."""
     ladder = np.full((3, las.count), MEMBER, dtype=np.int8)
-    share = peer_adopter_share(ladder, las, Uptake(peer_weight_region=0.4, peer_weight_neighbours=0.3))
+    uptake = compiled(uptake={"peer_weight_region": 0.4, "peer_weight_neighbours": 0.3}).uptake
+    share = peer_adopter_share(ladder, las, uptake)
     np.testing.assert_allclose(share, 1.0, rtol=1e-6)
 
 
-def test_peer_share_of_a_single_adopter_reaches_region_and_neighbours(las: LAPopulation) -> None:
+def test_peer_share_of_a_single_adopter_reaches_region_and_neighbours(
+    las: LAPopulation, compiled: Compiled
+) -> None:
     """One member LA adds w_r/region size to its region, w_n/10 to LAs that count it as a
     statistical neighbour and (1 − w_r − w_n)/N to everyone."""
     w_r, w_n = 0.4, 0.3
     adopter = 17
     ladder = np.full((1, las.count), UNAWARE, dtype=np.int8)
     ladder[0, adopter] = MEMBER
-    share = peer_adopter_share(ladder, las, Uptake(peer_weight_region=w_r, peer_weight_neighbours=w_n))[0]
+    uptake = compiled(uptake={"peer_weight_region": w_r, "peer_weight_neighbours": w_n}).uptake
+    share = peer_adopter_share(ladder, las, uptake)[0]
     expected = np.full(las.count, (1 - w_r - w_n) / las.count)
     same_region = las.region == las.region[adopter]
     expected[same_region] += w_r / same_region.sum()
@@ -79,9 +79,9 @@ def test_peer_share_of_a_single_adopter_reaches_region_and_neighbours(las: LAPop
     np.testing.assert_allclose(share, expected, rtol=1e-5)
 
 
-def test_a_champion_counts_as_several_adopters(las: LAPopulation) -> None:
+def test_a_champion_counts_as_several_adopters(las: LAPopulation, compiled: Compiled) -> None:
     """A champion LA adds champion_peer_weight times what an ordinary member adds."""
-    uptake = Uptake(champion_peer_weight=3)
+    uptake = compiled(uptake={"champion_peer_weight": 3}).uptake
     member, champion = (np.full((1, las.count), UNAWARE, dtype=np.int8) for _ in range(2))
     member[0, 40], champion[0, 40] = MEMBER, CHAMPION
     nobody = peer_adopter_share(np.full((1, las.count), UNAWARE, dtype=np.int8), las, uptake)
@@ -100,21 +100,24 @@ def test_peer_weights_above_one_are_a_scenario_error(tmp_path) -> None:
 # --------------------------------------------------------------------------- approval gate
 
 
-def test_a_free_offer_takes_the_officer_route() -> None:
+def test_a_free_offer_takes_the_officer_route(compiled: Compiled) -> None:
     """Price zero: the free route's delay and pass rate, whatever the host's priced route."""
-    uptake = Uptake(free_approval_months=1.0, free_approval_pass_prob=0.9)
-    host = Hosting(priced_approval_months=12.0, priced_approval_pass_prob=0.3)
-    assert tuple(float(x) for x in approval_gate(uptake, host, 0.0)) == (1.0, 0.9)
+    params = compiled(uptake={"free_approval_months": 1.0, "free_approval_pass_prob": 0.9},
+                      hosting={"priced_approval_months": 12.0, "priced_approval_pass_prob": 0.3})
+    months, passing = approval_gate(params.uptake, params.hosting.hosts[0], np.zeros((1, 1)))
+    assert (float(months[0, 0]), float(passing[0, 0])) == (1.0, 0.9)
 
 
-def test_priced_pass_rate_falls_with_price_by_the_elasticity() -> None:
+def test_priced_pass_rate_falls_with_price_by_the_elasticity(compiled: Compiled) -> None:
     """Above the threshold the pass rate is host rate × (threshold ÷ price)^e."""
-    uptake = Uptake(approval_threshold_gbp=5000.0, approval_price_elasticity=0.5)
-    host = Hosting(priced_approval_months=4.0, priced_approval_pass_prob=0.8)
-    months, at_20k = approval_gate(uptake, host, 20_000.0)
-    assert months == 4.0
-    assert at_20k == pytest.approx(0.8 * 0.5)
-    assert approval_gate(uptake, host, 10_000.0)[1] > at_20k
+    params = compiled(2, uptake={"approval_threshold_gbp": 5000.0,
+                                 "approval_price_elasticity": 0.5},
+                      hosting={"priced_approval_months": 4.0, "priced_approval_pass_prob": 0.8})
+    prices = np.array([[20_000.0, 10_000.0], [20_000.0, 10_000.0]])
+    months, passing = approval_gate(params.uptake, params.hosting.hosts[0], prices)
+    assert (months == 4.0).all()
+    assert passing[0, 0] == pytest.approx(0.8 * 0.5)
+    assert passing[0, 1] > passing[0, 0]
 
 
 def test_price_zero_means_no_approval_delay_from_price(
@@ -162,7 +165,8 @@ def test_orphaned_las_lapse_with_the_given_probability(
     scenario = everyone_joins_at_once(make_scenario, orphan_lapse_prob=1.0,
                                       lapsed_return_months=240.0)
     result = run_ensemble(scenario, las, 30, SEED)
-    np.testing.assert_array_equal(result.metrics["orphan_lapses"], result.metrics["champion_losses"])
+    m = result.metrics
+    np.testing.assert_array_equal(m["orphan_lapses"], m["champion_losses"])
     assert result.metrics["orphan_lapses"].sum() > 0
 
 
@@ -173,38 +177,48 @@ def test_every_member_has_one_or_two_champions(
     result = run_ensemble(shipped_scenario("la_hosted"), las, 50, SEED)
     m = result.metrics
     assert (m["champions"] >= m["members"]).all()
-    assert (m["champions"] <= m["las_member"] + 2 * (m["las_contributor"] + m["las_champion"])).all()
+    engaged = m["las_contributor"] + m["las_champion"]
+    assert (m["champions"] <= m["las_member"] + 2 * engaged).all()
     assert m["las_contributor"].max() > 0 and m["las_champion"].max() > 0
 
 
 # --------------------------------------------------------------------------- renewal
 
 
-def test_renewal_probability_limits(las: LAPopulation) -> None:
+def prices(las: LAPopulation, price: float, replicates: int = 1) -> np.ndarray:
+    return np.full((replicates, las.count), price)
+
+
+def test_renewal_probability_limits(las: LAPopulation, compiled: Compiled) -> None:
     """Free offer: no value effect. Priced with no value: the floor. Huge value: full rate."""
-    uptake = Uptake(renewal_prob=0.9, renewal_reputation_sensitivity=0.0,
-                    renewal_budget_pressure_sensitivity=0.0, renewal_without_value_share=0.4)
+    uptake = compiled(uptake={"renewal_prob": 0.9, "renewal_reputation_sensitivity": 0.0,
+                              "renewal_budget_pressure_sensitivity": 0.0,
+                              "renewal_without_value_share": 0.4}).uptake
     full = np.ones(1)
-    free = renewal_probability(uptake, las, full, np.zeros(1), 0.0)
-    no_value = renewal_probability(uptake, las, full, np.zeros(1), 5000.0)
-    huge = renewal_probability(uptake, las, full, np.full(1, 1e9), 5000.0)
+    free = renewal_probability(uptake, las, full, np.zeros(1), prices(las, 0.0))
+    no_value = renewal_probability(uptake, las, full, np.zeros(1), prices(las, 5000.0))
+    huge = renewal_probability(uptake, las, full, np.full(1, 1e9), prices(las, 5000.0))
     np.testing.assert_allclose(free, 0.9)
     np.testing.assert_allclose(no_value, 0.9 * 0.4)
     np.testing.assert_allclose(huge, 0.9)
 
 
-def test_renewal_falls_with_budget_pressure_and_poor_reputation(las: LAPopulation) -> None:
-    uptake = Uptake(renewal_prob=1.0, renewal_reputation_sensitivity=0.5,
-                    renewal_budget_pressure_sensitivity=0.2)
-    prob = renewal_probability(uptake, las, np.array([1.0, 0.5]), np.zeros(2), 0.0)
+def test_renewal_falls_with_budget_pressure_and_poor_reputation(
+    las: LAPopulation, compiled: Compiled
+) -> None:
+    uptake = compiled(2, uptake={"renewal_prob": 1.0, "renewal_reputation_sensitivity": 0.5,
+                                 "renewal_budget_pressure_sensitivity": 0.2}).uptake
+    prob = renewal_probability(uptake, las, np.array([1.0, 0.5]), np.zeros(2), prices(las, 0, 2))
     np.testing.assert_allclose(prob[0], 1 - 0.2 * las.budget_pressure)
     np.testing.assert_allclose(prob[1], 0.75 * (1 - 0.2 * las.budget_pressure))
 
 
-def test_low_rated_las_get_more_value(las: LAPopulation) -> None:
+def test_low_rated_las_get_more_value(las: LAPopulation, compiled: Compiled) -> None:
     """At the same price, a low-rated LA (more value to gain) renews at least as often."""
-    uptake = Uptake(low_rated_value_multiplier=2.0, renewal_budget_pressure_sensitivity=0.0)
-    prob = renewal_probability(uptake, las, np.ones(1), np.full(1, 3000.0), 6000.0)[0]
+    uptake = compiled(uptake={"low_rated_value_multiplier": 2.0,
+                              "renewal_budget_pressure_sensitivity": 0.0}).uptake
+    prob = renewal_probability(uptake, las, np.ones(1), np.full(1, 3000.0),
+                               prices(las, 6000.0))[0]
     assert (prob[las.low_rated] > prob[~las.low_rated].max()).all()
 
 
@@ -212,7 +226,7 @@ def test_low_rated_las_get_more_value(las: LAPopulation) -> None:
 
 
 def test_merge_keeps_the_most_engaged_state(las: LAPopulation) -> None:
-    groups = merge_groups(las, ((int(las.codes[0]), int(las.codes[1]), int(las.codes[2])),))
+    groups = [np.array([0, 1, 2])]
     ladder = np.array([[UNAWARE, CONTRIBUTOR, AWARE], [LAPSED, EVALUATING, UNAWARE]], dtype=np.int8)
     full = np.zeros((2, las.count), dtype=np.int8)
     full[:, :3] = ladder
@@ -250,7 +264,7 @@ def test_reorganisation_naming_an_unknown_la_is_a_scenario_error(tmp_path) -> No
 
 def test_state_codes_partition_the_ladder() -> None:
     """is_member is exactly member, contributor and champion."""
-    codes = np.arange(MERGED + 1, dtype=np.int8)
+    codes = np.arange(len(Ladder), dtype=np.int8)
     assert list(codes[is_member(codes)]) == [MEMBER, CONTRIBUTOR, CHAMPION]
 
 
@@ -266,7 +280,7 @@ class _FixedUniforms:
 
 @pytest.mark.parametrize("champion_weight", [1, 2])
 def test_the_compiled_step_uses_the_bass_hazard_of_the_peer_share(
-    las: LAPopulation, champion_weight: int
+    las: LAPopulation, compiled: Compiled, champion_weight: int
 ) -> None:
     """An unaware LA becomes aware exactly when its uniform is below 1 − exp(−(p + q·s)·dt),
     with s from peer_adopter_share on the state at the start of the sub-step: uniforms a
@@ -276,52 +290,21 @@ def test_the_compiled_step_uses_the_bass_hazard_of_the_peer_share(
     ladder = rng.choice([UNAWARE, AWARE, MEMBER, CONTRIBUTOR, CHAMPION],
                         size=(R, las.count)).astype(np.int8)
     champions = np.where(ladder == MEMBER, 1, np.where(ladder >= CONTRIBUTOR, 2, 0)).astype(np.int8)
-    uptake = Uptake(champion_peer_weight=champion_weight, p_per_year=0.3, q_per_year=0.9)
-    dt = 0.5
+    params = compiled(R, uptake={"champion_peer_weight": champion_weight, "p_per_year": 0.3,
+                                 "q_per_year": 0.9})
+    uptake, dt = params.uptake, 0.5
     share = peer_adopter_share(ladder, las, uptake)
-    prob = 1 - np.exp(-(uptake.p_per_year / 12 + uptake.q_per_year / 12 * share) * dt)
+    prob = 1 - np.exp(-(0.3 / 12 + 0.9 / 12 * share) * dt)
     unaware = ladder == UNAWARE
+    rates = ladder_rates(uptake, params.hosting.hosts[0], las, np.zeros((R, las.count)),
+                         np.full(R, float(uptake.outreach_reference_fte)), np.ones(R), np.ones(R),
+                         dt)
     for nudge, fires in ((1 - 1e-9, True), (1 + 1e-9, False)):
         after = ladder.copy()
-        step_uptake(after, champions.copy(), las, uptake, Hosting(), 0.0,
-                    np.full(R, float(uptake.outreach_reference_fte)), np.ones(R), np.ones(R),
-                    np.ones(R, dtype=bool), dt, _FixedUniforms(prob * nudge),
-                    LadderCounts(las, np.zeros(las.count), R))
+        step_uptake(after, champions.copy(), las, rates, np.ones(R, dtype=bool),
+                    _FixedUniforms(prob * nudge))  # type: ignore[arg-type]
         became_aware = unaware & (after != UNAWARE)
         assert (became_aware == unaware).all() if fires else not became_aware.any()
-
-
-def test_the_ladder_tally_counts_what_the_masks_count(las: LAPopulation) -> None:
-    """The compiled tally gives, per replicate, the counts of each state, of members by grade and
-    region, of low-rated members and reached LAs, champions, engaged LAs and members' prices."""
-    from sim.data import OFSTED_GRADES
-    from sim.model import _kernels as k
-    from sim.model.las import LADDER_STATES
-
-    rng = np.random.default_rng(9)
-    ladder = rng.integers(0, len(LADDER_STATES), size=(30, las.count)).astype(np.int8)
-    champions = rng.integers(0, 3, size=ladder.shape).astype(np.int8)
-    prices = rng.integers(1, 9, size=las.count) * 1000.0
-    counts = LadderCounts(las, prices, 30)
-    tally = counts.now(ladder, champions)
-    member = is_member(ladder)
-    low = las.low_rated
-    for code in range(len(LADDER_STATES)):
-        np.testing.assert_array_equal(tally[code], (ladder == code).sum(axis=1))
-    np.testing.assert_array_equal(tally[k.MEMBERS], member.sum(axis=1))
-    np.testing.assert_array_equal(tally[k.LOW_RATED_MEMBERS], (member & low).sum(axis=1))
-    np.testing.assert_array_equal(tally[k.LOW_RATED_REACHED],
-                                  ((ladder != UNAWARE) & low).sum(axis=1))
-    np.testing.assert_array_equal(tally[k.CHAMPIONS], champions.sum(axis=1))
-    np.testing.assert_array_equal(tally[k.ENGAGED],
-                                  ((ladder == CONTRIBUTOR) | (ladder == CHAMPION)).sum(axis=1))
-    np.testing.assert_array_equal(tally[k.MEMBER_PRICES], (member * prices).sum(axis=1))
-    for g in range(len(OFSTED_GRADES)):
-        np.testing.assert_array_equal(tally[k.GRADES + g],
-                                      (member & (las.ofsted == g)).sum(axis=1))
-    for region in range(len(las.region_names)):
-        np.testing.assert_array_equal(tally[k.GRADES + len(OFSTED_GRADES) + region],
-                                      (member & (las.region == region)).sum(axis=1))
 
 
 def test_members_by_region_and_by_ofsted_grade_add_up_to_members(

@@ -16,7 +16,8 @@ SEED = 2718
 def test_no_ramp_up_means_everyone_is_experienced(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    m = run_ensemble(shipped_scenario("la_hosted", "workforce.ramp_up_months=0"), las, 30, SEED).metrics
+    scenario = shipped_scenario("la_hosted", "workforce.ramp_up_months=0")
+    m = run_ensemble(scenario, las, 30, SEED).metrics
     staffed = m["staff_fte"] > 0
     assert (m["experienced_share"][staffed] == 1).all()
     np.testing.assert_array_equal(m["effective_fte"], m["staff_fte"])
@@ -25,7 +26,8 @@ def test_no_ramp_up_means_everyone_is_experienced(
 def test_effective_fte_discounts_new_starters_by_their_productivity(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """effective = staff − (1 − productivity) × new starters, with new starters = (1 − experienced share) × staff."""
+    """effective = staff − (1 − productivity) × new starters, with new starters =
+    (1 − experienced share) × staff."""
     scenario = shipped_scenario("la_hosted", "workforce.ramp_up_months=12",
                                 "workforce.new_starter_productivity=0.25")
     m = run_ensemble(scenario, las, 30, SEED).metrics
@@ -42,11 +44,13 @@ def short_of_cash(shipped_scenario: Callable[..., Scenario], *extra: str) -> Sce
     return shipped_scenario(
         "la_hosted", "finance.subscription_gbp_per_year=0", "finance.opening_reserves_gbp=50000",
         "workforce.resignation_rate_per_year=0", "time.horizon_months=48",
-        "workforce.delivery.salary_gbp_per_year=52000", "workforce.engagement.salary_gbp_per_year=52000",
+        "workforce.delivery.salary_gbp_per_year=52000",
+        "workforce.engagement.salary_gbp_per_year=52000",
         "workforce.leadership.salary_gbp_per_year=52000", "hosting.deficit_tolerance_gbp=1e9",
         "hosting.closure_deficit_gbp=1e9", "hosting.max_deficit_months=600",
         "hosting.in_kind_support_gbp_per_year=0",
-        'finance.grants=[{name = "pilot", amount_gbp_per_year = 900000.0, start_month = 0, end_month = 12}]',
+        'finance.grants=[{name = "pilot", amount_gbp_per_year = 900000.0, start_month = 0, '
+        'end_month = 12}]',
         *extra)
 
 
@@ -60,7 +64,8 @@ def test_redundancies_follow_notices_after_the_notice_period_with_their_pay(
     assert notices.sum() > 0
     np.testing.assert_array_equal(gone[:, 3:], notices[:, :-3])  # everyone leaves 3 months later
     assert (gone[:, :3] == 0).all()
-    np.testing.assert_allclose(m["costs_redundancy_gbp"], np.round(gone * 52000 / 52 * 10, 2), atol=0.01)
+    np.testing.assert_allclose(m["costs_redundancy_gbp"], np.round(gone * 52000 / 52 * 10, 2),
+                               atol=0.01)
     # Leadership is kept: the minimum leadership FTE is never cut.
     assert (m["staff_leadership_fte"][m["operating"] == 1] >= 1).all()
 

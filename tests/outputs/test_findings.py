@@ -13,7 +13,7 @@ from sim.outputs.fiscal import fiscal_table
 from sim.outputs.paired import paired_differences
 from sim.outputs.rundata import run_data_from_tables
 from sim.outputs.scorecard import scorecard_rows, wilson_interval
-from sim.outputs.tables import calendar_columns
+from sim.outputs.tables import EVENT_COLUMNS, calendar_columns
 
 MONTHS = 18
 """Months from November 2026: 5 months of 2026/27, all of 2027/28, April 2028."""
@@ -50,12 +50,16 @@ def _data(kpis: pd.DataFrame | None = None):
     if kpis is None:
         kpis = pd.DataFrame({"scenario": ["A", "B"], "replicate": [0, 0],
                              "survival_prob_y5": [1.0, 1.0], "members_y10": [1.0, 1.0]})
-    events = pd.DataFrame(columns=["scenario", "month", "date", "fiscal_year", "event"])
-    return run_data_from_tables(ts, summary, kpis, events, {"seed": 1, "replicates": 2})
+    events = pd.DataFrame(columns=list(EVENT_COLUMNS))
+    declared = {"income_sources": ["grant", "commissions"], "cost_types": ["staff", "redundancy"],
+                "roles": ["delivery", "engagement"], "strands": ["culture_and_leadership"]}
+    return run_data_from_tables(ts, summary, kpis, events,
+                                {"seed": 1, "replicates": 2, "dimensions": declared})
 
 
-def test_sources_costs_roles_and_strands_are_discovered_from_metric_names() -> None:
-    """Income sources, cost types, roles and strands come from the metric names, totals left out."""
+def test_sources_costs_roles_and_strands_are_the_declared_lists() -> None:
+    """Income sources, cost types, roles and strands are the lists the manifest declares, in
+    their order (metric names are never parsed for them)."""
     data = _data()
     assert data.income_sources() == ["grant", "commissions"]
     assert data.cost_types() == ["staff", "redundancy"]

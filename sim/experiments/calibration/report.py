@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim import __version__
 from sim.experiments.calibration.observed import ObservedSeries, month_number, month_text
 from sim.experiments.calibration.spec import CALIBRATION_PARAMETERS, LoadedSpec
+from sim.version import __version__
 
 if TYPE_CHECKING:
     from sim.experiments.calibration.calibrate import Fitted

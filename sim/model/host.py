@@ -1,0 +1,183 @@
+"""Host rules: what the host does when money is short (docs/model.md §3.3–3.4, §5.4).
+
+The hiring freeze (recruit only what reserves and contracted income can pay for), redundancies
+when even the current team is unaffordable, posts restored once the team is affordable again,
+a host-imposed cut below the deficit tolerance, and closure by the host's failure rule:
+insolvency for a company, a deficit beyond the tolerance for too long (or too deep) for a
+council, a stopped core budget for a department. Every rule acts on each replicate under its
+own current host (``state.hosting``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.engine import MonthStreams
+from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
+from sim.model.parameters import Parameters
+from sim.model.workforce import redundancies_needed
+
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
+
+__all__ = ["affordable", "apply_failure_rule", "close", "freeze_hiring", "impose_cut",
+           "month_end_failure_rule", "restore_posts", "serve_notices", "serve_redundancies"]
+
+
+def _income_now(state: BatchState) -> np.ndarray:
+    """Income contracted now, £/month float[R]: the external income due this month plus the
+    host's support."""
+    return sum(state.income_due.values()) + state.hosting.in_kind_support_gbp_per_year / 12.0
+
+
+def affordable(state: BatchState, params: Parameters) -> np.ndarray:
+    """Replicates that can afford a full team for the freeze horizon, bool[R].
+
+    Recruitment goes ahead only if reserves plus the income now contracted (grants paying,
+    core budget, members' subscriptions, running commissions, charitable and host support)
+    over the next ``hiring_freeze_reserve_months`` cover the running costs of a fully
+    staffed CoE over the same months. One-off costs are not running costs and do not count.
+    """
+    hosting = state.hosting
+    full_team = (hosting.fixed_costs_gbp_per_month
+                 + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    horizon = params.workforce.hiring_freeze_reserve_months
+    return state.reserves + horizon * (_income_now(state) - full_team) >= 0.0
+
+
+def freeze_hiring(state: BatchState, params: Parameters, streams: MonthStreams,
+                  month: int) -> None:
+    """Sub-step: recruitment is frozen where a full team is unaffordable or a host cut is in
+    force (docs/model.md §3.3)."""
+    state.flows.hiring_frozen = ~affordable(state, params) | state.host_cut
+
+
+def serve_notices(state: BatchState, counts: np.ndarray, month: int) -> None:
+    """Give redundancy notice to ``counts`` people (int64[R, 3]) and delete their posts
+    (and any vacant posts in those replicates): nobody is hired back into them."""
+    state.notices.serve(month, counts)
+    cutting = counts.sum(axis=1) > 0
+    state.establishment[cutting] = np.minimum(state.establishment[cutting],
+                                              state.staff[cutting])
+    state.establishment[:] -= counts
+
+
+def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStreams,
+                       month: int) -> None:
+    """Month start: cash-shortage redundancies, then departures whose notice ends this month.
+
+    A replicate that cannot pay ``redundancy_trigger_months`` of its current team's running
+    costs from reserves plus that many months of contracted income serves notice on enough
+    people to close the gap (docs/model.md §3.4). People leave when their notice ends, and
+    their redundancy pay falls due then.
+    """
+    workforce, hosting = params.workforce, state.hosting
+    k = workforce.redundancy_trigger_months
+    per_head = hosting.cost_per_head_gbp_per_month
+    if k > 0:
+        costs_now = hosting.fixed_costs_gbp_per_month + (state.staff * per_head).sum(axis=1)
+        leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
+        shortfall = costs_now - leaving_anyway - _income_now(state) - state.reserves / k
+        shortfall[~state.operating] = 0.0
+        if (shortfall > 0).any():
+            counts = redundancies_needed(shortfall, state.staff, state.notices.under_notice,
+                                         per_head, workforce)
+            serve_notices(state, counts, month)
+            state.flows.redundancy_notices += counts.sum(axis=1)
+    leaving = np.minimum(state.notices.leaving(month), state.staff)
+    leaving[~state.operating] = 0
+    from_novices = np.minimum(leaving, state.novices)
+    state.staff[:] -= leaving
+    state.novices[:] -= from_novices
+    weekly_pay = workforce.salary_gbp_per_year / 52.0
+    state.redundancy_pay_gbp = (leaving * weekly_pay * workforce.redundancy_pay_weeks).sum(axis=1)
+    state.flows.redundancies += leaving.sum(axis=1)
+
+
+def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
+                  month: int) -> None:
+    """Month start: re-fund posts deleted by cuts or redundancies once the full scenario team
+    is affordable again (the hiring-freeze test of docs/model.md §3.3 for the original
+    establishment), no host cut is in force and nobody is under notice: a recovered CoE
+    rebuilds its team."""
+    funded_posts = params.workforce.establishment_fte
+    short = ((state.establishment < funded_posts).any(axis=1) & state.operating
+             & ~state.host_cut)
+    if not short.any():
+        return
+    hosting = state.hosting
+    full = (hosting.fixed_costs_gbp_per_month
+            + (funded_posts * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    k = params.workforce.hiring_freeze_reserve_months
+    able = (short & (state.reserves + k * (_income_now(state) - full) >= 0)
+            & (state.notices.under_notice.sum(axis=1) == 0))
+    state.establishment[able] = funded_posts
+
+
+def impose_cut(state: BatchState, rows: np.ndarray, month: int) -> None:
+    """A host-imposed cut in ``rows`` (bool[R]): each role's establishment falls by
+    ``cut_share``; staff above the cut establishment are given redundancy notice (they leave
+    when it ends, docs/model.md §3.4) and hiring is frozen until reserves are back above £0."""
+    state.host_cut[rows] = True
+    target = np.floor(state.establishment
+                      * (1.0 - state.hosting.cut_share[:, None])).astype(np.int64)
+    cut = np.where(rows[:, None],
+                   np.maximum(state.staff - state.notices.under_notice - target, 0), 0)
+    state.establishment[rows] = np.minimum(state.establishment[rows], target[rows])
+    state.notices.serve(month, cut)
+    state.flows.cut_redundancies += cut.sum(axis=1)
+    state.flows.redundancy_notices += cut.sum(axis=1)
+
+
+def close(state: BatchState, rows: np.ndarray) -> None:
+    """The host closes the CoE in ``rows`` (bool[R]): everything stops. Staff leave, notices
+    and commissions lapse, member LAs lapse, evaluations end, the services stop."""
+    state.operating[rows] = False
+    state.staff[rows] = 0
+    state.novices[rows] = 0
+    state.notices.clear(rows)
+    state.commissions.clear(rows)
+    state.host_cut[rows] = False
+    sub = state.ladder[rows]
+    sub[is_member(sub)] = Ladder.LAPSED
+    sub[(sub == Ladder.EVALUATING)] = Ladder.AWARE
+    state.ladder[rows] = sub
+    state.champions[rows] = 0
+    state.counts.changed()
+    state.portfolio.status[rows] = ServiceStatus.PLANNED
+    state.portfolio.progress[rows] = 0.0
+
+
+def apply_failure_rule(state: BatchState, params: Parameters, streams: MonthStreams,
+                       month: int) -> None:
+    """Sub-step, after the cash flow: below the deficit tolerance a company closes
+    (insolvency) and any other host imposes a cut; a council closes beyond its closure
+    deficit (docs/model.md §5.4)."""
+    hosting, rule = state.hosting, state.hosting.failure_rule
+    below = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp)
+    insolvent = below & (rule == FailureRule.INSOLVENCY)
+    if insolvent.any():
+        close(state, insolvent)
+    newly = below & ~state.host_cut & (rule != FailureRule.INSOLVENCY)
+    if newly.any():
+        impose_cut(state, newly, month)
+    failing = (state.operating & (rule == FailureRule.DEFICIT_TOLERANCE)
+               & (state.reserves < -hosting.closure_deficit_gbp))
+    if failing.any():
+        close(state, failing)
+
+
+def month_end_failure_rule(state: BatchState, params: Parameters, streams: MonthStreams,
+                           month: int) -> None:
+    """Month end: count month ends beyond the tolerance, lift cuts once reserves are back
+    above £0, and close a council-hosted CoE after ``max_deficit_months`` in a row."""
+    hosting = state.hosting
+    beyond = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp)
+    state.deficit_months[:] = np.where(beyond, state.deficit_months + 1, 0)
+    state.host_cut[state.reserves >= 0] = False
+    failing = (state.operating & (hosting.failure_rule == FailureRule.DEFICIT_TOLERANCE)
+               & (state.deficit_months >= hosting.max_deficit_months))
+    if failing.any():
+        close(state, failing)

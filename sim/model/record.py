@@ -1,0 +1,213 @@
+"""The month-end record: every per-month metric of every replicate, read from the state.
+
+:data:`METRICS` names and defines each metric; :func:`record_month` writes a month's values
+into the batch's storage (month-major ``[T, R]`` arrays, filled in place). The lists the
+outputs need to group metrics (income sources, cost types, roles, strands, ladder states,
+regions, Ofsted grades) are declared in :data:`DIMENSIONS`, so nothing downstream has to
+recover them from metric names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
+from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
+from sim.model.finance import COST_TYPES, INCOME_SOURCES
+from sim.model.parameters import Parameters
+from sim.model.portfolio import volunteer_fte
+from sim.model.workforce import effective_fte
+from sim.scenario.schema import STRANDS
+
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
+
+__all__ = ["DIMENSIONS", "METRICS", "Record", "record_month"]
+
+METRICS: dict[str, str] = {
+    **{f"las_{s}": f"LAs in ladder state '{s}' at month end (count)" for s in LADDER_STATES},
+    "las_reached": "LAs no longer unaware (count; merged LAs excluded)",
+    "members": "member LAs: members, contributors and champions (count)",
+    "members_low_rated": "member LAs rated requires improvement or inadequate (count)",
+    **{f"members_ofsted_{g.lower().replace(' ', '_')}": f"member LAs rated {g} by Ofsted (count)"
+       for g in OFSTED_GRADES},
+    **{f"members_region_{region_slug(r)}": f"member LAs in {r} (count)" for r in REGION_NAMES},
+    "low_rated_reached": "share of LAs rated requires improvement or inadequate that are no longer "
+                         "unaware (0–1)",
+    "champions": "engaged champions across member LAs (people)",
+    "champion_losses": "champions who left their LA in the month (people)",
+    "orphan_lapses": "member LAs that lapsed because their last champion left (count)",
+    "joins": "LAs that became members in the month (count)",
+    "renewal_lapses": "member LAs that did not renew in April (count; 0 in other months)",
+    "volunteer_fte": "delivery capacity volunteered by contributor and champion LAs (FTE)",
+    "effective_fte": "productive staff: experienced staff plus new starters at their "
+                     "productivity (FTE)",
+    "experienced_share": "share of staff in post past their ramp-up (0–1; NaN with no staff)",
+    "experienced_leavers": "resignations of staff past their ramp-up in the month (people)",
+    "staff_fte": "staff in post, all roles (FTE)",
+    **{f"staff_{r}_fte": f"{r} staff in post (FTE)" for r in ROLES},
+    "vacancies": "funded posts not filled at month end (FTE; 0 while closed)",
+    "leavers": "resignations in the month (people)",
+    "hires": "hires completed in the month (people)",
+    "hiring_frozen": "1 if recruitment was frozen at month end",
+    "live_services": "services live at month end (count)",
+    **{f"live_services_{s}": f"live services in strand {s} (count)" for s in STRANDS},
+    "services_building": "services in build at month end (count)",
+    "launches": "successful launches in the month (count)",
+    "failed_launches": "failed launches in the month (count)",
+    "incidents": "service incidents in the month (count)",
+    "reliability_mean": "mean reliability of live services (0–1; NaN when none is live)",
+    "reputation": "CoE reputation (0–1)",
+    **{f"income_{s}_gbp": f"income from {s.replace('_', ' ')} in the month (£)"
+       for s in INCOME_SOURCES},
+    "income_total_gbp": "all income in the month (£)",
+    **{f"costs_{c}_gbp": f"{c.replace('_', ' ')} costs in the month (£)" for c in COST_TYPES},
+    "costs_total_gbp": "all costs in the month (£)",
+    "net_gbp": "income minus costs in the month (£)",
+    "reserves_gbp": "cash reserves at month end (£)",
+    "operating": "1 while the CoE operates, 0 after closure",
+    "value_delivered_gbp": "value of live services to member LAs in the month (£)",
+    # Finance, hosting and external events.
+    "value_delivered_hours": "value delivered to member LAs in LA analyst hours "
+                             "(value_delivered_gbp ÷ finance.la_analyst_cost_gbp_per_hour)",
+    "cost_per_member_gbp": "all costs in the month ÷ member LAs at month end "
+                           "(£; NaN with no members)",
+    "benefit_cost_ratio": "value delivered ÷ all costs in the month (NaN when costs are 0)",
+    "core_budget_gbp_per_year": "core budget set by spending reviews and the election (£/year; "
+                                "0 before it starts and after closure)",
+    "grant_renewals": "grant renewals granted in the month (count)",
+    "commissions_won": "commissioned projects won in the month (count)",
+    "commissions_active": "commissioned projects running in the month (count)",
+    "commission_fte": "delivery FTE committed to running commissions (FTE)",
+    "national_programmes": "new national programmes starting in the month (count)",
+    "demand_multiplier": "LA demand for help relative to its baseline, raised by national "
+                         "programmes (x)",
+    "policy_changed": "1 once a general election has changed policy on the CoE",
+    "host_cut": "1 while a host-imposed cut is in force",
+    "cut_redundancies": "staff given redundancy notice by a host-imposed cut in the month (people)",
+    "redundancies": "staff who left at the end of a redundancy notice in the month (people; not "
+                    "in leavers)",
+    "under_notice": "staff serving redundancy notice at month end (people; still in post)",
+    "redundancy_notices": "redundancy notices served in the month, for lack of cash or by a "
+                          "host-imposed cut (people)",
+}
+"""Every per-month metric, with its definition and unit (documented in docs/outputs.md)."""
+
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "income_sources": INCOME_SOURCES,
+    "cost_types": COST_TYPES,
+    "roles": ROLES,
+    "strands": STRANDS,
+    "ladder_states": LADDER_STATES,
+    "regions": REGION_NAMES,
+    "ofsted_grades": OFSTED_GRADES,
+}
+"""The declared lists behind the grouped metrics: ``income_<source>_gbp``, ``costs_<type>_gbp``,
+``staff_<role>_fte``, ``live_services_<strand>``, ``las_<state>``, ``members_region_<region
+slug>``, ``members_ofsted_<grade slug>``."""
+
+
+def grade_slug(grade: str) -> str:
+    """An Ofsted grade as a metric-name fragment, e.g. ``requires_improvement``."""
+    return grade.lower().replace(" ", "_")
+
+
+@dataclass
+class Record:
+    """Where a batch's results go: ``metrics`` name → float64[T, R] (month-major: each
+    month's values of the batch contiguous; possibly views into an ensemble's or a shared
+    file's arrays) and ``funding_schedule`` float64[T, R], the grants and core budget due in
+    each month before any closure (for the cliff KPIs)."""
+
+    metrics: dict[str, np.ndarray]
+    funding_schedule: np.ndarray
+
+
+_TALLY_METRICS: tuple[tuple[int, str], ...] = (
+    *((int(state), f"las_{state.name.lower()}") for state in Ladder),
+    (Tally.MEMBERS, "members"), (Tally.LOW_RATED_MEMBERS, "members_low_rated"),
+    (Tally.CHAMPIONS, "champions"),
+    *((Tally.GRADES + code, f"members_ofsted_{grade_slug(grade)}")
+      for code, grade in enumerate(OFSTED_GRADES)),
+    *((Tally.GRADES + len(OFSTED_GRADES) + code, f"members_region_{region_slug(region)}")
+      for code, region in enumerate(REGION_NAMES)),
+)
+"""Which tally row each count metric is."""
+
+
+def record_month(state: BatchState, params: Parameters, month: int, record: Record) -> None:
+    """Write month ``month``'s metrics from the state at month end."""
+    m = record.metrics
+    las = params.las
+    tally = state.tally()  # [rows, R]
+    for row, name in _TALLY_METRICS:
+        m[name][month] = tally[row]
+    m["las_reached"][month] = las.count - m["las_unaware"][month] - m["las_merged"][month]
+    m["low_rated_reached"][month] = (tally[Tally.LOW_RATED_REACHED]
+                                     / max(int(las.low_rated.sum()), 1))
+    m["volunteer_fte"][month] = volunteer_fte(state, params)
+    m["under_notice"][month] = state.notices.under_notice.sum(axis=1)
+    m["effective_fte"][month] = effective_fte(state.staff, state.novices,
+                                              params.workforce).sum(axis=1)
+    staff, novices, operating = state.staff, state.novices, state.operating
+    in_post = staff.sum(axis=1)
+    m["experienced_share"][month] = np.where(
+        in_post > 0, 1 - novices.sum(axis=1) / np.maximum(in_post, 1), np.nan)
+    m["staff_fte"][month] = in_post
+    for role, name in enumerate(ROLES):
+        m[f"staff_{name}_fte"][month] = staff[:, role]
+    m["vacancies"][month] = np.where(
+        operating, np.maximum(state.establishment - staff, 0).sum(axis=1), 0)
+    flows = state.flows
+    for name, values in flows.counts().items():
+        m[name][month] = values
+    m["hiring_frozen"][month] = flows.hiring_frozen & operating
+    port, table = state.portfolio, params.portfolio.services
+    live = port.status == ServiceStatus.LIVE
+    m["live_services"][month] = live.sum(axis=1)
+    for code, strand in enumerate(STRANDS):
+        m[f"live_services_{strand}"][month] = (live & (table.strand == code)).sum(axis=1)
+    m["services_building"][month] = (port.status == ServiceStatus.BUILDING).sum(axis=1)
+    n_live = live.sum(axis=1)
+    reliability = port.reliability
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m["reliability_mean"][month] = np.where(
+            n_live > 0, (live * reliability).sum(axis=1) / n_live, np.nan)
+    m["reputation"][month] = port.reputation
+    for source, values in flows.income.items():
+        m[f"income_{source}_gbp"][month] = values
+    for kind, values in flows.costs.items():
+        m[f"costs_{kind}_gbp"][month] = values
+    income = sum(flows.income[s] for s in INCOME_SOURCES)
+    costs = sum(flows.costs[c] for c in COST_TYPES)
+    m["income_total_gbp"][month] = income
+    m["costs_total_gbp"][month] = costs
+    m["net_gbp"][month] = income - costs
+    m["reserves_gbp"][month] = state.reserves
+    m["operating"][month] = operating
+    value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
+    # Members weighted by value (low-rated LAs gain more), from whole-number counts.
+    low_members = tally[Tally.LOW_RATED_MEMBERS]
+    weighted_members = (tally[Tally.MEMBERS] - low_members
+                        + params.uptake.low_rated_value_multiplier * low_members)
+    m["value_delivered_gbp"][month] = value * weighted_members * operating
+    # Finance, hosting and external events.
+    finance = params.finance
+    m["core_budget_gbp_per_year"][month] = np.where(
+        month >= finance.core_budget_from_month, state.core_budget, 0.0) * operating
+    m["commissions_active"][month] = state.commissions.active * operating
+    m["commission_fte"][month] = state.commissions.fte_demand() * operating
+    m["demand_multiplier"][month] = state.demand_multiplier
+    m["policy_changed"][month] = state.policy_changed
+    m["host_cut"][month] = state.host_cut & operating
+    value = m["value_delivered_gbp"][month]
+    costs = m["costs_total_gbp"][month]
+    members = m["members"][month]
+    m["value_delivered_hours"][month] = value / finance.la_analyst_cost_gbp_per_hour
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
+        m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
+    record.funding_schedule[month] = state.funding_due_gbp_per_month

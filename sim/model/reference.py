@@ -1,0 +1,229 @@
+"""Plain reference versions of the compiled kernels, written for reading, not for speed.
+
+Each function takes the same arguments as its kernel (:mod:`sim.model._kernels`,
+:mod:`sim.model._portfolio_kernel`) and does the same thing in ordinary Python, one replicate
+and one LA (or service) at a time, following docs/model.md §2.2–2.8 and §4.1–4.6 step by step,
+with none of the kernels' shortcuts (the ladder kernel's skip of LAs that cannot move, the
+tally's interleaved histograms). The tests check, on random states, that every kernel gives
+exactly these numbers, to the bit: so the kernels can be made faster without changing the
+model, and the model can be read here without reading compiled code.
+
+Floating-point sums are taken in the same order as the kernels (addition is not associative);
+that order is part of the specification.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.model._kernels import LadderRates, TallyLayout
+from sim.model._portfolio_kernel import PortfolioRates
+from sim.model.codes import Ladder, ServiceStatus, Tally
+
+__all__ = ["ladder_step", "ladder_tally", "portfolio_step"]
+
+
+def _chance(hazard: float, dt: float) -> float:
+    """P(an event with constant hazard happens within dt) = 1 − exp(−hazard · dt)."""
+    return -math.expm1(hazard * -dt)
+
+
+def _draw(u: float, p: float) -> tuple[bool, float]:
+    """One Bernoulli test with uniform ``u``: (fired, ``u`` rescaled to be uniform again given
+    the outcome) — ``u / p`` if it fired, ``(u − p) / (1 − p)`` if not (docs/model.md §2.2)."""
+    if u < p:
+        return True, u / p
+    if p < 1.0:
+        return False, (u - p) / (1.0 - p)
+    return False, u
+
+
+def _is_member(state: int) -> bool:
+    return Ladder.MEMBER <= state <= Ladder.CHAMPION
+
+
+def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: np.ndarray,
+                region: np.ndarray, neighbours: np.ndarray, rates: LadderRates,
+                out: np.ndarray) -> None:
+    """One sub-step of the engagement ladder (docs/model.md §2.2–2.8), in place.
+
+    Arguments as :func:`sim.model._kernels.ladder_step`.
+    """
+    R, N = ladder.shape
+    dt = rates.dt
+    out[:] = 0.0
+    for r in range(R):
+        if not live[r]:
+            continue  # in a closed replicate nothing moves
+        # §2.3: adopters at the start of the sub-step (a member or contributor counts 1, a
+        # champion champion_peer_weight).
+        adopters = [float(_is_member(ladder[r, j])) + (rates.champion_weight - 1.0)
+                    * float(ladder[r, j] == Ladder.CHAMPION) for j in range(N)]
+        in_region: dict[int, float] = {}
+        for j in range(N):
+            in_region[int(region[j])] = in_region.get(int(region[j]), 0.0) + adopters[j]
+        national = sum(adopters) * rates.w_nation_per_la
+        for i in range(N):
+            state = int(ladder[r, i])
+            ui = float(u[r, i])
+            # §2.3 unaware → aware: hazard p + q · peer share.
+            if state == Ladder.UNAWARE:
+                share = national
+                share = share + in_region[int(region[i])] * rates.region_scale[region[i]]
+                near = 0.0
+                for k in range(neighbours.shape[1]):
+                    near += adopters[neighbours[i, k]]
+                share = share + near * rates.neighbour_scale
+                fired, ui = _draw(ui, _chance(rates.aware_p[r] + rates.q[r] * share, dt))
+                if not fired:
+                    u[r, i] = ui
+                    continue
+                state = Ladder.AWARE
+            # §2.4 lapsed → aware after a mean delay.
+            elif state == Ladder.LAPSED:
+                fired, ui = _draw(ui, rates.lapsed_return_prob[r])
+                if fired:
+                    state = Ladder.AWARE
+            # §2.5 aware → evaluating, faster with capacity and demand.
+            if state == Ladder.AWARE:
+                start = _chance(rates.start_rate[r] * rates.capacity[i] * rates.demand[r], dt)
+                fired, ui = _draw(ui, start)
+                if fired:
+                    state = Ladder.EVALUATING
+            # §2.6 evaluating → a decision; passed: member with one champion; else aware.
+            if state == Ladder.EVALUATING:
+                decided, ui = _draw(ui, rates.decide_prob[r, i])
+                if decided:
+                    passed, ui = _draw(ui, rates.pass_prob[r, i])
+                    if passed:
+                        state = Ladder.MEMBER
+                        champions[r, i] = 1
+                        out[r, 0] += 1.0
+                    else:
+                        state = Ladder.AWARE
+            # §2.8 a member may lose a champion; with none left it lapses or is picked up.
+            if _is_member(state) and champions[r, i] > 0:
+                lost, ui = _draw(ui, rates.leave_prob[champions[r, i] - 1, i])
+                if lost:
+                    champions[r, i] -= 1
+                    out[r, 1] += 1.0
+                    if champions[r, i] == 0:
+                        lapsing, ui = _draw(ui, rates.orphan_lapse_prob[r])
+                        if lapsing:
+                            state = Ladder.LAPSED
+                            out[r, 2] += 1.0
+                        else:
+                            state = Ladder.MEMBER
+                            champions[r, i] = 1
+            # §2.8 a contributor or champion down to one champion finds a second.
+            if state in (Ladder.CONTRIBUTOR, Ladder.CHAMPION) and champions[r, i] == 1:
+                found, ui = _draw(ui, rates.refill_prob[r])
+                if found:
+                    champions[r, i] = 2
+            # §2.8 member → contributor (a second champion), contributor → champion.
+            if state == Ladder.MEMBER:
+                fired, ui = _draw(ui, rates.contribute_prob[r, i])
+                if fired:
+                    state = Ladder.CONTRIBUTOR
+                    champions[r, i] = 2
+            if state == Ladder.CONTRIBUTOR:
+                fired, ui = _draw(ui, rates.champion_prob[r])
+                if fired:
+                    state = Ladder.CHAMPION
+            ladder[r, i] = state
+            u[r, i] = ui
+
+
+def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
+                 out: np.ndarray) -> None:
+    """The counts of the ladder per replicate (rows of :class:`~sim.model.codes.Tally`), by
+    masks over the whole array. Arguments as :func:`sim.model._kernels.ladder_tally`."""
+    member = (ladder >= Ladder.MEMBER) & (ladder <= Ladder.CHAMPION)
+    low = layout.low_rated[None, :]
+    out[:] = 0.0
+    for state in Ladder:
+        out[state] = (ladder == state).sum(axis=1)
+    out[Tally.MEMBERS] = member.sum(axis=1)
+    out[Tally.LOW_RATED_MEMBERS] = (member & low).sum(axis=1)
+    out[Tally.LOW_RATED_REACHED] = ((ladder != Ladder.UNAWARE) & low).sum(axis=1)
+    out[Tally.CHAMPIONS] = champions.astype(np.int64).sum(axis=1)
+    out[Tally.ENGAGED] = (member & (ladder != Ladder.MEMBER)).sum(axis=1)
+    out[Tally.MEMBER_PRICES] = np.where(member, layout.prices, 0.0).sum(axis=1)
+    for grade in np.unique(layout.ofsted):
+        out[Tally.GRADES + grade] = (member & (layout.ofsted == grade)[None, :]).sum(axis=1)
+    for row in np.unique(layout.region_row):
+        out[row] = (member & (layout.region_row == row)[None, :]).sum(axis=1)
+
+
+def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
+                   reputation: np.ndarray, u: np.ndarray, delivery_fte: np.ndarray,
+                   operating: np.ndarray, rates: PortfolioRates, out: np.ndarray) -> None:
+    """One sub-step of the portfolio (docs/model.md §4.1–4.6), in place.
+
+    Arguments as :func:`sim.model._portfolio_kernel.portfolio_step`.
+    """
+    R, S = status.shape
+    dt = rates.dt
+    for r in range(R):
+        F = float(delivery_fte[r])
+        # §4.1 maintenance demand D of the live services; builds share what is left.
+        D = 0.0
+        building: list[int] = []
+        for j in range(S):
+            if status[r, j] == ServiceStatus.LIVE:
+                D += rates.maintenance_fte[j]
+            elif status[r, j] == ServiceStatus.BUILDING:
+                building.append(j)
+        complexity_building = 0.0
+        for j in building:
+            complexity_building += rates.complexity[j]
+        cover = min(1.0, F / max(D, 1e-12)) if D > 0 else 1.0
+        if F > 0:
+            utilisation = min(D / max(F, 1e-12), 2.0)
+        else:
+            utilisation = 2.0 if D > 0 else 0.0
+        share = max(F - D, 0.0) / max(len(building), 1) if building else 0.0
+        launches = failed = incidents = 0.0
+        reliabilities: list[float] = []
+        for j in range(S):
+            was_live = status[r, j] == ServiceStatus.LIVE
+            # §4.2 building.
+            if status[r, j] == ServiceStatus.BUILDING:
+                progress[r, j] += share * dt
+            # §4.3 technical debt of live services.
+            if was_live:
+                change = (rates.debt_growth * (1 - cover)
+                          - rates.debt_repayment * cover * debt[r, j])
+                debt[r, j] = max(debt[r, j] + change * dt, 0.0)
+            # §4.4 a finished build launches, or fails and loses part of its progress.
+            if (status[r, j] == ServiceStatus.BUILDING and progress[r, j] >= rates.build_effort[j]
+                    and operating[r]):
+                others = complexity_building - rates.complexity[j]
+                chance = rates.complexity[j] * (rates.launch_failure_prob[r]
+                                                + rates.strain * utilisation
+                                                + rates.concurrency * others)
+                if u[r, 0, j] < min(max(chance, 0.0), 0.95):
+                    failed += 1.0
+                    progress[r, j] *= 1 - rates.rework_share
+                else:
+                    launches += 1.0
+                    status[r, j] = ServiceStatus.LIVE
+                    debt[r, j] = 0.0
+            reliability = math.exp(-debt[r, j])
+            # §4.5 incidents on services that were live before this step's launches.
+            if was_live and operating[r]:
+                if u[r, 1, j] < 1.0 - (1.0 - rates.incident_prob * (1 - reliability)) ** dt:
+                    incidents += 1.0
+            if status[r, j] == ServiceStatus.LIVE:
+                reliabilities.append(reliability)
+        # §4.6 reputation moves toward the mean reliability, minus the hits.
+        total = 0.0
+        for value in reliabilities:
+            total += value
+        target = total / len(reliabilities) if reliabilities else reputation[r]
+        value = reputation[r] + (target - reputation[r]) * rates.reputation_step
+        value -= rates.hit_failed * failed + rates.hit_incident * incidents
+        reputation[r] = min(max(value, 0.0), 1.0)
+        out[r] = (launches, failed, incidents, D, utilisation)

@@ -1,0 +1,222 @@
+"""The state of a batch: every stock of every replicate, replicate axis first, in one structure.
+
+:class:`BatchState` is the only thing that changes while a batch runs: the rules of
+:mod:`sim.model.simulation` (calendar events, host rules, uptake, workforce, portfolio,
+finance) read and update it, and the month-end record reads it. :func:`initial_state` builds it
+from the compiled parameters. Nothing else — no closure, no module global — carries model
+state from one sub-step to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from sim.data import OFSTED_GRADES, LAPopulation
+from sim.engine import RandomStreams
+from sim.model._kernels import TallyLayout, ladder_tally
+from sim.model.codes import Ladder, Role, Tally, tally_width
+from sim.model.finance import (
+    COST_TYPES,
+    INCOME_SOURCES,
+    CommissionBook,
+    GrantBook,
+    lognormal_factor,
+)
+from sim.model.parameters import HostParameters, Parameters
+from sim.model.portfolio import PortfolioState
+from sim.model.workforce import NoticeBook
+
+__all__ = ["BatchState", "LadderCounts", "MonthFlows", "initial_state"]
+
+
+class LadderCounts:
+    """Per-replicate counts of the ladder (a tally, float[rows, R], rows named by
+    :class:`~sim.model.codes.Tally`), kept up to date cheaply.
+
+    Whatever changes the ladder or the champions (the uptake step, renewals, mergers,
+    closures) calls :meth:`changed`, and the next :meth:`now` counts afresh: the counts are
+    taken about once a sub-step instead of at every use.
+    """
+
+    def __init__(self, las: LAPopulation, prices_gbp_per_year: np.ndarray, replicates: int):
+        self.layout = TallyLayout(
+            low_rated=np.ascontiguousarray(las.low_rated, dtype=bool),
+            prices=np.broadcast_to(np.asarray(prices_gbp_per_year, dtype=float),
+                                   (replicates, las.count)),
+            ofsted=np.ascontiguousarray(las.ofsted, dtype=np.int64),
+            region_row=(Tally.GRADES + len(OFSTED_GRADES) + las.region).astype(np.int64))
+        self.tally = np.zeros((tally_width(len(las.region_names)), replicates))
+        self.fresh = False
+
+    def changed(self) -> None:
+        """The ladder or the champions changed: the next :meth:`now` counts afresh."""
+        self.fresh = False
+
+    def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:
+        """The tally of the ladder as it is now (do not modify)."""
+        if not self.fresh:
+            ladder_tally(ladder, champions, self.layout, self.tally)
+            self.fresh = True
+        return self.tally
+
+
+@dataclass
+class MonthFlows:
+    """What happened in the month so far, float64[R] each (counts of people, LAs, services,
+    events; money in £): filled by the calendar's events at the month boundary and by every
+    sub-step, written out by the month-end record, then cleared."""
+
+    leavers: np.ndarray
+    hires: np.ndarray
+    experienced_leavers: np.ndarray
+    joins: np.ndarray
+    champion_losses: np.ndarray
+    orphan_lapses: np.ndarray
+    launches: np.ndarray
+    failed_launches: np.ndarray
+    incidents: np.ndarray
+    redundancies: np.ndarray
+    redundancy_notices: np.ndarray
+    cut_redundancies: np.ndarray
+    national_programmes: np.ndarray
+    commissions_won: np.ndarray
+    grant_renewals: np.ndarray
+    renewal_lapses: np.ndarray
+    hiring_frozen: np.ndarray
+    """bool[R]: recruitment frozen in the month's last sub-step"""
+    income: dict[str, np.ndarray] = field(default_factory=dict)
+    """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
+    costs: dict[str, np.ndarray] = field(default_factory=dict)
+    """£ by type of :data:`~sim.model.finance.COST_TYPES`"""
+
+    @classmethod
+    def zeros(cls, replicates: int) -> MonthFlows:
+        counts = {f.name: np.zeros(replicates) for f in fields(cls)
+                  if f.name not in ("hiring_frozen", "income", "costs")}
+        return cls(**counts, hiring_frozen=np.zeros(replicates, dtype=bool),
+                   income={s: np.zeros(replicates) for s in INCOME_SOURCES},
+                   costs={c: np.zeros(replicates) for c in COST_TYPES})
+
+    def counts(self) -> dict[str, np.ndarray]:
+        """Every count by its metric name (money and the freeze flag excluded)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("hiring_frozen", "income", "costs")}
+
+
+@dataclass
+class BatchState:
+    """Every stock of a batch of R replicates and N LAs (docs/model.md §1.3).
+
+    LAs: ``ladder`` int8[R, N] (:class:`~sim.model.codes.Ladder`), ``champions`` int8[R, N]
+    (engaged champions per member LA), ``counts`` (their tally). Staff by role
+    (:class:`~sim.model.codes.Role` columns): ``staff``, ``novices`` (new starters not yet
+    fully productive, among the staff), ``establishment`` (funded posts) int64[R, 3];
+    ``notices`` (people under redundancy notice). ``portfolio`` (services and reputation).
+    Money: ``reserves`` float64[R] (£), ``grants``, ``core_budget`` (£/year, set at spending
+    reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean).
+    Host: ``host`` int64[R] (index into the scenario's hosts), ``hosting`` (each replicate's
+    current host parameters), ``operating`` bool[R], ``host_cut`` bool[R] (a host-imposed
+    cut in force), ``deficit_months`` int64[R] (month ends in a row beyond the tolerance).
+    External: ``programme_boost``, ``programme_rate_factor``, ``demand_multiplier``
+    float64[R], ``policy_changed`` bool[R]. Signals carried from one sub-step to the next:
+    ``income_last_gbp_per_month``, ``utilisation_last``. Due this month: ``one_off_gbp``
+    (set-up and transition costs), ``redundancy_pay_gbp``, ``income_due`` (£/month by external
+    source, refreshed after each sub-step's uptake), ``funding_due_gbp_per_month`` (grants
+    and core budget due at the start of the month, for the cliff KPIs). ``flows`` is the
+    month so far; ``substep`` the sub-step running.
+    """
+
+    ladder: np.ndarray
+    champions: np.ndarray
+    counts: LadderCounts
+    staff: np.ndarray
+    novices: np.ndarray
+    establishment: np.ndarray
+    notices: NoticeBook
+    portfolio: PortfolioState
+    reserves: np.ndarray
+    grants: GrantBook
+    core_budget: np.ndarray
+    commissions: CommissionBook
+    commission_fte_demand: np.ndarray
+    charity_factor: np.ndarray
+    host: np.ndarray
+    hosting: HostParameters
+    operating: np.ndarray
+    host_cut: np.ndarray
+    deficit_months: np.ndarray
+    programme_boost: np.ndarray
+    programme_rate_factor: np.ndarray
+    demand_multiplier: np.ndarray
+    policy_changed: np.ndarray
+    income_last_gbp_per_month: np.ndarray
+    utilisation_last: np.ndarray
+    one_off_gbp: np.ndarray
+    redundancy_pay_gbp: np.ndarray
+    income_due: dict[str, np.ndarray]
+    funding_due_gbp_per_month: np.ndarray
+    flows: MonthFlows
+    substep: int = 0
+
+    @property
+    def replicates(self) -> int:
+        return int(self.reserves.shape[0])
+
+    def tally(self) -> np.ndarray:
+        """The ladder's counts now, float[rows, R] (see :class:`LadderCounts`)."""
+        return self.counts.now(self.ladder, self.champions)
+
+
+def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams) -> BatchState:
+    """The state at month 0: LAs unaware except those drawn aware at launch, the initial team
+    in post, no service built, the opening reserves, the first host."""
+    R, N = params.replicates, las.count
+    uptake, workforce, finance = params.uptake, params.workforce, params.finance
+    ladder = np.full((R, N), Ladder.UNAWARE, dtype=np.int8)
+    aware = streams.month("initial", 0).random(N) < uptake.initial_aware_share[:, None]
+    ladder[aware] = Ladder.AWARE
+    staff = np.tile(workforce.initial_fte, (R, 1))
+    hosts = params.hosting.hosts
+    host = np.zeros(R, dtype=np.int64)
+    # This year's charitable income relative to its mean, drawn only if some host of the
+    # scenario has charitable income (otherwise it is never used).
+    charitable = any((h.charitable_income_gbp_per_year > 0).any() for h in hosts)
+    charity_factor = (lognormal_factor(streams.month("charity", 0).random(),
+                                       hosts[0].charitable_income_sigma)
+                      if charitable else np.ones(R))
+    assert staff.shape[1] == len(Role)
+    return BatchState(
+        ladder=ladder,
+        champions=np.zeros((R, N), dtype=np.int8),
+        counts=LadderCounts(las, params.prices_gbp_per_year, R),
+        staff=staff,
+        novices=np.zeros_like(staff),
+        establishment=np.tile(workforce.establishment_fte, (R, 1)),
+        notices=NoticeBook.empty(R, workforce.notice_months),
+        portfolio=PortfolioState.initial(R, len(params.portfolio.services.complexity),
+                                         params.portfolio.initial_reputation),
+        reserves=np.array(finance.opening_reserves_gbp, dtype=float),
+        grants=GrantBook.initial(finance.grants, R),
+        core_budget=np.full(R, float(finance.core_budget_gbp_per_year)),
+        commissions=CommissionBook.initial(R, finance.commissions.max_active),
+        commission_fte_demand=np.zeros(R),
+        charity_factor=charity_factor,
+        host=host,
+        hosting=params.hosting.select(host),
+        operating=np.ones(R, dtype=bool),
+        host_cut=np.zeros(R, dtype=bool),
+        deficit_months=np.zeros(R, dtype=np.int64),
+        programme_boost=np.zeros(R),
+        programme_rate_factor=np.ones(R),
+        demand_multiplier=np.ones(R),
+        policy_changed=np.zeros(R, dtype=bool),
+        income_last_gbp_per_month=np.zeros(R),
+        utilisation_last=np.zeros(R),
+        one_off_gbp=np.zeros(R),
+        redundancy_pay_gbp=np.zeros(R),
+        income_due={},
+        funding_due_gbp_per_month=np.zeros(R),
+        flows=MonthFlows.zeros(R),
+    )

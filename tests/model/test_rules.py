@@ -1,0 +1,406 @@
+"""Each rule of the month on a small hand-made state, without running an ensemble: the state
+is built by initial_state for a few replicates, set by hand, passed through one rule, and the
+result checked against arithmetic done here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.data import LAPopulation
+from sim.engine import RandomStreams, partition
+from sim.model import (
+    Parameters,
+    compile_parameters,
+    events,
+    external,
+    finance,
+    host,
+    portfolio,
+    uptake,
+    workforce,
+)
+from sim.model.codes import FailureRule, Ladder, Role, ServiceStatus
+from sim.model.record import METRICS, Record, record_month
+from sim.model.state import BatchState, initial_state
+from sim.scenario import scenario_from_dict
+
+R = 3
+"""Replicates of every hand-made state."""
+
+
+def make(las: LAPopulation, replicates: int = R, seed: int = 1,
+         **sections: dict[str, Any]) -> tuple[BatchState, Parameters, RandomStreams]:
+    """A state at month 0 of a scenario (schema defaults plus ``sections``)."""
+    params = compile_parameters(scenario_from_dict(dict(sections), "<test>"), las, replicates)
+    streams = RandomStreams(seed, partition(replicates))
+    return initial_state(params, las, streams), params, streams
+
+
+def due(state: BatchState, grant: float = 0.0) -> None:
+    """This month's external income due: only ``grant`` £/month."""
+    zero = np.zeros(state.replicates)
+    state.income_due = {"grant": np.full(state.replicates, grant), "core_budget": zero,
+                        "subscriptions": zero, "commissions": zero, "charitable": zero}
+
+
+def team_cost(state: BatchState, team: np.ndarray) -> np.ndarray:
+    """£/month of a team ``team`` (int[3] or int[R, 3]) under each replicate's host."""
+    hosting = state.hosting
+    return (hosting.fixed_costs_gbp_per_month
+            + (np.broadcast_to(team, state.staff.shape)
+               * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+
+
+# --------------------------------------------------------------------------- host rules
+
+
+def test_running_costs_are_the_cash_flow_of_a_team(las: LAPopulation) -> None:
+    """fixed + Σ staff × per head equals the costs the month's cash flow charges that team."""
+    state, params, _ = make(las, hosting={"model": "independent_company",
+                                          "vat_recoverable": False,
+                                          "governance_gbp_per_year": 24_000.0})
+    team = np.array([[3, 1, 2], [0, 0, 0], [5, 2, 1]], dtype=np.int64)
+    cash = finance.monthly_cashflow(params.finance, state.hosting, params.workforce, team, {},
+                                    np.zeros(R), np.ones(R, dtype=bool), 1.0)
+    np.testing.assert_allclose(team_cost(state, team), cash.costs_total, atol=0.02)
+
+
+def test_hiring_is_frozen_exactly_when_a_full_team_is_unaffordable(las: LAPopulation) -> None:
+    """Affordable iff reserves + k × (income − full team) ≥ 0; a host cut freezes anyway."""
+    state, params, streams = make(las, workforce={"hiring_freeze_reserve_months": 3.0},
+                                  hosting={"in_kind_support_gbp_per_year": 0.0})
+    due(state, grant=10_000.0)
+    full = team_cost(state, params.workforce.establishment_fte)
+    edge = 3.0 * (full - 10_000.0)  # the reserves at which a full team is just affordable
+    state.reserves[:] = edge + np.array([1.0, -1.0, 1.0])
+    state.host_cut[:] = [False, False, True]
+    host.freeze_hiring(state, params, streams.at(0), 0)
+    assert list(state.flows.hiring_frozen) == [False, True, True]
+
+
+def test_redundancies_close_the_gap_engagement_first_then_leave_with_pay(
+    las: LAPopulation
+) -> None:
+    """Notice goes to enough people to cover the monthly shortfall, engagement before delivery;
+    they leave when it ends and their redundancy pay falls due then."""
+    state, params, streams = make(
+        las, workforce={"redundancy_trigger_months": 2.0, "notice_months": 3,
+                        "redundancy_pay_weeks": 10.0, "minimum_leadership_fte": 1},
+        hosting={"in_kind_support_gbp_per_year": 0.0})
+    state.staff[:] = [4, 2, 1]
+    state.establishment[:] = [4, 2, 1]
+    due(state)
+    per_head = state.hosting.cost_per_head_gbp_per_month[0]
+    costs_now = team_cost(state, np.array([4, 2, 1]))[0]
+    # Reserves that leave a gap of 2.5 engagement salaries a month: 2 engagement + 1 delivery.
+    gap = 2 * per_head[Role.ENGAGEMENT] + 0.5 * per_head[Role.DELIVERY]
+    state.reserves[:] = 2.0 * (costs_now - gap)
+    host.serve_redundancies(state, params, streams.at(5), 5)
+    np.testing.assert_array_equal(state.notices.under_notice, [[1, 2, 0]] * R)
+    np.testing.assert_array_equal(state.establishment, [[3, 0, 1]] * R)
+    assert (state.staff == [4, 2, 1]).all()  # still in post, serving notice
+    np.testing.assert_array_equal(state.flows.redundancy_notices, 3)
+    state.reserves[:] = 1e9  # no further notices: only the departures
+    host.serve_redundancies(state, params, streams.at(8), 8)
+    np.testing.assert_array_equal(state.staff, [[3, 0, 1]] * R)
+    weekly = params.workforce.salary_gbp_per_year / 52.0
+    pay = 10.0 * (weekly[Role.DELIVERY] + 2 * weekly[Role.ENGAGEMENT])
+    np.testing.assert_allclose(state.redundancy_pay_gbp, pay)
+    np.testing.assert_array_equal(state.flows.redundancies, 3)
+
+
+def test_posts_come_back_only_when_affordable_and_nobody_is_under_notice(
+    las: LAPopulation
+) -> None:
+    state, params, streams = make(las)
+    funded = params.workforce.establishment_fte
+    state.establishment[:] = funded - 1
+    due(state)
+    state.reserves[:] = [1e9, 1e9, -1e6]
+    state.notices.serve(0, np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]))
+    host.restore_posts(state, params, streams.at(1), 1)
+    np.testing.assert_array_equal(state.establishment, [funded, funded - 1, funded - 1])
+
+
+def test_a_host_cut_serves_notice_above_the_cut_establishment(las: LAPopulation) -> None:
+    """Establishment falls to floor(posts × (1 − cut_share)); those above it get notice."""
+    state, params, _ = make(las, hosting={"cut_share": 0.5})
+    state.establishment[:] = [5, 3, 2]
+    state.staff[:] = [5, 1, 2]
+    rows = np.array([True, False, True])
+    host.impose_cut(state, rows, 7)
+    np.testing.assert_array_equal(state.establishment, [[2, 1, 1], [5, 3, 2], [2, 1, 1]])
+    np.testing.assert_array_equal(state.notices.under_notice, [[3, 0, 1], [0, 0, 0], [3, 0, 1]])
+    assert list(state.host_cut) == [True, False, True]
+    np.testing.assert_array_equal(state.flows.cut_redundancies, [4, 0, 4])
+
+
+@pytest.mark.parametrize(("rule", "closes", "cuts"), [
+    ("insolvency", [True, True, False], [False, False, False]),
+    ("deficit_tolerance", [True, False, False], [False, True, False]),
+    ("spending_review", [False, False, False], [True, True, False]),
+])
+def test_each_failure_rule_after_the_cash_flow(las: LAPopulation, rule: str, closes: list[bool],
+                                                cuts: list[bool]) -> None:
+    """Reserves −£300k, −£150k, +£1: a company closes below its tolerance (£100k); a council
+    cuts below it and closes past its closure deficit (£250k); a department only cuts."""
+    state, params, streams = make(las, hosting={"failure_rule": rule,
+                                                "deficit_tolerance_gbp": 100_000.0,
+                                                "closure_deficit_gbp": 250_000.0})
+    state.reserves[:] = [-300_000.0, -150_000.0, 1.0]
+    host.apply_failure_rule(state, params, streams.at(3), 3)
+    assert list(~state.operating) == closes
+    assert list(state.host_cut & state.operating) == cuts
+
+
+def test_a_council_closes_after_too_many_months_beyond_its_tolerance(las: LAPopulation) -> None:
+    state, params, streams = make(las, hosting={"failure_rule": "deficit_tolerance",
+                                                "deficit_tolerance_gbp": 0.0,
+                                                "closure_deficit_gbp": 1e9,
+                                                "max_deficit_months": 3})
+    state.reserves[:] = [-1.0, -1.0, 5.0]
+    state.host_cut[:] = True
+    for month in range(3):
+        assert state.operating[0]
+        host.month_end_failure_rule(state, params, streams.at(month), month)
+    assert list(state.operating) == [False, False, True]
+    assert list(state.deficit_months) == [3, 3, 0]
+    assert not state.host_cut[2]  # back above £0: the cut is lifted
+
+
+def test_closing_stops_everything(las: LAPopulation) -> None:
+    state, params, _ = make(las)
+    state.ladder[:, :4] = [Ladder.MEMBER, Ladder.EVALUATING, Ladder.CHAMPION, Ladder.AWARE]
+    state.champions[:, :4] = [1, 0, 2, 0]
+    state.portfolio.status[:, 0] = ServiceStatus.LIVE
+    rows = np.array([False, True, False])
+    host.close(state, rows)
+    assert list(state.operating) == [True, False, True]
+    assert list(state.ladder[1, :4]) == [Ladder.LAPSED, Ladder.AWARE, Ladder.LAPSED, Ladder.AWARE]
+    assert state.champions[1].sum() == 0 and state.staff[1].sum() == 0
+    assert (state.portfolio.status[1] == ServiceStatus.PLANNED).all()
+    assert list(state.ladder[0, :4]) == [Ladder.MEMBER, Ladder.EVALUATING, Ladder.CHAMPION,
+                                         Ladder.AWARE]
+
+
+def test_replicates_under_different_hosts_follow_their_own_failure_rule(
+    las: LAPopulation
+) -> None:
+    """After a change of host in only some replicates, each follows its own host's rule."""
+    state, params, streams = make(
+        las, hosting={"failure_rule": "insolvency", "deficit_tolerance_gbp": 0.0},
+        host_changes=[{"month": 10, "hosting": {"failure_rule": "spending_review",
+                                                "deficit_tolerance_gbp": 0.0}}])
+    state.host[:] = [0, 1, 0]
+    state.hosting = params.hosting.select(state.host)
+    assert list(state.hosting.failure_rule) == [FailureRule.INSOLVENCY,
+                                                FailureRule.SPENDING_REVIEW,
+                                                FailureRule.INSOLVENCY]
+    state.reserves[:] = -10.0
+    host.apply_failure_rule(state, params, streams.at(12), 12)
+    assert list(state.operating) == [False, True, False]
+    assert state.host_cut[1]
+
+
+# --------------------------------------------------------------------------- staff, LAs, services
+
+
+def test_no_resignations_and_a_frozen_freeze_mean_no_flows(las: LAPopulation) -> None:
+    state, params, streams = make(las, workforce={"resignation_rate_per_year": 0.0})
+    due(state)
+    state.flows.hiring_frozen[:] = True
+    before = state.staff.copy()
+    workforce.advance_staff(state, params, streams.at(0), 0)
+    np.testing.assert_array_equal(state.staff, before)
+    assert state.flows.leavers.sum() == 0 and state.flows.hires.sum() == 0
+
+
+def test_every_vacancy_is_filled_when_hiring_is_near_instant(las: LAPopulation) -> None:
+    """A recruitment delay of a hair: the fill chance rounds to 1, every vacancy is filled and
+    the new starters join the novices after the sub-step."""
+    state, params, streams = make(las, workforce={"resignation_rate_per_year": 0.0},
+                                  hosting={"recruitment_delay_months": 1e-6})
+    due(state)
+    vacancies = params.workforce.establishment_fte - params.workforce.initial_fte
+    workforce.advance_staff(state, params, streams.at(0), 0)
+    np.testing.assert_array_equal(state.staff, [params.workforce.establishment_fte] * R)
+    np.testing.assert_array_equal(state.novices, [vacancies] * R)
+    np.testing.assert_array_equal(state.flows.hires, vacancies.sum())
+
+
+def test_a_closed_replicate_and_a_silent_offer_leave_the_ladder_alone(las: LAPopulation) -> None:
+    """With p = q = 0 unaware LAs stay unaware; in a closed replicate nothing moves at all."""
+    state, params, streams = make(las, uptake={"p_per_year": 0.0, "q_per_year": 0.0,
+                                               "evaluation_start_months": 0.0})
+    state.operating[1] = False
+    before = state.ladder.copy()
+    uptake.advance_ladder(state, params, streams.at(0), 0)
+    unaware = before == Ladder.UNAWARE
+    assert (state.ladder[unaware] == Ladder.UNAWARE).all()
+    np.testing.assert_array_equal(state.ladder[1], before[1])
+    assert (state.ladder[[0, 2]] != before[[0, 2]]).any()  # aware LAs did start evaluating
+
+
+def test_builds_need_delivery_staff_and_big_bang_starts_everything(las: LAPopulation) -> None:
+    state, params, streams = make(las, portfolio={"policy": "big_bang"})
+    portfolio.decide_launches(state, params, streams.at(0), 0)
+    assert (state.portfolio.status == ServiceStatus.BUILDING).all()
+    state.staff[:] = 0
+    state.ladder[:] = Ladder.UNAWARE  # no volunteers either
+    state.counts.changed()
+    portfolio.advance_portfolio(state, params, streams.at(0), 0)
+    assert (state.portfolio.progress == 0).all()
+    np.testing.assert_array_equal(state.utilisation_last, 0.0)
+
+
+def test_gall_starts_one_service_only_with_spare_capacity(las: LAPopulation) -> None:
+    state, params, streams = make(las, portfolio={"policy": "gall", "gall_spare_fte": 1.0})
+    state.staff[:, Role.DELIVERY] = [0, 3, 3]
+    state.novices[:] = 0
+    state.operating[2] = False
+    portfolio.decide_launches(state, params, streams.at(0), 0)
+    building = (state.portfolio.status == ServiceStatus.BUILDING).sum(axis=1)
+    assert list(building) == [0, 1, 0]
+    assert state.portfolio.status[1, 0] == ServiceStatus.BUILDING
+
+
+# --------------------------------------------------------------------------- money
+
+
+def test_the_cash_step_moves_reserves_by_income_minus_costs(las: LAPopulation) -> None:
+    """Reserves change by exactly the income and costs recorded; one-offs and redundancy pay
+    fall in the first sub-step only; a closed replicate has neither income nor costs."""
+    state, params, streams = make(las, time={"substeps_per_month": 2})
+    state.operating[2] = False
+    state.one_off_gbp[:] = 1000.0
+    state.redundancy_pay_gbp = np.full(R, 500.0)
+    opening = state.reserves.copy()
+    for sub in range(2):
+        state.substep = sub
+        finance.pay_and_collect(state, params, streams.at(0), 0)
+    income = sum(state.flows.income.values())
+    costs = sum(state.flows.costs.values())
+    np.testing.assert_allclose(state.reserves, opening + income - costs, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(state.flows.costs["setup"], [1000.0, 1000.0, 0.0])
+    np.testing.assert_array_equal(state.flows.costs["redundancy"], [500.0, 500.0, 0.0])
+    assert income[2] == 0 and costs[2] == 0
+    grant = params.finance.grants[0].amount_gbp_per_year[0] / 12
+    np.testing.assert_allclose(state.flows.income["grant"][:2], grant)
+
+
+def test_no_commission_is_taken_without_free_delivery_staff(las: LAPopulation) -> None:
+    state, params, streams = make(las, finance={"commissions": {"rate_per_year": 120.0}})
+    state.staff[:, Role.DELIVERY] = [0, 4, 4]
+    finance.arrive_commissions(state, params, streams.at(0), 0)
+    assert state.flows.commissions_won[0] == 0
+    assert (state.flows.commissions_won[1:] > 0).all()
+    np.testing.assert_array_equal(state.commission_fte_demand, state.commissions.fte_demand())
+
+
+def test_a_programme_raises_demand_by_its_uplift(las: LAPopulation) -> None:
+    state, params, streams = make(las, replicates=50, events={"national_programmes": {
+        "rate_per_year": 12.0, "demand_uplift": 0.25}})
+    external.arrive_programmes(state, params, streams.at(0), 0)
+    arrivals = state.flows.national_programmes
+    assert arrivals.max() > 0 and arrivals.min() == 0  # about e^−1 of replicates get none
+    np.testing.assert_allclose(state.demand_multiplier, 1 + 0.25 * arrivals)
+
+
+# --------------------------------------------------------------------------- calendar events
+
+
+def test_a_change_of_host_swaps_parameters_loses_staff_and_costs_the_transition(
+    las: LAPopulation
+) -> None:
+    state, params, streams = make(
+        las, hosting={"model": "la_hosted"},
+        host_changes=[{"month": 30, "transition_cost_gbp": 75_000.0, "staff_loss_share": 1.0,
+                       "hosting": {"model": "independent_company",
+                                   "failure_rule": "insolvency"}}])
+    state.operating[2] = False
+    before = state.staff.sum(axis=1)
+    events.host_change(0, state, params, streams.at(30), 30)
+    assert (state.host == 1).all()
+    assert (state.hosting.failure_rule == FailureRule.INSOLVENCY).all()
+    np.testing.assert_array_equal(state.staff.sum(axis=1), [0, 0, before[2]])
+    np.testing.assert_array_equal(state.flows.leavers, [before[0], before[1], 0])
+    np.testing.assert_array_equal(state.one_off_gbp, [75_000.0, 75_000.0, 0.0])
+
+
+def test_a_stopped_core_budget_closes_a_department_only(las: LAPopulation) -> None:
+    state, params, streams = make(
+        las, finance={"core_budget_gbp_per_year": 500_000.0},
+        hosting={"failure_rule": "spending_review"},
+        events={"spending_review": {"stop_prob": 1.0, "cut_prob": 0.0}})
+    events.review(state, params, streams.at(36), 36)
+    assert (state.core_budget == 0).all() and not state.operating.any()
+    council, cparams, cstreams = make(
+        las, finance={"core_budget_gbp_per_year": 500_000.0},
+        events={"spending_review": {"stop_prob": 1.0, "cut_prob": 0.0}})
+    events.review(council, cparams, cstreams.at(36), 36)
+    assert (council.core_budget == 0).all() and council.operating.all()
+
+
+def test_april_renewal_keeps_every_member_when_renewal_is_certain(las: LAPopulation) -> None:
+    state, params, streams = make(las, uptake={"renewal_prob": 1.0,
+                                               "renewal_reputation_sensitivity": 0.0,
+                                               "renewal_budget_pressure_sensitivity": 0.0},
+                                  finance={"subscriptions_from_month": 0,
+                                           "subscription_gbp_per_year": 0.0})
+    state.ladder[:] = Ladder.MEMBER
+    state.champions[:] = 1
+    events.fiscal_year_start(state, params, streams.at(12), 12)
+    assert (state.ladder == Ladder.MEMBER).all()
+    np.testing.assert_array_equal(state.flows.renewal_lapses, 0)
+    params_no = compile_parameters(scenario_from_dict({"uptake": {"renewal_prob": 0.0}}, "<t>"),
+                                   las, R)
+    events.fiscal_year_start(state, params_no, streams.at(12), 12)
+    assert (state.ladder == Ladder.LAPSED).all() and state.champions.sum() == 0
+    np.testing.assert_array_equal(state.flows.renewal_lapses, las.count)
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def test_the_month_end_record_reads_the_state(las: LAPopulation) -> None:
+    state, params, _ = make(las)
+    state.staff[:] = [[3, 1, 1], [0, 0, 0], [2, 2, 1]]
+    state.operating[1] = False
+    state.reserves[:] = [10.0, -5.0, 0.0]
+    T = params.time.horizon_months
+    record = Record({name: np.zeros((T, R)) for name in METRICS}, np.zeros((T, R)))
+    record_month(state, params, 4, record)
+    m = record.metrics
+    np.testing.assert_array_equal(m["staff_fte"][4], [5, 0, 5])
+    np.testing.assert_array_equal(m["staff_delivery_fte"][4], [3, 0, 2])
+    np.testing.assert_array_equal(m["reserves_gbp"][4], [10.0, -5.0, 0.0])
+    np.testing.assert_array_equal(m["operating"][4], [1, 0, 1])
+    assert m["vacancies"][4][1] == 0  # a closed CoE has no vacancies
+    np.testing.assert_array_equal(m["las_unaware"][4] + m["las_aware"][4], las.count)
+    assert not m["staff_fte"][3].any()  # only month 4 was written
+
+
+RULES: list[Callable[..., None]] = [
+    external.arrive_programmes, finance.arrive_commissions, finance.note_income_due,
+    host.serve_redundancies, host.restore_posts, host.freeze_hiring, workforce.advance_staff,
+    uptake.advance_ladder, portfolio.advance_portfolio, finance.pay_and_collect,
+    host.apply_failure_rule, host.month_end_failure_rule]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
+def test_every_rule_acts_on_the_state_it_is_given_only(las: LAPopulation,
+                                                       rule: Callable[..., None]) -> None:
+    """Running a rule on one state leaves another state of the same scenario untouched (no
+    hidden state shared between batches)."""
+    a, params, streams = make(las)
+    b, _, _ = make(las)
+    due(a)
+    due(b)
+    before = b.reserves.copy(), b.ladder.copy(), b.staff.copy()
+    rule(a, params, streams.at(0), 0)
+    for old, new in zip(before, (b.reserves, b.ladder, b.staff), strict=True):
+        np.testing.assert_array_equal(old, new)
