@@ -201,3 +201,28 @@ def test_help_lists_every_command() -> None:
                       "sensitivity", "sweep", "validate"]
     assert all(main.commands[name].callback.__module__.startswith("sim.cli.")
                for name in listed)
+
+
+def test_python_dash_m_sim_is_the_same_program(tmp_path: Path) -> None:
+    """`python -m sim` lists the commands `python run.py` lists, and validates alike."""
+    root = Path(__file__).resolve().parents[1]
+    runs = [subprocess.run([sys.executable, *entry, "--help"], cwd=root, capture_output=True,
+                           text=True, check=True).stdout
+            for entry in (["-m", "sim"], ["run.py"])]
+    assert runs[0].startswith("Usage: python -m sim ")
+    commands = [text.split("Commands:")[1] for text in runs]
+    assert commands[0] == commands[1]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[uptake]\nq_per_year = -1\n")
+    result = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], cwd=root,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "uptake.q_per_year" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """The README's second command is the last line of .ci/run, word for word."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci_last = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert ci_last in readme and "python -m pytest" in ci_last

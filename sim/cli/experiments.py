@@ -132,35 +132,28 @@ def sweep(sweep_file: str, executor: str, workers: int | None, scheduler: str | 
     results.parquet; an interrupted sweep continues with --resume. The numbers never depend on
     --executor, --workers or --chunk-size.
     """
-    import pandas as pd
-
-    from sim.experiments.design import build_design
-    from sim.experiments.store import find_resumable, read_results
-    from sim.experiments.sweep import run_design
-    from sim.experiments.uncertainty import load_parameter_distribution
+    from sim import api
+    from sim.experiments.store import read_results
     from sim.outputs.console import sweep_kpi_lines
     from sim.scenario import ScenarioError
 
-    spec = _load(sweep_file)
-    try:
-        uncertainty = [load_parameter_distribution(f) for f in parameter_uncertainty]
-    except ScenarioError as exc:
-        fail(str(exc), BAD_INPUT)
-    resuming = resume and find_resumable(out_dir, "sweep", spec.name) is not None
-    if resume and not resuming:
-        click.echo(f"No earlier sweep {spec.name} under {out_dir}/: starting a new one.")
-    try:
-        # A resumed sweep reads its own design.parquet.
-        design = pd.DataFrame() if resuming else build_design(spec)
-    except ValueError as exc:
-        fail(f"{spec.source}: {exc}", BAD_INPUT)
-    with _executor(executor, workers, scheduler) as pool:
-        points = _stored_points(out_dir, spec) if resuming else len(design)
+    def announce(spec: Sweep, points: int, pool: Executor, resuming: bool) -> None:
+        if resume and not resuming:
+            click.echo(f"No earlier sweep {spec.name} under {out_dir}/: starting a new one.")
         _header(spec, points, pool, "Resuming sweep" if resuming else "Sweep")
-        run = _run(lambda: run_design(
-            spec, design, out_dir, kind="sweep", executor=pool, chunk_size=chunk_size,
-            resume=resume, progress=_progress(progress), command=sys.argv,
-            uncertainty=uncertainty), "sweep")
+
+    spec = _load(sweep_file)
+    with _executor(executor, workers, scheduler) as pool:
+        try:
+            done = _run(lambda: api.sweep(
+                sweep_file, out_dir, executor=pool, chunk_size=chunk_size, resume=resume,
+                parameter_uncertainty=parameter_uncertainty, progress=_progress(progress),
+                announce=announce, command=sys.argv), "sweep")
+        except ScenarioError as exc:
+            fail(str(exc), BAD_INPUT)
+        except ValueError as exc:
+            fail(f"{spec.source}: {exc}", BAD_INPUT)
+    run = done.run
     rate = (run.chunks_run / run.chunks) * run.runs / run.seconds if run.seconds else 0.0
     click.echo(f"{run.chunks_run} of {run.chunks} chunks run in {run.seconds:.1f} s"
                + (f" ({rate:,.0f} runs/s)" if run.chunks_run else " (all were already done)"))

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from sim.cli._common import BAD_INPUT, FAILED, echo_error, fail, options, out_option
-from sim.scenario import Scenario, ScenarioError, load_scenario, parameter_rows, resolved_toml
+from sim.scenario import ScenarioError, load_scenario, parameter_rows
 
 __all__ = ["compare", "params", "report", "run", "validate"]
 
 DEFAULT_REPLICATES = 1000
+"""The same as :data:`sim.api.DEFAULT_REPLICATES` (kept here so --help imports no numpy)."""
 DEFAULT_SEED = 20260401
+"""The same as :data:`sim.api.DEFAULT_SEED`."""
 
 _ensemble_options = options(
     click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -44,80 +43,47 @@ _ensemble_options = options(
 """Options shared by ``run`` and ``compare``."""
 
 
-def _load_all(files: Sequence[str], overrides: Sequence[str]) -> list[Scenario]:
-    try:
-        scenarios = [load_scenario(f, overrides) for f in files]
-    except ScenarioError as exc:
-        fail(str(exc), BAD_INPUT)
-    names = [s.meta.name for s in scenarios]
-    if len(set(names)) != len(names):
-        fail("scenarios must have different meta.name values to be compared; got "
-             + ", ".join(names), BAD_INPUT)
-    return scenarios
-
-
 def _execute(command: str, files: Sequence[str], *, workers: int | None, replicates: int,
              seed: int, overrides: Sequence[str], out_dir: Path, report: bool,
              parameter_uncertainty: Sequence[Path]) -> None:
     # Heavy imports here, so `validate` and `--help` stay quick.
-    from sim.data import load_la_population
-    from sim.experiments import run_ensemble
-    from sim.experiments.uncertainty import (
-        PARAMETER_GROUP_SIZE,
-        load_parameter_distribution,
-        run_with_parameter_uncertainty,
-    )
-    from sim.outputs import manifest, write_run
+    from sim import api
     from sim.outputs.console import headline_lines
 
-    scenarios = _load_all(files, overrides)
     try:
-        distributions = [load_parameter_distribution(f) for f in parameter_uncertainty]
+        scenarios = [api.load_scenario(f, overrides) for f in files]
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
-    las = load_la_population()
-    started = datetime.now(UTC)
-    results = []
-    draws: list[dict[str, Any]] = []
-    for scenario in scenarios:
-        t0 = time.perf_counter()
-        click.echo(f"Running {scenario.meta.name}: {replicates:,} replicates × "
-                   f"{scenario.time.horizon_months} months ...", nl=False)
-        if distributions:
-            try:
-                result, rows = run_with_parameter_uncertainty(scenario, las, replicates, seed,
-                                                              distributions)
-            except ScenarioError as exc:
-                fail(str(exc), BAD_INPUT)
-            draws += [{"scenario": scenario.meta.name, **row} for row in rows]
+
+    horizon = {s.meta.name: s.time.horizon_months for s in scenarios}
+
+    def progress(name: str, seconds: float | None) -> None:
+        if seconds is None:
+            click.echo(f"Running {name}: {replicates:,} replicates × {horizon[name]} months ...",
+                       nl=False)
         else:
-            result = run_ensemble(scenario, las, replicates, seed, workers=workers)
-        results.append(result)
-        click.echo(f" {time.perf_counter() - t0:.1f} s")
-    extra: dict[str, Any] = {"overrides": list(overrides)}
-    if distributions:
-        extra["parameter_uncertainty"] = {
-            "files": [d.source for d in distributions], "group_size": PARAMETER_GROUP_SIZE,
-            "parameters": [p for d in distributions for p in d.paths],
-            "draws_file": "parameter_draws.csv"}
-    info = manifest(command, sys.argv, list(files), seed, replicates, started, datetime.now(UTC),
-                    extra)
+            click.echo(f" {seconds:.1f} s")
+
     try:
-        folder = write_run(out_dir, command, results, [resolved_toml(s) for s in scenarios], info,
-                           report=report,
-                           extra_tables={"parameter_draws.csv": draws} if draws else None)
+        results = api.compare(scenarios, replicates, seed, workers,
+                              parameter_uncertainty=parameter_uncertainty, progress=progress,
+                              sources=list(files), overrides=list(overrides))
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    try:
+        folder = results.save(out_dir, report=report)
     except OSError as exc:
         fail(f"cannot write results under {out_dir}: {exc}", FAILED)
     click.echo("")
-    for line in headline_lines({r.name: r.kpi_summary() for r in results}):
+    for line in headline_lines({e.name: e.kpi_summary() for e in results.ensembles}):
         click.echo(line)
     click.echo(f"\nResults written to {folder}/")
     click.echo(("  report.html, board_pack.pdf, workbook.xlsx,\n" if report else "")
                + "  funding_cliff, trajectories, survival, growth_path"
-               + (", paired_differences" if len(results) > 1 else "")
+               + (", paired_differences" if len(scenarios) > 1 else "")
                + " (.png, .svg),\n  timeseries.csv, summary.json, kpis.parquet, events.csv, "
                "manifest.json, scenario.resolved*.toml"
-               + (", parameter_draws.csv" if draws else ""))
+               + (", parameter_draws.csv" if results.draws else ""))
 
 
 @click.command()
