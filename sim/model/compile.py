@@ -35,6 +35,7 @@ from sim.model.parameters import (
     SpendingReviewParameters,
     TimeParameters,
     UptakeParameters,
+    ViabilityParameters,
     WorkforceParameters,
     is_per_replicate,
     record_parts,
@@ -172,6 +173,7 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
             change_staff_loss_share=tuple(c.staff_loss_share for c in s.host_changes),
             models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes)))),
         "events": _events(s, las),
+        "viability": _section(ViabilityParameters, s.viability, R),
     }
     if values:
         _apply(sections, dict(values), R)

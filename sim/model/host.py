@@ -17,13 +17,15 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
 from sim.model.parameters import Parameters
+from sim.model.viability import viable
 from sim.model.workforce import redundancies_needed
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["affordable", "apply_failure_rule", "close", "freeze_hiring", "impose_cut",
-           "month_end_failure_rule", "restore_posts", "serve_notices", "serve_redundancies"]
+__all__ = ["affordable", "apply_failure_rule", "close", "close_if_not_viable", "freeze_hiring",
+           "impose_cut", "month_end_failure_rule", "restore_posts", "serve_notices",
+           "serve_redundancies"]
 
 
 def _income_now(state: BatchState) -> np.ndarray:
@@ -179,5 +181,18 @@ def month_end_failure_rule(state: BatchState, params: Parameters, streams: Month
     state.host_cut[state.reserves >= 0] = False
     failing = (state.operating & (hosting.failure_rule == FailureRule.DEFICIT_TOLERANCE)
                & (state.deficit_months >= hosting.max_deficit_months))
+    if failing.any():
+        close(state, failing)
+
+
+def close_if_not_viable(state: BatchState, params: Parameters, streams: MonthStreams,
+                        month: int) -> None:
+    """Month end: count month ends in a row a running Centre is not viable (from the end of
+    the start-up grace period), and close it after the host's ``nonviable_closure_months``:
+    no host keeps paying for a service that does not work (docs/model.md §5.10)."""
+    counting = state.operating & ~viable(state, params) & (
+        month >= params.viability.grace_months)
+    state.nonviable_months[:] = np.where(counting, state.nonviable_months + 1, 0)
+    failing = state.operating & (state.nonviable_months >= state.hosting.nonviable_closure_months)
     if failing.any():
         close(state, failing)

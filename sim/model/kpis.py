@@ -14,6 +14,10 @@ RUNWAY_CAP_MONTHS = 120.0
 """Runway is capped here: a CoE not burning cash at the cliff counts as 120 months of runway."""
 
 KPIS: dict[str, str] = {
+    "viable_prob_y5": "1 if the CoE is viable (working, docs/model.md §5.10) at the end of year 5 "
+                      "(month 59); its mean is the probability",
+    "viable_prob_y10": "1 if the CoE is viable at the end of year 10 (month 119)",
+    "viable_months": "months in which the CoE was viable, over the horizon",
     "survival_prob_y5": "1 if still operating at the end of year 5 (month 59); its mean is the "
                         "probability",
     "survival_prob_y10": "1 if still operating at the end of year 10 (month 119)",
@@ -31,6 +35,9 @@ KPIS: dict[str, str] = {
     "members_y10": "member LAs at the end of year 10 (or of the horizon if shorter)",
     "live_services_y10": "live services at the end of year 10 (or of the horizon)",
     "min_reserves_gbp": "lowest month-end reserves (£)",
+    "reserves_exhausted_month": "first month whose month-end reserves are below £0 (NaN if "
+                                "never); its defined share is the chance reserves run out "
+                                "within the horizon",
     "failed_launches_total": "failed launches over the horizon (count)",
     "leavers_total": "staff resignations over the horizon (people)",
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
@@ -85,7 +92,11 @@ def compute_kpis(metrics: dict[str, np.ndarray],
     nan = np.full(R, np.nan)
     y10 = min(119, T - 1)
 
+    viable = metrics["viable"]
     out: dict[str, np.ndarray] = {
+        "viable_prob_y5": viable[:, 59].copy() if T >= 60 else nan.copy(),
+        "viable_prob_y10": viable[:, 119].copy() if T >= 120 else nan.copy(),
+        "viable_months": viable.sum(axis=1),
         "survival_prob_y5": operating[:, 59].copy() if T >= 60 else nan.copy(),
         "survival_prob_y10": operating[:, 119].copy() if T >= 120 else nan.copy(),
         "closure_month": _first(operating == 0),
@@ -112,6 +123,7 @@ def compute_kpis(metrics: dict[str, np.ndarray],
     out["members_y10"] = metrics["members"][:, y10].copy()
     out["live_services_y10"] = metrics["live_services"][:, y10].copy()
     out["min_reserves_gbp"] = reserves.min(axis=1)
+    out["reserves_exhausted_month"] = _first(reserves < 0)
     out["failed_launches_total"] = metrics["failed_launches"].sum(axis=1)
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)

@@ -46,6 +46,7 @@ __all__ = [
     "SpendingReviewParameters",
     "TimeParameters",
     "UptakeParameters",
+    "ViabilityParameters",
     "WorkforceParameters",
     "compact",
     "is_per_replicate",
@@ -219,6 +220,7 @@ class FinanceParameters:
     vat_rate: float
     core_budget_gbp_per_year: float
     core_budget_from_month: int
+    reserves_policy_months: float
     la_analyst_cost_gbp_per_hour: float
 
     def la_prices(self, child_population: Array) -> Array:
@@ -262,6 +264,7 @@ class HostParameters:
     deficit_tolerance_gbp: Array
     closure_deficit_gbp: Array
     max_deficit_months: Array
+    nonviable_closure_months: Array
     cut_share: Array
     charitable_income_gbp_per_year: Array
     charitable_income_sigma: Array
@@ -334,6 +337,18 @@ class EventParameters:
 
 
 @dataclass(frozen=True)
+class ViabilityParameters:
+    """What a working (viable) Centre needs (docs/model.md §5.10)."""
+
+    min_staff_fte: float
+    min_delivery_fte: float
+    min_reliable_services: int
+    reliable_threshold: float
+    min_members: int
+    grace_months: int
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Everything the model reads, for a batch of ``replicates`` replicates of ``las``."""
 
@@ -346,6 +361,7 @@ class Parameters:
     finance: FinanceParameters
     hosting: HostTable
     events: EventParameters
+    viability: ViabilityParameters
     prices_gbp_per_year: Array
     """float64[R, N], each LA's subscription once members pay (derived from the bands)"""
 

@@ -19,6 +19,7 @@ from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
 from sim.model.parameters import Parameters
 from sim.model.portfolio import volunteer_fte
+from sim.model.viability import months_of_cover, viable
 from sim.model.workforce import effective_fte
 from sim.scenario.schema import STRANDS
 
@@ -69,6 +70,12 @@ METRICS: dict[str, str] = {
     "net_gbp": "income minus costs in the month (£)",
     "reserves_gbp": "cash reserves at month end (£)",
     "operating": "1 while the CoE operates, 0 after closure",
+    "viable": "1 while the CoE works: operating, with the minimum team, reliable services and "
+              "members of docs/model.md §5.10",
+    "months_of_cover": "reserves ÷ running costs of the team in post (months; NaN once closed)",
+    "below_reserves_policy": "1 while operating with reserves below finance."
+                             "reserves_policy_months of running costs (its mean over runs is "
+                             "the chance)",
     "value_delivered_gbp": "value of live services to member LAs in the month (£)",
     # Finance, hosting and external events.
     "value_delivered_hours": "value delivered to member LAs in LA analyst hours "
@@ -188,6 +195,11 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["net_gbp"][month] = income - costs
     m["reserves_gbp"][month] = state.reserves
     m["operating"][month] = operating
+    m["viable"][month] = viable(state, params)
+    cover = months_of_cover(state)
+    m["months_of_cover"][month] = cover
+    m["below_reserves_policy"][month] = operating & ~(
+        cover >= params.finance.reserves_policy_months)  # NaN cover: no costs, no policy
     value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
     # Members weighted by value (low-rated LAs gain more), from whole-number counts.
     low_members = tally[Tally.LOW_RATED_MEMBERS]

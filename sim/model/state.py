@@ -118,7 +118,8 @@ class BatchState:
     reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean).
     Host: ``host`` int64[R] (index into the scenario's hosts), ``hosting`` (each replicate's
     current host parameters), ``operating`` bool[R], ``host_cut`` bool[R] (a host-imposed
-    cut in force), ``deficit_months`` int64[R] (month ends in a row beyond the tolerance).
+    cut in force), ``deficit_months`` int64[R] (month ends in a row beyond the tolerance),
+    ``nonviable_months`` int64[R] (month ends in a row not viable, after the grace period).
     External: ``programme_boost``, ``programme_rate_factor``, ``demand_multiplier``
     float64[R], ``policy_changed`` bool[R]. Signals carried from one sub-step to the next:
     ``income_last_gbp_per_month``, ``utilisation_last``. Due this month: ``one_off_gbp``
@@ -147,6 +148,7 @@ class BatchState:
     operating: np.ndarray
     host_cut: np.ndarray
     deficit_months: np.ndarray
+    nonviable_months: np.ndarray
     programme_boost: np.ndarray
     programme_rate_factor: np.ndarray
     demand_multiplier: np.ndarray
@@ -208,6 +210,7 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         operating=np.ones(R, dtype=bool),
         host_cut=np.zeros(R, dtype=bool),
         deficit_months=np.zeros(R, dtype=np.int64),
+        nonviable_months=np.zeros(R, dtype=np.int64),
         programme_boost=np.zeros(R),
         programme_rate_factor=np.ones(R),
         demand_multiplier=np.ones(R),

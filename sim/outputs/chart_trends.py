@@ -10,7 +10,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.outputs.findings import growth_title, survival_share, survival_title, trajectories_title
+from sim.outputs.findings import (
+    growth_title,
+    survival_share,
+    survival_title,
+    trajectories_title,
+    viable_share,
+)
 from sim.outputs.rundata import RunData
 from sim.outputs.style import (
     RC,
@@ -45,10 +51,10 @@ TRAJECTORIES_GUIDE = (
     "A line dropping to zero means over half the runs have closed (see the survival chart); the"
     " April saw-tooth in members is the annual renewal.")
 SURVIVAL_GUIDE = (
-    "Each line is the share of runs in which the Centre is still operating, month by month; "
-    "every step down is runs closing.\n"
-    "Dots mark the 5- and 10-year figures of the scorecard (also given in the legend); dashed "
-    "lines mark when grants end.")
+    "Left: share of runs in which the Centre works (open, with its minimum team, a reliable "
+    "service and enough members); right: share still open.\n"
+    "The gap is Centres open but not working. Dots: the scorecard's 5- and 10-year figures; "
+    "dashed lines: grant ends.")
 GROWTH_GUIDE = (
     "One panel per scenario: coloured layers are the average number of live services in each "
     "delivery strand; their top is the average total.\n"
@@ -121,37 +127,45 @@ def _grant_end_marks(ax: Axes, data: RunData) -> None:
 
 
 def survival_chart(data: RunData) -> Chart:
-    """Share of replicates still operating by month, one line per scenario; the legend gives
-    each scenario's survival to year 5 and year 10 (dots on the lines)."""
+    """Two panels, one line per scenario: the share of runs working (viable) by month, and the
+    share still operating; the legends give the 5- and 10-year figures (dots on the lines)."""
     names = data.scenarios
+    panels = [panel for panel in (("viable", viable_share, "Working (viable)", "working"),
+                                  ("operating", survival_share, "Still open", "still open"))
+              if panel[0] in data.metrics]  # tables from older runs have no viability
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(11, 6.4))
-        _grant_end_marks(ax, data)
-        for i, name in enumerate(names):
-            frame = data.series(name, "operating")
-            colour = scenario_colour(i)
-            marks = []
-            for years in (5, 10):
-                month = 12 * years - 1
-                if month < data.horizon_months:
-                    share = survival_share(data, name, years)
-                    ax.plot([month + 1], [share], "o", color=colour, ms=6, zorder=5, clip_on=False)
-                    marks.append(f"{pct(share)} at {years} years")
-            label = name + (f" — {', '.join(marks)}" if marks else "")
-            ax.step(frame["month"], frame["mean"], where="post", color=colour, lw=2.2, label=label,
-                    ls=scenario_linestyle(i))
-        fy_axis(ax, data.calendar())
-        ax.set_ylim(-0.03, 1.05)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
-        ax.set_ylabel("Share of runs still operating")
-        ax.legend(loc="lower left", fontsize=9, title="Scenario — still running", frameon=True,
-                  framealpha=0.95, title_fontproperties={"weight": "bold", "size": 9})
+        fig, grid = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 6.4), sharey=True,
+                                 squeeze=False)
+        axes = list(grid[0])
+        for ax, (metric, share_at, heading, what) in zip(axes, panels, strict=True):
+            _grant_end_marks(ax, data)
+            for i, name in enumerate(names):
+                frame = data.series(name, metric)
+                colour = scenario_colour(i)
+                marks = []
+                for years in (5, 10):
+                    month = 12 * years - 1
+                    if month < data.horizon_months:
+                        share = share_at(data, name, years)
+                        ax.plot([month + 1], [share], "o", color=colour, ms=6, zorder=5,
+                                clip_on=False)
+                        marks.append(f"{pct(share)} at {years} years")
+                label = name + (f" — {', '.join(marks)}" if marks else "")
+                ax.step(frame["month"], frame["mean"], where="post", color=colour, lw=2.2,
+                        label=label, ls=scenario_linestyle(i))
+            fy_axis(ax, data.calendar())
+            ax.set_ylim(-0.03, 1.05)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+            ax.set_title(heading, loc="left", fontsize=11, fontweight="bold", pad=28)
+            ax.legend(loc="lower left", fontsize=8, title=f"Scenario — {what}", frameon=True,
+                      framealpha=0.95, title_fontproperties={"weight": "bold", "size": 8})
+        axes[0].set_ylabel("Share of runs")
         title = survival_title(data)
         below = add_title(fig, title)
         add_footer(fig, data.footer(), "Dots: end of year 5 and year 10")
         levels = data.grant_ends()["month"].nunique()
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.13,
-                            top=below - (0.25 + 0.14 * levels) / fig.get_figheight())
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, wspace=0.08,
+                            top=below - (0.45 + 0.14 * levels) / fig.get_figheight())
     return Chart("survival", fig, title, SURVIVAL_GUIDE)
 
 

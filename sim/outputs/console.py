@@ -24,9 +24,10 @@ from sim.outputs.kpi_text import kpi_text
 __all__ = ["HEADLINE_KPIS", "calibration_lines", "headline_lines", "sensitivity_top_lines",
            "sweep_kpi_lines"]
 
-HEADLINE_KPIS = ("survival_prob_y5", "survival_prob_y10", "runway_months_at_cliff",
-                 "breakeven_month", "members_y10", "min_reserves_gbp")
-"""KPIs of the summary ``run`` and ``compare`` print: chances as the share of runs, the others
+HEADLINE_KPIS = ("viable_prob_y5", "viable_prob_y10", "survival_prob_y10",
+                 "reserves_exhausted_month", "breakeven_month", "members_y10", "min_reserves_gbp")
+"""KPIs of the summary ``run`` and ``compare`` print: chances as the share of runs; when
+reserves run out as the share of runs in which they do (the KPI's defined share); the others
 as the median run."""
 
 LABEL_WIDTH = 40
@@ -35,12 +36,15 @@ LABEL_WIDTH = 40
 def _headline_row(key: str, summaries: Mapping[str, Mapping[str, Mapping[str, float]]],
                   width: int) -> str:
     text = kpi_text(key)
-    chance = text.kind == "chance"
+    share_of_runs = key == "reserves_exhausted_month"  # the chance that the event happens at all
+    chance = text.kind == "chance" or share_of_runs
     unit = " (£)" if text.kind == "gbp" else ""  # the cells are plain numbers
-    label = text.short if chance else f"{text.short}{unit}, median"
+    label = (f"{text.short} within the run" if share_of_runs else
+             text.short if chance else f"{text.short}{unit}, median")
+    statistic = "defined_share" if share_of_runs else "mean" if chance else "p50"
     cells = []
     for summary in summaries.values():
-        stat = float(summary.get(key, {}).get("mean" if chance else "p50", math.nan))
+        stat = float(summary.get(key, {}).get(statistic, math.nan))
         if stat != stat:
             cells.append(f"{'—':>{width}}")
         elif chance:

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from sim.outputs.paired import survival_kpi
 from sim.outputs.rundata import RunData
 from sim.outputs.style import gbp, pct, points
 
-__all__ = ["CLIFF_WINDOW_MONTHS", "survival_share", "survival_ranking", "closes_after_cliff",
-           "cliff_box", "cliff_title", "trajectories_title", "survival_title", "growth_title",
-           "paired_title", "runway_text", "half_closed_month"]
+__all__ = ["AFTER_CLIFF_MONTHS", "survival_share", "survival_ranking", "viable_share",
+           "running_after_cliff", "cliff_box", "cliff_title", "trajectories_title",
+           "survival_title", "growth_title", "paired_title", "reserves_out_text",
+           "half_closed_month"]
 
-CLIFF_WINDOW_MONTHS = 24
-"""'Closes within two years of the cliff' counts closures in this many months from the cliff."""
+AFTER_CLIFF_MONTHS = 24
+"""The cliff box reports the share of runs still running this many months after the median
+cliff date (the date the chart names)."""
 
 
 def _nan(x: float) -> bool:
@@ -42,6 +43,16 @@ def survival_share(data: RunData, scenario: str, years: int = 10) -> float:
     return value
 
 
+def viable_share(data: RunData, scenario: str, years: int = 10) -> float:
+    """Share of runs working (viable) at the end of year ``years``: the mean of
+    ``viable_prob_y<years>``, or of ``viable`` in the last month of a shorter run."""
+    value = data.kpi(scenario, f"viable_prob_y{years}", "mean")
+    if _nan(value) and years == 10:
+        last = data.wide(scenario).get("viable")
+        value = float(last.iloc[-1]) if last is not None else math.nan
+    return value
+
+
 def survival_ranking(data: RunData) -> str:
     """``la_hosted 100%, independent_company 90%, government_hosted 0%`` (most likely first)."""
     shares = [(s, survival_share(data, s)) for s in data.scenarios]
@@ -49,60 +60,47 @@ def survival_ranking(data: RunData) -> str:
     return ", ".join(f"{s} {pct(v)}" for s, v in ranked)
 
 
-def closes_after_cliff(data: RunData, scenario: str) -> tuple[float, int]:
-    """Share of runs operating at the cliff that close within two years of it, and the window.
-
-    Computed per replicate from ``kpis.parquet``, among replicates with a cliff that are still
-    operating in their cliff month: the share with ``cliff_month`` ≤ ``closure_month`` <
-    ``cliff_month`` + window. The window is 24 months, or fewer if the run ends sooner after the
-    median cliff. Returns (NaN, 0) when the scenario has no cliff.
-    """
-    frame = data.kpis[data.kpis["scenario"] == scenario]
-    if "cliff_month" not in frame or "closure_month" not in frame:
-        return math.nan, 0
-    cliff = frame["cliff_month"].to_numpy(dtype=float)
-    closure = frame["closure_month"].to_numpy(dtype=float)
-    if np.isnan(cliff).all():
-        return math.nan, 0
-    window = int(min(CLIFF_WINDOW_MONTHS, data.horizon_months - float(np.nanmedian(cliff))))
-    at_cliff = ~np.isnan(cliff) & (np.isnan(closure) | (closure >= cliff))
-    if not at_cliff.any():
-        return math.nan, window
-    closes = at_cliff & (closure >= cliff) & (closure < cliff + window)
-    return float(closes.sum() / at_cliff.sum()), window
+def running_after_cliff(data: RunData, scenario: str) -> tuple[float, float]:
+    """Share of runs still operating :data:`AFTER_CLIFF_MONTHS` after the median cliff month
+    (the date the funding-cliff chart names), and that month; (NaN, NaN) when there is no
+    cliff, the month of the run's end when it comes sooner."""
+    cliff = data.kpi(scenario, "cliff_month", "p50")
+    if _nan(cliff):
+        return math.nan, math.nan
+    month = min(int(cliff) + AFTER_CLIFF_MONTHS, data.horizon_months - 1)
+    operating = data.wide(scenario).get("operating")
+    if operating is None or month not in operating.index:
+        return math.nan, float(month)
+    return float(operating.loc[month]), float(month)
 
 
-def _window_words(window: int) -> str:
-    return "two years" if window == 24 else f"{window} months"
-
-
-def runway_text(data: RunData, scenario: str) -> str:
-    """The median runway at the cliff in words."""
-    runway = data.kpi(scenario, "runway_months_at_cliff", "p50")
-    if _nan(runway):
-        return "n/a (closed before the cliff)"
-    if runway >= 120:
-        return "not run down (120+ months)"
-    return f"{runway:.0f} months"
+def reserves_out_text(data: RunData, scenario: str) -> str:
+    """How often, and when, reserves run out (fall below £0) in words."""
+    share = data.kpi(scenario, "reserves_exhausted_month", "defined_share")
+    if _nan(share) or share < 0.005:
+        return f"Reserves never run out within {data.end_label()}"
+    when = data.month_label(data.kpi(scenario, "reserves_exhausted_month", "p50"))
+    return (f"Reserves run out in {pct(share)} of runs within {data.end_label()} "
+            f"(median {when})")
 
 
 def cliff_box(data: RunData, scenario: str) -> str:
     """The per-scenario annotation of the funding-cliff chart, one fact per line."""
     cliff = data.kpi(scenario, "cliff_month", "p50")
-    y5, y10 = survival_share(data, scenario, 5), survival_share(data, scenario, 10)
-    still = (f"Still running: {pct(y5)} of runs after 5 years, {pct(y10)} after "
+    y5, y10 = viable_share(data, scenario, 5), viable_share(data, scenario, 10)
+    still = (f"Working: {pct(y5)} of runs after 5 years, {pct(y10)} after "
              f"{data.end_label()}")
     if _nan(cliff):
-        return f"No funding cliff within the run\n{still}"
+        return f"No funding cliff within the run\n{reserves_out_text(data, scenario)}\n{still}"
     drop = data.kpi(scenario, "cliff_drop_gbp_per_month", "p50")
     share = data.kpi(scenario, "cliff_drop_share", "p50")
-    closes, window = closes_after_cliff(data, scenario)
+    running, month = running_after_cliff(data, scenario)
     defined = data.kpi(scenario, "cliff_month", "defined_share")
     when = data.month_label(cliff) + (f"; in {pct(defined)} of runs" if defined < 0.995 else "")
     return "\n".join([
         f"At the cliff ({when}) income falls {gbp(drop)}/month ({pct(share)})",
-        f"Reserves then last: {runway_text(data, scenario)} (median run)",
-        f"Closes within {_window_words(window)} of the cliff: {pct(closes)} of runs",
+        reserves_out_text(data, scenario),
+        f"Still running in {data.month_label(month)}: {pct(running)} of runs",
         still,
     ])
 
@@ -111,36 +109,35 @@ def cliff_title(data: RunData) -> str:
     """Title of the funding-cliff chart."""
     names = data.scenarios
     with_cliff = [s for s in names if not _nan(data.kpi(s, "cliff_month", "p50"))]
-    ranking = f"Still running after {data.end_label()}: {survival_ranking(data)}"
+    ranking = f"Working after {data.end_label()}: " + ", ".join(
+        f"{s} {pct(viable_share(data, s))}" for s in names)
     if not with_cliff:
         return f"No funding cliff within the run\n{ranking}"
     if len(names) == 1:
         s = names[0]
         drop = data.kpi(s, "cliff_drop_gbp_per_month", "p50")
         share = data.kpi(s, "cliff_drop_share", "p50")
-        closes, window = closes_after_cliff(data, s)
+        runs_out = data.kpi(s, "reserves_exhausted_month", "defined_share")
         return (f"Income falls {gbp(drop)}/month ({pct(share)}) in "
-                f"{data.month_label(data.kpi(s, 'cliff_month', 'p50'))}; reserves then last "
-                f"{runway_text(data, s)} in the median run\n"
-                f"{pct(closes)} of runs close within {_window_words(window)} of the cliff; "
-                f"{pct(survival_share(data, s))} are still running after {data.end_label()}")
+                f"{data.month_label(data.kpi(s, 'cliff_month', 'p50'))}; reserves run out in "
+                f"{pct(0.0 if _nan(runs_out) else runs_out)} of runs\n"
+                f"{pct(viable_share(data, s))} of runs are working after {data.end_label()}, "
+                f"{pct(survival_share(data, s))} still open")
     shares = sorted(round(100 * v) for s in with_cliff
                     if not _nan(v := data.kpi(s, "cliff_drop_share", "p50")))
     fall = ("by an unknown share" if not shares else f"{shares[0]}%" if shares[0] == shares[-1]
             else f"{shares[0]}–{shares[-1]}%")
-    closing = {s: closes_after_cliff(data, s) for s in with_cliff}
-    words = _window_words(min(w for _, w in closing.values()))
-    most, least = _extremes({s: round(100 * v) for s, (v, _) in closing.items() if not _nan(v)})
-    if not most:
-        closing_text = "every run had closed before the cliff"
-    elif most == least:
-        closing_text = f"{pct(closing[most[0]][0])} of runs close within {words} in " + (
-            "every scenario" if len(with_cliff) > 1 else most[0])
+    out: dict[str, float] = {}
+    for s in names:
+        chance = data.kpi(s, "reserves_exhausted_month", "defined_share")
+        out[s] = 0.0 if _nan(chance) else chance
+    most, least = _extremes({s: round(100 * v) for s, v in out.items()})
+    if most == least:
+        out_text = f"reserves run out in {pct(out[most[0]])} of runs in every scenario"
     else:
-        closing_text = (f"{_names(most)} {'closes' if len(most) == 1 else 'close'} within "
-                        f"{words} in {pct(closing[most[0]][0])} of runs, {_names(least)} in "
-                        f"{pct(closing[least[0]][0])}")
-    return f"At the funding cliff income falls {fall}; {closing_text}\n{ranking}"
+        out_text = (f"reserves run out in {pct(out[most[0]])} of runs for {_names(most)}, "
+                    f"{pct(out[least[0]])} for {_names(least)}")
+    return f"At the funding cliff income falls {fall}; {out_text}\n{ranking}"
 
 
 def _names(names: list[str]) -> str:
@@ -184,25 +181,28 @@ def half_closed_month(data: RunData, scenario: str) -> float:
 
 
 def survival_title(data: RunData) -> str:
-    """Title of the survival curves: which scenario is most likely to close, and when."""
+    """Title of the viability and survival curves: which scenario is least likely to be
+    working, and how that differs from merely still being open."""
     end = data.end_label()
-    shares = {s: survival_share(data, s) for s in data.scenarios}
-    y5 = ", ".join(f"{s} {pct(survival_share(data, s, 5))}" for s in data.scenarios)
-    second = f"Still running after 5 years: {y5}"
-    top, bottom = _extremes(shares)
+    working = {s: viable_share(data, s) for s in data.scenarios}
+    open_ = {s: survival_share(data, s) for s in data.scenarios}
+    second = "Still open after " + end + ": " + ", ".join(
+        f"{s} {pct(v)}" for s, v in open_.items())
+    top, bottom = _extremes(working)
     if not bottom:
-        return f"Survival is not measured in this run\n{second}"
+        return f"Viability is not measured in this run\n{second}"
     worst = bottom[0]
-    half = half_closed_month(data, worst)
-    when = "" if _nan(half) else f"; half its runs have closed by {data.month_label(half)}"
+    gap = open_[worst] - working[worst]
+    open_note = (f"; {pct(open_[worst])} are still open, so {pct(gap)} are open but not "
+                 f"working" if gap >= 0.005 else "")
     if len(data.scenarios) == 1:
-        first = f"{pct(shares[worst])} of runs are still running after {end}{when}"
-    elif shares[worst] >= 0.995:
-        first = (f"Every scenario is still running after {end} in at least "
-                 f"{pct(shares[worst])} of runs")
+        first = f"{pct(working[worst])} of runs are working after {end}{open_note}"
+    elif working[worst] >= 0.995:
+        first = f"Every scenario is working after {end} in at least {pct(working[worst])} of runs"
     else:
-        first = (f"{worst} is the most likely to close: {pct(shares[worst])} of runs still "
-                 f"running after {end} (vs {pct(shares[top[0]])} for {top[0]}){when}")
+        first = (f"{worst} is the least likely to be working after {end}: "
+                 f"{pct(working[worst])} of runs against {pct(working[top[0]])} for {top[0]}"
+                 f"{open_note}")
     return f"{first}\n{second}"
 
 

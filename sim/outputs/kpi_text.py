@@ -45,6 +45,13 @@ class KpiText:
 
 
 KPI_TEXT: dict[str, KpiText] = {
+    "viable_prob_y5": KpiText("Chance the Centre is working after 5 years (open, with its "
+                              "minimum team, a reliable service and enough members)", "chance",
+                              "high", "working at year 5", "is working at year 5"),
+    "viable_prob_y10": KpiText("Chance the Centre is working after 10 years", "chance", "high",
+                               "working at year 10", "is working at year 10"),
+    "viable_months": KpiText("Months in which the Centre was working, over {end}", "count",
+                             "high", "months working"),
     "survival_prob_y5": KpiText("Chance the Centre is still running after 5 years", "chance",
                                 "high", "survival to year 5", "survives to year 5"),
     "survival_prob_y10": KpiText("Chance the Centre is still running after 10 years", "chance",
@@ -67,6 +74,9 @@ KPI_TEXT: dict[str, KpiText] = {
                                  "live services in year 10"),
     "min_reserves_gbp": KpiText("Lowest cash reserves at any point", "gbp", "high",
                                 "lowest reserves"),
+    "reserves_exhausted_month": KpiText("When reserves first run out (fall below £0), in runs "
+                                        "where they do", "month", None,
+                                        "reserves run out"),
     "failed_launches_total": KpiText("Service launches that failed over {end}", "count", None,
                                      "failed launches"),
     "leavers_total": KpiText("Staff who resigned over {end}", "count", None, "staff leavers"),

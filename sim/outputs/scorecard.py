@@ -22,10 +22,10 @@ Z90 = 1.644854
 """Normal quantile for a two-sided 90% interval."""
 
 SCORECARD_GUIDE = (
-    "Each row is one measure in plain words (technical name below). A cell gives the typical "
-    "value (the median run; for chances, the share of runs) and the range of 8 runs in 10.\n"
-    "For chances the range is the 90% interval of the estimate. ★ marks the best value where "
-    "one side is plainly better; '—' means not defined in any run.")
+    "Working (first rows) means open with a minimum team, a reliable service and enough members; "
+    "open alone is not working. A cell: median run (chances: share of runs).\n"
+    "Range: 8 runs in 10 (chances: the 90% interval of the estimate). ★ marks the best value "
+    "where one side is plainly better; '—': not defined in any run.")
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,12 @@ def scorecard_title(data: RunData, rows: list[ScoreRow]) -> str:
     marked = [r for r in rows if any(c.best for c in r.cells)]
     if len(data.scenarios) == 1 or not marked:
         s = data.scenarios[0]
+        working = next((r.cells[0].text for r in rows if r.kpi == "viable_prob_y10"), None)
         y10 = next((r.cells[0].text for r in rows if r.kpi == "survival_prob_y10"), None)
-        first = f"Scorecard — {s}" + (f": still running after 10 years in {y10} of runs"
-                                      if y10 else "")
+        first = f"Scorecard — {s}" + (
+            f": working after 10 years in {working} of runs, still open in {y10}"
+            if working and y10 else f": still running after 10 years in {y10} of runs"
+            if y10 else "")
     else:
         wins = Counter(i for r in marked for i, c in enumerate(r.cells) if c.best)
         most = max(wins.values())

@@ -34,6 +34,7 @@ __all__ = [
     "STRANDS",
     "TimeSettings",
     "Uptake",
+    "Viability",
     "Workforce",
     "parameter_rows",
 ]
@@ -553,6 +554,11 @@ class Finance(Strict):
     core_budget_from_month: int = P(0, "month", "assumption", "First month the core budget pays.",
                                     ge=0)
     commissions: Commissions = P(Commissions(), "-", "-", "Commissioned projects.")
+    reserves_policy_months: float = P(
+        3.0, "months", "assumption: a common charity reserves policy holds three to six months "
+        "of running costs (docs/evidence.md §19)",
+        "Reserves policy: the months of running costs reserves should cover; reserves below it "
+        "are reported (below_reserves_policy).", ge=0, le=60)
     la_analyst_cost_gbp_per_hour: float = P(
         32.0, "GBP/hour",
         "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
@@ -631,6 +637,11 @@ class Hosting(Strict):
         24, "months", "assumption: two budget rounds",
         "deficit_tolerance rule: months in a row beyond the tolerance after "
         "which the host closes the service.", ge=1, le=600)
+    nonviable_closure_months: int = P(
+        24, "months", "assumption: a host reviews a service that has not worked for two budget "
+        "rounds (docs/model.md §5.10)",
+        "Months in a row a running CoE may stay not viable (after the start-up grace period) "
+        "before the host closes it.", ge=1, le=600)
     cut_share: float = P(
         0.3, "share", "assumption",
         "Share of each role's establishment a host-imposed cut removes (staff above "
@@ -772,6 +783,31 @@ class Events(Strict):
         "LAs (none by default).", max_length=20)
 
 
+class Viability(Strict):
+    min_staff_fte: float = P(
+        3.0, "FTE", "assumption: the smallest team that builds, supports and runs a service "
+        "(one each of delivery, engagement and leadership)",
+        "Staff in post a working Centre needs, all roles.", ge=0, le=500)
+    min_delivery_fte: float = P(
+        1.0, "FTE", "assumption: someone must maintain the tools",
+        "Delivery staff in post a working Centre needs.", ge=0, le=500)
+    min_reliable_services: int = P(
+        1, "services", "assumption: a Centre with nothing reliable to offer is not working",
+        "Live services at or above reliable_threshold a working Centre needs.", ge=0, le=40)
+    reliable_threshold: float = P(
+        0.7, "0–1", "assumption (reliability exp(−debt) ≥ 0.7: debt ≤ 0.36)",
+        "Reliability at which a live service counts as reliable.", ge=0, le=1)
+    min_members: int = P(
+        15, "LAs", "assumption: about a tenth of the 153 LAs, below which a national centre is a "
+        "local network",
+        "Member LAs a working Centre needs.", ge=0, le=153)
+    grace_months: int = P(
+        24, "months", "assumption: two years to build the first services and members "
+        "(the default grant's first two years)",
+        "Months from the start in which a Centre that is not yet viable is not counted towards "
+        "closure (it is still reported as not viable).", ge=0, le=600)
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -792,6 +828,9 @@ class Scenario(Strict):
     events: Events = P(
         Events(), "-", "specification (docs/evidence.md §1.6)",
         "External events: spending reviews, the general election, national programmes.")
+    viability: Viability = P(
+        Viability(), "-", "issue #12: survival must mean a working Centre (docs/model.md §5.10)",
+        "What a working (viable) Centre needs: a minimum team, reliable services and members.")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:

@@ -54,14 +54,13 @@ def test_no_temporary_files_remain(compare_folder: Path) -> None:
     assert not [p.name for p in compare_folder.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_funding_cliff_title_quotes_survival_and_the_fall(compare_folder: Path) -> None:
-    """The funding-cliff title ranks survival to year 10 and gives the range of the fall, from
-    summary.json."""
+def test_funding_cliff_title_quotes_viability_and_the_fall(compare_folder: Path) -> None:
+    """The funding-cliff title gives every scenario's chance of working after 10 years and the
+    range of the fall, from summary.json."""
     summary = _summary(compare_folder)
     title = _title(compare_folder, "funding_cliff")
-    survival = {s: k["survival_prob_y10"]["mean"] for s, k in summary.items()}
-    ranked = sorted(survival, key=lambda s: -survival[s])
-    assert ", ".join(f"{s} {_pct(survival[s])}" for s in ranked) in title
+    working = ", ".join(f"{s} {_pct(k['viable_prob_y10']['mean'])}" for s, k in summary.items())
+    assert f"Working after 10 years: {working}" in title
     shares = sorted(round(100 * k["cliff_drop_share"]["p50"]) for k in summary.values())
     fall = f"{shares[0]}%" if shares[0] == shares[-1] else f"{shares[0]}–{shares[-1]}%"
     assert f"income falls {fall}" in title
@@ -71,29 +70,24 @@ def _names(text: str) -> list[str]:
     return [n for part in text.split(" and ") for n in part.split(", ") if n]
 
 
-def test_funding_cliff_title_closure_shares_match_kpis(compare_folder: Path) -> None:
-    """Shares of runs closing within two years of the cliff, as quoted in the title, match a
-    direct count over kpis.parquet (among runs still operating at their cliff)."""
+def test_funding_cliff_title_run_out_shares_match_kpis(compare_folder: Path) -> None:
+    """The shares of runs whose reserves run out, as quoted in the title, match a direct count
+    over kpis.parquet of runs whose month-end reserves ever fall below £0."""
     kpis = pd.read_parquet(compare_folder / "kpis.parquet")
     title = _title(compare_folder, "funding_cliff").split("\n")[0]
-    expected = {}
-    for name, frame in kpis.groupby("scenario"):
-        cliff, closure = frame["cliff_month"], frame["closure_month"]
-        at_cliff = cliff.notna() & (closure.isna() | (closure >= cliff))
-        closes = at_cliff & (closure >= cliff) & (closure < cliff + 24)
-        expected[name] = f"{100 * closes.sum() / at_cliff.sum():.0f}"
-    same = re.search(r"(\d+)% of runs close within two years in every scenario", title)
+    expected = {name: f"{100 * frame['reserves_exhausted_month'].notna().mean():.0f}"
+                for name, frame in kpis.groupby("scenario")}
+    same = re.search(r"reserves run out in (\d+)% of runs in every scenario", title)
     if same:
         assert set(expected.values()) == {same.group(1)}
         return
-    match = re.search(r"; (.+?) (?:closes|close) within two years in (\d+)% of runs, (.+?) in "
-                      r"(\d+)%", title)
+    match = re.search(r"reserves run out in (\d+)% of runs for (.+?), (\d+)% for (.+)$", title)
     assert match, title
-    for names, share in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
+    for share, names in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
         for n in _names(names):
             assert expected[n] == share, (n, expected)
-    assert match.group(2) == max(expected.values(), key=int)
-    assert match.group(4) == min(expected.values(), key=int)
+    assert match.group(1) == max(expected.values(), key=int)
+    assert match.group(3) == min(expected.values(), key=int)
 
 
 def test_trajectories_title_quotes_members_and_value(compare_folder: Path) -> None:
@@ -110,14 +104,16 @@ def test_trajectories_title_quotes_members_and_value(compare_folder: Path) -> No
         assert f"{s} {_millions(k['value_delivered_total_gbp']['p50'])}" in title
 
 
-def test_survival_title_quotes_five_and_ten_years(compare_folder: Path) -> None:
-    """The survival title gives each scenario's survival to year 5 and the worst to year 10."""
+def test_survival_title_quotes_working_and_open(compare_folder: Path) -> None:
+    """The title names the scenario least likely to be working after 10 years with its share,
+    and gives every scenario's share still open."""
     summary = _summary(compare_folder)
     title = _title(compare_folder, "survival")
     for s, k in summary.items():
-        assert f"{s} {_pct(k['survival_prob_y5']['mean'])}" in title
-    worst = min(summary, key=lambda s: summary[s]["survival_prob_y10"]["mean"])
-    assert _pct(summary[worst]["survival_prob_y10"]["mean"]) in title
+        assert f"{s} {_pct(k['survival_prob_y10']['mean'])}" in title.split("\n")[1]
+    worst = min(summary, key=lambda s: summary[s]["viable_prob_y10"]["mean"])
+    assert title.startswith(worst) or title.startswith("Every scenario")
+    assert f"{_pct(summary[worst]['viable_prob_y10']['mean'])} of runs" in title
 
 
 def test_growth_title_quotes_live_services(compare_folder: Path) -> None:

@@ -1,0 +1,53 @@
+"""Viability: whether a running Centre is a working one (docs/model.md §5.10).
+
+Operating is not the same as working: a Centre can keep its doors open with one person, no
+reliable service and a handful of members. A replicate is **viable** in a month when it
+operates *and* has at least the minimum team, enough reliable live services and enough member
+LAs (``viability`` in the scenario, each with its reason). The host closes a Centre that stays
+not viable too long (:func:`sim.model.host.close_if_not_viable`); the outputs report
+viability beside survival.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.codes import Role, ServiceStatus, Tally
+from sim.model.parameters import Parameters
+
+if TYPE_CHECKING:
+    from sim.model.state import BatchState
+
+__all__ = ["months_of_cover", "running_costs_now", "viable"]
+
+
+def viable(state: BatchState, params: Parameters) -> np.ndarray:
+    """bool[R]: operating, with the minimum team, reliable services and members now."""
+    rules = params.viability
+    team = (state.staff.sum(axis=1) >= rules.min_staff_fte) & (
+        state.staff[:, Role.DELIVERY] >= rules.min_delivery_fte)
+    port = state.portfolio
+    reliable = ((port.status == ServiceStatus.LIVE)
+                & (port.reliability >= rules.reliable_threshold)).sum(axis=1)
+    members = state.tally()[Tally.MEMBERS]
+    return (state.operating & team & (reliable >= rules.min_reliable_services)
+            & (members >= rules.min_members))
+
+
+def running_costs_now(state: BatchState) -> np.ndarray:
+    """£/month, float[R]: the running costs of the team now in post under each replicate's
+    host (no one-off costs), 0 where closed."""
+    hosting = state.hosting
+    costs = (hosting.fixed_costs_gbp_per_month
+             + (state.staff * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    return np.where(state.operating, costs, 0.0)
+
+
+def months_of_cover(state: BatchState) -> np.ndarray:
+    """float[R]: reserves ÷ running costs now, in months (NaN where closed or costs are 0;
+    negative when reserves are)."""
+    costs = running_costs_now(state)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(costs > 0, state.reserves / np.where(costs > 0, costs, 1.0), np.nan)
