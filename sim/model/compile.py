@@ -25,6 +25,7 @@ from sim.model.parameters import (
     ElectionParameters,
     EventParameters,
     FinanceParameters,
+    FundingCaseParameters,
     GrantParameters,
     HostParameters,
     HostTable,
@@ -213,6 +214,7 @@ def _events(scenario: Scenario, las: LAPopulation) -> EventParameters:
         reorganisations.append((reorganisation.month, tuple(groups)))
     return EventParameters(
         spending_review=_section(SpendingReviewParameters, e.spending_review, 0),
+        funding_case=_section(FundingCaseParameters, e.funding_case, 0),
         election=_section(ElectionParameters, e.election, 0),
         national_programmes=_section(ProgrammeParameters, e.national_programmes, 0),
         reorganisations=tuple(reorganisations))

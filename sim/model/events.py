@@ -22,6 +22,7 @@ from sim.model.external import general_election, spending_review
 from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
 from sim.model.host import close
 from sim.model.parameters import Parameters
+from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
 from sim.model.uptake import renew, subscription_price
@@ -142,16 +143,27 @@ def grant_milestone(state: BatchState, params: Parameters, streams: MonthStreams
 def grant_renewal(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
                   month: int) -> None:
     """The funder decides whether grant ``index`` is renewed, where a decision is due
-    (docs/model.md §5.5)."""
-    renewed = decide_renewals(state.grants, index, month, streams("grant_renewal").random())
+    (docs/model.md §5.5); a grant judged on performance (a re-tender) weighs the Centre's case
+    (§7.4)."""
+    factor = (case_multiplier(state, params) if params.finance.grants[index].renewal_on_performance
+              else None)
+    renewed = decide_renewals(state.grants, index, month, streams("grant_renewal").random(),
+                              factor)
     state.flows.grant_renewals += renewed & state.operating
 
 
 def review(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:
     """A spending review sets the core budget; a department closes a unit whose budget stops
-    (docs/model.md §7.1)."""
-    new, _, stopped = spending_review(state.core_budget, params.events.spending_review,
-                                      streams("spending_review").random())
+    (docs/model.md §7.1). The chances of a stop and a cut move with the Centre's case: its
+    value for money and reach (§7.4)."""
+    terms = params.events.spending_review
+    factor = case_multiplier(state, params)  # a strong case makes stopping and cutting rarer
+    stop = with_odds_scaled(terms.stop_prob, 1.0 / factor)
+    cut = with_odds_scaled(terms.cut_prob, 1.0 / factor)
+    over = stop + cut > 1.0  # both scaled: keep them a partition of the outcomes
+    cut = np.where(over, 1.0 - stop, cut)
+    new, _, stopped = spending_review(state.core_budget, terms,
+                                      streams("spending_review").random(), stop, cut)
     state.core_budget[:] = new
     ended = stopped & state.operating & (state.hosting.failure_rule
                                          == FailureRule.SPENDING_REVIEW)

@@ -63,20 +63,25 @@ def review_months(review: SpendingReviewParameters, horizon_months: int) -> list
 
 
 def spending_review(budget_gbp_per_year: np.ndarray, review: SpendingReviewParameters,
-                    u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    u: np.ndarray, stop_prob: np.ndarray | float | None = None,
+                    cut_prob: np.ndarray | float | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A spending review sets the core budget for the next period.
 
     With one uniform ``u`` per replicate: stopped if ``u < stop_prob``; cut by ``cut_share``
     if ``stop_prob ≤ u < stop_prob + cut_prob``; otherwise unchanged. Only a budget above 0
-    can be stopped or cut.
+    can be stopped or cut. ``stop_prob`` and ``cut_prob`` (float[R]) default to the review's
+    stated chances; the review event passes them moved by the Centre's case (§7.4).
 
     Returns
     -------
     (new budget float[R] in £/year, cut bool[R], stopped bool[R])
     """
+    stop = review.stop_prob if stop_prob is None else stop_prob
+    cut_chance = review.cut_prob if cut_prob is None else cut_prob
     live = budget_gbp_per_year > 0
-    stopped = live & (u < review.stop_prob)
-    cut = live & ~stopped & (u < review.stop_prob + review.cut_prob)
+    stopped = live & (u < stop)
+    cut = live & ~stopped & (u < stop + cut_chance)
     new = np.where(stopped, 0.0, np.where(cut, budget_gbp_per_year * (1 - review.cut_share),
                                           budget_gbp_per_year))
     return new, cut, stopped

@@ -27,6 +27,7 @@ from sim.model.parameters import (
     Parameters,
     WorkforceParameters,
 )
+from sim.model.performance import with_odds_scaled
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -114,16 +115,22 @@ def renewal_decision_months(grant: GrantParameters) -> list[int]:
                    for end in ends for k in range(grant.max_renewals)})
 
 
-def decide_renewals(book: GrantBook, index: int, month: int, u: np.ndarray) -> np.ndarray:
+def decide_renewals(book: GrantBook, index: int, month: int, u: np.ndarray,
+                    odds_factor: np.ndarray | None = None) -> np.ndarray:
     """Renewal decision of grant ``index`` where one is due this month, in place.
 
-    Due where ``end − taper = month`` and renewals are left. Renewed (``u < renewal_prob``): the
-    end moves ``renewal_months`` later and one renewal is used. Refused: no renewals are left
-    and the taper, if any, begins. Returns bool[R], the replicates renewed.
+    Due where ``end − taper = month`` and renewals are left. Renewed (``u < renewal_prob``,
+    whose odds are multiplied by ``odds_factor`` float[R] when given: the Centre's case,
+    docs/model.md §7.4): the end moves ``renewal_months`` later and one renewal is used.
+    Refused: no renewals are left and the taper, if any, begins. Returns bool[R], the
+    replicates renewed.
     """
     g = index
     due = (book.end[:, g] - book.taper[g] == month) & (book.renewals_left[:, g] > 0)
-    renewed = due & (u < book.renewal_prob[:, g])
+    chance = book.renewal_prob[:, g]
+    if odds_factor is not None:
+        chance = with_odds_scaled(chance, odds_factor)
+    renewed = due & (u < chance)
     book.end[renewed, g] += book.renewal_months[g]
     book.renewals_left[renewed, g] -= 1
     book.renewals_left[due & ~renewed, g] = 0

@@ -35,6 +35,7 @@ __all__ = [
     "ElectionParameters",
     "EventParameters",
     "FinanceParameters",
+    "FundingCaseParameters",
     "GrantParameters",
     "HostParameters",
     "HostTable",
@@ -185,6 +186,7 @@ class GrantParameters:
     renewal_months: int
     max_renewals: int
     government_funded: bool
+    renewal_on_performance: bool
 
 
 @dataclass(frozen=True)
@@ -326,10 +328,22 @@ class ProgrammeParameters:
 
 
 @dataclass(frozen=True)
+class FundingCaseParameters:
+    """How funding decisions weigh the Centre's record (docs/model.md §7.4)."""
+
+    window_months: int
+    reference_benefit_cost_ratio: float
+    reference_reach: float
+    value_elasticity: float
+    reach_elasticity: float
+
+
+@dataclass(frozen=True)
 class EventParameters:
     """External events (docs/model.md §7)."""
 
     spending_review: SpendingReviewParameters
+    funding_case: FundingCaseParameters
     election: ElectionParameters
     national_programmes: ProgrammeParameters
     reorganisations: tuple[tuple[int, tuple[Array, ...]], ...]

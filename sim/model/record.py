@@ -18,6 +18,7 @@ from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
 from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
 from sim.model.parameters import Parameters
+from sim.model.performance import value_delivered
 from sim.model.portfolio import volunteer_fte
 from sim.model.viability import months_of_cover, viable
 from sim.model.workforce import effective_fte
@@ -200,12 +201,7 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["months_of_cover"][month] = cover
     m["below_reserves_policy"][month] = operating & ~(
         cover >= params.finance.reserves_policy_months)  # NaN cover: no costs, no policy
-    value = (live * reliability * table.value_gbp_per_member_per_year).sum(axis=1) / 12.0
-    # Members weighted by value (low-rated LAs gain more), from whole-number counts.
-    low_members = tally[Tally.LOW_RATED_MEMBERS]
-    weighted_members = (tally[Tally.MEMBERS] - low_members
-                        + params.uptake.low_rated_value_multiplier * low_members)
-    m["value_delivered_gbp"][month] = value * weighted_members * operating
+    m["value_delivered_gbp"][month] = value_delivered(state, params)
     # Finance, hosting and external events.
     finance = params.finance
     m["core_budget_gbp_per_year"][month] = np.where(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine import Calendar, RandomStreams
-from sim.model import external, finance, host, portfolio, uptake, workforce
+from sim.model import external, finance, host, performance, portfolio, uptake, workforce
 from sim.model.events import Event, events_from_log, schedule_events
 from sim.model.kpis import compute_kpis
 from sim.model.parameters import Parameters
@@ -32,9 +32,10 @@ SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
 are maintained and built, the money moves, and the host acts on the result."""
 
-MONTH_END = (host.month_end_failure_rule, host.close_if_not_viable)
+MONTH_END = (host.month_end_failure_rule, host.close_if_not_viable, performance.remember_month)
 """Rules after the last sub-step, before the month is recorded: the host's month-end failure
-rule, then its closure of a Centre that has stayed not viable too long."""
+rule, its closure of a Centre that has stayed not viable too long, and the month's value and
+costs added to the record funders judge."""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from sim.model.finance import (
     lognormal_factor,
 )
 from sim.model.parameters import HostParameters, Parameters
+from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
 from sim.model.workforce import NoticeBook
 
@@ -126,7 +127,8 @@ class BatchState:
     (set-up and transition costs), ``redundancy_pay_gbp``, ``income_due`` (£/month by external
     source, refreshed after each sub-step's uptake), ``funding_due_gbp_per_month`` (grants
     and core budget due at the start of the month, for the cliff KPIs). ``flows`` is the
-    month so far; ``substep`` the sub-step running.
+    month so far; ``performance`` the record funders judge (value delivered and costs of the
+    last months); ``substep`` the sub-step running.
     """
 
     ladder: np.ndarray
@@ -160,6 +162,7 @@ class BatchState:
     income_due: dict[str, np.ndarray]
     funding_due_gbp_per_month: np.ndarray
     flows: MonthFlows
+    performance: PerformanceBook
     substep: int = 0
 
     @property
@@ -222,4 +225,5 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         income_due={},
         funding_due_gbp_per_month=np.zeros(R),
         flows=MonthFlows.zeros(R),
+        performance=PerformanceBook.empty(params.events.funding_case.window_months, R),
     )

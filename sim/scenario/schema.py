@@ -19,6 +19,7 @@ __all__ = [
     "Election",
     "Events",
     "Finance",
+    "FundingCase",
     "Grant",
     "HOST_MODELS",
     "HostChange",
@@ -462,6 +463,11 @@ class Grant(Strict):
         True, "-", "specification (docs/evidence.md §1.6): a general election may change policy",
         "Whether central government funds the grant: an election policy "
         "change scales its renewal chance.")
+    renewal_on_performance: bool = P(
+        False, "-", "assumption: a re-tender or a renewal bid is judged on the provider's record "
+        "(docs/model.md §7.4)",
+        "Whether the renewal chance moves with the Centre's case: its value for money and reach "
+        "over the last year (events.funding_case).")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Grant:
@@ -771,9 +777,35 @@ class Reorganisation(Strict):
         return merges
 
 
+class FundingCase(Strict):
+    window_months: int = P(
+        12, "months", "assumption: funders look at the last year's record",
+        "Months of record over which value for money is judged.", ge=1, le=60)
+    reference_benefit_cost_ratio: float = P(
+        2.0, "x", "DfT value for money framework: a benefit-cost ratio of 2–4 is 'high' value "
+        "for money (docs/evidence.md §17)",
+        "Benefit-cost ratio (value to LAs ÷ cost, over the window) at which a decision keeps "
+        "its stated chance.", gt=0, le=100)
+    reference_reach: float = P(
+        0.5, "share", "assumption: a Centre used by half of the LAs is doing what a national "
+        "centre is for", "Share of LAs that are members at which a decision keeps its stated "
+        "chance.", gt=0, le=1)
+    value_elasticity: float = P(
+        0.5, "-", "assumption: value for money matters, with diminishing weight",
+        "How the odds of a favourable decision scale with the benefit-cost ratio: "
+        "(ratio ÷ reference)^e (0: not at all).", ge=0, le=5)
+    reach_elasticity: float = P(
+        1.0, "-", "assumption: reach matters in proportion",
+        "How the odds of a favourable decision scale with reach: (reach ÷ reference)^e "
+        "(0: not at all).", ge=0, le=5)
+
+
 class Events(Strict):
     spending_review: SpendingReview = P(SpendingReview(), "-", "-",
                                         "Spending reviews that set the core budget.")
+    funding_case: FundingCase = P(
+        FundingCase(), "-", "issue #12: decisions weigh value, cost and reach",
+        "How spending reviews and performance-judged renewals weigh the Centre's record.")
     election: Election = P(Election(), "-", "-", "The general election.")
     national_programmes: NationalProgrammes = P(NationalProgrammes(), "-", "-",
                                                 "New national programmes that raise LA demand.")

@@ -40,8 +40,11 @@ def test_a_department_closes_only_when_a_review_stops_its_budget(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
     """spending_review: closures fall on review months, in about stop_prob of replicates each
-    (with the closure of a Centre that stops working switched off: §5.10 is tested apart)."""
-    scenario = shipped_scenario("government_hosted", "hosting.nonviable_closure_months=600")
+    (with the closure of a Centre that stops working and the weight of its record switched
+    off: §5.10 and §7.4 are tested apart)."""
+    scenario = shipped_scenario("government_hosted", "hosting.nonviable_closure_months=600",
+                                "events.funding_case.value_elasticity=0",
+                                "events.funding_case.reach_elasticity=0")
     n = 400
     result = run_ensemble(scenario, las, n, SEED)
     closure = result.kpis["closure_month"]
