@@ -132,8 +132,11 @@ def test_no_renewal_means_the_cliff_falls_at_the_end(la_hosted_run: EnsembleResu
 def test_renewal_share_matches_the_renewal_probability(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """The share of replicates whose contract is renewed is renewal_prob (binomial, 4 sd)."""
-    scenario = shipped_scenario("commissioned_term", "events.election.policy_change_prob=0")
+    """The share of replicates whose contract is renewed is renewal_prob (binomial, 4 sd) when
+    the re-tender does not weigh the provider's record (that is tested in
+    test_funding_case.py)."""
+    scenario = shipped_scenario("commissioned_term", "events.election.policy_change_prob=0",
+                                "finance.grants[0].renewal_on_performance=false")
     n = 400
     result = run_ensemble(scenario, las, n, SEED)
     p = scenario.finance.grants[0].renewal_prob
