@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine import Calendar, RandomStreams
-from sim.model import external, finance, host, portfolio, uptake, workforce
+from sim.model import external, finance, host, portfolio, reserves, uptake, workforce
 from sim.model.events import Event, events_from_log, schedule_events
 from sim.model.kpis import compute_kpis
 from sim.model.parameters import Parameters
 from sim.model.record import DIMENSIONS, METRICS, Record, record_month
 from sim.model.state import BatchState, MonthFlows, initial_state
 
-__all__ = ["BatchResult", "MONTH_START", "SUBSTEP", "simulate"]
+__all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
 MONTH_START = (external.arrive_programmes, finance.arrive_commissions, finance.note_income_due,
                host.serve_redundancies, host.restore_posts)
@@ -31,6 +31,11 @@ SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
            portfolio.advance_portfolio, finance.pay_and_collect, host.apply_failure_rule)
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
 are maintained and built, the money moves, and the host acts on the result."""
+
+MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule)
+"""Rules after the month's last sub-step, in this order: in a March, an annuality host takes
+back a positive balance (nothing is carried across 31 March); then the month-end failure rule
+reads the balance that is carried."""
 
 
 @dataclass
@@ -47,7 +52,7 @@ class BatchResult:
 
 def step(state: BatchState, params: Parameters, streams: RandomStreams, month: int,
          record: Record) -> None:
-    """One month: the month-start rules, the sub-steps, the month-end rule and the record."""
+    """One month: the month-start rules, the sub-steps, the month-end rules and the record."""
     draws = streams.at(month)
     for rule in MONTH_START:
         rule(state, params, draws, month)
@@ -55,7 +60,8 @@ def step(state: BatchState, params: Parameters, streams: RandomStreams, month: i
         state.substep = sub
         for rule in SUBSTEP:
             rule(state, params, draws, month)
-    host.month_end_failure_rule(state, params, draws, month)
+    for rule in MONTH_END:
+        rule(state, params, draws, month)
     record_month(state, params, month, record)
     state.one_off_gbp = np.zeros(params.replicates)
     state.flows = MonthFlows.zeros(params.replicates)
