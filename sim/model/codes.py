@@ -1,5 +1,5 @@
 """The codes the model's arrays hold, each named once: ladder states, staff roles, service
-states, host failure rules and the rows of the ladder tally.
+states, host failure rules, host reserves rules and the rows of the ladder tally.
 
 Every array of states holds these integers (``int8`` ladder and service states, role columns of
 ``[R, 3]`` staff arrays), and the compiled kernels compare against the same enum members, so
@@ -14,8 +14,8 @@ import numpy as np
 
 from sim.data import OFSTED_GRADES
 
-__all__ = ["FailureRule", "Ladder", "LADDER_STATES", "MEMBER_STATES", "ROLES", "Role",
-           "ServiceStatus", "Tally", "is_member", "tally_width"]
+__all__ = ["FailureRule", "Ladder", "LADDER_STATES", "MEMBER_STATES", "ROLES", "ReservesRule",
+           "Role", "ServiceStatus", "Tally", "is_member", "tally_width"]
 
 
 class Ladder(IntEnum):
@@ -70,6 +70,18 @@ class FailureRule(IntEnum):
     INSOLVENCY = 0
     DEFICIT_TOLERANCE = 1
     SPENDING_REVIEW = 2
+
+
+class ReservesRule(IntEnum):
+    """What a host does with the CoE's balance at the fiscal year's turn (docs/model.md §5.11)."""
+
+    NONE = 0
+    ANNUALITY = 1
+    """a department: a positive balance at 31 March is surrendered"""
+    COST_RECOVERY = 2
+    """a council: reserves above a cap go back to members as next year's price cut (s.93)"""
+    RESERVES_POLICY = 3
+    """a company or charity: the price moves towards a reserves target"""
 
 
 class Tally(IntEnum):

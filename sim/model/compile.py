@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.data import LAPopulation
-from sim.model.codes import FailureRule, Role
+from sim.model.codes import FailureRule, ReservesRule, Role
 from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
@@ -70,8 +70,10 @@ def _host(hosting: Any, replicates: int) -> HostParameters:
         return np.broadcast_to(np.asarray(value, dtype=dtype), (replicates,))
 
     rule = FailureRule[hosting.failure_rule.upper()]
+    reserves_rule = ReservesRule[hosting.reserves_rule.upper()]
     derived = {"charitable_form": every(hosting.model in CHARITABLE_FORMS, bool),
                "failure_rule": every(int(rule), np.int64),
+               "reserves_rule": every(int(reserves_rule), np.int64),
                "vat_recoverable": every(hosting.vat_recoverable, bool),
                "commissions_allowed": every(hosting.commissions_allowed, bool),
                "charitable_income_sigma": every(sigma_from_cv(hosting.charitable_income_cv)),

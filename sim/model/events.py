@@ -25,7 +25,8 @@ from sim.model.parameters import Parameters
 from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
-from sim.model.uptake import renew, subscription_price
+from sim.model.reserves import set_prices
+from sim.model.uptake import charged_prices, renew
 from sim.model.workforce import binomial_draw
 
 if TYPE_CHECKING:
@@ -125,12 +126,14 @@ def events_from_log(log: list[tuple[int, _Label]]) -> list[Event]:
 
 def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStreams,
                       month: int) -> None:
-    """April: members renew or lapse (docs/model.md §2.7); nothing to renew at month 0."""
+    """April: the host's reserves rule sets the year's price (docs/model.md §5.11), then
+    members renew or lapse at that price (§2.7); nothing to renew at month 0."""
     if month == 0:
         return
+    set_prices(state, params, month)
     lapses = renew(state.ladder, state.champions, params.las, params.uptake,
                    state.portfolio.reputation, member_value_per_year(state, params),
-                   subscription_price(params, month), state.operating, streams("renewal"))
+                   charged_prices(state, params, month), state.operating, streams("renewal"))
     state.counts.changed()
     state.flows.renewal_lapses[:] = lapses.sum(axis=1)
 

@@ -1,5 +1,6 @@
-"""Money: income by source, costs by type, grants with tapers and renewals, subscriptions by
-LA size band, commissioned projects and charitable income.
+"""Money: income by source, costs by type, grants with tapers and renewals (paying eligible
+spend, or their profile), subscriptions by LA size band, commissioned projects and charitable
+income.
 
 All amounts are pounds per step (a month, or a sub-step's share of it), rounded to the penny
 before they touch reserves, so ``reserves = opening + Σ income − Σ costs`` holds to the penny.
@@ -32,17 +33,39 @@ from sim.model.performance import with_odds_scaled
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["Cashflow", "CommissionBook", "GrantBook", "INCOME_SOURCES", "COST_TYPES",
-           "EXTERNAL_INCOME", "add_commissions", "arrive_commissions", "charitable_income",
+__all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS", "GrantBook",
+           "HALF_PENNY",
+           "INCOME_SOURCES", "COST_TYPES", "EXTERNAL_INCOME", "add_commissions",
+           "arrive_commissions", "charitable_income", "claim_grants",
            "commission_rate_per_month", "decide_renewals", "grant_income", "grant_income_at_risk",
-           "income_due", "lognormal_factor", "monthly_cashflow", "note_income_due",
-           "pay_and_collect", "pennies", "renewal_decision_months"]
+           "grant_year_profile", "income_due", "lognormal_factor", "monthly_cashflow",
+           "note_income_due", "pay_and_collect", "pennies", "renewal_decision_months"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
-COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy")
+COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
+              "surrender")
+"""Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
+balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
+rule rather than by :func:`monthly_cashflow`."""
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
 """Income sources the caller computes from the state; host support follows from the host."""
+
+GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup")
+"""Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
+on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance
+and set-up. Not redundancy pay (a liability of the employer, usually ineligible unless agreed)
+nor a surrender (a transfer)."""
+
+EARNED_INCOME = ("subscriptions", "commissions")
+"""Income the CoE earns from LAs and commissioners: an ``offsets`` grant pays only the eligible
+costs this income leaves uncovered."""
+
+
+HALF_PENNY = 0.005
+"""Reserves within half a penny of a threshold are at it: reserves are sums of whole pennies,
+which floating point holds with dust (±1e−10), and a balance an eligible-spend grant keeps at
+exactly £0 must not read as an overdraft."""
 
 
 def pennies(x: np.ndarray) -> np.ndarray:
@@ -66,6 +89,14 @@ class GrantBook:
     end : int[R, G], current end month (moved by renewals, so per replicate).
     renewals_left : int[R, G], renewals still possible (0 once a renewal is refused).
     renewal_prob : float[R, G], chance of renewal at the next decision (an election may change it).
+    eligible : bool[G], the grant pays eligible spend (``basis = "eligible_spend"``); else its
+        profile (``fixed``).
+    offsets : bool[G], earned income reduces what an eligible-spend grant pays.
+    year_cap : float[R, G], £: the profile's total over the current fiscal year, the most an
+        eligible-spend grant pays in it (read again at each April and after a renewal).
+    year_cap_of : the fiscal year's first month and the ends ``year_cap`` was read for.
+    paid_year : float[R, G], £ paid so far in the current fiscal year.
+    paid_rate : float[R, G], £/month paid in the last sub-step (the income staff see at risk).
     """
 
     start: np.ndarray
@@ -75,16 +106,23 @@ class GrantBook:
     end: np.ndarray
     renewals_left: np.ndarray
     renewal_prob: np.ndarray
+    eligible: np.ndarray
+    offsets: np.ndarray
+    year_cap: np.ndarray
+    paid_year: np.ndarray
+    paid_rate: np.ndarray
+    year_cap_of: tuple[int, np.ndarray] | None = None
 
     @classmethod
     def initial(cls, grants: tuple[GrantParameters, ...], replicates: int) -> GrantBook:
         def column(values: list[float], dtype: type) -> np.ndarray:
             return np.tile(np.array(values, dtype=dtype).reshape(1, len(grants)), (replicates, 1))
 
+        amount = (np.stack([g.amount_gbp_per_year / 12.0 for g in grants], axis=1)
+                  if grants else np.zeros((replicates, 0)))
         return cls(
             start=np.array([g.start_month for g in grants], dtype=np.int64),
-            amount=np.stack([g.amount_gbp_per_year / 12.0 for g in grants], axis=1)
-            if grants else np.zeros((replicates, 0)),
+            amount=amount,
             taper=np.array([g.taper_months for g in grants], dtype=np.int64),
             renewal_months=np.array([g.renewal_months for g in grants], dtype=np.int64),
             end=np.stack([g.end_month for g in grants], axis=1).astype(np.int64)
@@ -92,6 +130,11 @@ class GrantBook:
             renewals_left=column([g.max_renewals if g.renewal_prob > 0 else 0 for g in grants],
                                  np.int64),
             renewal_prob=column([g.renewal_prob for g in grants], float),
+            eligible=np.array([g.basis == "eligible_spend" for g in grants], dtype=bool),
+            offsets=np.array([g.earned_income == "offsets" for g in grants], dtype=bool),
+            year_cap=np.zeros((replicates, len(grants))),
+            paid_year=np.zeros((replicates, len(grants))),
+            paid_rate=np.array(amount, dtype=float),  # until the first payment: the profile
         )
 
 
@@ -137,14 +180,29 @@ def decide_renewals(book: GrantBook, index: int, month: int, u: np.ndarray,
     return renewed
 
 
+def grant_year_profile(book: GrantBook, first_month: int) -> np.ndarray:
+    """The profile's total over the fiscal year starting at ``first_month`` (possibly
+    negative), float[R, G] in £: ``Σ_{k = first … first + 11} grant_income(k)``, with the
+    book's ends as they stand. The most an ``eligible_spend`` grant pays in that year: a grant
+    starting or ending part-way through a year has a pro-rata cap, a taper a reduced one."""
+    total = np.zeros_like(book.amount)
+    for month in range(first_month, first_month + 12):
+        total += grant_income(book, month)
+    return total
+
+
 def grant_income_at_risk(book: GrantBook, month: int, window_months: int) -> np.ndarray:
     """Expected grant income lost within the funding-uncertainty window, float[R] in £/month.
 
     Σ over grants paying now whose end falls in months ``month + 1 … month + window`` of the
     payment now × the chance the end is real: 1 once no renewal is left, else
-    ``1 − renewal_prob``. Staff read this as the risk to their funding.
+    ``1 − renewal_prob``. The payment of an ``eligible_spend`` grant is what it paid in the
+    last sub-step (at most its profile): a grant paying only part of its profile puts only
+    that part at risk. Staff read this as the risk to their funding.
     """
     pay = grant_income(book, month)
+    if book.eligible.any():
+        pay = np.where(book.eligible, np.minimum(pay, book.paid_rate), pay)
     ending = (book.end > month) & (book.end <= month + window_months)
     p_end = np.where(book.renewals_left > 0, 1.0 - book.renewal_prob, 1.0)
     return (pay * ending * p_end).sum(axis=1)
@@ -323,21 +381,65 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
     )
 
 
+def _floor_pennies(x: np.ndarray) -> np.ndarray:
+    """Pounds rounded down to the penny (so a capped payment never passes its cap)."""
+    return np.floor(np.round(x * 100.0, 6)) / 100.0
+
+
+def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
+                 running: np.ndarray, dt_months: float) -> np.ndarray:
+    """What each ``eligible_spend`` grant pays this step, float[R, G] in £ (whole pennies; 0
+    for ``fixed`` grants, which the cash flow already paid), and its fiscal-year tally updated.
+
+    The step's eligible spend (:data:`GRANT_ELIGIBLE_COSTS`, from ``cash``) less the funding
+    that already meets it (``other_funding_gbp``: a core budget and ``fixed`` grants this step
+    — no cost is funded twice) is claimed from the grants in the scenario's order. A grant
+    whose earned income ``offsets`` first deducts the step's :data:`EARNED_INCOME` not yet
+    deducted; each grant then pays what is left, at most its headroom in the fiscal year
+    (``year_cap − paid_year``), and only in a month its profile pays (``running`` bool[R, G]:
+    from its start to its end). So per step, Σ paid ≤ eligible spend, and per fiscal year, a
+    grant's payments ≤ its profile's total. What is not spent is never paid.
+    """
+    R, G = book.amount.shape
+    paid = np.zeros((R, G))
+    if not book.eligible.any():
+        return paid
+    spend = sum(cash.costs[c] for c in GRANT_ELIGIBLE_COSTS)
+    need = np.maximum(spend - other_funding_gbp, 0.0)
+    earned = sum(cash.income[s] for s in EARNED_INCOME)
+    for g in np.flatnonzero(book.eligible):
+        if book.offsets[g]:
+            deducted = np.minimum(earned, need)
+            need = need - deducted
+            earned = earned - deducted
+        headroom = np.where(running[:, g], np.maximum(
+            _floor_pennies(book.year_cap[:, g] - book.paid_year[:, g]), 0.0), 0.0)
+        pay = pennies(np.minimum(need, headroom))
+        need = np.maximum(need - pay, 0.0)
+        paid[:, g] = pay
+    book.paid_year += paid
+    book.paid_rate[:, book.eligible] = paid[:, book.eligible] / dt_months
+    return paid
+
+
 # ---------------------------------------------------------------------------- rules
 
 
 def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, np.ndarray]:
     """Income due this month from each external source before closure, £/month float[R]:
-    grants (with tapers and renewals), the core budget, members' subscriptions by size band,
-    running commissions and charitable income (host support follows from the host)."""
+    grants (their profile, with tapers and renewals: what an ``eligible_spend`` grant pays is
+    settled against the costs by :func:`claim_grants`), the core budget, members'
+    subscriptions by size band at the year's price factor, running commissions and charitable
+    income (host support follows from the host)."""
     finance = params.finance
     zero = np.zeros(state.replicates)
     return {
         "grant": grant_income(state.grants, month).sum(axis=1),
         "core_budget": (state.core_budget / 12.0 if month >= finance.core_budget_from_month
                         else zero),
-        "subscriptions": np.where(month >= finance.subscriptions_from_month,
-                                  state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
+        "subscriptions": state.price_factor * np.where(
+            month >= finance.subscriptions_from_month,
+            state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
         "commissions": state.commissions.income(),
         "charitable": charitable_income(state.hosting, state.charity_factor),
     }
@@ -361,7 +463,18 @@ def arrive_commissions(state: BatchState, params: Parameters, streams: MonthStre
 def note_income_due(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Month start: the income due this month, and the grants and core budget due (the
-    funding schedule the cliff KPIs read)."""
+    funding schedule the cliff KPIs read); at a fiscal year's start the grants' tally of the
+    year's payments starts afresh and the year's cap is read from the profile, as it is again
+    after a renewal (which may raise it)."""
+    book = state.grants
+    if book.eligible.any():
+        first = params.time.fiscal_year_start(month)
+        if first == month:
+            book.paid_year[:] = 0.0
+        cached = book.year_cap_of
+        if cached is None or cached[0] != first or not np.array_equal(cached[1], book.end):
+            book.year_cap = grant_year_profile(book, first)
+            book.year_cap_of = (first, book.end.copy())
     state.income_due = income_due(state, params, month)
     state.funding_due_gbp_per_month = (state.income_due["grant"]
                                        + state.income_due["core_budget"])
@@ -375,10 +488,20 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
     R = state.replicates
     first = state.substep == 0
     state.income_due = income_due(state, params, month)
+    book = state.grants
+    due = state.income_due
+    if book.eligible.any():  # the cash flow pays fixed grants; eligible ones are claimed below
+        profile = grant_income(book, month)
+        due = {**due, "grant": (profile * ~book.eligible).sum(axis=1)}
+    dt = params.time.dt_months
     cash = monthly_cashflow(params.finance, state.hosting, params.workforce, state.staff,
-                            state.income_due, state.one_off_gbp if first else np.zeros(R),
-                            state.operating, params.time.dt_months,
+                            due, state.one_off_gbp if first else np.zeros(R),
+                            state.operating, dt,
                             state.redundancy_pay_gbp if first else None)
+    if book.eligible.any():
+        other = cash.income["grant"] + cash.income["core_budget"]
+        claimed = claim_grants(book, cash, other, profile > 0, dt)
+        cash.income["grant"] = cash.income["grant"] + claimed.sum(axis=1)
     income, costs = cash.income_total, cash.costs_total
     state.reserves[:] = state.reserves + income - costs
     for source, value in cash.income.items():

@@ -4,8 +4,8 @@ The hiring freeze (recruit only what reserves and contracted income can pay for)
 when even the current team is unaffordable, posts restored once the team is affordable again,
 a host-imposed cut below the deficit tolerance, and closure by the host's failure rule:
 insolvency for a company, a deficit beyond the tolerance for too long (or too deep) for a
-council, a stopped core budget for a department. Every rule acts on each replicate under its
-own current host (``state.hosting``).
+council, a stopped core budget or a sustained overspend for a department. Every rule acts on
+each replicate under its own current host (``state.hosting``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
+from sim.model.finance import HALF_PENNY
 from sim.model.parameters import Parameters
 from sim.model.viability import viable
 from sim.model.workforce import redundancies_needed
@@ -158,7 +159,7 @@ def apply_failure_rule(state: BatchState, params: Parameters, streams: MonthStre
     (insolvency) and any other host imposes a cut; a council closes beyond its closure
     deficit (docs/model.md §5.4)."""
     hosting, rule = state.hosting, state.hosting.failure_rule
-    below = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp)
+    below = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp - HALF_PENNY)
     insolvent = below & (rule == FailureRule.INSOLVENCY)
     if insolvent.any():
         close(state, insolvent)
@@ -166,7 +167,7 @@ def apply_failure_rule(state: BatchState, params: Parameters, streams: MonthStre
     if newly.any():
         impose_cut(state, newly, month)
     failing = (state.operating & (rule == FailureRule.DEFICIT_TOLERANCE)
-               & (state.reserves < -hosting.closure_deficit_gbp))
+               & (state.reserves < -hosting.closure_deficit_gbp - HALF_PENNY))
     if failing.any():
         close(state, failing)
 
@@ -174,12 +175,15 @@ def apply_failure_rule(state: BatchState, params: Parameters, streams: MonthStre
 def month_end_failure_rule(state: BatchState, params: Parameters, streams: MonthStreams,
                            month: int) -> None:
     """Month end: count month ends beyond the tolerance, lift cuts once reserves are back
-    above £0, and close a council-hosted CoE after ``max_deficit_months`` in a row."""
+    above £0, and close a council-hosted CoE, or a department's unit in sustained overspend,
+    after ``max_deficit_months`` in a row."""
     hosting = state.hosting
-    beyond = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp)
+    beyond = state.operating & (state.reserves < -hosting.deficit_tolerance_gbp - HALF_PENNY)
     state.deficit_months[:] = np.where(beyond, state.deficit_months + 1, 0)
-    state.host_cut[state.reserves >= 0] = False
-    failing = (state.operating & (hosting.failure_rule == FailureRule.DEFICIT_TOLERANCE)
+    state.host_cut[state.reserves >= -HALF_PENNY] = False
+    sustained = ((hosting.failure_rule == FailureRule.DEFICIT_TOLERANCE)
+                 | (hosting.failure_rule == FailureRule.SPENDING_REVIEW))
+    failing = (state.operating & sustained
                & (state.deficit_months >= hosting.max_deficit_months))
     if failing.any():
         close(state, failing)

@@ -42,11 +42,12 @@ KPIS: dict[str, str] = {
     "leavers_total": "staff resignations over the horizon (people)",
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
     "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
-    "benefit_cost_ratio": "value delivered to LAs over the horizon ÷ all costs over the horizon "
+    "benefit_cost_ratio": "value delivered to LAs over the horizon ÷ costs of provision over the "
+                          "horizon (all costs but surrenders) "
                           "(NaN if no costs)",
-    "cost_per_member_gbp_y10": "costs in year 10 ÷ average member LAs in year 10 (£ per member "
-                               "per year; NaN with no members; last 12 months if the horizon is "
-                               "shorter)",
+    "cost_per_member_gbp_y10": "costs of provision (all costs but surrenders) in year 10 ÷ "
+                               "average member LAs in year 10 (£ per member per year; NaN with no "
+                               "members; last 12 months if the horizon is shorter)",
     "commissions_won_total": "commissioned projects won over the horizon (count)",
     "grant_renewals_total": "grant renewals granted over the horizon (count)",
     "policy_change": "1 if a general election changed policy on the CoE",
@@ -128,14 +129,16 @@ def compute_kpis(metrics: dict[str, np.ndarray],
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)
     out["value_delivered_total_hours"] = metrics["value_delivered_hours"].sum(axis=1)
-    total_costs = costs.sum(axis=1)
+    # Costs of provision: a surrender (a department's balance handed back) is no cost of it.
+    provision = costs - metrics["costs_surrender_gbp"]
+    total_costs = provision.sum(axis=1)
     last_year = slice(y10 - 11 if T >= 12 else 0, y10 + 1)
     member_years = metrics["members"][:, last_year].mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["benefit_cost_ratio"] = np.where(
             total_costs > 0, out["value_delivered_total_gbp"] / total_costs, np.nan)
         out["cost_per_member_gbp_y10"] = np.where(
-            member_years > 0, costs[:, last_year].sum(axis=1) / member_years, np.nan)
+            member_years > 0, provision[:, last_year].sum(axis=1) / member_years, np.nan)
     out["commissions_won_total"] = metrics["commissions_won"].sum(axis=1)
     out["grant_renewals_total"] = metrics["grant_renewals"].sum(axis=1)
     out["policy_change"] = metrics["policy_changed"][:, -1].copy()

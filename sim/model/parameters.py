@@ -77,6 +77,20 @@ class TimeParameters:
         """Length of a sub-step (months)."""
         return 1.0 / self.substeps_per_month
 
+    @property
+    def first_april(self) -> int:
+        """Month index of the first April on or after the start (fiscal years run April to
+        March)."""
+        return (4 - int(self.start[5:7])) % 12
+
+    def fiscal_year_start(self, month: int) -> int:
+        """First month (index, possibly negative) of the fiscal year holding ``month``."""
+        return month - (month - self.first_april) % 12
+
+    def is_year_end(self, month: int) -> bool:
+        """Whether ``month`` is a March: the last month of a fiscal year (it ends on 31 March)."""
+        return (month + 1 - self.first_april) % 12 == 0
+
 
 @dataclass(frozen=True)
 class UptakeParameters:
@@ -187,6 +201,11 @@ class GrantParameters:
     max_renewals: int
     government_funded: bool
     renewal_on_performance: bool
+    basis: str
+    """``eligible_spend`` (pays eligible costs incurred, capped by the fiscal year's profile)
+    or ``fixed`` (pays its profile)"""
+    earned_income: str
+    """``offsets`` (earned income reduces what an eligible-spend grant pays) or ``retained``"""
 
 
 @dataclass(frozen=True)
@@ -271,6 +290,11 @@ class HostParameters:
     charitable_income_gbp_per_year: Array
     charitable_income_sigma: Array
     """log-scale spread of the lognormal April draw, from ``charitable_income_cv``"""
+    reserves_rule: Array
+    """int64[R], a :class:`~sim.model.codes.ReservesRule`"""
+    reserve_cap_months: Array = field(metadata=PER_REPLICATE)
+    reserve_target_months: Array = field(metadata=PER_REPLICATE)
+    max_price_change: Array = field(metadata=PER_REPLICATE)
     fixed_costs_gbp_per_month: Array
     """running costs of the CoE under this host with no staff (derived)"""
     cost_per_head_gbp_per_month: Array

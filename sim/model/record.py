@@ -81,9 +81,10 @@ METRICS: dict[str, str] = {
     # Finance, hosting and external events.
     "value_delivered_hours": "value delivered to member LAs in LA analyst hours "
                              "(value_delivered_gbp ÷ finance.la_analyst_cost_gbp_per_hour)",
-    "cost_per_member_gbp": "all costs in the month ÷ member LAs at month end "
-                           "(£; NaN with no members)",
-    "benefit_cost_ratio": "value delivered ÷ all costs in the month (NaN when costs are 0)",
+    "cost_per_member_gbp": "costs of provision in the month (all costs but a surrender) ÷ "
+                           "member LAs at month end (£; NaN with no members)",
+    "benefit_cost_ratio": "value delivered ÷ costs of provision in the month (all costs but a "
+                          "surrender; NaN when they are 0)",
     "core_budget_gbp_per_year": "core budget set by spending reviews and the election (£/year; "
                                 "0 before it starts and after closure)",
     "grant_renewals": "grant renewals granted in the month (count)",
@@ -101,6 +102,8 @@ METRICS: dict[str, str] = {
     "under_notice": "staff serving redundancy notice at month end (people; still in post)",
     "redundancy_notices": "redundancy notices served in the month, for lack of cash or by a "
                           "host-imposed cut (people)",
+    "price_factor": "this year's subscription price ÷ the list price, set each April by the "
+                    "host's reserves rule (x; 1 at list price)",
 }
 """Every per-month metric, with its definition and unit (documented in docs/outputs.md)."""
 
@@ -211,8 +214,9 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["demand_multiplier"][month] = state.demand_multiplier
     m["policy_changed"][month] = state.policy_changed
     m["host_cut"][month] = state.host_cut & operating
+    m["price_factor"][month] = state.price_factor
     value = m["value_delivered_gbp"][month]
-    costs = m["costs_total_gbp"][month]
+    costs = m["costs_total_gbp"][month] - m["costs_surrender_gbp"][month]  # of provision
     members = m["members"][month]
     m["value_delivered_hours"][month] = value / finance.la_analyst_cost_gbp_per_hour
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine import Calendar, RandomStreams
-from sim.model import external, finance, host, performance, portfolio, uptake, workforce
+from sim.model import external, finance, host, performance, portfolio, reserves, uptake, workforce
 from sim.model.events import Event, events_from_log, schedule_events
 from sim.model.kpis import compute_kpis
 from sim.model.parameters import Parameters
@@ -32,10 +32,13 @@ SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
 are maintained and built, the money moves, and the host acts on the result."""
 
-MONTH_END = (host.month_end_failure_rule, host.close_if_not_viable, performance.remember_month)
-"""Rules after the last sub-step, before the month is recorded: the host's month-end failure
-rule, its closure of a Centre that has stayed not viable too long, and the month's value and
-costs added to the record funders judge."""
+MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
+             performance.remember_month)
+"""Rules after the last sub-step, before the month is recorded, in this order: in a March, an
+annuality host takes back a positive balance (nothing is carried across 31 March); the host's
+month-end failure rule reads the balance that is carried; the host closes a Centre that has
+stayed not viable too long; and the month's value and costs are added to the record funders
+judge."""
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sim.model.finance import (
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
+from sim.model.uptake import GateCache
 from sim.model.workforce import NoticeBook
 
 __all__ = ["BatchState", "LadderCounts", "MonthFlows", "initial_state"]
@@ -116,7 +117,9 @@ class BatchState:
     fully productive, among the staff), ``establishment`` (funded posts) int64[R, 3];
     ``notices`` (people under redundancy notice). ``portfolio`` (services and reputation).
     Money: ``reserves`` float64[R] (£), ``grants``, ``core_budget`` (£/year, set at spending
-    reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean).
+    reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean),
+    ``price_factor`` (this year's subscription price ÷ the list price, set each April by the
+    host's reserves rule).
     Host: ``host`` int64[R] (index into the scenario's hosts), ``hosting`` (each replicate's
     current host parameters), ``operating`` bool[R], ``host_cut`` bool[R] (a host-imposed
     cut in force), ``deficit_months`` int64[R] (month ends in a row beyond the tolerance),
@@ -128,7 +131,8 @@ class BatchState:
     source, refreshed after each sub-step's uptake), ``funding_due_gbp_per_month`` (grants
     and core budget due at the start of the month, for the cliff KPIs). ``flows`` is the
     month so far; ``performance`` the record funders judge (value delivered and costs of the
-    last months); ``substep`` the sub-step running.
+    last months); ``substep`` the sub-step running; ``gate`` the approval gate's chances, kept
+    until the prices or the host change.
     """
 
     ladder: np.ndarray
@@ -145,6 +149,7 @@ class BatchState:
     commissions: CommissionBook
     commission_fte_demand: np.ndarray
     charity_factor: np.ndarray
+    price_factor: np.ndarray
     host: np.ndarray
     hosting: HostParameters
     operating: np.ndarray
@@ -164,6 +169,7 @@ class BatchState:
     flows: MonthFlows
     performance: PerformanceBook
     substep: int = 0
+    gate: GateCache = field(default_factory=GateCache)
 
     @property
     def replicates(self) -> int:
@@ -208,6 +214,7 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         commissions=CommissionBook.initial(R, finance.commissions.max_active),
         commission_fte_demand=np.zeros(R),
         charity_factor=charity_factor,
+        price_factor=np.ones(R),
         host=host,
         hosting=params.hosting.select(host),
         operating=np.ones(R, dtype=bool),

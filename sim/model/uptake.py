@@ -12,7 +12,7 @@ lets the uptake mechanism alone reproduce the closed-form Bass curve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,9 +27,9 @@ from sim.model.workforce import effective_fte
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["UptakeFlows", "advance_ladder", "approval_gate", "delay_probability",
-           "ladder_rates", "peer_adopter_share", "renew", "renewal_probability",
-           "step_uptake", "subscription_price"]
+__all__ = ["GateCache", "UptakeFlows", "advance_ladder", "approval_chances", "approval_gate",
+           "charged_prices", "delay_probability", "ladder_rates", "peer_adopter_share", "renew",
+           "renewal_probability", "step_uptake", "subscription_price"]
 
 
 @dataclass
@@ -87,23 +87,85 @@ def approval_gate(uptake: UptakeParameters, hosting: HostParameters,
     it the decision goes through the host's route, and the pass rate falls with price as
     ``host pass rate × (threshold ÷ price)^elasticity``.
     """
-    price = compact(price_gbp_per_year)
-    threshold = compact(uptake.approval_threshold_gbp)[:, None]
+    return _gate(uptake, compact(price_gbp_per_year), compact(uptake.approval_threshold_gbp),
+                 compact(hosting.priced_approval_months),
+                 compact(hosting.priced_approval_pass_prob))
+
+
+def _gate(uptake: UptakeParameters, price: np.ndarray, threshold_gbp: np.ndarray,
+          priced_months: np.ndarray, priced_pass_prob: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`approval_gate` on rows: ``price`` float[P, N], the others float[P] (or [1])."""
+    threshold = threshold_gbp[:, None]
     priced = price > threshold
     with np.errstate(divide="ignore"):
         ratio = np.where(priced, threshold / np.where(priced, price, 1.0), 1.0)
-    months = np.where(priced, compact(hosting.priced_approval_months)[:, None],
-                      uptake.free_approval_months)
-    passing = np.where(priced, compact(hosting.priced_approval_pass_prob)[:, None]
+    months = np.where(priced, priced_months[:, None], uptake.free_approval_months)
+    passing = np.where(priced, priced_pass_prob[:, None]
                        * ratio ** uptake.approval_price_elasticity,
                        uptake.free_approval_pass_prob)
     return months, passing
 
 
+@dataclass
+class GateCache:
+    """The approval gate's chances for one sub-step (decision float[R or 1, N], pass float[R
+    or 1, N]) and what they were computed from (``key``: whether members pay, the host and the
+    price factor of each replicate): the gate changes only when one of these does (about once
+    a year), so it is not recomputed every sub-step."""
+
+    key: tuple[np.ndarray, ...] = field(default_factory=tuple)
+    decide_prob: np.ndarray | None = None
+    pass_prob: np.ndarray | None = None
+
+
+def approval_chances(state: BatchState, params: Parameters,
+                     month: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each LA's chance of an approval decision in this sub-step and of that decision passing,
+    at the price it is charged now (:func:`charged_prices`), float[R or 1, N] each
+    (docs/model.md §2.6).
+
+    Computed again only when whether members pay, the host or the price factor changes in
+    some replicate (:class:`GateCache`). When every replicate has the same list prices, the
+    gate is computed once per distinct (price factor, threshold, host route) and gathered: the
+    price factor takes few values (whole percent), so a year of replicate-specific prices
+    costs a few rows, not R × N.
+    """
+    paying = np.broadcast_to(month >= params.finance.subscriptions_from_month,
+                             (state.replicates,))
+    key = (paying, state.host, state.price_factor)
+    cache = state.gate
+    if cache.decide_prob is not None and cache.pass_prob is not None and all(
+            np.array_equal(a, b) for a, b in zip(cache.key, key, strict=True)):
+        return cache.decide_prob, cache.pass_prob
+    uptake, hosting, dt = params.uptake, state.hosting, params.time.dt_months
+    charged = state.price_factor * paying  # the price ÷ the list price (0 while free)
+    prices = compact(params.prices_gbp_per_year)
+    if prices.shape[0] == 1:
+        R = state.replicates
+        table = np.stack([np.broadcast_to(x, (R,)) for x in (
+            charged, uptake.approval_threshold_gbp, hosting.priced_approval_months,
+            hosting.priced_approval_pass_prob)], axis=1)
+        rows, inverse = np.unique(table, axis=0, return_inverse=True)
+        months, passing = _gate(uptake, prices * rows[:, :1], rows[:, 1], rows[:, 2],
+                                rows[:, 3])
+        decide = delay_probability(months, dt)
+        if len(rows) > 1:
+            inverse = inverse.reshape(-1)
+            decide, passing = decide[inverse], passing[inverse]
+    else:  # prices differ by replicate (stacked design points): row by row
+        months, passing = approval_gate(uptake, hosting, prices * charged[:, None])
+        decide = delay_probability(months, dt)
+    cache.key = tuple(np.array(a, copy=True) for a in key)
+    cache.decide_prob, cache.pass_prob = decide, passing
+    return decide, passing
+
+
 def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopulation,
-                 price_gbp_per_year: np.ndarray, engagement_fte: np.ndarray,
+                 price_gbp_per_year: np.ndarray | None, engagement_fte: np.ndarray,
                  demand_multiplier: np.ndarray, reputation: np.ndarray,
-                 dt_months: float) -> LadderRates:
+                 dt_months: float,
+                 gate: tuple[np.ndarray, np.ndarray] | None = None) -> LadderRates:
     """The chances and rates of one sub-step of the ladder (docs/model.md §2.3–2.8).
 
     Parameters
@@ -114,6 +176,8 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
     demand_multiplier : float[R], LA demand for help (1 normally; raised by national
         programmes): multiplies the innovation coefficient and the evaluation-start rate.
     reputation : float[R], the CoE's reputation (0–1): the championing rate scales with it.
+    gate : the approval gate's chances of a decision and of a pass, float[R or 1, N]
+        (:func:`approval_chances`); None: computed here from ``price_gbp_per_year``.
     """
     R, N = len(reputation), las.count
     dt = dt_months
@@ -125,7 +189,12 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
     with np.errstate(divide="ignore"):
         start_rate = np.where(uptake.evaluation_start_months > 0,
                               1.0 / uptake.evaluation_start_months, np.inf)
-    months, pass_prob = approval_gate(uptake, hosting, price_gbp_per_year)
+    if gate is None:
+        assert price_gbp_per_year is not None
+        months, pass_prob = approval_gate(uptake, hosting, price_gbp_per_year)
+        decide_prob = delay_probability(months, dt)
+    else:
+        decide_prob, pass_prob = gate
     leave_hazard = (uptake.champion_turnover_multiplier / 12.0) * las.sw_turnover_rate_per_year
     contribute = hazard_probability(
         capacity * compact(uptake.contribution_rate_per_year / 12.0)[:, None], dt)
@@ -148,7 +217,7 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
         start_rate=start_rate,
         capacity=capacity,
         demand=np.broadcast_to(np.asarray(demand_multiplier, dtype=float), (R,)),
-        decide_prob=per_la(delay_probability(months, dt)),
+        decide_prob=per_la(decide_prob),
         pass_prob=per_la(pass_prob),
         leave_prob=hazard_probability(np.array([[1.0], [2.0]]) * leave_hazard, dt),
         orphan_lapse_prob=uptake.orphan_lapse_prob,
@@ -252,15 +321,26 @@ def subscription_price(params: Parameters, month: int) -> np.ndarray:
     return np.broadcast_to(np.where(paying, prices, 0.0), params.prices_gbp_per_year.shape)
 
 
+def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """Each LA's price in ``month`` as charged, £/year float[R, N]: its list price
+    (:func:`subscription_price`) × the replicate's price factor of the year, set by the host's
+    reserves rule (:mod:`sim.model.reserves`)."""
+    prices = subscription_price(params, month)
+    factor = state.price_factor
+    if (factor == 1.0).all():
+        return prices
+    return prices * factor[:, None]
+
+
 def advance_ladder(state: BatchState, params: Parameters, streams: MonthStreams,
                    month: int) -> None:
     """Sub-step: the ladder moves (:func:`step_uptake`) with this sub-step's rates."""
     las = params.las
     engagement = effective_fte(state.staff[:, Role.ENGAGEMENT], state.novices[:, Role.ENGAGEMENT],
                                params.workforce)
-    rates = ladder_rates(params.uptake, state.hosting, las, subscription_price(params, month),
-                         engagement, state.demand_multiplier, state.portfolio.reputation,
-                         params.time.dt_months)
+    rates = ladder_rates(params.uptake, state.hosting, las, None, engagement,
+                         state.demand_multiplier, state.portfolio.reputation,
+                         params.time.dt_months, gate=approval_chances(state, params, month))
     flows = step_uptake(state.ladder, state.champions, las, rates, state.operating,
                         streams("uptake"))
     state.counts.changed()

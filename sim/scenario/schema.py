@@ -468,6 +468,19 @@ class Grant(Strict):
         "(docs/model.md §7.4)",
         "Whether the renewal chance moves with the Centre's case: its value for money and reach "
         "over the last year (events.funding_case).")
+    basis: Literal["eligible_spend", "fixed"] = P(
+        "eligible_spend", "-",
+        "DfE grants are paid 'only in respect of approved expenditure incurred' (Education "
+        "Act 2002 s.14; docs/evidence.md §20); fixed is the optimistic case",
+        "eligible_spend: each month the grant pays the eligible costs actually incurred, at "
+        "most its profile's total for the fiscal year; what is not spent is not paid. fixed: "
+        "it pays its profile whatever is spent (the optimistic case).")
+    earned_income: Literal["offsets", "retained"] = P(
+        "offsets", "-",
+        "assumption after standard grant terms: project income is deducted from the costs a "
+        "grant reimburses unless the funder agrees otherwise (docs/evidence.md §20)",
+        "eligible_spend basis: whether subscriptions and commissions earned while the grant "
+        "runs reduce what it pays (offsets) or are kept on top of it (retained).")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Grant:
@@ -634,15 +647,16 @@ class Hosting(Strict):
         "deficit_tolerance", "-", "specification (docs/evidence.md §1.5)",
         "insolvency: closes when reserves fall below −deficit_tolerance_gbp (a company); "
         "deficit_tolerance: a cut below the tolerance, closure past closure_deficit_gbp or after "
-        "max_deficit_months (a council); spending_review: a cut below the tolerance, closure only "
-        "when a spending review stops the core budget (a department).")
+        "max_deficit_months (a council); spending_review: a cut below the tolerance, closure "
+        "when a spending review stops the core budget or after max_deficit_months of sustained "
+        "overspend (a department).")
     closure_deficit_gbp: float = P(250_000.0, "GBP", "assumption",
                                    "deficit_tolerance rule: overdraft at which the host closes the "
                                    "service.", ge=0, le=1e9)
     max_deficit_months: int = P(
         24, "months", "assumption: two budget rounds",
-        "deficit_tolerance rule: months in a row beyond the tolerance after "
-        "which the host closes the service.", ge=1, le=600)
+        "deficit_tolerance and spending_review rules: months in a row beyond the tolerance "
+        "after which the host closes the service.", ge=1, le=600)
     nonviable_closure_months: int = P(
         24, "months", "assumption: a host reviews a service that has not worked for two budget "
         "rounds (docs/model.md §5.10)",
@@ -664,6 +678,31 @@ class Hosting(Strict):
     commissions_allowed: bool = P(
         True, "-", "assumption: a government unit does not sell projects "
         "to LAs", "Whether the host's form lets the CoE take commissions.")
+    reserves_rule: Literal["none", "annuality", "cost_recovery", "reserves_policy"] = P(
+        "cost_recovery", "-",
+        "Local Government Act 2003 s.93(3): a council's charges may not exceed the cost of "
+        "provision, taking one financial year with another (docs/evidence.md §21)",
+        "What the host does with the CoE's balance at the year end. annuality (a department): "
+        "a positive balance at 31 March is surrendered. cost_recovery (a council): reserves "
+        "above reserve_cap_months of running costs go back to members as a price cut the next "
+        "year. reserves_policy (a company or charity): each April the price moves towards the "
+        "level that brings reserves to reserve_target_months, within max_price_change. none: "
+        "reserves accumulate (the optimistic case).")
+    reserve_cap_months: float = P(
+        3.0, "months", "assumption: a working balance of a quarter's running costs",
+        "cost_recovery rule: reserves the council may keep, in months of the running costs of "
+        "the funded posts; a surplus above it is returned as a price cut the next year.",
+        ge=0, le=60)
+    reserve_target_months: float = P(
+        3.0, "months",
+        "assumption within the 3–6 months of running costs charities commonly hold; the "
+        "Charity Commission (CC19) sets no figure (docs/evidence.md §21)",
+        "reserves_policy rule: target reserves, in months of the running costs of the funded "
+        "posts.", ge=0, le=60)
+    max_price_change: float = P(
+        0.2, "share", "assumption",
+        "reserves_policy rule: the most the subscription price may move from its list price "
+        "in a year (0.2: between 80% and 120% of the list price).", ge=0, le=1)
 
     @model_validator(mode="after")
     def _form_rules(self) -> Hosting:

@@ -62,11 +62,15 @@ def test_no_income_means_no_hires(
 def test_unlimited_reserves_never_close(
     name: str, las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """With reserves far above any possible cumulative deficit the CoE operates in every month
-    (a government host closes only when a spending review stops its budget, so none does here)."""
+    """With reserves far above any possible cumulative deficit the CoE never closes for money
+    (a government host closes otherwise only when a spending review stops its budget, so none
+    does here). A department may not keep reserves (annuality, docs/model.md §5.11), so here it
+    is allowed to; closure of a Centre that stops working (§5.10) is off: it is not money."""
     # 1e10 is the schema's maximum opening reserve: ~1000× ten years of the largest cost base.
     scenario = shipped_scenario(name, "finance.opening_reserves_gbp=1e10",
-                                "events.spending_review.stop_prob=0")
+                                "events.spending_review.stop_prob=0",
+                                "hosting.reserves_rule=none",
+                                "hosting.nonviable_closure_months=600")
     result = run_ensemble(scenario, las, 50, SEED)
     assert (result.metrics["operating"] == 1).all()
     assert np.isnan(result.kpis["closure_month"]).all()

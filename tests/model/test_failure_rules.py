@@ -55,17 +55,24 @@ def test_a_department_closes_only_when_a_review_stops_its_budget(
     assert abs(share - stop) < 4 * np.sqrt(stop * (1 - stop) / n)
 
 
-def test_a_department_never_closes_on_cash(
+def test_a_department_closes_on_cash_only_after_a_sustained_overspend(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """Deep in deficit but never stopped by a review, a department keeps operating (with a cut),
-    unless it stops working (the rule of §5.10, switched off here)."""
-    scenario = shipped_scenario("government_hosted", "finance.opening_reserves_gbp=-1000000",
-                                "events.spending_review.stop_prob=0",
-                                "hosting.nonviable_closure_months=600")
+    """Deep in deficit and never stopped by a review: a department cuts at once (its tolerance
+    is £0) and closes when it has been overspent at max_deficit_months month ends in a row
+    (an eligible-spend grant pays no surplus to recover with); allowed longer than the horizon,
+    it keeps operating."""
+    overspent = ("finance.opening_reserves_gbp=-1000000", "events.spending_review.stop_prob=0",
+                 "hosting.nonviable_closure_months=600")
+    scenario = shipped_scenario("government_hosted", *overspent)
+    limit = scenario.hosting.max_deficit_months
     result = run_ensemble(scenario, las, 50, SEED)
+    assert (result.kpis["host_cut_month"] == 0).all()
+    np.testing.assert_array_equal(result.kpis["closure_month"], limit - 1)
+    patient = shipped_scenario("government_hosted", *overspent, "hosting.max_deficit_months=600")
+    result = run_ensemble(patient, las, 50, SEED)
     assert (result.metrics["operating"] == 1).all()
-    assert (result.kpis["host_cut_month"] == 0).all()  # cut at once: its tolerance is £0
+    assert (result.kpis["host_cut_month"] == 0).all()
 
 
 def test_a_council_host_cuts_before_it_closes(

@@ -68,16 +68,18 @@ def test_without_bands_every_member_pays_the_flat_price(
 
 
 def test_subscription_income_is_members_times_band_prices(la_hosted_run: EnsembleResult) -> None:
-    """Monthly subscriptions lie between members × cheapest and members × dearest band ÷ 12."""
+    """Monthly subscriptions lie between members × cheapest and members × dearest band ÷ 12,
+    at the year's price factor (the list price unless the council's s.93 rule cut it)."""
     result = la_hosted_run
     m = result.metrics
     paying = np.arange(m["members"].shape[1]) >= result.scenario.finance.subscriptions_from_month
-    income, members = m["income_subscriptions_gbp"], m["members"]
+    income, members, factor = m["income_subscriptions_gbp"], m["members"], m["price_factor"]
     alive = (m["operating"] == 1) & paying[None, :]
-    assert (income[alive] >= members[alive] * 5000.0 / 12 - 0.01).all()
-    assert (income[alive] <= members[alive] * 11000.0 / 12 + 0.01).all()
+    assert (income[alive] >= factor[alive] * members[alive] * 5000.0 / 12 - 0.01).all()
+    assert (income[alive] <= factor[alive] * members[alive] * 11000.0 / 12 + 0.01).all()
     assert (income[:, ~paying] == 0).all()
-    assert (income[alive & (members > 0)] > 0).all()
+    assert (income[alive & (members > 0) & (factor > 0)] > 0).all()
+    assert ((factor >= 0) & (factor <= 1)).all()  # a council only ever cuts its price
 
 
 # ---------------------------------------------------------------------------- grants
@@ -86,13 +88,13 @@ def test_subscription_income_is_members_times_band_prices(la_hosted_run: Ensembl
 def test_grant_taper_follows_the_linear_formula(
     las: LAPopulation, make_scenario: Callable[..., Scenario]
 ) -> None:
-    """Grant income is amount/12 until the taper, amount/12 × (end − m)/(taper + 1) in it,
-    then 0."""
+    """A fixed grant's income is its profile: amount/12 until the taper, amount/12 × (end −
+    m)/(taper + 1) in it, then 0."""
     end, taper, amount = 36, 6, 120_000.0
     scenario = make_scenario(
         time={"horizon_months": 48},
         finance={"grants": [{"name": "tapered", "amount_gbp_per_year": amount, "start_month": 0,
-                             "end_month": end, "taper_months": taper}],
+                             "end_month": end, "taper_months": taper, "basis": "fixed"}],
                  "opening_reserves_gbp": 1e9},
     )
     result = run_ensemble(scenario, las, 5, SEED)
@@ -188,10 +190,17 @@ def test_commissions_won_match_the_state_driven_rate(
 
 
 def test_commissions_pay_their_value_over_their_duration(la_hosted_run: EnsembleResult) -> None:
-    """Each commission runs duration_months; income only while one runs; FTE only with income."""
+    """Each commission runs duration_months; income only while one runs; FTE only with income.
+    A Centre closed at a month end (§5.4, §5.10) earned that month's income but holds no
+    commission at the end of it, and earns nothing after."""
     result = la_hosted_run
     m = result.metrics
-    assert ((m["income_commissions_gbp"] > 0) == (m["commissions_active"] > 0)).all()
+    open_at_end = m["operating"] == 1
+    closed_before = np.concatenate([np.zeros((len(open_at_end), 1), dtype=bool),
+                                    ~open_at_end[:, :-1]], axis=1)
+    income, active = m["income_commissions_gbp"], m["commissions_active"]
+    assert (((income > 0) == (active > 0)) | ~open_at_end).all()
+    assert (income[closed_before] == 0).all() and (active[~open_at_end] == 0).all()
     assert ((m["commission_fte"] > 0) == (m["commissions_active"] > 0)).all()
     d = result.scenario.finance.commissions.duration_months
     # Running commissions at month t are those won in months t − d + 1 … t.

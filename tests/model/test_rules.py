@@ -20,10 +20,11 @@ from sim.model import (
     finance,
     host,
     portfolio,
+    reserves,
     uptake,
     workforce,
 )
-from sim.model.codes import FailureRule, Ladder, Role, ServiceStatus
+from sim.model.codes import FailureRule, Ladder, ReservesRule, Role, ServiceStatus, Tally
 from sim.model.record import METRICS, Record, record_month
 from sim.model.state import BatchState, initial_state
 from sim.scenario import scenario_from_dict
@@ -271,14 +272,20 @@ def test_gall_starts_one_service_only_with_spare_capacity(las: LAPopulation) -> 
 # --------------------------------------------------------------------------- money
 
 
-def test_the_cash_step_moves_reserves_by_income_minus_costs(las: LAPopulation) -> None:
+@pytest.mark.parametrize("basis", ["eligible_spend", "fixed"])
+def test_the_cash_step_moves_reserves_by_income_minus_costs(las: LAPopulation,
+                                                           basis: str) -> None:
     """Reserves change by exactly the income and costs recorded; one-offs and redundancy pay
-    fall in the first sub-step only; a closed replicate has neither income nor costs."""
-    state, params, streams = make(las, time={"substeps_per_month": 2})
+    fall in the first sub-step only; a closed replicate has neither income nor costs. A fixed
+    grant pays its profile; an eligible-spend grant pays the costs it may pay (every cost but
+    the redundancy pay), so the reserves fall by the redundancy pay alone."""
+    state, params, streams = make(las, time={"substeps_per_month": 2},
+                                  finance={"grants": [{"basis": basis}]})
     state.operating[2] = False
     state.one_off_gbp[:] = 1000.0
     state.redundancy_pay_gbp = np.full(R, 500.0)
     opening = state.reserves.copy()
+    finance.note_income_due(state, params, streams.at(0), 0)
     for sub in range(2):
         state.substep = sub
         finance.pay_and_collect(state, params, streams.at(0), 0)
@@ -288,8 +295,13 @@ def test_the_cash_step_moves_reserves_by_income_minus_costs(las: LAPopulation) -
     np.testing.assert_array_equal(state.flows.costs["setup"], [1000.0, 1000.0, 0.0])
     np.testing.assert_array_equal(state.flows.costs["redundancy"], [500.0, 500.0, 0.0])
     assert income[2] == 0 and costs[2] == 0
-    grant = params.finance.grants[0].amount_gbp_per_year[0] / 12
-    np.testing.assert_allclose(state.flows.income["grant"][:2], grant)
+    if basis == "fixed":
+        grant = params.finance.grants[0].amount_gbp_per_year[0] / 12
+        np.testing.assert_allclose(state.flows.income["grant"][:2], grant)
+    else:
+        eligible = costs - state.flows.costs["redundancy"]
+        np.testing.assert_allclose(state.flows.income["grant"], eligible, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(state.reserves, opening - [500.0, 500.0, 0.0], atol=1e-6)
 
 
 def test_no_commission_is_taken_without_free_delivery_staff(las: LAPopulation) -> None:
@@ -388,7 +400,7 @@ RULES: list[Callable[..., None]] = [
     external.arrive_programmes, finance.arrive_commissions, finance.note_income_due,
     host.serve_redundancies, host.restore_posts, host.freeze_hiring, workforce.advance_staff,
     uptake.advance_ladder, portfolio.advance_portfolio, finance.pay_and_collect,
-    host.apply_failure_rule, host.month_end_failure_rule]
+    host.apply_failure_rule, host.month_end_failure_rule, reserves.surrender_balance]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
@@ -404,3 +416,235 @@ def test_every_rule_acts_on_the_state_it_is_given_only(las: LAPopulation,
     rule(a, params, streams.at(0), 0)
     for old, new in zip(before, (b.reserves, b.ladder, b.staff), strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+# --------------------------------------------------------------------------- grants and host money
+
+
+def month_of_cash(state: BatchState, params: Parameters, streams: RandomStreams,
+                  month: int) -> None:
+    """The money of one month on a hand-made state: income noted, then each sub-step's cash,
+    with the month's flows cleared first."""
+    state.flows = type(state.flows).zeros(state.replicates)
+    finance.note_income_due(state, params, streams.at(month), month)
+    for sub in range(params.time.substeps_per_month):
+        state.substep = sub
+        finance.pay_and_collect(state, params, streams.at(month), month)
+
+
+def test_an_eligible_spend_grant_pays_at_most_its_profile_in_a_fiscal_year(
+    las: LAPopulation
+) -> None:
+    """A grant of £24,000 a year against costs of about £30,000 a month pays the whole year's
+    £24,000 in April (eligible spend, front-loaded within the year), nothing more until the
+    next April, then again at most £24,000; its profile is never passed and nothing it pays
+    exceeds the costs incurred."""
+    state, params, streams = make(las, finance={"grants": [{"amount_gbp_per_year": 24_000.0,
+                                                             "end_month": 36}]})
+    paid = []
+    for month in range(15):
+        month_of_cash(state, params, streams, month)
+        grant, costs = state.flows.income["grant"], sum(state.flows.costs.values())
+        assert (grant <= costs + 1e-9).all()
+        paid.append(grant.copy())
+    paid_by_month = np.array(paid)  # [month, R]
+    np.testing.assert_allclose(paid_by_month[0], 24_000.0)
+    np.testing.assert_array_equal(paid_by_month[1:12], 0.0)
+    np.testing.assert_allclose(paid_by_month[12], 24_000.0)
+    assert (paid_by_month[:12].sum(axis=0) <= 24_000.0 + 1e-9).all()
+
+
+def test_a_grant_starting_part_way_through_a_year_has_a_pro_rata_cap(las: LAPopulation) -> None:
+    """Starting in October (month 6) of a £120,000-a-year grant: at most £60,000 to March."""
+    state, params, streams = make(las, finance={"grants": [{"amount_gbp_per_year": 120_000.0,
+                                                             "start_month": 6,
+                                                             "end_month": 36}]})
+    total = np.zeros(R)
+    for month in range(12):
+        month_of_cash(state, params, streams, month)
+        if month < 6:
+            assert (state.flows.income["grant"] == 0).all()
+        total += state.flows.income["grant"]
+    np.testing.assert_allclose(total, 60_000.0)
+    np.testing.assert_allclose(state.grants.year_cap, 60_000.0)
+
+
+@pytest.mark.parametrize(("earned_income", "offsets"), [("offsets", True), ("retained", False)])
+def test_earned_income_offsets_the_grant_or_is_retained(las: LAPopulation, earned_income: str,
+                                                        offsets: bool) -> None:
+    """£5,000 a month of commissions: an offsetting grant pays £5,000 less than the eligible
+    costs and the reserves do not move; a grant whose terms let the income be retained pays the
+    whole eligible spend and the reserves rise by the commissions."""
+    state, params, streams = make(las, finance={"grants": [{"earned_income": earned_income}]})
+    state.commissions.remaining[:, 0] = 3
+    state.commissions.pay[:, 0] = 5_000.0
+    opening = state.reserves.copy()
+    month_of_cash(state, params, streams, 0)
+    eligible = sum(state.flows.costs[c] for c in finance.GRANT_ELIGIBLE_COSTS)
+    np.testing.assert_allclose(state.flows.income["commissions"], 5_000.0)
+    expected = eligible - 5_000.0 if offsets else eligible
+    np.testing.assert_allclose(state.flows.income["grant"], expected, atol=1e-6)
+    np.testing.assert_allclose(state.reserves - opening, 0.0 if offsets else 5_000.0, atol=1e-6)
+
+
+def test_a_core_budget_and_a_fixed_grant_are_not_paid_for_twice(las: LAPopulation) -> None:
+    """An eligible-spend grant pays only the eligible costs the core budget and a fixed grant
+    have not met (no cost is funded twice)."""
+    state, params, streams = make(las, finance={
+        "core_budget_gbp_per_year": 60_000.0,
+        "grants": [{"name": "fixed", "basis": "fixed", "amount_gbp_per_year": 36_000.0},
+                   {"name": "eligible", "amount_gbp_per_year": 1e6}]})
+    month_of_cash(state, params, streams, 0)
+    eligible = sum(state.flows.costs[c] for c in finance.GRANT_ELIGIBLE_COSTS)
+    np.testing.assert_allclose(state.flows.income["core_budget"], 5_000.0)
+    np.testing.assert_allclose(state.flows.income["grant"], 3_000.0 + (eligible - 8_000.0),
+                               atol=1e-6)
+
+
+def test_a_grant_with_no_staff_and_no_costs_pays_nothing(las: LAPopulation) -> None:
+    """Extreme: nobody in post and no fixed costs: an eligible-spend grant pays £0, while a
+    fixed grant still pays its profile (the optimistic case)."""
+    none = {"initial_fte": 0, "establishment_fte": 0}
+    for basis, expected in (("eligible_spend", 0.0), ("fixed", 1e6 / 12)):
+        state, params, streams = make(
+            las, workforce={"delivery": none, "engagement": none, "leadership": none},
+            finance={"fixed_non_pay_gbp_per_year": 0.0,
+                     "grants": [{"basis": basis, "amount_gbp_per_year": 1e6}]})
+        month_of_cash(state, params, streams, 0)
+        assert (sum(state.flows.costs.values()) == 0).all()
+        np.testing.assert_allclose(state.flows.income["grant"], round(expected, 2))
+
+
+def test_the_income_at_risk_of_an_eligible_spend_grant_is_what_it_pays(
+    las: LAPopulation
+) -> None:
+    """Staff see at risk what the grant pays (at most its profile), not its whole award."""
+    state, params, streams = make(las, finance={"grants": [{"amount_gbp_per_year": 1.2e6,
+                                                             "end_month": 6}]})
+    month_of_cash(state, params, streams, 0)
+    paid = state.flows.income["grant"]
+    assert (paid < 100_000.0).all()
+    np.testing.assert_allclose(finance.grant_income_at_risk(state.grants, 1, 12), paid)
+
+
+def test_annuality_surrenders_a_positive_balance_at_31_march(las: LAPopulation) -> None:
+    """In March a department surrenders a positive balance (its own cost line) and carries an
+    overspend; in other months, and under other hosts, nothing moves."""
+    state, params, streams = make(las, hosting={"model": "government_hosted",
+                                                "reserves_rule": "annuality"})
+    state.reserves[:] = [5_000.25, -3_000.0, 0.0]
+    reserves.surrender_balance(state, params, streams.at(10), 10)  # February
+    np.testing.assert_array_equal(state.reserves, [5_000.25, -3_000.0, 0.0])
+    reserves.surrender_balance(state, params, streams.at(11), 11)  # March
+    np.testing.assert_array_equal(state.reserves, [0.0, -3_000.0, 0.0])
+    np.testing.assert_array_equal(state.flows.costs["surrender"], [5_000.25, 0.0, 0.0])
+    council, cparams, cstreams = make(las)
+    council.reserves[:] = 5_000.0
+    reserves.surrender_balance(council, cparams, cstreams.at(11), 11)
+    np.testing.assert_array_equal(council.reserves, 5_000.0)
+
+
+def test_the_fiscal_year_end_follows_the_start_month(compiled: Callable[..., Parameters]) -> None:
+    """A run starting in January has its first 31 March at month 2 and its April at month 3."""
+    params = compiled(time={"start": "2027-01", "horizon_months": 24})
+    assert [m for m in range(24) if params.time.is_year_end(m)] == [2, 14]
+    assert params.time.fiscal_year_start(2) == -9 and params.time.fiscal_year_start(3) == 3
+
+
+def test_cost_recovery_returns_the_surplus_above_the_cap_through_next_years_price() -> None:
+    """s.93: with list subscriptions of £100,000 a year, running costs of £10,000 a month and
+    a cap of 3 months (£30,000): reserves of £50,000 give 20% off (the £20,000 above the cap
+    goes back), £30,000 or less the list price, £500,000 a free year; no member, list price."""
+    rule = np.full(5, ReservesRule.COST_RECOVERY)
+    factor = reserves.price_factor(rule, np.array([50_000.0, 30_000.0, -10.0, 5e5, 5e5]),
+                                   np.full(5, 10_000.0),
+                                   np.array([1e5, 1e5, 1e5, 1e5, 0.0]), np.full(5, 3.0),
+                                   np.full(5, 6.0), np.full(5, 0.2))
+    np.testing.assert_allclose(factor, [0.8, 1.0, 1.0, 0.0, 1.0])
+    # A surplus that is not a whole percent of the subscriptions: the cut is rounded up.
+    odd = reserves.price_factor(rule[:1], np.array([30_000.0 + 12_345.0]), np.full(1, 1e4),
+                                np.full(1, 1e5), np.full(1, 3.0), np.full(1, 6.0),
+                                np.full(1, 0.2))
+    assert (1 - odd[0]) * 1e5 >= 12_345.0 and (1 - odd[0]) * 1e5 < 12_345.0 + 1_000.0
+
+
+def test_a_reserves_policy_moves_the_price_towards_its_target_within_its_band() -> None:
+    """Target 3 months of £10,000: £20,000 short on £100,000 of subscriptions raises the price
+    20% (its band's edge); £5,000 short 5%; £50,000 over the target cuts it 20%; at the target
+    the list price; other rules keep the list price."""
+    rule = np.array([ReservesRule.RESERVES_POLICY] * 4 + [ReservesRule.NONE,
+                                                          ReservesRule.ANNUALITY])
+    held = np.array([10_000.0, 25_000.0, 80_000.0, 30_000.0, 0.0, 0.0])
+    factor = reserves.price_factor(rule, held, np.full(6, 10_000.0), np.full(6, 1e5),
+                                   np.full(6, 1.0), np.full(6, 3.0), np.full(6, 0.2))
+    np.testing.assert_allclose(factor, [1.2, 1.05, 0.8, 1.0, 1.0, 1.0])
+
+
+def test_april_sets_the_price_before_members_renew_and_income_follows_it(
+    las: LAPopulation
+) -> None:
+    """A council with reserves far above its cap: the April price falls to 0, so members renew
+    at a free offer and pay nothing; the gate is that of a free offer too."""
+    state, params, streams = make(las, finance={"subscriptions_from_month": 0,
+                                                "subscription_gbp_per_year": 6000.0},
+                                  hosting={"reserve_cap_months": 1.0})
+    state.ladder[:, :40] = Ladder.MEMBER
+    state.champions[:, :40] = 1
+    state.counts.changed()
+    state.reserves[:] = [1e9, 0.0, 1e9]
+    state.operating[2] = False
+    events.fiscal_year_start(state, params, streams.at(12), 12)
+    np.testing.assert_array_equal(state.price_factor, [0.0, 1.0, 1.0])
+    due = finance.income_due(state, params, 12)["subscriptions"]
+    members = state.tally()[Tally.MEMBERS]
+    np.testing.assert_allclose(due, [0.0, members[1] * 500.0, members[2] * 500.0])
+    decide, passing = uptake.approval_chances(state, params, 12)
+    free_decide, free_pass = uptake.approval_chances(
+        *make(las, finance={"subscriptions_from_month": 0, "subscription_gbp_per_year": 0.0}
+              )[:2], 12)
+    np.testing.assert_array_equal(np.broadcast_to(passing, (R, las.count))[0],
+                                  np.broadcast_to(free_pass, (R, las.count))[0])
+    np.testing.assert_array_equal(np.broadcast_to(decide, (R, las.count))[0],
+                                  np.broadcast_to(free_decide, (R, las.count))[0])
+
+
+def test_the_gate_at_a_price_factor_is_the_gate_at_the_scaled_price(las: LAPopulation) -> None:
+    """Replicates at 60%, 100% and 130% of the list price: each gets the gate of its own
+    charged price, as approval_gate computes it from the prices themselves."""
+    state, params, _ = make(las, finance={"subscriptions_from_month": 0,
+                                          "subscription_gbp_per_year": 9000.0})
+    state.price_factor[:] = [0.6, 1.0, 1.3]
+    decide, passing = uptake.approval_chances(state, params, 5)
+    charged = uptake.charged_prices(state, params, 5)
+    months, expected = uptake.approval_gate(params.uptake, state.hosting, charged)
+    np.testing.assert_array_equal(passing, np.broadcast_to(expected, (R, las.count)))
+    np.testing.assert_array_equal(decide, np.broadcast_to(
+        uptake.delay_probability(months, params.time.dt_months), (R, las.count)))
+    assert passing[0, 0] > passing[1, 0] > passing[2, 0]  # 5,400 > 9,000 > 11,700 £/year
+    again = uptake.approval_chances(state, params, 6)
+    assert again[0] is decide  # nothing changed: the cached gate
+
+
+def test_a_department_closes_after_a_sustained_overspend(las: LAPopulation) -> None:
+    """spending_review rule: a unit overspent at max_deficit_months month ends in a row closes;
+    one that recovers in time does not."""
+    state, params, streams = make(las, hosting={"failure_rule": "spending_review",
+                                                "deficit_tolerance_gbp": 0.0,
+                                                "max_deficit_months": 3})
+    for month, held in enumerate(([-1.0, -1.0, -1.0], [-1.0, -1.0, 0.0],
+                                  [-1.0, 5.0, -1.0])):
+        state.reserves[:] = held
+        host.month_end_failure_rule(state, params, streams.at(month), month)
+    assert list(state.operating) == [False, True, True]
+
+
+def test_a_grant_pays_nothing_after_its_end_even_with_headroom_left(las: LAPopulation) -> None:
+    """A £1m-a-year grant ending in July (month 3) pays the costs of April to June and nothing
+    after, although most of the year's cap is unused."""
+    state, params, streams = make(las, finance={"grants": [{"amount_gbp_per_year": 1e6,
+                                                             "end_month": 3}]})
+    for month in range(6):
+        month_of_cash(state, params, streams, month)
+        eligible = sum(state.flows.costs[c] for c in finance.GRANT_ELIGIBLE_COSTS)
+        expected = eligible if month < 3 else 0.0
+        np.testing.assert_allclose(state.flows.income["grant"], expected, atol=1e-6)

@@ -236,6 +236,25 @@ def test_grant_ending_before_it_starts(tmp_path: Path) -> None:
     assert same_file(error.source, path)
 
 
+@pytest.mark.parametrize(("text", "key", "shown"), [
+    ('[[finance.grants]]\nname = "g"\nbasis = "actuals"\n', "finance.grants[0].basis",
+     "'actuals'"),
+    ('[[finance.grants]]\nname = "g"\nearned_income = "kept"\n',
+     "finance.grants[0].earned_income", "'kept'"),
+    ('[hosting]\nreserves_rule = "hoard"\n', "hosting.reserves_rule", "'hoard'"),
+    ("[hosting]\nreserve_cap_months = -1\n", "hosting.reserve_cap_months", "-1"),
+    ("[hosting]\nreserve_target_months = 100\n", "hosting.reserve_target_months", "100"),
+    ("[hosting]\nmax_price_change = 1.5\n", "hosting.max_price_change", "1.5"),
+])
+def test_money_rule_keys_are_validated_in_one_line(tmp_path: Path, text: str, key: str,
+                                                    shown: str) -> None:
+    """A grant basis, an earned-income term, a reserves rule or its months and price band out of
+    their allowed values: one line naming the key and quoting the value."""
+    error = load_error(write(tmp_path / "s.toml", text))
+    assert error.path == key
+    assert shown in error.message and "\n" not in str(error)
+
+
 def test_error_names_the_file_where_the_key_was_written(tmp_path: Path) -> None:
     """The error blames the parent, the child or '--set', whichever wrote the bad value."""
     parent = write(tmp_path / "parent.toml", "[uptake]\nrenewal_prob = 1.5\n")
