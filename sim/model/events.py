@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
-from sim.model.codes import FailureRule
+from sim.model.codes import FailureRule, Ladder
 from sim.model.external import general_election, spending_review
 from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
 from sim.model.host import close
@@ -124,12 +124,14 @@ def events_from_log(log: list[tuple[int, _Label]]) -> list[Event]:
 
 def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStreams,
                       month: int) -> None:
-    """April: members renew or lapse (docs/model.md §2.7); nothing to renew at month 0."""
+    """April: members renew or lapse (docs/model.md §2.7), and none renews at a price above
+    its willingness to pay (§2.10); nothing to renew at month 0."""
     if month == 0:
         return
     lapses = renew(state.ladder, state.champions, params.las, params.uptake,
                    state.portfolio.reputation, member_value_per_year(state, params),
-                   subscription_price(params, month), state.operating, streams("renewal"))
+                   subscription_price(params, month), state.operating, streams("renewal"),
+                   state.refuses_price)
     state.counts.changed()
     state.flows.renewal_lapses[:] = lapses.sum(axis=1)
 
@@ -200,6 +202,7 @@ def host_change(index: int, state: BatchState, params: Parameters, streams: Mont
     lost[~state.operating] = 0
     state.staff[:] -= lost
     np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
+    state.backfill += lost  # their posts are vacated like any leaver's
     state.flows.leavers += lost.sum(axis=1)
     state.one_off_gbp[state.operating] += table.change_transition_cost_gbp[index]
 
@@ -209,6 +212,8 @@ def reorganise(index: int, state: BatchState, params: Parameters, streams: Month
     """Local government reorganisation ``index``: LAs merge (docs/model.md §2.9)."""
     merge_las(state.ladder, state.champions, params.events.reorganisations[index][1])
     state.counts.changed()
+    state.market_las = ((~state.refuses_price) & (state.ladder != Ladder.MERGED)).sum(
+        axis=1).astype(float)
 
 
 # --------------------------------------------------------------------------- the calendar

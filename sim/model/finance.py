@@ -39,7 +39,8 @@ __all__ = ["Cashflow", "CommissionBook", "GrantBook", "INCOME_SOURCES", "COST_TY
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
-COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy")
+COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
+              "recruitment", "vacancy_cover")
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
 """Income sources the caller computes from the state; host support follows from the host."""
 
@@ -272,7 +273,9 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      workforce: WorkforceParameters, staff: np.ndarray,
                      income_gbp_per_month: Mapping[str, np.ndarray], one_off_gbp: np.ndarray,
                      operating: np.ndarray, dt_months: float,
-                     redundancy_gbp: np.ndarray | None = None) -> Cashflow:
+                     redundancy_gbp: np.ndarray | None = None,
+                     cover_fte: np.ndarray | None = None,
+                     recruitment_gbp: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -283,6 +286,10 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
     one_off_gbp : float[R], set-up and host-transition costs falling due this step (not × dt).
     operating : bool[R]; a closed CoE has no income and no costs.
     redundancy_gbp : float[R], redundancy costs falling due this step (not × dt); None = 0.
+    cover_fte : float[R, 3], agency or contractor cover of vacated posts by role; each FTE
+        costs ``vacancy_cover_cost_multiplier`` times the staff cost (pay, NI, pension) of
+        its post, plus VAT where the host cannot recover it; None = 0.
+    recruitment_gbp : float[R], recruitment costs of this step's hires (not × dt); None = 0.
     """
     unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
     if unknown:
@@ -299,6 +306,12 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
               for s in EXTERNAL_INCOME}
     income["charitable"] = np.where(hosting.charitable_form, income["charitable"], 0.0)
     income["host_support"] = np.broadcast_to(hosting.in_kind_support_gbp_per_year / 12.0, (R,))
+    if cover_fte is None:
+        cover = np.zeros(R)
+    else:
+        cover = ((cover_fte * salaries).sum(axis=1) * on_cost
+                 * workforce.vacancy_cover_cost_multiplier
+                 * np.where(hosting.vat_recoverable, 1.0, 1.0 + finance.vat_rate))
     costs = {
         "staff": pay * on_cost,
         "overhead": pay * hosting.overhead_recharge_rate,
@@ -312,7 +325,10 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         costs={**{k: pennies(v * on) for k, v in costs.items()},
                "setup": pennies(one_off_gbp * lump),
                "redundancy": pennies((np.zeros(R) if redundancy_gbp is None else redundancy_gbp)
-                                     * lump)},
+                                     * lump),
+               "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
+                                       else recruitment_gbp) * lump),
+               "vacancy_cover": pennies(cover * on)},
     )
 
 
@@ -363,15 +379,18 @@ def note_income_due(state: BatchState, params: Parameters, streams: MonthStreams
 def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Sub-step: the income due now (members may have changed) comes in and the costs go out;
-    one-off costs and redundancy pay fall in the month's first sub-step. Reserves change by
-    exactly income − costs, in pennies (docs/model.md §5.3)."""
+    one-off costs and redundancy pay fall in the month's first sub-step, the recruitment
+    costs of hires in the sub-step of the hire. Reserves change by exactly income − costs, in
+    pennies (docs/model.md §5.3)."""
     R = state.replicates
     first = state.substep == 0
     state.income_due = income_due(state, params, month)
     cash = monthly_cashflow(params.finance, state.hosting, params.workforce, state.staff,
                             state.income_due, state.one_off_gbp if first else np.zeros(R),
                             state.operating, params.time.dt_months,
-                            state.redundancy_pay_gbp if first else None)
+                            state.redundancy_pay_gbp if first else None,
+                            state.vacancy_cover_fte, state.recruitment_due_gbp)
+    state.recruitment_due_gbp = np.zeros(R)
     income, costs = cash.income_total, cash.costs_total
     state.reserves[:] = state.reserves + income - costs
     for source, value in cash.income.items():
