@@ -32,6 +32,7 @@ KPIS: dict[str, str] = {
     "live_services_y10": "live services at the end of year 10 (or of the horizon)",
     "min_reserves_gbp": "lowest month-end reserves (£)",
     "failed_launches_total": "failed launches over the horizon (count)",
+    "retirements_total": "live services retired over the horizon for want of staff (count)",
     "leavers_total": "staff resignations over the horizon (people)",
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
     "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
@@ -114,6 +115,7 @@ def compute_kpis(metrics: dict[str, np.ndarray],
     out["live_services_y10"] = metrics["live_services"][:, y10].copy()
     out["min_reserves_gbp"] = reserves.min(axis=1)
     out["failed_launches_total"] = metrics["failed_launches"].sum(axis=1)
+    out["retirements_total"] = metrics["retirements"].sum(axis=1)
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)
     out["value_delivered_total_hours"] = metrics["value_delivered_hours"].sum(axis=1)
