@@ -54,8 +54,8 @@ GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "se
                         "recruitment", "vacancy_cover")
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
-set-up, and the recruitment and agency cover of the project's posts (§3.5). Not redundancy pay (a liability of the employer, usually ineligible unless agreed)
-nor a surrender (a transfer)."""
+set-up, and the recruitment and agency cover of the project's posts (§3.5). Not redundancy pay
+(a liability of the employer, usually ineligible unless agreed) nor a surrender (a transfer)."""
 
 EARNED_INCOME = ("subscriptions", "commissions")
 """Income the CoE earns from LAs and commissioners: an ``offsets`` grant pays only the eligible
