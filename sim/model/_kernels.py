@@ -30,10 +30,16 @@ class LadderRates(NamedTuple):
     Per replicate (float64[R]): ``aware_p`` (the Bass innovation hazard p, per month, scaled
     by outreach and demand), ``q`` (imitation, per month), ``lapsed_return_prob``,
     ``start_rate`` (1 ÷ evaluation start months, inf for 0), ``demand``,
-    ``orphan_lapse_prob``, ``refill_prob`` (second champion found), ``champion_prob``.
-    Per replicate and LA (float64[R, N]; broadcast views are fine): ``decide_prob``,
-    ``pass_prob``, ``contribute_prob``. Per LA: ``capacity`` float64[N], ``leave_prob``
-    float64[2, N] (the chance that one of ``c`` champions leaves, at row ``c − 1``).
+    ``orphan_lapse_prob``, ``refill_prob`` (second champion found), ``champion_prob``;
+    ``charging`` bool[R] (members pay this sub-step), ``service_value`` (the live services'
+    value to an ordinary member, £/year) and ``goodwill`` (the network's worth at the CoE's
+    reputation, £/year). Per replicate and LA (float64[R, N]; broadcast views are fine):
+    ``decide_prob``, ``pass_prob``, ``contribute_prob``, ``price`` (£/year now, 0 while free);
+    and ``refuses`` bool[R, N] (the LA's willingness to pay is below its price: while
+    ``charging``, its approval never passes, docs/model.md §2.10). Per LA: ``capacity``
+    float64[N], ``leave_prob`` float64[2, N] (the chance that one of ``c`` champions leaves,
+    at row ``c − 1``), ``value_multiplier`` float64[N] (the services' value to the LA relative
+    to an ordinary member). ``value_scale``: the scale of value for money (§2.6).
     Peer weights: ``w_nation_per_la`` (national weight ÷ N), ``region_scale`` float64[regions]
     (regional weight ÷ region size; 0 when regions carry no weight), ``neighbour_scale``
     (neighbour weight ÷ 10), ``champion_weight`` (adopters a champion counts as).
@@ -57,6 +63,13 @@ class LadderRates(NamedTuple):
     refill_prob: np.ndarray
     contribute_prob: np.ndarray
     champion_prob: np.ndarray
+    refuses: np.ndarray
+    charging: np.ndarray
+    price: np.ndarray
+    service_value: np.ndarray
+    goodwill: np.ndarray
+    value_multiplier: np.ndarray
+    value_scale: float
 
 
 class TallyLayout(NamedTuple):
@@ -107,6 +120,9 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
     decide_prob, pass_prob, leave_prob = rates.decide_prob, rates.pass_prob, rates.leave_prob
     orphan_lapse_prob, refill_prob = rates.orphan_lapse_prob, rates.refill_prob
     contribute_prob, champion_prob = rates.contribute_prob, rates.champion_prob
+    refuses, charging = rates.refuses, rates.charging
+    price, service_value, goodwill = rates.price, rates.service_value, rates.goodwill
+    value_multiplier, value_scale = rates.value_multiplier, rates.value_scale
     R, N = ladder.shape
     K = neighbours.shape[1]
     n_regions = region_scale.shape[0]
@@ -193,7 +209,16 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
             if s == Ladder.EVALUATING:
                 fired, ui = _test(ui, decide_prob[r, i])
                 if fired:
-                    joined, ui = _test(ui, pass_prob[r, i])
+                    # An LA that will not pay its price never passes (docs/model.md §2.10);
+                    # at a price, the pass rate is scaled by value for money (§2.6).
+                    if charging[r] and refuses[r, i]:
+                        passing = 0.0
+                    else:
+                        passing = pass_prob[r, i]
+                        if price[r, i] > 0.0:
+                            worth = service_value[r] * value_multiplier[i] + goodwill[r]
+                            passing = passing * -math.expm1(-(worth / price[r, i]) / value_scale)
+                    joined, ui = _test(ui, passing)
                     if joined:
                         s = np.int8(Ladder.MEMBER)
                         champions[r, i] = 1

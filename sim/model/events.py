@@ -26,7 +26,7 @@ from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
 from sim.model.reserves import set_prices
-from sim.model.uptake import charged_prices, renew
+from sim.model.uptake import charged_prices, refresh_market, renew
 from sim.model.workforce import binomial_draw
 
 if TYPE_CHECKING:
@@ -127,13 +127,18 @@ def events_from_log(log: list[tuple[int, _Label]]) -> list[Event]:
 def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStreams,
                       month: int) -> None:
     """April: the host's reserves rule sets the year's price (docs/model.md §5.11), then
-    members renew or lapse at that price (§2.7); nothing to renew at month 0."""
+    members renew or lapse at that price (§2.7), and none renews at a price above its
+    willingness to pay (§2.10); nothing to renew at month 0."""
     if month == 0:
         return
+    before = state.price_factor.copy()
     set_prices(state, params, month)
+    if not np.array_equal(before, state.price_factor):
+        refresh_market(state, params)  # the price moved: who would pay it moved with it
     lapses = renew(state.ladder, state.champions, params.las, params.uptake,
                    state.portfolio.reputation, member_value_per_year(state, params),
-                   charged_prices(state, params, month), state.operating, streams("renewal"))
+                   charged_prices(state, params, month), state.operating, streams("renewal"),
+                   state.refuses_price)
     state.counts.changed()
     state.flows.renewal_lapses[:] = lapses.sum(axis=1)
 
@@ -215,6 +220,7 @@ def host_change(index: int, state: BatchState, params: Parameters, streams: Mont
     lost[~state.operating] = 0
     state.staff[:] -= lost
     np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
+    state.backfill += lost  # their posts are vacated like any leaver's
     state.flows.leavers += lost.sum(axis=1)
     state.one_off_gbp[state.operating] += table.change_transition_cost_gbp[index]
 
@@ -224,6 +230,7 @@ def reorganise(index: int, state: BatchState, params: Parameters, streams: Month
     """Local government reorganisation ``index``: LAs merge (docs/model.md §2.9)."""
     merge_las(state.ladder, state.champions, params.events.reorganisations[index][1])
     state.counts.changed()
+    refresh_market(state, params)
 
 
 # --------------------------------------------------------------------------- the calendar

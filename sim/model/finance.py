@@ -44,18 +44,19 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
-              "surrender")
+              "recruitment", "vacancy_cover", "surrender")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`."""
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
 """Income sources the caller computes from the state; host support follows from the host."""
 
-GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup")
+GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
+                        "recruitment", "vacancy_cover")
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
-on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance
-and set-up. Not redundancy pay (a liability of the employer, usually ineligible unless agreed)
-nor a surrender (a transfer)."""
+on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
+set-up, and the recruitment and agency cover of the project's posts (§3.5). Not redundancy pay
+(a liability of the employer, usually ineligible unless agreed) nor a surrender (a transfer)."""
 
 EARNED_INCOME = ("subscriptions", "commissions")
 """Income the CoE earns from LAs and commissioners: an ``offsets`` grant pays only the eligible
@@ -337,7 +338,9 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      workforce: WorkforceParameters, staff: np.ndarray,
                      income_gbp_per_month: Mapping[str, np.ndarray], one_off_gbp: np.ndarray,
                      operating: np.ndarray, dt_months: float,
-                     redundancy_gbp: np.ndarray | None = None) -> Cashflow:
+                     redundancy_gbp: np.ndarray | None = None,
+                     cover_fte: np.ndarray | None = None,
+                     recruitment_gbp: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -348,6 +351,10 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
     one_off_gbp : float[R], set-up and host-transition costs falling due this step (not × dt).
     operating : bool[R]; a closed CoE has no income and no costs.
     redundancy_gbp : float[R], redundancy costs falling due this step (not × dt); None = 0.
+    cover_fte : float[R, 3], agency or contractor cover of vacated posts by role; each FTE
+        costs ``vacancy_cover_cost_multiplier`` times the staff cost (pay, NI, pension) of
+        its post, plus VAT where the host cannot recover it; None = 0.
+    recruitment_gbp : float[R], recruitment costs of this step's hires (not × dt); None = 0.
     """
     unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
     if unknown:
@@ -364,6 +371,12 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
               for s in EXTERNAL_INCOME}
     income["charitable"] = np.where(hosting.charitable_form, income["charitable"], 0.0)
     income["host_support"] = np.broadcast_to(hosting.in_kind_support_gbp_per_year / 12.0, (R,))
+    if cover_fte is None:
+        cover = np.zeros(R)
+    else:
+        cover = ((cover_fte * salaries).sum(axis=1) * on_cost
+                 * workforce.vacancy_cover_cost_multiplier
+                 * np.where(hosting.vat_recoverable, 1.0, 1.0 + finance.vat_rate))
     costs = {
         "staff": pay * on_cost,
         "overhead": pay * hosting.overhead_recharge_rate,
@@ -377,7 +390,10 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         costs={**{k: pennies(v * on) for k, v in costs.items()},
                "setup": pennies(one_off_gbp * lump),
                "redundancy": pennies((np.zeros(R) if redundancy_gbp is None else redundancy_gbp)
-                                     * lump)},
+                                     * lump),
+               "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
+                                       else recruitment_gbp) * lump),
+               "vacancy_cover": pennies(cover * on)},
     )
 
 
@@ -483,8 +499,9 @@ def note_income_due(state: BatchState, params: Parameters, streams: MonthStreams
 def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Sub-step: the income due now (members may have changed) comes in and the costs go out;
-    one-off costs and redundancy pay fall in the month's first sub-step. Reserves change by
-    exactly income − costs, in pennies (docs/model.md §5.3)."""
+    one-off costs and redundancy pay fall in the month's first sub-step, the recruitment
+    costs of hires in the sub-step of the hire. Reserves change by exactly income − costs, in
+    pennies (docs/model.md §5.3)."""
     R = state.replicates
     first = state.substep == 0
     state.income_due = income_due(state, params, month)
@@ -497,7 +514,9 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
     cash = monthly_cashflow(params.finance, state.hosting, params.workforce, state.staff,
                             due, state.one_off_gbp if first else np.zeros(R),
                             state.operating, dt,
-                            state.redundancy_pay_gbp if first else None)
+                            state.redundancy_pay_gbp if first else None,
+                            state.vacancy_cover_fte, state.recruitment_due_gbp)
+    state.recruitment_due_gbp = np.zeros(R)
     if book.eligible.any():
         other = cash.income["grant"] + cash.income["core_budget"]
         claimed = claim_grants(book, cash, other, profile > 0, dt)

@@ -39,6 +39,7 @@ KPIS: dict[str, str] = {
                                 "never); its defined share is the chance reserves run out "
                                 "within the horizon",
     "failed_launches_total": "failed launches over the horizon (count)",
+    "retirements_total": "live services retired over the horizon for want of staff (count)",
     "leavers_total": "staff resignations over the horizon (people)",
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
     "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
@@ -126,6 +127,7 @@ def compute_kpis(metrics: dict[str, np.ndarray],
     out["min_reserves_gbp"] = reserves.min(axis=1)
     out["reserves_exhausted_month"] = _first(reserves < 0)
     out["failed_launches_total"] = metrics["failed_launches"].sum(axis=1)
+    out["retirements_total"] = metrics["retirements"].sum(axis=1)
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)
     out["value_delivered_total_hours"] = metrics["value_delivered_hours"].sum(axis=1)

@@ -39,6 +39,7 @@ __all__ = [
     "GrantParameters",
     "HostParameters",
     "HostTable",
+    "MarketParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
     "PortfolioParameters",
@@ -109,6 +110,7 @@ class UptakeParameters:
     champion_replacement_months: Array = field(metadata=PER_REPLICATE)
     contribution_rate_per_year: Array = field(metadata=PER_REPLICATE)
     championing_rate_per_year: Array = field(metadata=PER_REPLICATE)
+    volunteer_fte_per_staff_fte: Array = field(metadata=PER_REPLICATE)
     peer_weight_region: float
     peer_weight_neighbours: float
     outreach_reference_fte: float
@@ -118,7 +120,7 @@ class UptakeParameters:
     free_approval_pass_prob: float
     approval_price_elasticity: float
     renewal_value_ratio_scale: float
-    renewal_without_value_share: float
+    renewal_goodwill_gbp_per_year: float
     low_rated_value_multiplier: float
     champion_turnover_multiplier: float
     champion_peer_weight: int
@@ -140,6 +142,8 @@ class WorkforceParameters:
     funding_uncertainty_uplift: Array = field(metadata=PER_REPLICATE)
     workload_sensitivity: Array = field(metadata=PER_REPLICATE)
     hiring_freeze_reserve_months: Array = field(metadata=PER_REPLICATE)
+    vacancy_cover_share: Array = field(metadata=PER_REPLICATE)
+    vacancy_cover_cost_multiplier: Array = field(metadata=PER_REPLICATE)
     funding_uncertainty_window_months: int
     ramp_up_months: float
     new_starter_productivity: float
@@ -184,6 +188,21 @@ class PortfolioParameters:
     reputation_hit_failed_launch: float
     reputation_hit_incident: float
     initial_reputation: float
+    retirement_reliability_floor: float
+    retirement_months: float
+    reputation_hit_retirement: float
+
+
+@dataclass(frozen=True)
+class MarketParameters:
+    """What LAs will pay and what serving members costs (docs/model.md §2.10, §4.9)."""
+
+    wtp_median_gbp_per_year: Array = field(metadata=PER_REPLICATE)
+    wtp_sigma: Array = field(metadata=PER_REPLICATE)
+    support_delivery_fte_per_member: Array = field(metadata=PER_REPLICATE)
+    support_engagement_fte_per_member: Array = field(metadata=PER_REPLICATE)
+    onboarding_fte_months_per_join: Array = field(metadata=PER_REPLICATE)
+    onboarding_months: Array = field(metadata=PER_REPLICATE)
 
 
 @dataclass(frozen=True)
@@ -276,6 +295,7 @@ class HostParameters:
     pension_rate: Array
     overhead_recharge_rate: Array = field(metadata=PER_REPLICATE)
     recruitment_delay_months: Array = field(metadata=PER_REPLICATE)
+    recruitment_cost_gbp_per_hire: Array = field(metadata=PER_REPLICATE)
     priced_approval_months: Array = field(metadata=PER_REPLICATE)
     governance_gbp_per_year: Array
     setup_cost_gbp: Array
@@ -394,6 +414,7 @@ class Parameters:
     las: LAPopulation
     time: TimeParameters
     uptake: UptakeParameters
+    market: MarketParameters
     workforce: WorkforceParameters
     portfolio: PortfolioParameters
     finance: FinanceParameters
@@ -448,6 +469,7 @@ def _per_replicate_paths() -> frozenset[str]:
         return [f.name for f in fields(cls) if f.metadata.get("per_replicate")]
 
     paths = {f"uptake.{n}" for n in marked(UptakeParameters)}
+    paths |= {f"market.{n}" for n in marked(MarketParameters)}
     paths |= {f"workforce.{n}" for n in marked(WorkforceParameters)}
     paths |= {f"portfolio.{n}" for n in marked(PortfolioParameters)}
     paths |= {f"finance.{n}" for n in marked(FinanceParameters)}

@@ -1,12 +1,14 @@
 """The portfolio of services and Gall's law.
 
-Each service is planned, building or live (float and int8 arrays [R, S]). Delivery staff
-maintain live services first; what is left builds services in progress, shared equally. A
+Each service is planned, building or live (float and int8 arrays [R, S]). Delivery staff serve
+the members first (support and onboarding), then maintain live services in the portfolio's
+order; what is left builds services in progress, shared equally. A
 service whose build completes launches; the launch fails with a probability that grows with
 its complexity, with how stretched the delivery team is, and with the complexity of other
 services in build at the same time (a failed launch goes back to build and costs reputation).
 Live services accumulate technical debt when maintenance cover is short; reliability is
-``exp(−debt)``; unreliable services have incidents; reputation follows reliability.
+``exp(−debt)``; unreliable services have incidents, and a service that stays below the
+retirement floor is retired (planned again); reputation follows reliability.
 
 Nothing here says that starting small wins: with ample capacity ``big_bang`` finishes sooner;
 with scarce capacity its concurrent complex launches and thin maintenance fail more often.
@@ -29,20 +31,23 @@ if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["PortfolioFlows", "PortfolioState", "advance_portfolio", "decide_launches",
-           "delivery_capacity", "member_value_per_year", "start_builds", "step_portfolio",
+           "delivery_capacity", "member_support_fte", "member_value_per_year",
+           "onboarding_due_fte", "productive_delivery_fte", "start_builds", "step_portfolio",
            "volunteer_fte"]
 
 
 @dataclass
 class PortfolioState:
     """Stocks per replicate and service: ``status`` int8[R, S]
-    (:class:`~sim.model.codes.ServiceStatus`), ``progress`` (FTE-months built) and ``debt``
-    float64[R, S]; ``reputation`` float64[R] (0–1)."""
+    (:class:`~sim.model.codes.ServiceStatus`), ``progress`` (FTE-months built), ``debt`` and
+    ``low_months`` (months a live service has been below the retirement floor) float64[R, S];
+    ``reputation`` float64[R] (0–1)."""
 
     status: np.ndarray
     progress: np.ndarray
     debt: np.ndarray
     reputation: np.ndarray
+    low_months: np.ndarray
 
     @classmethod
     def initial(cls, replicates: int, services: int, reputation: float) -> PortfolioState:
@@ -51,6 +56,7 @@ class PortfolioState:
             progress=np.zeros((replicates, services)),
             debt=np.zeros((replicates, services)),
             reputation=np.full(replicates, reputation),
+            low_months=np.zeros((replicates, services)),
         )
 
     @property
@@ -68,6 +74,7 @@ class PortfolioFlows:
     incidents: np.ndarray
     maintenance_demand_fte: np.ndarray
     utilisation: np.ndarray
+    retirements: np.ndarray
 
 
 def start_builds(state: PortfolioState, portfolio: PortfolioParameters,
@@ -110,20 +117,24 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     """Maintain, build, launch, accumulate debt, have incidents; update reputation. In place.
 
     Per replicate, with ``D`` the maintenance demand of live services and ``F`` the delivery FTE:
-    cover ``min(1, F ÷ D)``; utilisation ``min(D ÷ F, 2)``; what is left (``max(F − D, 0)``)
-    is shared equally by the builds. Debt of a live service grows by ``debt_growth_per_month ·
-    (1 − cover) − debt_repayment_per_month · cover · debt`` per month. A build that reaches its
+    maintenance is staffed in service order, so live service ``j`` has cover ``min(1, F_j ÷
+    m_j)`` with ``F_j`` the FTE the live services before it left; utilisation ``min(D ÷ F,
+    2)``; what is left (``max(F − D, 0)``) is shared equally by the builds. Debt of a live
+    service grows by ``debt_growth_per_month · (1 − cover) − debt_repayment_per_month · cover ·
+    debt`` per month. A build that reaches its
     effort launches unless ``u < complexity · (launch_failure_prob + strain · utilisation +
     concurrency · complexity of the other builds)`` (capped at 0.95), in which case it loses
     ``failed_launch_rework_share`` of its progress. A service live before the step has an
     incident with ``1 − (1 − incident_prob_per_month · (1 − reliability))^dt``. Reputation
     moves toward the mean reliability of live services by an exact first-order lag and loses
-    the hits of failed launches and incidents (docs/model.md §4). The loop runs compiled
+    the hits of failed launches, incidents and retirements; a live service whose reliability
+    stays below ``retirement_reliability_floor`` for ``retirement_months`` is retired: planned
+    again with no progress (docs/model.md §4). The loop runs compiled
     (:func:`sim.model._portfolio_kernel.portfolio_step`).
     """
     R, S = state.status.shape
     u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
-    out = np.empty((R, 5))
+    out = np.empty((R, 6))
     table = portfolio.services
     rates = PortfolioRates(
         maintenance_fte=table.maintenance_fte, build_effort=table.build_effort_fte_months,
@@ -137,12 +148,17 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
         incident_prob=float(portfolio.incident_prob_per_month),
         reputation_step=float(-np.expm1(-dt_months / portfolio.reputation_time_months)),
         hit_failed=float(portfolio.reputation_hit_failed_launch),
-        hit_incident=float(portfolio.reputation_hit_incident))
-    portfolio_step(state.status, state.progress, state.debt, state.reputation, u,
-                   np.ascontiguousarray(delivery_fte, dtype=float),
+        hit_incident=float(portfolio.reputation_hit_incident),
+        retirement_debt=(float(-np.log(portfolio.retirement_reliability_floor))
+                         if portfolio.retirement_reliability_floor > 0 else float(np.inf)),
+        retirement_months=float(portfolio.retirement_months),
+        hit_retired=float(portfolio.reputation_hit_retirement))
+    portfolio_step(state.status, state.progress, state.debt, state.low_months, state.reputation,
+                   u, np.ascontiguousarray(delivery_fte, dtype=float),
                    np.ascontiguousarray(operating, dtype=bool), rates, out)
     return PortfolioFlows(launches=out[:, 0], failed_launches=out[:, 1], incidents=out[:, 2],
-                          maintenance_demand_fte=out[:, 3], utilisation=out[:, 4])
+                          maintenance_demand_fte=out[:, 3], utilisation=out[:, 4],
+                          retirements=out[:, 5])
 
 
 # --------------------------------------------------------------------------- rules
@@ -153,13 +169,52 @@ def volunteer_fte(state: BatchState, params: Parameters) -> np.ndarray:
     return params.uptake.volunteer_fte_per_contributor * state.tally()[Tally.ENGAGED]
 
 
+def productive_delivery_fte(state: BatchState, params: Parameters) -> np.ndarray:
+    """Productive delivery FTE, float[R]: experienced staff, new starters at their
+    productivity, and the cover of vacated delivery posts at new-starter productivity."""
+    workforce = params.workforce
+    return (effective_fte(state.staff[:, Role.DELIVERY], state.novices[:, Role.DELIVERY],
+                          workforce)
+            + workforce.new_starter_productivity * state.vacancy_cover_fte[:, Role.DELIVERY])
+
+
+def member_support_fte(state: BatchState, params: Parameters) -> np.ndarray:
+    """Delivery FTE the member LAs take in support, float[R] (docs/model.md §4.1)."""
+    return params.market.support_delivery_fte_per_member * state.tally()[Tally.MEMBERS]
+
+
+def onboarding_due_fte(state: BatchState, params: Parameters) -> np.ndarray:
+    """Delivery FTE the onboarding backlog asks for this sub-step, float[R]: the backlog
+    falls due at the rate ``1 ÷ onboarding_months`` (a first-order delay, integrated exactly
+    over the sub-step; all of it when the delay is 0)."""
+    dt = params.time.dt_months
+    months = params.market.onboarding_months
+    with np.errstate(divide="ignore"):
+        share = np.where(months > 0, -np.expm1(-dt / np.where(months > 0, months, 1.0)), 1.0)
+    return state.onboarding_backlog * share / dt
+
+
+def _capacity(state: BatchState, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """(delivery FTE for services, delivery FTE onboarding this sub-step), float[R] each.
+
+    Productive delivery FTE plus the volunteered time it can coordinate (at most
+    ``volunteer_fte_per_staff_fte`` per productive FTE), less the FTE committed to
+    commissions and the members' support; onboarding takes what it is due of the rest, and
+    what then remains maintains and builds services (docs/model.md §4.1)."""
+    productive = productive_delivery_fte(state, params)
+    volunteers = np.minimum(volunteer_fte(state, params),
+                            params.uptake.volunteer_fte_per_staff_fte * productive)
+    available = np.maximum(productive + volunteers - state.commission_fte_demand
+                           - member_support_fte(state, params), 0.0)
+    onboarding = np.minimum(onboarding_due_fte(state, params), available)
+    return available - onboarding, onboarding
+
+
 def delivery_capacity(state: BatchState, params: Parameters) -> np.ndarray:
-    """Delivery FTE for services, float[R]: productive delivery staff (new starters count
-    less) plus volunteered time, minus the staff committed to commissioned projects."""
-    productive = effective_fte(state.staff[:, Role.DELIVERY], state.novices[:, Role.DELIVERY],
-                               params.workforce)
-    return np.maximum(productive + volunteer_fte(state, params) - state.commission_fte_demand,
-                      0.0)
+    """Delivery FTE for services, float[R]: productive delivery staff (new starters and cover
+    count less) plus the volunteered time they can coordinate, minus the staff committed to
+    commissioned projects, to the members' support and to onboarding new members."""
+    return _capacity(state, params)[0]
 
 
 def member_value_per_year(state: BatchState, params: Parameters) -> np.ndarray:
@@ -179,10 +234,17 @@ def decide_launches(state: BatchState, params: Parameters, streams: MonthStreams
 
 def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStreams,
                       month: int) -> None:
-    """Sub-step: the portfolio step with this sub-step's delivery capacity."""
-    flows = step_portfolio(state.portfolio, params.portfolio, delivery_capacity(state, params),
-                           state.operating, params.time.dt_months, streams("portfolio"))
+    """Sub-step: onboarding work is done, then the portfolio step runs with the delivery
+    capacity left."""
+    capacity, onboarding = _capacity(state, params)
+    dt = params.time.dt_months
+    onboarding = onboarding * state.operating
+    state.onboarding_backlog[:] = np.maximum(state.onboarding_backlog - onboarding * dt, 0.0)
+    state.flows.onboarding_fte += onboarding * dt
+    flows = step_portfolio(state.portfolio, params.portfolio, capacity, state.operating, dt,
+                           streams("portfolio"))
     state.flows.launches += flows.launches
     state.flows.failed_launches += flows.failed_launches
     state.flows.incidents += flows.incidents
+    state.flows.retirements += flows.retirements
     state.utilisation_last = flows.utilisation

@@ -19,7 +19,7 @@ from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
 from sim.model.parameters import Parameters
 from sim.model.performance import value_delivered
-from sim.model.portfolio import volunteer_fte
+from sim.model.portfolio import member_support_fte, volunteer_fte
 from sim.model.viability import months_of_cover, viable
 from sim.model.workforce import effective_fte
 from sim.scenario.schema import STRANDS
@@ -44,7 +44,16 @@ METRICS: dict[str, str] = {
     "orphan_lapses": "member LAs that lapsed because their last champion left (count)",
     "joins": "LAs that became members in the month (count)",
     "renewal_lapses": "member LAs that did not renew in April (count; 0 in other months)",
-    "volunteer_fte": "delivery capacity volunteered by contributor and champion LAs (FTE)",
+    "volunteer_fte": "delivery capacity volunteered by contributor and champion LAs (FTE; "
+                     "the CoE can use at most uptake.volunteer_fte_per_staff_fte per productive "
+                     "delivery FTE)",
+    "market_las": "LAs whose willingness to pay is at least their subscription price: the "
+                  "ceiling on paying members (count; merged LAs excluded; all LAs when the "
+                  "offer is free)",
+    "member_support_fte": "staff time the member LAs take at month end: delivery support plus "
+                          "engagement (FTE)",
+    "onboarding_fte": "delivery staff time spent onboarding new members, averaged over the "
+                      "month (FTE)",
     "effective_fte": "productive staff: experienced staff plus new starters at their "
                      "productivity (FTE)",
     "experienced_share": "share of staff in post past their ramp-up (0–1; NaN with no staff)",
@@ -52,6 +61,8 @@ METRICS: dict[str, str] = {
     "staff_fte": "staff in post, all roles (FTE)",
     **{f"staff_{r}_fte": f"{r} staff in post (FTE)" for r in ROLES},
     "vacancies": "funded posts not filled at month end (FTE; 0 while closed)",
+    "vacancy_cover_fte": "agency or contractor cover of posts vacated by leavers, at month end "
+                         "(FTE; not counted in staff)",
     "leavers": "resignations in the month (people)",
     "hires": "hires completed in the month (people)",
     "hiring_frozen": "1 if recruitment was frozen at month end",
@@ -61,6 +72,8 @@ METRICS: dict[str, str] = {
     "launches": "successful launches in the month (count)",
     "failed_launches": "failed launches in the month (count)",
     "incidents": "service incidents in the month (count)",
+    "retirements": "live services retired in the month after too long below the retirement "
+                   "reliability floor (count)",
     "reliability_mean": "mean reliability of live services (0–1; NaN when none is live)",
     "reputation": "CoE reputation (0–1)",
     **{f"income_{s}_gbp": f"income from {s.replace('_', ' ')} in the month (£)"
@@ -160,6 +173,11 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["low_rated_reached"][month] = (tally[Tally.LOW_RATED_REACHED]
                                      / max(int(las.low_rated.sum()), 1))
     m["volunteer_fte"][month] = volunteer_fte(state, params)
+    m["market_las"][month] = state.market_las
+    m["member_support_fte"][month] = (
+        member_support_fte(state, params)
+        + params.market.support_engagement_fte_per_member * tally[Tally.MEMBERS])
+    m["vacancy_cover_fte"][month] = state.vacancy_cover_fte.sum(axis=1) * state.operating
     m["under_notice"][month] = state.notices.under_notice.sum(axis=1)
     m["effective_fte"][month] = effective_fte(state.staff, state.novices,
                                               params.workforce).sum(axis=1)

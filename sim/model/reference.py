@@ -2,7 +2,7 @@
 
 Each function takes the same arguments as its kernel (:mod:`sim.model._kernels`,
 :mod:`sim.model._portfolio_kernel`) and does the same thing in ordinary Python, one replicate
-and one LA (or service) at a time, following docs/model.md §2.2–2.8 and §4.1–4.6 step by step,
+and one LA (or service) at a time, following docs/model.md §2.2–2.10 and §4.1–4.9 step by step,
 with none of the kernels' shortcuts (the ladder kernel's skip of LAs that cannot move, the
 tally's interleaved histograms). The tests check, on random states, that every kernel gives
 exactly these numbers, to the bit: so the kernels can be made faster without changing the
@@ -93,10 +93,23 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                 if fired:
                     state = Ladder.EVALUATING
             # §2.6 evaluating → a decision; passed: member with one champion; else aware.
+            # §2.10 while members pay, an LA whose willingness to pay is below its price never
+            # passes.
             if state == Ladder.EVALUATING:
                 decided, ui = _draw(ui, rates.decide_prob[r, i])
                 if decided:
-                    passed, ui = _draw(ui, rates.pass_prob[r, i])
+                    # §2.6 at a price, the pass rate is scaled by value for money:
+                    # 1 − exp(−((value + goodwill) ÷ price) ÷ scale).
+                    if rates.charging[r] and rates.refuses[r, i]:
+                        passing = 0.0
+                    else:
+                        passing = rates.pass_prob[r, i]
+                        if rates.price[r, i] > 0.0:
+                            worth = (rates.service_value[r] * rates.value_multiplier[i]
+                                     + rates.goodwill[r])
+                            passing = passing * -math.expm1(
+                                -(worth / rates.price[r, i]) / rates.value_scale)
+                    passed, ui = _draw(ui, passing)
                     if passed:
                         state = Ladder.MEMBER
                         champions[r, i] = 1
@@ -158,9 +171,10 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
 
 
 def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
-                   reputation: np.ndarray, u: np.ndarray, delivery_fte: np.ndarray,
-                   operating: np.ndarray, rates: PortfolioRates, out: np.ndarray) -> None:
-    """One sub-step of the portfolio (docs/model.md §4.1–4.6), in place.
+                   low_months: np.ndarray, reputation: np.ndarray, u: np.ndarray,
+                   delivery_fte: np.ndarray, operating: np.ndarray, rates: PortfolioRates,
+                   out: np.ndarray) -> None:
+    """One sub-step of the portfolio (docs/model.md §4.1–4.6, §4.9), in place.
 
     Arguments as :func:`sim.model._portfolio_kernel.portfolio_step`.
     """
@@ -179,24 +193,33 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
         complexity_building = 0.0
         for j in building:
             complexity_building += rates.complexity[j]
-        cover = min(1.0, F / max(D, 1e-12)) if D > 0 else 1.0
         if F > 0:
             utilisation = min(D / max(F, 1e-12), 2.0)
         else:
             utilisation = 2.0 if D > 0 else 0.0
         share = max(F - D, 0.0) / max(len(building), 1) if building else 0.0
-        launches = failed = incidents = 0.0
+        launches = failed = incidents = retired = 0.0
         reliabilities: list[float] = []
+        # §4.1 maintenance is staffed in service order: each live service takes what it needs
+        # of the delivery FTE the services before it left.
+        unstaffed = F
         for j in range(S):
             was_live = status[r, j] == ServiceStatus.LIVE
             # §4.2 building.
             if status[r, j] == ServiceStatus.BUILDING:
                 progress[r, j] += share * dt
-            # §4.3 technical debt of live services.
+            # §4.3 technical debt of live services, from the service's own cover.
+            before = float(debt[r, j])
             if was_live:
+                need = rates.maintenance_fte[j]
+                if need > 0:
+                    cover = min(1.0, unstaffed / need)
+                    unstaffed = max(unstaffed - need, 0.0)
+                else:
+                    cover = 1.0
                 change = (rates.debt_growth * (1 - cover)
-                          - rates.debt_repayment * cover * debt[r, j])
-                debt[r, j] = max(debt[r, j] + change * dt, 0.0)
+                          - rates.debt_repayment * cover * before)
+                debt[r, j] = max(before + change * dt, 0.0)
             # §4.4 a finished build launches, or fails and loses part of its progress.
             if (status[r, j] == ServiceStatus.BUILDING and progress[r, j] >= rates.build_effort[j]
                     and operating[r]):
@@ -216,6 +239,23 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
             if was_live and operating[r]:
                 if u[r, 1, j] < 1.0 - (1.0 - rates.incident_prob * (1 - reliability)) ** dt:
                     incidents += 1.0
+            # §4.9 a live service below the retirement floor (debt above retirement_debt =
+            # −ln floor) for retirement_months is retired: planned again, its progress and debt
+            # cleared. Time below counts from the crossing on the straight-line debt path.
+            after = float(debt[r, j])
+            if was_live and operating[r] and after > rates.retirement_debt:
+                if before > rates.retirement_debt:
+                    low_months[r, j] += dt
+                else:
+                    low_months[r, j] += dt * ((after - rates.retirement_debt) / (after - before))
+                if low_months[r, j] >= rates.retirement_months:
+                    retired += 1.0
+                    status[r, j] = ServiceStatus.PLANNED
+                    progress[r, j] = 0.0
+                    debt[r, j] = 0.0
+                    low_months[r, j] = 0.0
+            else:
+                low_months[r, j] = 0.0
             if status[r, j] == ServiceStatus.LIVE:
                 reliabilities.append(reliability)
         # §4.6 reputation moves toward the mean reliability, minus the hits.
@@ -224,6 +264,7 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
             total += value
         target = total / len(reliabilities) if reliabilities else reputation[r]
         value = reputation[r] + (target - reputation[r]) * rates.reputation_step
-        value -= rates.hit_failed * failed + rates.hit_incident * incidents
+        value -= (rates.hit_failed * failed + rates.hit_incident * incidents
+                  + rates.hit_retired * retired)
         reputation[r] = min(max(value, 0.0), 1.0)
-        out[r] = (launches, failed, incidents, D, utilisation)
+        out[r] = (launches, failed, incidents, D, utilisation, retired)

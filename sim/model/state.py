@@ -27,7 +27,7 @@ from sim.model.finance import (
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
-from sim.model.uptake import GateCache
+from sim.model.uptake import GateCache, price_refusals
 from sim.model.workforce import NoticeBook
 
 __all__ = ["BatchState", "LadderCounts", "MonthFlows", "initial_state"]
@@ -79,6 +79,9 @@ class MonthFlows:
     launches: np.ndarray
     failed_launches: np.ndarray
     incidents: np.ndarray
+    retirements: np.ndarray
+    onboarding_fte: np.ndarray
+    """delivery FTE-months spent onboarding new members (over a month: the mean FTE)"""
     redundancies: np.ndarray
     redundancy_notices: np.ndarray
     cut_redundancies: np.ndarray
@@ -115,7 +118,15 @@ class BatchState:
     (engaged champions per member LA), ``counts`` (their tally). Staff by role
     (:class:`~sim.model.codes.Role` columns): ``staff``, ``novices`` (new starters not yet
     fully productive, among the staff), ``establishment`` (funded posts) int64[R, 3];
-    ``notices`` (people under redundancy notice). ``portfolio`` (services and reputation).
+    ``notices`` (people under redundancy notice); ``backfill`` float64[R, 3] (posts vacated
+    by leavers and not yet refilled, an expected count) and ``vacancy_cover_fte``
+    float64[R, 3] (agency or contractor cover in place this sub-step);
+    ``recruitment_due_gbp`` float64[R] (hiring costs not yet paid). ``portfolio`` (services
+    and reputation). Market: ``wtp_rank`` float[R, N] (each LA's rank in the distribution of
+    willingness to pay, drawn once for the run), ``refuses_price`` bool[R, N] (its
+    willingness to pay is below the price it is charged now), ``market_las``
+    float64[R] (LAs, merged ones excepted, that would pay their price) and
+    ``onboarding_backlog`` float64[R] (onboarding effort owed to new members, FTE-months).
     Money: ``reserves`` float64[R] (£), ``grants``, ``core_budget`` (£/year, set at spending
     reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean),
     ``price_factor`` (this year's subscription price ÷ the list price, set each April by the
@@ -142,7 +153,14 @@ class BatchState:
     novices: np.ndarray
     establishment: np.ndarray
     notices: NoticeBook
+    backfill: np.ndarray
+    vacancy_cover_fte: np.ndarray
+    recruitment_due_gbp: np.ndarray
     portfolio: PortfolioState
+    wtp_rank: np.ndarray
+    refuses_price: np.ndarray
+    market_las: np.ndarray
+    onboarding_backlog: np.ndarray
     reserves: np.ndarray
     grants: GrantBook
     core_budget: np.ndarray
@@ -181,13 +199,16 @@ class BatchState:
 
 
 def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams) -> BatchState:
-    """The state at month 0: LAs unaware except those drawn aware at launch, the initial team
-    in post, no service built, the opening reserves, the first host."""
+    """The state at month 0: LAs unaware except those drawn aware at launch, each LA's
+    willingness to pay drawn (as its rank in the distribution), the initial team in post, no
+    service built, the opening reserves, the first host."""
     R, N = params.replicates, las.count
     uptake, workforce, finance = params.uptake, params.workforce, params.finance
     ladder = np.full((R, N), Ladder.UNAWARE, dtype=np.int8)
     aware = streams.month("initial", 0).random(N) < uptake.initial_aware_share[:, None]
     ladder[aware] = Ladder.AWARE
+    wtp_rank = streams.month("willingness_to_pay", 0).random(N)
+    refuses = price_refusals(params.market, params.prices_gbp_per_year, wtp_rank)
     staff = np.tile(workforce.initial_fte, (R, 1))
     hosts = params.hosting.hosts
     host = np.zeros(R, dtype=np.int64)
@@ -206,8 +227,15 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         novices=np.zeros_like(staff),
         establishment=np.tile(workforce.establishment_fte, (R, 1)),
         notices=NoticeBook.empty(R, workforce.notice_months),
+        backfill=np.zeros(staff.shape),
+        vacancy_cover_fte=np.zeros(staff.shape),
+        recruitment_due_gbp=np.zeros(R),
         portfolio=PortfolioState.initial(R, len(params.portfolio.services.complexity),
                                          params.portfolio.initial_reputation),
+        wtp_rank=wtp_rank,
+        refuses_price=refuses,
+        market_las=(~refuses).sum(axis=1).astype(float),
+        onboarding_backlog=np.zeros(R),
         reserves=np.array(finance.opening_reserves_gbp, dtype=float),
         grants=GrantBook.initial(finance.grants, R),
         core_budget=np.full(R, float(finance.core_budget_gbp_per_year)),

@@ -12,6 +12,7 @@ lets the uptake mechanism alone reproduce the closed-form Bass curve.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,16 +21,24 @@ import numpy as np
 from sim.data import LAPopulation
 from sim.engine import BatchGenerator, MonthStreams, hazard_probability
 from sim.model._kernels import LadderRates, ladder_step
-from sim.model.codes import Ladder, Role, is_member
-from sim.model.parameters import HostParameters, Parameters, UptakeParameters, compact
+from sim.model.codes import Ladder, Role, Tally, is_member
+from sim.model.parameters import (
+    HostParameters,
+    MarketParameters,
+    Parameters,
+    UptakeParameters,
+    compact,
+)
+from sim.model.portfolio import member_value_per_year
 from sim.model.workforce import effective_fte
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["GateCache", "UptakeFlows", "advance_ladder", "approval_chances", "approval_gate",
-           "charged_prices", "delay_probability", "ladder_rates", "peer_adopter_share", "renew",
-           "renewal_probability", "step_uptake", "subscription_price"]
+           "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
+           "peer_adopter_share", "price_refusals", "refresh_market", "renew",
+           "renewal_probability", "share_unwilling", "step_uptake", "subscription_price"]
 
 
 @dataclass
@@ -75,6 +84,46 @@ def peer_adopter_share(ladder: np.ndarray, las: LAPopulation,
     neighbours = las.statistical_neighbours
     share = share + counts[:, neighbours].sum(axis=2) * (w_neighbours / neighbours.shape[1])
     return share
+
+
+_normal_cdf = np.frompyfunc(lambda x: 0.5 * math.erfc(-x / math.sqrt(2.0)), 1, 1)
+
+
+def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) -> np.ndarray:
+    """Chance that an LA's willingness to pay is below a price, ``F(price)``, float (the shape
+    of ``price`` broadcast with the replicates' parameters; [1, N] when they all agree).
+
+    Willingness to pay is lognormal with median ``M = wtp_median_gbp_per_year`` and log-scale
+    spread ``σ = wtp_sigma``: ``F(p) = Φ(ln(p ÷ M) ÷ σ)`` for ``p > 0``; 0 for a free offer;
+    1 for any price when ``M = 0``; ``[p > M]`` when ``σ = 0`` (docs/model.md §2.10).
+    """
+    price = compact(np.asarray(price_gbp_per_year, dtype=float))
+    median = compact(market.wtp_median_gbp_per_year)[:, None]
+    sigma = compact(market.wtp_sigma)[:, None]
+    price, median, sigma = np.broadcast_arrays(price, median, sigma)
+    out = np.where(price > median, 1.0, 0.0)  # σ = 0 (and M = 0 for any price above 0)
+    smooth = (price > 0) & (median > 0) & (sigma > 0)
+    if smooth.any():
+        z = np.log(price[smooth] / median[smooth]) / sigma[smooth]
+        out[smooth] = _normal_cdf(z).astype(float)
+    return out
+
+
+def price_refusals(market: MarketParameters, price_gbp_per_year: np.ndarray,
+                   u: np.ndarray) -> np.ndarray:
+    """Which LAs will not pay their price, bool[R, N], from one uniform per replicate and LA.
+
+    Each LA's willingness to pay is drawn once for the run as its rank ``u`` in the
+    distribution (:func:`share_unwilling`): it is below the price exactly when ``u <
+    F(price)``, so the share of LAs that refuse is ``F(price)`` and an LA that pays one price
+    pays every lower one.
+
+    Parameters
+    ----------
+    price_gbp_per_year : float[R, N], each LA's price once members pay (its size band's).
+    u : float[R, N], uniforms on [0, 1) (stream ``willingness_to_pay``, month 0).
+    """
+    return u < share_unwilling(market, price_gbp_per_year)
 
 
 def approval_gate(uptake: UptakeParameters, hosting: HostParameters,
@@ -165,8 +214,10 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
                  price_gbp_per_year: np.ndarray | None, engagement_fte: np.ndarray,
                  demand_multiplier: np.ndarray, reputation: np.ndarray,
                  dt_months: float,
-                 gate: tuple[np.ndarray, np.ndarray] | None = None) -> LadderRates:
-    """The chances and rates of one sub-step of the ladder (docs/model.md §2.3–2.8).
+                 gate: tuple[np.ndarray, np.ndarray] | None = None,
+                 refuses: np.ndarray | None = None, charging: np.ndarray | None = None,
+                 value_gbp_per_year: np.ndarray | None = None) -> LadderRates:
+    """The chances and rates of one sub-step of the ladder (docs/model.md §2.3–2.8, §2.10).
 
     Parameters
     ----------
@@ -178,6 +229,12 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
     reputation : float[R], the CoE's reputation (0–1): the championing rate scales with it.
     gate : the approval gate's chances of a decision and of a pass, float[R or 1, N]
         (:func:`approval_chances`); None: computed here from ``price_gbp_per_year``.
+    refuses : bool[R, N], LAs whose willingness to pay is below their price (None: none).
+    charging : bool[R], replicates whose members pay now (None: none): there a refusing LA's
+        approval never passes.
+    value_gbp_per_year : float[R], the live services' value to an ordinary member (None: 0):
+        with the goodwill at this reputation it sets the value for money of a priced offer,
+        which scales its approval (§2.6).
     """
     R, N = len(reputation), las.count
     dt = dt_months
@@ -225,6 +282,18 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
         contribute_prob=per_la(contribute),
         champion_prob=hazard_probability(reputation * (uptake.championing_rate_per_year / 12.0),
                                          dt),
+        refuses=(np.zeros((R, N), dtype=bool) if refuses is None
+                 else np.ascontiguousarray(refuses, dtype=bool)),
+        charging=(np.zeros(R, dtype=bool) if charging is None
+                  else np.ascontiguousarray(charging, dtype=bool)),
+        price=np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N)),
+        service_value=np.ascontiguousarray(
+            np.broadcast_to(0.0 if value_gbp_per_year is None else value_gbp_per_year, (R,)),
+            dtype=float),
+        goodwill=np.ascontiguousarray(uptake.renewal_goodwill_gbp_per_year * reputation,
+                                      dtype=float),
+        value_multiplier=np.where(las.low_rated, uptake.low_rated_value_multiplier, 1.0),
+        value_scale=float(uptake.renewal_value_ratio_scale),
     )
 
 
@@ -239,7 +308,10 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
        lapsed → aware after ``lapsed_return_months``;
     2. aware → evaluating at ``capacity_i · demand ÷ evaluation_start_months``;
     3. evaluating → decision after the :func:`approval_gate` delay, passing into membership
-       (with one champion) or back to aware;
+       (with one champion) or back to aware; at a price the pass chance is scaled by value for
+       money (``1 − exp(−((service value + goodwill) ÷ price) ÷ scale)``), and while members
+       pay an LA whose willingness to pay is below its price never passes (``rates.refuses``,
+       ``rates.charging``);
     4. champion churn at ``champions × champion_turnover_multiplier × the LA's social-worker
        turnover`` (at most one leaver per LA per sub-step: a second is second order in dt); an
        LA that loses its last champion lapses with ``orphan_lapse_prob``, or else a new person
@@ -273,9 +345,11 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
     """Chance that each member LA renews in April, float[R, N].
 
     ``renewal_prob · (1 − s_rep · (1 − reputation)) · (1 − s_budget · pressure_i) · g_i`` with the
-    value-for-money factor ``g_i = 1 − (1 − floor) · exp(−(value_i ÷ price) ÷ scale)`` (1 when
+    value-for-money factor ``g_i = 1 − exp(−((value_i + goodwill) ÷ price) ÷ scale)`` (1 when
     the offer is free). ``value_i`` is the value of the live services to LA ``i`` (higher for
-    low-rated LAs) and ``pressure_i`` its budget pressure (0–1).
+    low-rated LAs), ``goodwill = renewal_goodwill_gbp_per_year × reputation`` what the network
+    is worth besides, and ``pressure_i`` the LA's budget pressure (0–1). A price far above
+    value and goodwill gives ``g → 0`` (docs/model.md §2.7).
 
     Parameters
     ----------
@@ -284,11 +358,10 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
     value = value_gbp_per_year[:, None] * np.where(las.low_rated, uptake.low_rated_value_multiplier,
                                                    1.0)[None, :]
     price = np.asarray(price_gbp_per_year, dtype=float)  # [R, N]
-    floor = uptake.renewal_without_value_share
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = value / np.where(price > 0, price, 1.0)
-    factor = np.where(price > 0,
-                      1 - (1 - floor) * np.exp(-ratio / uptake.renewal_value_ratio_scale), 1.0)
+        goodwill = (uptake.renewal_goodwill_gbp_per_year * reputation)[:, None]
+        ratio = (value + goodwill) / np.where(price > 0, price, 1.0)
+    factor = np.where(price > 0, -np.expm1(-ratio / uptake.renewal_value_ratio_scale), 1.0)
     reputation_factor = 1 - uptake.renewal_reputation_sensitivity * (1 - reputation)
     budget_factor = (1 - uptake.renewal_budget_pressure_sensitivity[:, None]
                      * las.budget_pressure)
@@ -298,11 +371,14 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
 def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
           uptake: UptakeParameters, reputation: np.ndarray, value_gbp_per_year: np.ndarray,
           price_gbp_per_year: np.ndarray, operating: np.ndarray,
-          rng: BatchGenerator) -> np.ndarray:
-    """April renewal: each member LA renews with :func:`renewal_probability`; the rest lapse
-    (and lose their champions). Returns bool[R, N] of lapses."""
+          rng: BatchGenerator, refuses: np.ndarray | None = None) -> np.ndarray:
+    """April renewal: each member LA renews with :func:`renewal_probability`, or never when
+    it is charged a price above its willingness to pay (``refuses``, bool[R, N]); the rest
+    lapse (and lose their champions). Returns bool[R, N] of lapses."""
     R, N = ladder.shape
     prob = renewal_probability(uptake, las, reputation, value_gbp_per_year, price_gbp_per_year)
+    if refuses is not None:
+        prob = np.where(refuses & (np.asarray(price_gbp_per_year) > 0), 0.0, prob)
     lapses = is_member(ladder) & operating[:, None] & (rng.random(N) >= prob)
     ladder[lapses] = Ladder.LAPSED
     champions[lapses] = 0
@@ -332,18 +408,49 @@ def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndar
     return prices * factor[:, None]
 
 
+def outreach_fte(state: BatchState, params: Parameters) -> np.ndarray:
+    """Engagement FTE left for outreach, float[R]: productive engagement staff and the cover
+    of vacated engagement posts (at new-starter productivity), less the engagement time the
+    members take (``market.support_engagement_fte_per_member`` each; docs/model.md §2.10)."""
+    workforce = params.workforce
+    productive = (effective_fte(state.staff[:, Role.ENGAGEMENT],
+                                state.novices[:, Role.ENGAGEMENT], workforce)
+                  + workforce.new_starter_productivity
+                  * state.vacancy_cover_fte[:, Role.ENGAGEMENT])
+    support = params.market.support_engagement_fte_per_member * state.tally()[Tally.MEMBERS]
+    return np.maximum(productive - support, 0.0)
+
+
+def refresh_market(state: BatchState, params: Parameters) -> None:
+    """Which LAs will not pay the price they are charged now (``state.refuses_price``) and how
+    many would (``state.market_las``, merged LAs excepted), from each LA's willingness-to-pay
+    rank drawn once for the run (``state.wtp_rank``) and its list price × the year's price
+    factor (docs/model.md §2.10, §5.11). Called when the price factor or the LAs change."""
+    prices = np.asarray(params.prices_gbp_per_year, dtype=float)
+    factor = state.price_factor
+    charged = prices if (factor == 1.0).all() else prices * factor[:, None]
+    state.refuses_price = price_refusals(params.market, charged, state.wtp_rank)
+    state.market_las = ((~state.refuses_price) & (state.ladder != Ladder.MERGED)).sum(
+        axis=1).astype(float)
+
+
 def advance_ladder(state: BatchState, params: Parameters, streams: MonthStreams,
                    month: int) -> None:
-    """Sub-step: the ladder moves (:func:`step_uptake`) with this sub-step's rates."""
+    """Sub-step: the ladder moves (:func:`step_uptake`) with this sub-step's rates; each join
+    adds its onboarding effort to the backlog the delivery team serves (docs/model.md
+    §4.1)."""
     las = params.las
-    engagement = effective_fte(state.staff[:, Role.ENGAGEMENT], state.novices[:, Role.ENGAGEMENT],
-                               params.workforce)
-    rates = ladder_rates(params.uptake, state.hosting, las, None, engagement,
-                         state.demand_multiplier, state.portfolio.reputation,
-                         params.time.dt_months, gate=approval_chances(state, params, month))
+    charging = month >= params.finance.subscriptions_from_month
+    rates = ladder_rates(params.uptake, state.hosting, las, charged_prices(state, params, month),
+                         outreach_fte(state, params), state.demand_multiplier,
+                         state.portfolio.reputation, params.time.dt_months,
+                         gate=approval_chances(state, params, month),
+                         refuses=state.refuses_price, charging=charging,
+                         value_gbp_per_year=member_value_per_year(state, params))
     flows = step_uptake(state.ladder, state.champions, las, rates, state.operating,
                         streams("uptake"))
     state.counts.changed()
+    state.onboarding_backlog += params.market.onboarding_fte_months_per_join * flows.joins
     state.flows.joins += flows.joins
     state.flows.champion_losses += flows.champion_losses
     state.flows.orphan_lapses += flows.orphan_lapses

@@ -1,6 +1,8 @@
 """The CoE's staff by role: vacancies filled after a recruitment delay, new starters who ramp up
 to full productivity, resignations whose hazard rises with funding uncertainty and workload and
-depends on the host, hiring freezes, and redundancies with notice and redundancy pay.
+depends on the host, hiring freezes, and redundancies with notice and redundancy pay. Vacancies
+cost money: each hire has a recruitment cost, and posts vacated by leavers are partly covered
+by agency or contractor staff at a premium while they are recruited to.
 
 Staff are whole people (1 FTE each), held as int64[R, 3] in role order delivery, engagement,
 leadership. Each resignation and each completed hire is a binomial draw per replicate, role and
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["NoticeBook", "StaffFlows", "advance_staff", "binomial_draw", "effective_fte",
-           "redundancies_needed", "resignation_hazard", "step_workforce"]
+           "redundancies_needed", "resignation_hazard", "step_workforce", "vacancy_cover"]
 
 
 def binomial_draw(rng: BatchGenerator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
@@ -70,7 +72,7 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
                    workforce: WorkforceParameters, hosting: HostParameters,
                    income_ending_share: np.ndarray, overload: np.ndarray,
                    hiring_frozen: np.ndarray, operating: np.ndarray, dt_months: float,
-                   rng: BatchGenerator) -> StaffFlows:
+                   rng: BatchGenerator, backfill: np.ndarray | None = None) -> StaffFlows:
     """Advance staff by one sub-step, in place: resignations, then hires, then ramp-up.
 
     Parameters
@@ -78,6 +80,10 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     staff : int64[R, 3], people in post by :class:`~sim.model.codes.Role` (updated in place).
     novices : int64[R, 3], the new starters among them, not yet fully productive (in place).
     establishment : int64[R, 3], funded posts per replicate and role.
+    backfill : float64[R, 3], posts vacated by leavers and not yet refilled (in place,
+        expected count): the leavers are added, never more than the posts open; hires fill
+        vacated and new posts alike, so a share ``hires ÷ open posts`` of the vacated posts is
+        refilled. None: not tracked.
     hiring_frozen : bool[R], replicates not recruiting this step.
     operating : bool[R], closed replicates neither hire nor lose staff (they have none).
     """
@@ -95,6 +101,14 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)[:, None]
     hires = binomial_draw(rng, vacancies, fill_prob)
     staff += hires
+    if backfill is not None:
+        # Vacated posts among the vacancies: a hire fills a vacated post in proportion to
+        # their share of the vacancies open (new posts and vacated posts alike).
+        open_posts = np.maximum(establishment - staff + hires, 0)
+        vacated = np.minimum(backfill + novice_leavers + experienced_leavers, open_posts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            filled = np.where(open_posts > 0, hires / np.where(open_posts > 0, open_posts, 1), 0.0)
+        backfill[:] = vacated * (1.0 - filled)
     # Starters hired in this sub-step join the novices after it: they ramp up from the next one.
     if workforce.ramp_up_months > 0:
         ramp = binomial_draw(rng, novices, hazard_probability(1.0 / workforce.ramp_up_months,
@@ -103,6 +117,15 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
         novices += hires
     return StaffFlows(leavers=novice_leavers + experienced_leavers, hires=hires,
                       experienced_leavers=experienced_leavers)
+
+
+def vacancy_cover(backfill: np.ndarray, staff: np.ndarray, establishment: np.ndarray,
+                  recruiting: np.ndarray, workforce: WorkforceParameters) -> np.ndarray:
+    """Agency or contractor cover in place, FTE float[R, 3]: ``vacancy_cover_share`` of the
+    posts vacated by leavers that are still vacant, in replicates recruiting to them
+    (operating, no hiring freeze, no host cut; docs/model.md §3.5)."""
+    vacated = np.minimum(backfill, np.maximum(establishment - staff, 0))
+    return (workforce.vacancy_cover_share[:, None] * vacated) * recruiting[:, None]
 
 
 def effective_fte(staff: np.ndarray, novices: np.ndarray,
@@ -182,7 +205,8 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
                   month: int) -> None:
     """Sub-step: resignations (faster when income is due to end within the funding-uncertainty
     window, or under overload), hires unless recruitment is frozen (``flows.hiring_frozen``,
-    set by :func:`sim.model.host.freeze_hiring`), ramp-up (docs/model.md §3.1–3.3)."""
+    set by :func:`sim.model.host.freeze_hiring`), ramp-up (docs/model.md §3.1–3.3); then the
+    cover of vacated posts and the recruitment cost of the hires (§3.5)."""
     workforce = params.workforce
     window = workforce.funding_uncertainty_window_months
     at_risk = (grant_income_at_risk(state.grants, month, window)
@@ -194,7 +218,11 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
     flows = step_workforce(state.staff, state.novices, state.establishment, workforce,
                            state.hosting, income_ending_share, overload,
                            state.flows.hiring_frozen, state.operating, params.time.dt_months,
-                           streams("workforce"))
+                           streams("workforce"), state.backfill)
+    state.vacancy_cover_fte = vacancy_cover(state.backfill, state.staff, state.establishment,
+                                            state.operating, workforce)
+    state.recruitment_due_gbp += (flows.hires.sum(axis=1)
+                                  * state.hosting.recruitment_cost_gbp_per_hire)
     state.flows.leavers += flows.leavers.sum(axis=1)
     state.flows.hires += flows.hires.sum(axis=1)
     state.flows.experienced_leavers += flows.experienced_leavers.sum(axis=1)

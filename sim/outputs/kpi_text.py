@@ -79,6 +79,8 @@ KPI_TEXT: dict[str, KpiText] = {
                                         "reserves run out"),
     "failed_launches_total": KpiText("Service launches that failed over {end}", "count", None,
                                      "failed launches"),
+    "retirements_total": KpiText("Live services retired for want of staff over {end}", "count",
+                                 None, "services retired"),
     "leavers_total": KpiText("Staff who resigned over {end}", "count", None, "staff leavers"),
     "value_delivered_total_gbp": KpiText("Value delivered to member LAs over {end}", "gbp", "high",
                                          "value delivered"),

@@ -27,6 +27,7 @@ __all__ = [
     "NationalProgrammes",
     "SpendingReview",
     "SubscriptionBand",
+    "Market",
     "Meta",
     "Portfolio",
     "Role",
@@ -180,13 +181,16 @@ class Uptake(Strict):
         1.0, "x", "assumption: an LA that gets its money's worth "
         "(value = price) renews at 63% of the full value effect",
         "Scale of the value-for-money effect on renewal: value "
-        "factor = 1 − (1 − floor) · exp(−(value ÷ price) ÷ scale).",
+        "factor = 1 − exp(−((value + goodwill) ÷ price) ÷ scale).",
         gt=0, le=100)
-    renewal_without_value_share: float = P(0.5, "share", "assumption: goodwill and the network "
-                                           "keep half of members that see no value yet",
-                                           "Value factor floor: renewal relative to the full rate "
-                                           "for a member that gets no value for its price.",
-                                           ge=0, le=1)
+    renewal_goodwill_gbp_per_year: float = P(
+        5200.0, "GBP/year",
+        "assumption: goodwill and the network keep half of the members that see no service "
+        "value yet at the medium band's £7,500 (7,500 × ln 2 ≈ 5,200)",
+        "What membership is worth to an LA besides the services (the network, goodwill), "
+        "counted with the services' value in value for money: a member that gets no service "
+        "value renews at 1 − exp(−(goodwill ÷ price) ÷ scale) of the full rate, which falls "
+        "to 0 as the price rises.", ge=0, le=1e6)
     renewal_budget_pressure_sensitivity: float = P(
         0.05, "-", "assumption",
         "Renewal is cut by this share for the LA under "
@@ -228,6 +232,13 @@ class Uptake(Strict):
         "an analyst's time", "Volunteer delivery capacity each "
         "contributor or champion LA gives the CoE (lowers the "
         "staff effort for builds and maintenance).", ge=0, le=1)
+    volunteer_fte_per_staff_fte: float = P(
+        1.0, "FTE per FTE",
+        "assumption after D2I's model of one paid maintainer working with volunteered LA time "
+        "(docs/evidence.md §4): volunteers need staff to coordinate them",
+        "Most volunteered delivery FTE that one productive delivery FTE can coordinate: usable "
+        "volunteer time = min(volunteered, this × productive delivery staff), so a CoE with no "
+        "delivery staff gets nothing from volunteers.", ge=0, le=100)
 
     @model_validator(mode="after")
     def _peer_weights_sum(self) -> Uptake:
@@ -311,6 +322,19 @@ class Workforce(Strict):
         "Redundancy payment per person made redundant.", ge=0, le=104)
     minimum_leadership_fte: int = P(1, "FTE", "assumption: someone must run what remains",
                                     "Leadership posts never cut by redundancies.", ge=0, le=10)
+    vacancy_cover_share: float = P(
+        0.72, "share",
+        "DfE children's social work workforce 2017–2025: agency workers covered 67.5–76.2% of "
+        "vacant FTE, mean 72% (docs/evidence.md §12.1), used as a proxy",
+        "Share of the posts vacated by leavers that agency or contractor staff cover while the "
+        "post is being recruited to (not during a hiring freeze or a host cut).", ge=0, le=1)
+    vacancy_cover_cost_multiplier: float = P(
+        2.1, "x",
+        "NAO 2016, Use of consultants and temporary staff: a temporary developer's average fee "
+        "of £603 a day against a civil-service staff cost of £242–£323 a day (1.9–2.5×; "
+        "docs/evidence.md §12.1)",
+        "Cost of one FTE of cover relative to the staff cost (pay, employer NI and pension) of "
+        "the post it covers; VAT is added where the host cannot recover it.", ge=0, le=10)
 
     def roles(self) -> tuple[Role, Role, Role]:
         """Roles in the fixed order delivery, engagement, leadership."""
@@ -422,6 +446,17 @@ class Portfolio(Strict):
                                        "Reputation lost at each service incident.", ge=0, le=1)
     initial_reputation: float = P(0.7, "0–1", "assumption (D2I's standing at launch)",
                                   "Reputation at month 0.", ge=0, le=1)
+    retirement_reliability_floor: float = P(
+        0.5, "0–1", "assumption: a service failing about half the time is no longer a service",
+        "A live service below this reliability counts towards its retirement (0 = never "
+        "retire).", ge=0, le=1)
+    retirement_months: float = P(
+        6.0, "months", "assumption: two quarters of unreliable service before it is withdrawn",
+        "Time a live service may spend below the retirement floor before it is retired (back "
+        "to planned, its build progress and debt cleared).", ge=0, le=120)
+    reputation_hit_retirement: float = P(
+        0.1, "reputation", "assumption: as a failed launch",
+        "Reputation lost at each retirement of a live service.", ge=0, le=1)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Portfolio:
@@ -629,6 +664,13 @@ class Hosting(Strict):
                                         "assumption: no local-government time-to-hire figure found "
                                         "(docs/evidence.md §12)",
                                         "Mean time to fill a vacancy.", gt=0, le=60)
+    recruitment_cost_gbp_per_hire: float = P(
+        1500.0, "GBP",
+        "CIPD Resourcing and talent planning 2022: median cost of recruiting an employee other "
+        "than a senior manager £1,500 (NAO 2009: £556–£1,921 per civil-service post; "
+        "docs/evidence.md §12.1)",
+        "Cost of each hire (advertising, agency or search fees, selection, checks), paid in "
+        "the month of the hire.", ge=0, le=1e6)
     priced_approval_months: float = P(4.0, "months", "assumption",
                                       "Mean approval delay for an LA when the price is above the "
                                       "approval threshold.", ge=0, le=60)
@@ -879,6 +921,44 @@ class Viability(Strict):
         "closure (it is still reported as not viable).", ge=0, le=600)
 
 
+class Market(Strict):
+    wtp_median_gbp_per_year: float = P(
+        5000.0, "GBP/year",
+        "derived from the CoE proposal: year-round data-quality support saves 25–50% of the "
+        "£9,000–£22,500 a statutory return costs an LA, £2,250–£11,250 a year, geometric "
+        "midpoint £5,031, rounded; at the shipped band prices 28% of LAs would pay, inside "
+        "the 26–36% plateaus calibrated on FDAC and Contextual Safeguarding (docs/evidence.md "
+        "§11.1)",
+        "Median willingness to pay of an LA for membership: each LA's is drawn once per "
+        "replicate, lognormal with this median and spread wtp_sigma; an LA does not join or "
+        "renew while its price is above it (0 = no LA pays any price).", ge=0, le=1e7)
+    wtp_sigma: float = P(
+        0.49, "-",
+        "derived: £2,250–£11,250 (docs/evidence.md §5) read as the 5th–95th percentiles of a "
+        "lognormal, ln(5) ÷ (2 × 1.645) = 0.489 (docs/evidence.md §11.1)",
+        "Log-scale spread of the LAs' willingness to pay (0 = every LA's is the median).",
+        ge=0, le=5)
+    support_delivery_fte_per_member: float = P(
+        0.02, "FTE",
+        "assumption: about four days a year of help with tools and data per member LA",
+        "Delivery staff time each member LA takes (queries, tool support), served before "
+        "maintenance and builds.", ge=0, le=1)
+    support_engagement_fte_per_member: float = P(
+        0.01, "FTE",
+        "assumption: about two days a year of relationship work per member LA",
+        "Engagement staff time each member LA takes (account management, network events), "
+        "taken from outreach.", ge=0, le=1)
+    onboarding_fte_months_per_join: float = P(
+        0.15, "FTE-months",
+        "assumption: about three days of set-up, access and training work per new member",
+        "Delivery effort to onboard each LA that joins, served before maintenance and builds.",
+        ge=0, le=24)
+    onboarding_months: float = P(
+        3.0, "months", "assumption: a new member is onboarded over about a quarter",
+        "Mean time over which a join's onboarding effort falls due (first-order; 0 = in the "
+        "sub-step of the join).", ge=0, le=24)
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -888,6 +968,8 @@ class Scenario(Strict):
     meta: Meta = P(Meta(), "-", "-", "Name and description.")
     time: TimeSettings = P(TimeSettings(), "-", "-", "Calendar.")
     uptake: Uptake = P(Uptake(), "-", "-", "LA uptake and membership.")
+    market: Market = P(Market(), "-", "-",
+                       "What LAs will pay, and what serving members costs the CoE.")
     workforce: Workforce = P(Workforce(), "-", "-", "The CoE's staff.")
     portfolio: Portfolio = P(Portfolio(), "-", "-", "Services and growth policy.")
     finance: Finance = P(Finance(), "-", "-", "Income and costs.")

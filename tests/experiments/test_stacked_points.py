@@ -84,10 +84,11 @@ def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation)
     """Without size bands every LA pays finance.subscription_gbp_per_year: five prices in one
     batch give the numbers of five points run alone, and each point's subscription income is
     its own price times a whole number of members (so each row used its own price; the host's
-    reserves rule is off, so the price is the list price)."""
+    reserves rule is off, so the price is the list price). LAs are made willing to pay up to
+    about £100,000, so every price has paying members."""
     text = (f'name = "flat"\nbase = "{BASE}"\nset = ["time.horizon_months=48", '
             '"finance.subscription_bands=[]", "finance.subscriptions_from_month=6", '
-            '"hosting.reserves_rule=none"]\n'
+            '"hosting.reserves_rule=none", "market.wtp_median_gbp_per_year=100000"]\n'
             'design = "random"\nsamples = 5\nreplicates = 2\nseed = 5\n'
             'metrics = ["income_subscriptions_gbp"]\nkpis = ["min_reserves_gbp", "members_y10"]\n'
             '[[parameters]]\npath = "finance.subscription_gbp_per_year"\nlow = 0.0\n'

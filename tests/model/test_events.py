@@ -108,11 +108,15 @@ def test_no_spending_review_without_a_core_budget(
 def test_election_changes_policy_in_its_share_and_cuts_the_core_budget(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """policy_change share ≈ policy_change_prob (binomial, 4 sd); a change scales the budget."""
+    """policy_change share ≈ policy_change_prob (binomial, 4 sd); a change scales the budget.
+    No unit closes: it keeps its ample reserves (no annuality) and is not closed for not
+    working."""
     scenario = shipped_scenario("government_hosted", "events.election.policy_change_prob=0.4",
                                 "events.spending_review.stop_prob=0",
                                 "events.spending_review.cut_prob=0",
-                                "finance.opening_reserves_gbp=1e10")
+                                "finance.opening_reserves_gbp=1e10",
+                                "hosting.reserves_rule=none",
+                                "hosting.nonviable_closure_months=600")
     n = 400
     result = run_ensemble(scenario, las, n, SEED)
     changed = result.kpis["policy_change"] == 1

@@ -305,7 +305,8 @@ def test_money_is_conserved_to_the_penny_with_every_line_active(
     m = everything_on.metrics
     for source in ("grant", "core_budget", "subscriptions", "commissions", "charitable"):
         assert m[f"income_{source}_gbp"].max() > 0, f"{source} never paid: the test is too weak"
-    for kind in ("staff", "overhead", "non_pay", "vat", "governance", "setup"):
+    for kind in ("staff", "overhead", "non_pay", "vat", "governance", "setup", "recruitment",
+                 "vacancy_cover"):
         assert m[f"costs_{kind}_gbp"].max() > 0, kind
     expected = (everything_on.scenario.finance.opening_reserves_gbp
                 + np.cumsum(m["income_total_gbp"], axis=1)

@@ -23,12 +23,13 @@ TOLERANCE = {
     "members": 6.0,  # LAs
     "staff_fte": 0.75,  # FTE
     "live_services": 1.0,  # services
-    "reputation": 0.03,  # 0–1
+    "reputation": 0.05,  # 0–1
 }
 """Largest allowed gap between ensemble-mean monthly trajectories at 1 and 2, and 2 and 4,
-sub-steps per month (stated in docs/model.md §1.2). The widest gaps are in the company's
-collapse after the cliff, a fast transient (insolvency is checked every sub-step, redundancy
-pay falls in the first); they halve as the step halves."""
+sub-steps per month (stated in docs/model.md §1.2). Insolvency, closure and retirement are
+decided at sub-step ends, so their timing moves by up to a sub-step; where most replicates
+close, or retire their services, within a few months of each other after the cliff, that shows
+in the means. They halve as the step halves."""
 
 
 @pytest.mark.slow

@@ -62,7 +62,13 @@ def ladder_cases(draw: Any) -> tuple[Any, ...]:
         leave_prob=_chances(rng, (2, N)) * 0.5, orphan_lapse_prob=_chances(rng, (R,)),
         refill_prob=_chances(rng, (R,)),
         contribute_prob=_maybe_shared(rng, _chances(rng, (R, N))),
-        champion_prob=_chances(rng, (R,)))
+        champion_prob=_chances(rng, (R,)),
+        refuses=rng.random((R, N)) < 0.4, charging=rng.random(R) < 0.6,
+        price=_maybe_shared(rng, np.where(rng.random((R, N)) < 0.3, 0.0,
+                                          rng.random((R, N)) * 12_000)),
+        service_value=np.where(rng.random(R) < 0.2, 0.0, rng.random(R) * 30_000),
+        goodwill=rng.random(R) * 6_000, value_multiplier=np.where(rng.random(N) < 0.3, 1.3, 1.0),
+        value_scale=0.5 + rng.random())
     u = rng.random((R, N))
     live = rng.random(R) < 0.8
     return ladder, champions, u, live, region, neighbours, rates
@@ -118,24 +124,30 @@ def portfolio_cases(draw: Any) -> tuple[Any, ...]:
         launch_failure_prob=_maybe_shared(rng, rng.random(R) * 0.2), strain=rng.random(),
         concurrency=rng.random() * 0.3, rework_share=rng.random(), incident_prob=rng.random(),
         reputation_step=float(-np.expm1(-dt / (1 + rng.random() * 10))),
-        hit_failed=rng.random() * 0.2, hit_incident=rng.random() * 0.1)
-    return (status, progress, rng.random((R, S)) * 2, rng.random(R), rng.random((R, 2, S)),
-            delivery, rng.random(R) < 0.8, rates)
+        hit_failed=rng.random() * 0.2, hit_incident=rng.random() * 0.1,
+        retirement_debt=float(draw(st.sampled_from([0.0, 0.3, 0.693, np.inf]))),
+        retirement_months=float(draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))),
+        hit_retired=rng.random() * 0.2)
+    low_months = np.where(rng.random((R, S)) < 0.5, rng.random((R, S)) * 4, 0.0)
+    return (status, progress, rng.random((R, S)) * 2, low_months, rng.random(R),
+            rng.random((R, 2, S)), delivery, rng.random(R) < 0.8, rates)
 
 
 @SETTINGS
 @given(portfolio_cases())
 def test_portfolio_kernel_equals_its_reference(case: tuple[Any, ...]) -> None:
-    """portfolio_step builds, launches, accrues debt and moves reputation exactly as the
-    reference does."""
-    status, progress, debt, reputation, u, delivery, operating, rates = case
+    """portfolio_step builds, launches, accrues debt, retires and moves reputation exactly as
+    the reference does."""
+    status, progress, debt, low_months, reputation, u, delivery, operating, rates = case
     R = status.shape[0]
-    fast = [status.copy(), progress.copy(), debt.copy(), reputation.copy(), np.zeros((R, 5))]
-    slow = [status.copy(), progress.copy(), debt.copy(), reputation.copy(), np.zeros((R, 5))]
-    _portfolio_kernel.portfolio_step(fast[0], fast[1], fast[2], fast[3], u, delivery, operating,
-                                     rates, fast[4])
-    reference.portfolio_step(slow[0], slow[1], slow[2], slow[3], u, delivery, operating, rates,
-                             slow[4])
+    fast = [status.copy(), progress.copy(), debt.copy(), low_months.copy(), reputation.copy(),
+            np.zeros((R, 6))]
+    slow = [status.copy(), progress.copy(), debt.copy(), low_months.copy(), reputation.copy(),
+            np.zeros((R, 6))]
+    _portfolio_kernel.portfolio_step(fast[0], fast[1], fast[2], fast[3], fast[4], u, delivery,
+                                     operating, rates, fast[5])
+    reference.portfolio_step(slow[0], slow[1], slow[2], slow[3], slow[4], u, delivery, operating,
+                             rates, slow[5])
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -153,7 +165,10 @@ def test_a_changed_kernel_rule_is_caught() -> None:
         lapsed_return_prob=np.zeros(R), start_rate=np.zeros(R), capacity=np.ones(N),
         demand=np.ones(R), decide_prob=np.zeros((R, N)), pass_prob=np.zeros((R, N)),
         leave_prob=np.zeros((2, N)), orphan_lapse_prob=np.zeros(R), refill_prob=np.zeros(R),
-        contribute_prob=np.zeros((R, N)), champion_prob=np.zeros(R))
+        contribute_prob=np.zeros((R, N)), champion_prob=np.zeros(R),
+        refuses=np.zeros((R, N), dtype=bool), charging=np.zeros(R, dtype=bool),
+        price=np.zeros((R, N)), service_value=np.zeros(R), goodwill=np.zeros(R),
+        value_multiplier=np.ones(N), value_scale=1.0)
     # share = (3 + 3) / 4 = 1.5 → P(aware) = 1 − e^−1.5 ≈ 0.777; with weight 1 it is 0.393.
     u = np.full((R, N), 0.6)
     args = (np.ones(R, dtype=bool), np.zeros(N, dtype=np.int64), np.zeros((N, 0), dtype=np.int64))

@@ -190,17 +190,23 @@ def prices(las: LAPopulation, price: float, replicates: int = 1) -> np.ndarray:
 
 
 def test_renewal_probability_limits(las: LAPopulation, compiled: Compiled) -> None:
-    """Free offer: no value effect. Priced with no value: the floor. Huge value: full rate."""
+    """Free offer: no value effect. Priced with no service value: goodwill alone, 1 − e^{−G/p}
+    at full reputation and nothing at reputation 0. Huge value: full rate. A price far above
+    value and goodwill: almost nobody (the floor falls with price)."""
     uptake = compiled(uptake={"renewal_prob": 0.9, "renewal_reputation_sensitivity": 0.0,
                               "renewal_budget_pressure_sensitivity": 0.0,
-                              "renewal_without_value_share": 0.4}).uptake
+                              "renewal_goodwill_gbp_per_year": 2000.0}).uptake
     full = np.ones(1)
     free = renewal_probability(uptake, las, full, np.zeros(1), prices(las, 0.0))
     no_value = renewal_probability(uptake, las, full, np.zeros(1), prices(las, 5000.0))
+    no_standing = renewal_probability(uptake, las, np.zeros(1), np.zeros(1), prices(las, 5000.0))
     huge = renewal_probability(uptake, las, full, np.full(1, 1e9), prices(las, 5000.0))
+    dear = renewal_probability(uptake, las, full, np.full(1, 30_000.0), prices(las, 1e6))
     np.testing.assert_allclose(free, 0.9)
-    np.testing.assert_allclose(no_value, 0.9 * 0.4)
+    np.testing.assert_allclose(no_value, 0.9 * (1 - np.exp(-2000.0 / 5000.0)))
+    np.testing.assert_array_equal(no_standing, 0.0)
     np.testing.assert_allclose(huge, 0.9)
+    assert dear.max() < 0.9 * 0.05  # (30,000 × 1.3 + 2,000) ÷ 1,000,000 → under 4.1%
 
 
 def test_renewal_falls_with_budget_pressure_and_poor_reputation(

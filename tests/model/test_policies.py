@@ -16,15 +16,19 @@ SEED = 99
 def test_schedule_starts_each_service_in_its_month(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """Only services with a schedule_month are built, none before its month."""
+    """Only services with a schedule_month are built, none before its month (retirement is
+    switched off: a retired service is planned again until the next month's start)."""
     scenario = shipped_scenario(
         "la_hosted", 'portfolio.policy="schedule"', "portfolio.services[0].schedule_month=10",
-        "portfolio.services[4].schedule_month=30", "time.horizon_months=60")
+        "portfolio.services[4].schedule_month=30", "time.horizon_months=60",
+        "portfolio.retirement_reliability_floor=0")
     m = run_ensemble(scenario, las, 30, SEED).metrics
     in_work = m["services_building"] + m["live_services"]
+    running = m["operating"] == 1  # a closed Centre builds nothing
+    assert running[:, :30].all()
     assert (in_work[:, :10] == 0).all()
     assert (in_work[:, 10:30] == 1).all()
-    assert (in_work[:, 30:] == 2).all()
+    assert (in_work[:, 30:][running[:, 30:]] == 2).all()
 
 
 def test_gall_builds_one_service_at_a_time(

@@ -5,6 +5,7 @@ result checked against arithmetic done here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -648,3 +649,170 @@ def test_a_grant_pays_nothing_after_its_end_even_with_headroom_left(las: LAPopul
         eligible = sum(state.flows.costs[c] for c in finance.GRANT_ELIGIBLE_COSTS)
         expected = eligible if month < 3 else 0.0
         np.testing.assert_allclose(state.flows.income["grant"], expected, atol=1e-6)
+# --------------------------------------------------------------- market, capacity, vacancies
+
+
+def test_willingness_to_pay_refuses_the_lognormal_share_and_nests(las: LAPopulation) -> None:
+    """F(p) = Φ(ln(p ÷ M) ÷ σ) refuse a price p; nobody refuses a free offer; with M = 0
+    everybody refuses any price; with σ = 0 exactly the prices above M are refused. Each LA's
+    rank is drawn once, so an LA that refuses a price refuses every higher one."""
+    _, params, _ = make(las, market={"wtp_median_gbp_per_year": 6000.0, "wtp_sigma": 0.5})
+    prices = np.array([[0.0, 3000.0, 6000.0, 12_000.0]])
+    normal = NormalDist()
+    expected = [0.0, *(normal.cdf(np.log(p / 6000.0) / 0.5) for p in prices[0, 1:])]
+    np.testing.assert_allclose(uptake.share_unwilling(params.market, prices)[0], expected,
+                               rtol=1e-12)
+    assert uptake.share_unwilling(params.market, prices)[0, 2] == 0.5
+    _, nobody, _ = make(las, market={"wtp_median_gbp_per_year": 0.0})
+    np.testing.assert_array_equal(uptake.share_unwilling(nobody.market, prices)[0], [0, 1, 1, 1])
+    _, sharp, _ = make(las, market={"wtp_median_gbp_per_year": 6000.0, "wtp_sigma": 0.0})
+    np.testing.assert_array_equal(uptake.share_unwilling(sharp.market, prices)[0], [0, 0, 0, 1])
+    u = np.random.default_rng(3).random((R, las.count))
+    cheap = uptake.price_refusals(params.market, np.full((R, las.count), 5000.0), u)
+    dear = uptake.price_refusals(params.market, np.full((R, las.count), 9000.0), u)
+    assert (dear[cheap]).all() and dear.sum() > cheap.sum()
+
+
+def test_an_la_that_will_not_pay_never_joins_and_never_renews(las: LAPopulation) -> None:
+    """Every LA evaluating with an instant, certain approval joins unless its willingness to
+    pay is below its price; at the April renewal, certain otherwise, exactly those lapse."""
+    state, params, streams = make(
+        las, market={"wtp_median_gbp_per_year": 6000.0, "wtp_sigma": 0.5},
+        uptake={"free_approval_months": 0.0, "free_approval_pass_prob": 1.0,
+                "approval_threshold_gbp": 1e9, "renewal_goodwill_gbp_per_year": 1e6,
+                "renewal_prob": 1.0, "renewal_reputation_sensitivity": 0.0,
+                "renewal_budget_pressure_sensitivity": 0.0, "champion_turnover_multiplier": 0.0,
+                "contribution_rate_per_year": 0.0},
+        finance={"subscriptions_from_month": 0, "subscription_gbp_per_year": 6000.0,
+                 "subscription_bands": []})
+    refuses = state.refuses_price
+    assert 0 < refuses.sum() < refuses.size  # about half refuse at the median price
+    state.ladder[:] = Ladder.EVALUATING
+    uptake.advance_ladder(state, params, streams.at(0), 0)
+    np.testing.assert_array_equal(state.ladder == Ladder.MEMBER, ~refuses)
+    np.testing.assert_array_equal(state.flows.joins, (~refuses).sum(axis=1))
+    state.ladder[:] = Ladder.MEMBER
+    state.champions[:] = 1
+    state.counts.changed()
+    events.fiscal_year_start(state, params, streams.at(12), 12)
+    np.testing.assert_array_equal(state.ladder == Ladder.LAPSED, refuses)
+
+
+def test_members_and_joins_take_delivery_time_first(las: LAPopulation) -> None:
+    """Delivery capacity = productive staff − support per member − onboarding due, and the
+    onboarding backlog falls due at 1 ÷ onboarding_months (exactly over the step)."""
+    state, params, streams = make(
+        las, market={"support_delivery_fte_per_member": 0.02, "onboarding_months": 3.0})
+    state.staff[:, Role.DELIVERY] = 4
+    state.novices[:] = 0
+    state.ladder[:] = Ladder.UNAWARE
+    state.ladder[1, :50] = Ladder.MEMBER
+    state.ladder[2, :100] = Ladder.MEMBER
+    state.counts.changed()
+    state.onboarding_backlog[:] = [0.0, 0.0, 3.0]
+    due_share = -np.expm1(-1.0 / 3.0)
+    expected = 4.0 - 0.02 * np.array([0, 50, 100]) - np.array([0.0, 0.0, 3.0 * due_share])
+    np.testing.assert_allclose(portfolio.delivery_capacity(state, params), expected, rtol=1e-12)
+    portfolio.advance_portfolio(state, params, streams.at(0), 0)
+    np.testing.assert_allclose(state.onboarding_backlog, [0.0, 0.0, 3.0 * (1 - due_share)])
+    np.testing.assert_allclose(state.flows.onboarding_fte, [0.0, 0.0, 3.0 * due_share])
+    # A team with no time left onboards nobody: the backlog waits.
+    state.staff[:] = 0
+    portfolio.advance_portfolio(state, params, streams.at(1), 1)
+    np.testing.assert_allclose(state.onboarding_backlog, [0.0, 0.0, 3.0 * (1 - due_share)])
+
+
+def test_volunteers_need_staff_to_coordinate_them(las: LAPopulation) -> None:
+    """Usable volunteered time = min(volunteered, ratio × productive delivery staff): a CoE
+    with no delivery staff gets nothing from its contributors."""
+    state, params, _ = make(las, uptake={"volunteer_fte_per_staff_fte": 1.0},
+                            market={"support_delivery_fte_per_member": 0.0,
+                                    "support_engagement_fte_per_member": 0.0})
+    state.ladder[:] = Ladder.CONTRIBUTOR
+    state.counts.changed()
+    state.staff[:, Role.DELIVERY] = [0, 1, 10]
+    state.novices[:] = 0
+    volunteered = params.uptake.volunteer_fte_per_contributor * las.count
+    np.testing.assert_allclose(portfolio.delivery_capacity(state, params),
+                               [0.0, 2.0, 10.0 + volunteered])
+
+
+def test_maintenance_is_staffed_in_service_order(las: LAPopulation) -> None:
+    """With 1 FTE for services needing 0.8, 0.6 and 0.4 FTE, the first is fully covered, the
+    second a third and the third not at all: debt grows by g · (1 − cover) from zero."""
+    state, params, streams = make(las, market={"support_delivery_fte_per_member": 0.0})
+    state.staff[:, Role.DELIVERY] = 1
+    state.novices[:] = 0
+    state.ladder[:] = Ladder.UNAWARE
+    state.counts.changed()
+    state.portfolio.status[:, :3] = ServiceStatus.LIVE
+    assert list(params.portfolio.services.maintenance_fte[:3]) == [0.8, 0.6, 0.4]
+    portfolio.advance_portfolio(state, params, streams.at(0), 0)
+    g = params.portfolio.debt_growth_per_month
+    np.testing.assert_allclose(state.portfolio.debt[:, :3], [[0.0, g * 2 / 3, g]] * R,
+                               rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("substeps", [1, 2, 4])
+def test_an_unstaffed_service_is_retired_after_the_stated_time(las: LAPopulation,
+                                                               substeps: int) -> None:
+    """Live services with no staff: debt grows g = 0.15 a month and crosses the floor 0.5 at
+    ln 2 ÷ g = 4.62 months; N = 6 months below it later (10.62 months) they are retired, at the
+    first sub-step end at or after that, and deliver no value from then on."""
+    state, params, streams = make(las, time={"substeps_per_month": substeps},
+                                  portfolio={"retirement_reliability_floor": 0.5,
+                                             "retirement_months": 6.0})
+    state.staff[:] = 0
+    state.ladder[:] = Ladder.MEMBER  # members, but no volunteers and nobody to serve them
+    state.champions[:] = 1
+    state.counts.changed()
+    state.portfolio.status[:] = ServiceStatus.LIVE
+    dt = 1.0 / substeps
+    crossing = np.log(2.0) / params.portfolio.debt_growth_per_month + 6.0
+    retired_at = np.ceil(crossing / dt) * dt
+    t = 0.0
+    while (state.portfolio.status == ServiceStatus.LIVE).any():
+        state.substep = int(round(t / dt)) % substeps
+        portfolio.advance_portfolio(state, params, streams.at(int(t)), int(t))
+        t += dt
+        assert t <= retired_at + 1e-9, "not retired in time"
+    assert t == pytest.approx(retired_at)
+    services = state.portfolio.status.shape[1]
+    np.testing.assert_array_equal(state.flows.retirements.sum(), R * services)
+    assert (state.portfolio.status == ServiceStatus.PLANNED).all()
+    np.testing.assert_array_equal(portfolio.member_value_per_year(state, params), 0.0)
+
+
+def test_new_posts_are_not_covered_but_vacated_ones_are(las: LAPopulation) -> None:
+    """Cover is for posts vacated by leavers: the open posts of a new team cost nothing while
+    vacant; a leaver's post is covered at vacancy_cover_share while it stays vacant."""
+    state, params, streams = make(las, workforce={"resignation_rate_per_year": 0.0,
+                                                  "vacancy_cover_share": 0.5})
+    due(state)
+    state.flows.hiring_frozen[:] = True
+    workforce.advance_staff(state, params, streams.at(0), 0)
+    assert (state.establishment > state.staff).any()
+    np.testing.assert_array_equal(state.vacancy_cover_fte, 0.0)
+    state.backfill[:] = [[2.0, 1.0, 0.0]] * R  # two delivery and one engagement post vacated
+    workforce.advance_staff(state, params, streams.at(1), 1)
+    np.testing.assert_allclose(state.vacancy_cover_fte, [[1.0, 0.5, 0.0]] * R)
+
+
+def test_vacancies_cost_cover_at_a_premium_and_hires_cost_recruitment(las: LAPopulation) -> None:
+    """Cover costs multiplier × the covered posts' staff cost (pay, NI, pension), plus VAT where
+    the host bears it; recruitment costs fall in the sub-step of the hire; to the penny."""
+    state, params, streams = make(
+        las, workforce={"vacancy_cover_share": 0.5, "vacancy_cover_cost_multiplier": 2.0},
+        hosting={"model": "independent_company", "vat_recoverable": False,
+                 "recruitment_cost_gbp_per_hire": 1234.0})
+    due(state)
+    state.vacancy_cover_fte[:] = [[1.0, 0.5, 0.0], [0.0, 0.0, 0.0], [2.0, 0.0, 1.0]]
+    state.recruitment_due_gbp[:] = [0.0, 2 * 1234.0, 0.0]
+    finance.pay_and_collect(state, params, streams.at(0), 0)
+    salary = params.workforce.salary_gbp_per_year / 12.0
+    on_cost = 1 + params.finance.employer_ni_rate + state.hosting.pension_rate[0]
+    cover = (np.array([[1.0, 0.5, 0.0], [0.0, 0.0, 0.0], [2.0, 0.0, 1.0]]) * salary).sum(axis=1)
+    expected = np.round(cover * on_cost * 2.0 * (1 + params.finance.vat_rate), 2)
+    np.testing.assert_allclose(state.flows.costs["vacancy_cover"], expected, rtol=0, atol=0.005)
+    np.testing.assert_array_equal(state.flows.costs["recruitment"], [0.0, 2468.0, 0.0])
+    np.testing.assert_array_equal(state.recruitment_due_gbp, 0.0)  # paid once

@@ -61,6 +61,10 @@ def bass_scenario(substeps: int) -> Scenario:
                 "resignation_rate_per_year": 0.0,
             },
             "finance": {"subscription_gbp_per_year": 0.0, "opening_reserves_gbp": 1e9},
+            "market": {"support_engagement_fte_per_member": 0.0},
+            # The Centre is not closed for not working (docs/model.md §5.10): its services
+            # are not what is under test.
+            "hosting": {"nonviable_closure_months": 600},
         }
     )
 

@@ -40,7 +40,8 @@ def test_effective_fte_discounts_new_starters_by_their_productivity(
 
 def short_of_cash(shipped_scenario: Callable[..., Scenario], *extra: str) -> Scenario:
     """A council-hosted CoE whose only grant ends at month 12 with no other income, one salary
-    for every role, no resignations and a deficit tolerance it never reaches."""
+    for every role, no resignations, a deficit tolerance it never reaches and no closure for
+    not working."""
     return shipped_scenario(
         "la_hosted", "finance.subscription_gbp_per_year=0", "finance.opening_reserves_gbp=50000",
         "workforce.resignation_rate_per_year=0", "time.horizon_months=48",
@@ -48,7 +49,7 @@ def short_of_cash(shipped_scenario: Callable[..., Scenario], *extra: str) -> Sce
         "workforce.engagement.salary_gbp_per_year=52000",
         "workforce.leadership.salary_gbp_per_year=52000", "hosting.deficit_tolerance_gbp=1e9",
         "hosting.closure_deficit_gbp=1e9", "hosting.max_deficit_months=600",
-        "hosting.in_kind_support_gbp_per_year=0",
+        "hosting.in_kind_support_gbp_per_year=0", "hosting.nonviable_closure_months=600",
         'finance.grants=[{name = "pilot", amount_gbp_per_year = 900000.0, start_month = 0, '
         'end_month = 12}]',
         *extra)
