@@ -104,7 +104,10 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
     """Month start: re-fund posts deleted by cuts or redundancies once the full scenario team
     is affordable again (the hiring-freeze test of docs/model.md §3.3 for the original
     establishment), no host cut is in force and nobody is under notice: a recovered CoE
-    rebuilds its team."""
+    rebuilds its team. Under the secured-income policy the team reviews do this instead
+    (docs/model.md §3.6)."""
+    if params.workforce.team_policy == "secured_income":
+        return
     funded_posts = params.workforce.establishment_fte
     short = ((state.establishment < funded_posts).any(axis=1) & state.operating
              & ~state.host_cut)

@@ -151,6 +151,11 @@ class WorkforceParameters:
     notice_months: int
     redundancy_pay_weeks: float
     minimum_leadership_fte: int
+    team_policy: str
+    """``fixed`` or ``secured_income`` (docs/model.md §3.6)"""
+    planning_horizon_months: int
+    team_review_months: int
+    growth_posts_per_review: int
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ METRICS: dict[str, str] = {
     "staff_fte": "staff in post, all roles (FTE)",
     **{f"staff_{r}_fte": f"{r} staff in post (FTE)" for r in ROLES},
     "vacancies": "funded posts not filled at month end (FTE; 0 while closed)",
+    "funded_posts": "funded posts (the establishment, filled or not) at month end, all roles "
+                    "(FTE; 0 while closed); under workforce.team_policy = secured_income it "
+                    "grows and shrinks with secured income (docs/model.md §3.6)",
     "vacancy_cover_fte": "agency or contractor cover of posts vacated by leavers, at month end "
                          "(FTE; not counted in staff)",
     "leavers": "resignations in the month (people)",
@@ -190,6 +193,7 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
         m[f"staff_{name}_fte"][month] = staff[:, role]
     m["vacancies"][month] = np.where(
         operating, np.maximum(state.establishment - staff, 0).sum(axis=1), 0)
+    m["funded_posts"][month] = np.where(operating, state.establishment.sum(axis=1), 0)
     flows = state.flows
     for name, values in flows.counts().items():
         m[name][month] = values

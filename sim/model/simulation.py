@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine import Calendar, RandomStreams
-from sim.model import external, finance, host, performance, portfolio, reserves, uptake, workforce
+from sim.model import (
+    external,
+    finance,
+    host,
+    performance,
+    portfolio,
+    reserves,
+    team,
+    uptake,
+    workforce,
+)
 from sim.model.events import Event, events_from_log, schedule_events
 from sim.model.kpis import compute_kpis
 from sim.model.parameters import Parameters
@@ -24,8 +34,9 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
 MONTH_START = (external.arrive_programmes, finance.arrive_commissions, finance.note_income_due,
-               host.serve_redundancies, host.restore_posts)
-"""Rules at the start of each month's step, after the calendar's events, in this order."""
+               host.serve_redundancies, host.restore_posts, team.plan_team)
+"""Rules at the start of each month's step, after the calendar's events, in this order: the
+cash-shortage redundancies come before the team review, which plans on what is left."""
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
            portfolio.advance_portfolio, finance.pay_and_collect, host.apply_failure_rule)

@@ -225,7 +225,9 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         counts=LadderCounts(las, params.prices_gbp_per_year, R),
         staff=staff,
         novices=np.zeros_like(staff),
-        establishment=np.tile(workforce.establishment_fte, (R, 1)),
+        # Under the secured-income policy the first staff are the first posts (§3.6).
+        establishment=np.tile(workforce.initial_fte if workforce.team_policy == "secured_income"
+                              else workforce.establishment_fte, (R, 1)),
         notices=NoticeBook.empty(R, workforce.notice_months),
         backfill=np.zeros(staff.shape),
         vacancy_cover_fte=np.zeros(staff.shape),

@@ -56,10 +56,15 @@ SURVIVAL_GUIDE = (
     "The gap is Centres open but not working. Dots: the scorecard's 5- and 10-year figures; "
     "dashed lines: grant ends.")
 GROWTH_GUIDE = (
-    "One panel per scenario: coloured layers are the average number of live services in each "
-    "delivery strand; their top is the average total.\n"
-    "Dotted lines bound the middle 8 runs in 10. Services added one at a time is Gall's 'start "
-    "simple and grow'; a fall to zero is closure.")
+    "Coloured layers: average live services in each strand (dotted: middle 8 runs in 10); one at "
+    "a time is Gall's 'start simple and grow', a fall to zero is closure.\n"
+    "Black lines, right-hand scale: the team's growth path, funded posts (dashed) and staff in "
+    "post (solid), which grow and shrink with secured income.")
+
+TEAM_LINES: list[tuple[str, str, float, str]] = [
+    ("funded_posts", "--", 1.3, "Team: funded posts (mean of runs)"),
+    ("staff_fte", "-", 1.1, "Team: staff in post (mean of runs)")]
+"""The team's lines on the growth chart: metric, line style, width and legend label."""
 
 
 def _legend_scenarios(ax: Axes, names: list[str], note: str = "") -> None:
@@ -194,11 +199,26 @@ def growth_chart(data: RunData) -> Chart:
             ax.set_title(name, color=scenario_colour(i))
             fy_axis(ax, data.calendar(name))
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            # The organisation's growth path beside the services' (docs/model.md §3.6).
+            team = ax.twinx()
+            for metric, style, width, _ in TEAM_LINES:
+                if metric in wide:
+                    team.plot(months, wide[metric].to_numpy(), color="#222222", ls=style, lw=width)
+            top = max(ax.get_ylim()[1], team.get_ylim()[1])
+            team.set_ylim(0, top)
+            ax.set_ylim(0, top)
+            team.yaxis.set_major_locator(MaxNLocator(integer=True))
+            if i % cols == cols - 1 or i == n - 1:
+                team.set_ylabel("Team (FTE, mean of runs)")
+            else:
+                team.tick_params(labelright=False)
         for ax in axes[:, 0]:
             ax.set_ylabel("Live services (mean of runs)")
         handles: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in strands]
         handles.append(Line2D([], [], color="#333333", ls=":", lw=0.9,
                               label="All services: 10th and 90th percentile of runs"))
+        handles.extend(Line2D([], [], color="#222222", ls=style, lw=width, label=label)
+                       for _, style, width, label in TEAM_LINES)
         title = growth_title(data)
         below = add_title(fig, title)
         ncol = min(len(handles), 2 * cols)
@@ -206,7 +226,7 @@ def growth_chart(data: RunData) -> Chart:
                    fontsize=8)
         add_footer(fig, data.footer())
         legend_rows = -(-len(handles) // ncol)
-        fig.subplots_adjust(left=0.07 if cols > 1 else 0.12, right=0.98,
+        fig.subplots_adjust(left=0.07 if cols > 1 else 0.12, right=0.95,
                             top=below - (0.22 * legend_rows + 0.45) / fig.get_figheight(),
                             bottom=0.9 / fig.get_figheight(), wspace=0.08, hspace=0.35)
     return Chart("growth_path", fig, title, GROWTH_GUIDE)

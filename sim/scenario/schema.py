@@ -336,6 +336,26 @@ class Workforce(Strict):
         "Cost of one FTE of cover relative to the staff cost (pay, employer NI and pension) of "
         "the post it covers; VAT is added where the host cannot recover it.", ge=0, le=10)
 
+    team_policy: Literal["fixed", "secured_income"] = P(
+        "fixed", "-",
+        "specification (issue #12 item 10; docs/model.md §3.6): Gall's law for the "
+        "organisation; the shipped scenarios use secured_income",
+        "fixed: the funded posts are the establishment from month 0, deleted only for lack of "
+        "cash and restored all at once. secured_income: the team starts with its first staff "
+        "(initial_fte) and at each review grows, or shrinks, to what secured income and "
+        "reserves above the reserves policy pay for over the planning horizon.")
+    planning_horizon_months: int = P(
+        12, "months", "assumption: a year's budget, the horizon of a council's or a charity's "
+        "annual budget", "secured_income: months of secured income a review plans on (grants' "
+        "profiles, core budget, income due now and host support over them).", ge=1, le=120)
+    team_review_months: int = P(
+        3, "months", "assumption: a quarterly budget review",
+        "secured_income: months between team reviews (the first at month 0).", ge=1, le=60)
+    growth_posts_per_review: int = P(
+        2, "posts", "assumption: about two recruitments a quarter is what a small team can "
+        "induct while it delivers (Gall's law for the organisation)",
+        "secured_income: most posts a review adds.", ge=0, le=500)
+
     def roles(self) -> tuple[Role, Role, Role]:
         """Roles in the fixed order delivery, engagement, leadership."""
         return (self.delivery, self.engagement, self.leadership)

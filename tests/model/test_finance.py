@@ -110,10 +110,13 @@ def test_grant_taper_follows_the_linear_formula(
 def test_certain_renewal_is_the_same_as_no_cliff(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """renewal_prob = 1 past the horizon reproduces no_cliff.toml exactly, month by month."""
+    """renewal_prob = 1 past the horizon reproduces no_cliff.toml exactly, month by month,
+    under a fixed team: a team planned on secured income does not count an undecided renewal,
+    even a certain one, until it is granted (docs/model.md §3.6)."""
+    fixed = "workforce.team_policy=fixed"
     renewed = shipped_scenario("la_hosted", "finance.grants[0].renewal_prob=1",
-                               "finance.grants[0].renewal_months=200")
-    certain, control = compare([renewed, shipped_scenario("no_cliff")], las, 100, SEED)
+                               "finance.grants[0].renewal_months=200", fixed)
+    certain, control = compare([renewed, shipped_scenario("no_cliff", fixed)], las, 100, SEED)
     for name, values in control.metrics.items():
         if name != "grant_renewals":  # the one difference: the renewal itself, at month 36
             np.testing.assert_array_equal(certain.metrics[name], values, err_msg=name)

@@ -74,8 +74,10 @@ def test_redundancies_follow_notices_after_the_notice_period_with_their_pay(
 def test_no_trigger_means_no_cash_redundancies(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
+    """No cash-shortage trigger and no cut: nobody is made redundant (the team is fixed, so no
+    team review plans a reduction either, §3.6)."""
     scenario = short_of_cash(shipped_scenario, "workforce.redundancy_trigger_months=0",
-                             "hosting.cut_share=0")
+                             "hosting.cut_share=0", "workforce.team_policy=fixed")
     m = run_ensemble(scenario, las, 20, SEED).metrics
     assert m["redundancy_notices"].sum() == 0 and m["redundancies"].sum() == 0
 
