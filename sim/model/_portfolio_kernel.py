@@ -21,9 +21,10 @@ __all__ = ["PortfolioRates", "portfolio_step"]
 
 class PortfolioRates(NamedTuple):
     """The portfolio parameters one sub-step needs (docs/model.md §4): per service (float64[S])
-    ``maintenance_fte``, ``build_effort`` (FTE-months), ``complexity``; per replicate
-    ``launch_failure_prob`` float64[R]; and the constants of the step. ``reputation_step`` is
-    ``1 − exp(−dt ÷ reputation_time_months)``; ``retirement_debt`` (``−ln`` of the retirement
+    ``maintenance_fte``, ``complexity``; per replicate and service ``build_effort`` float64[R,
+    S] (FTE-months, after learning, §4.10); per replicate ``launch_failure_prob``
+    float64[R]; and the constants of the step. ``reputation_step`` is ``1 − exp(−dt ÷
+    reputation_time_months)``; ``retirement_debt`` (``−ln`` of the retirement
     reliability floor; inf: never) and ``retirement_months`` say when an unreliable live
     service is retired, ``hit_retired`` what it costs in reputation (§4.9)."""
 
@@ -108,7 +109,7 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                     cover = 1.0
                 change = debt_growth * (1 - cover) - debt_repayment * cover * before
                 debt[r, j] = max(before + change * dt, 0.0)
-            if (state == ServiceStatus.BUILDING and progress[r, j] >= build_effort[j]
+            if (state == ServiceStatus.BUILDING and progress[r, j] >= build_effort[r, j]
                     and operating[r]):
                 others = complexity_building - complexity[j]
                 fail_prob = complexity[j] * (launch_failure_prob[r] + strain * utilisation

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
-from sim.model.codes import FailureRule
+from sim.model.codes import FailureRule, ServiceStatus
 from sim.model.external import general_election, spending_review
 from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
 from sim.model.host import close
@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     HOST_SET_UP = "host_set_up"
     GRANT_START = "grant_start"
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
+    GRANT_MILESTONE = "grant_milestone"
     GRANT_END = "grant_end"
     SPENDING_REVIEW = "spending_review"
     ELECTION = "election"
@@ -56,7 +57,9 @@ class EventKind(StrEnum):
 
 EVENT_ORDER: dict[EventKind, int] = {kind: rank for rank, kind in enumerate(EventKind)}
 """Rank of each kind within a month, lower first, and why in that order: a renewal decision
-reads the grant's renewal chance before an election in the same month changes it; the new
+reads the grant's renewal chance before an election in the same month changes it; a funder's
+milestone is checked after a renewal decision of the same month (a milestone missed ends the
+grant, renewed or not); the new
 host is in place (its staff lost) before the reorganisation, the April renewals, the year's
 charitable income and the launch decisions of its first month; LAs merge before they renew;
 launch decisions come last, with the month's staff and capacity as the other events left
@@ -87,6 +90,7 @@ class Event:
             EventKind.HOST_SET_UP: "host set-up",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
+            EventKind.GRANT_MILESTONE: "grant milestone",
             EventKind.GRANT_END: "grant ends",
             EventKind.SPENDING_REVIEW: "spending review",
             EventKind.ELECTION: "general election",
@@ -158,6 +162,20 @@ def grant_renewal(index: int, state: BatchState, params: Parameters, streams: Mo
     renewed = decide_renewals(state.grants, index, month, streams("grant_renewal").random(),
                               factor)
     state.flows.grant_renewals += renewed & state.operating
+
+
+def check_milestone(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
+                    month: int) -> None:
+    """The funder's milestone for grant ``index``: where fewer services are live than it asks
+    for, the grant ends this month, with no renewal (docs/model.md §4.10)."""
+    grant = params.finance.grants[index]
+    book = state.grants
+    live = (state.portfolio.status == ServiceStatus.LIVE).sum(axis=1)
+    missed = (state.operating & (live < grant.milestone_live_services)
+              & (book.end[:, index] > month))
+    book.end[missed, index] = month
+    book.renewals_left[missed, index] = 0
+    state.flows.grant_milestones_missed += missed
 
 
 def review(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:
@@ -263,6 +281,9 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
     every(april, 12, EventKind.FISCAL_YEAR_START, fiscal_year_start)
     for i, grant in enumerate(params.finance.grants):
         at(grant.start_month, EventKind.GRANT_START, grant_milestone, grant.name)
+        if grant.milestone_month is not None:
+            at(grant.milestone_month, EventKind.GRANT_MILESTONE, partial(check_milestone, i),
+               grant.name, f"{grant.milestone_live_services} live services")
         decisions = renewal_decision_months(grant)
         for k, decision in enumerate(decisions):
             at(decision, EventKind.GRANT_RENEWAL_DECISION, partial(grant_renewal, i), grant.name)

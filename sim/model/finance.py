@@ -44,7 +44,7 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
-              "recruitment", "vacancy_cover", "surrender")
+              "recruitment", "vacancy_cover", "launch", "surrender")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`."""
@@ -52,11 +52,12 @@ EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "char
 """Income sources the caller computes from the state; host support follows from the host."""
 
 GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
-                        "recruitment", "vacancy_cover")
+                        "recruitment", "vacancy_cover", "launch")
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
-set-up, and the recruitment and agency cover of the project's posts (§3.5). Not redundancy pay
-(a liability of the employer, usually ineligible unless agreed) nor a surrender (a transfer)."""
+set-up, the recruitment and agency cover of the project's posts (§3.5) and launch events
+(§4.10). Not redundancy pay (a liability of the employer, usually ineligible unless agreed)
+nor a surrender (a transfer)."""
 
 EARNED_INCOME = ("subscriptions", "commissions")
 """Income the CoE earns from LAs and commissioners: an ``offsets`` grant pays only the eligible
@@ -340,7 +341,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      operating: np.ndarray, dt_months: float,
                      redundancy_gbp: np.ndarray | None = None,
                      cover_fte: np.ndarray | None = None,
-                     recruitment_gbp: np.ndarray | None = None) -> Cashflow:
+                     recruitment_gbp: np.ndarray | None = None,
+                     launch_gbp: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -355,6 +357,7 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         costs ``vacancy_cover_cost_multiplier`` times the staff cost (pay, NI, pension) of
         its post, plus VAT where the host cannot recover it; None = 0.
     recruitment_gbp : float[R], recruitment costs of this step's hires (not × dt); None = 0.
+    launch_gbp : float[R], launch-event costs falling due this step (not × dt); None = 0.
     """
     unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
     if unknown:
@@ -393,7 +396,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                                      * lump),
                "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
                                        else recruitment_gbp) * lump),
-               "vacancy_cover": pennies(cover * on)},
+               "vacancy_cover": pennies(cover * on),
+               "launch": pennies((np.zeros(R) if launch_gbp is None else launch_gbp) * lump)},
     )
 
 
@@ -515,8 +519,10 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             due, state.one_off_gbp if first else np.zeros(R),
                             state.operating, dt,
                             state.redundancy_pay_gbp if first else None,
-                            state.vacancy_cover_fte, state.recruitment_due_gbp)
+                            state.vacancy_cover_fte, state.recruitment_due_gbp,
+                            state.launch_cost_gbp)
     state.recruitment_due_gbp = np.zeros(R)
+    state.launch_cost_gbp = np.zeros(R)
     if book.eligible.any():
         other = cash.income["grant"] + cash.income["core_budget"]
         claimed = claim_grants(book, cash, other, profile > 0, dt)

@@ -197,6 +197,10 @@ class PortfolioParameters:
     retirement_months: float
     reputation_hit_retirement: float
 
+    launch_event_cost_gbp: float
+    bundle_value_uplift: float
+    learning_rate: float
+
 
 @dataclass(frozen=True)
 class MarketParameters:
@@ -230,6 +234,8 @@ class GrantParameters:
     or ``fixed`` (pays its profile)"""
     earned_income: str
     """``offsets`` (earned income reduces what an eligible-spend grant pays) or ``retained``"""
+    milestone_month: int | None
+    milestone_live_services: int
 
 
 @dataclass(frozen=True)

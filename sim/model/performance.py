@@ -22,12 +22,13 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.codes import ServiceStatus, Tally
 from sim.model.parameters import Parameters
+from sim.scenario.schema import STRANDS
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["PerformanceBook", "case_multiplier", "remember_month", "value_delivered",
-           "with_odds_scaled"]
+__all__ = ["PerformanceBook", "bundle_factor", "case_multiplier", "remember_month",
+           "value_delivered", "with_odds_scaled"]
 
 MIN_SCORE = 0.01
 """Ratios and reach are floored here before being raised to a power (a Centre with no value
@@ -54,6 +55,17 @@ class PerformanceBook:
         self.recorded += 1
 
 
+def bundle_factor(state: BatchState, params: Parameters) -> np.ndarray:
+    """float[R]: ``1 + bundle_value_uplift`` while every strand has a live service, else 1 —
+    a complete offer is worth more to an LA than its parts (docs/model.md §4.10)."""
+    live = state.portfolio.status == ServiceStatus.LIVE
+    strand = params.portfolio.services.strand
+    complete = np.ones(len(live), dtype=bool)
+    for code in range(len(STRANDS)):
+        complete &= (live & (strand == code)).any(axis=1)
+    return 1.0 + params.portfolio.bundle_value_uplift * complete
+
+
 def value_delivered(state: BatchState, params: Parameters) -> np.ndarray:
     """Value of the live services to member LAs this month, £ float[R] (docs/model.md §4.8):
     each live service's value × reliability, for every member LA (low-rated members weighted
@@ -67,7 +79,7 @@ def value_delivered(state: BatchState, params: Parameters) -> np.ndarray:
     low_members = tally[Tally.LOW_RATED_MEMBERS]
     weighted_members = (tally[Tally.MEMBERS] - low_members
                         + params.uptake.low_rated_value_multiplier * low_members)
-    return value * weighted_members * state.operating
+    return value * bundle_factor(state, params) * weighted_members * state.operating
 
 
 def remember_month(state: BatchState, params: Parameters, streams: MonthStreams,

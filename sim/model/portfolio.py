@@ -25,12 +25,14 @@ from sim.engine import BatchGenerator, MonthStreams
 from sim.model._portfolio_kernel import PortfolioRates, portfolio_step
 from sim.model.codes import Role, ServiceStatus, Tally
 from sim.model.parameters import Parameters, PortfolioParameters
+from sim.model.performance import bundle_factor
 from sim.model.workforce import effective_fte
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["PortfolioFlows", "PortfolioState", "advance_portfolio", "decide_launches",
+__all__ = ["PortfolioFlows", "PortfolioState", "advance_portfolio", "build_effort",
+           "decide_launches",
            "delivery_capacity", "member_support_fte", "member_value_per_year",
            "onboarding_due_fte", "productive_delivery_fte", "start_builds", "step_portfolio",
            "volunteer_fte"]
@@ -41,13 +43,15 @@ class PortfolioState:
     """Stocks per replicate and service: ``status`` int8[R, S]
     (:class:`~sim.model.codes.ServiceStatus`), ``progress`` (FTE-months built), ``debt`` and
     ``low_months`` (months a live service has been below the retirement floor) float64[R, S];
-    ``reputation`` float64[R] (0–1)."""
+    ``reputation`` float64[R] (0–1); ``launched`` float64[R], successful launches so far (the
+    team's experience, §4.10)."""
 
     status: np.ndarray
     progress: np.ndarray
     debt: np.ndarray
     reputation: np.ndarray
     low_months: np.ndarray
+    launched: np.ndarray
 
     @classmethod
     def initial(cls, replicates: int, services: int, reputation: float) -> PortfolioState:
@@ -57,6 +61,7 @@ class PortfolioState:
             debt=np.zeros((replicates, services)),
             reputation=np.full(replicates, reputation),
             low_months=np.zeros((replicates, services)),
+            launched=np.zeros(replicates),
         )
 
     @property
@@ -137,7 +142,9 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     out = np.empty((R, 6))
     table = portfolio.services
     rates = PortfolioRates(
-        maintenance_fte=table.maintenance_fte, build_effort=table.build_effort_fte_months,
+        maintenance_fte=table.maintenance_fte,
+        build_effort=build_effort(table.build_effort_fte_months, state.launched,
+                                  portfolio.learning_rate),
         complexity=table.complexity, dt=float(dt_months),
         debt_growth=float(portfolio.debt_growth_per_month),
         debt_repayment=float(portfolio.debt_repayment_per_month),
@@ -156,9 +163,25 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     portfolio_step(state.status, state.progress, state.debt, state.low_months, state.reputation,
                    u, np.ascontiguousarray(delivery_fte, dtype=float),
                    np.ascontiguousarray(operating, dtype=bool), rates, out)
+    state.launched += out[:, 0]
     return PortfolioFlows(launches=out[:, 0], failed_launches=out[:, 1], incidents=out[:, 2],
                           maintenance_demand_fte=out[:, 3], utilisation=out[:, 4],
                           retirements=out[:, 5])
+
+
+def build_effort(effort_fte_months: np.ndarray, launched: np.ndarray,
+                 learning_rate: float) -> np.ndarray:
+    """Build effort of each service after the team's experience, float64[R, S] in FTE-months.
+
+    Wright's experience curve: each doubling of the services launched so far (``1 +
+    launched``) cuts the effort of the next build by ``learning_rate``, ``effort_j · (1 +
+    launched_r)^log2(1 − learning_rate)`` (docs/model.md §4.10); no learning at rate 0.
+    """
+    if learning_rate <= 0:
+        return np.ascontiguousarray(
+            np.broadcast_to(effort_fte_months, (len(launched), len(effort_fte_months))))
+    factor = (1.0 + launched) ** np.log2(1.0 - learning_rate)
+    return np.ascontiguousarray(factor[:, None] * effort_fte_months[None, :])
 
 
 # --------------------------------------------------------------------------- rules
@@ -218,11 +241,13 @@ def delivery_capacity(state: BatchState, params: Parameters) -> np.ndarray:
 
 
 def member_value_per_year(state: BatchState, params: Parameters) -> np.ndarray:
-    """Value of the live services to one ordinary member LA, £/year, float[R]."""
+    """Value of the live services to one ordinary member LA, £/year, float[R] (with the
+    bundle's uplift while the offer is complete)."""
     port = state.portfolio
     live = port.status == ServiceStatus.LIVE
     return (live * port.reliability
-            * params.portfolio.services.value_gbp_per_member_per_year).sum(axis=1)
+            * params.portfolio.services.value_gbp_per_member_per_year).sum(axis=1) * (
+        bundle_factor(state, params))
 
 
 def decide_launches(state: BatchState, params: Parameters, streams: MonthStreams,
@@ -243,6 +268,9 @@ def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStrea
     state.flows.onboarding_fte += onboarding * dt
     flows = step_portfolio(state.portfolio, params.portfolio, capacity, state.operating, dt,
                            streams("portfolio"))
+    # The month's first launches hold the launch event; launches later that month join it.
+    first = (flows.launches > 0) & (state.flows.launches == 0)
+    state.launch_cost_gbp = np.where(first, params.portfolio.launch_event_cost_gbp, 0.0)
     state.flows.launches += flows.launches
     state.flows.failed_launches += flows.failed_launches
     state.flows.incidents += flows.incidents

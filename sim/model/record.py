@@ -103,6 +103,8 @@ METRICS: dict[str, str] = {
                           "surrender; NaN when they are 0)",
     "core_budget_gbp_per_year": "core budget set by spending reviews and the election (£/year; "
                                 "0 before it starts and after closure)",
+    "grant_milestones_missed": "grants ended in the month because fewer services were live than "
+                               "the funder's milestone asked for (count; docs/model.md §4.10)",
     "grant_renewals": "grant renewals granted in the month (count)",
     "commissions_won": "commissioned projects won in the month (count)",
     "commissions_active": "commissioned projects running in the month (count)",

@@ -221,8 +221,8 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                           - rates.debt_repayment * cover * before)
                 debt[r, j] = max(before + change * dt, 0.0)
             # §4.4 a finished build launches, or fails and loses part of its progress.
-            if (status[r, j] == ServiceStatus.BUILDING and progress[r, j] >= rates.build_effort[j]
-                    and operating[r]):
+            if (status[r, j] == ServiceStatus.BUILDING
+                    and progress[r, j] >= rates.build_effort[r, j] and operating[r]):
                 others = complexity_building - rates.complexity[j]
                 chance = rates.complexity[j] * (rates.launch_failure_prob[r]
                                                 + rates.strain * utilisation

@@ -88,6 +88,7 @@ class MonthFlows:
     national_programmes: np.ndarray
     commissions_won: np.ndarray
     grant_renewals: np.ndarray
+    grant_milestones_missed: np.ndarray
     renewal_lapses: np.ndarray
     hiring_frozen: np.ndarray
     """bool[R]: recruitment frozen in the month's last sub-step"""
@@ -138,7 +139,8 @@ class BatchState:
     External: ``programme_boost``, ``programme_rate_factor``, ``demand_multiplier``
     float64[R], ``policy_changed`` bool[R]. Signals carried from one sub-step to the next:
     ``income_last_gbp_per_month``, ``utilisation_last``. Due this month: ``one_off_gbp``
-    (set-up and transition costs), ``redundancy_pay_gbp``, ``income_due`` (£/month by external
+    (set-up and transition costs), ``redundancy_pay_gbp``, ``launch_cost_gbp`` (the
+    launch event of this sub-step's launches), ``income_due`` (£/month by external
     source, refreshed after each sub-step's uptake), ``funding_due_gbp_per_month`` (grants
     and core budget due at the start of the month, for the cliff KPIs). ``flows`` is the
     month so far; ``performance`` the record funders judge (value delivered and costs of the
@@ -182,6 +184,7 @@ class BatchState:
     utilisation_last: np.ndarray
     one_off_gbp: np.ndarray
     redundancy_pay_gbp: np.ndarray
+    launch_cost_gbp: np.ndarray
     income_due: dict[str, np.ndarray]
     funding_due_gbp_per_month: np.ndarray
     flows: MonthFlows
@@ -259,6 +262,7 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         utilisation_last=np.zeros(R),
         one_off_gbp=np.zeros(R),
         redundancy_pay_gbp=np.zeros(R),
+        launch_cost_gbp=np.zeros(R),
         income_due={},
         funding_due_gbp_per_month=np.zeros(R),
         flows=MonthFlows.zeros(R),

@@ -477,6 +477,22 @@ class Portfolio(Strict):
     reputation_hit_retirement: float = P(
         0.1, "reputation", "assumption: as a failed launch",
         "Reputation lost at each retirement of a live service.", ge=0, le=1)
+    launch_event_cost_gbp: float = P(
+        15_000.0, "GBP", "assumption: a launch's communications, training sessions for LA "
+        "staff and documentation, about a month of two people's time",
+        "One-off cost in each month in which at least one service launches: services launched "
+        "together pay it once (docs/model.md §4.10).", ge=0, le=1e7)
+    bundle_value_uplift: float = P(
+        0.2, "share", "assumption after the proposal's case for one Centre spanning culture, "
+        "skills and collaboration (docs/evidence.md §3)",
+        "Extra value of every live service to member LAs while each of the three strands has a "
+        "live service: a complete offer is worth more than its parts (docs/model.md §4.10).",
+        ge=0, le=5)
+    learning_rate: float = P(
+        0.15, "share", "assumption within the 10–25% per doubling of experience curves (Wright "
+        "1936; Argote and Epple 1990; docs/evidence.md §22)",
+        "Share of build effort saved by each doubling of the services the team has launched: "
+        "what favours growing one service at a time (docs/model.md §4.10).", ge=0, le=0.9)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Portfolio:
@@ -536,6 +552,15 @@ class Grant(Strict):
         "grant reimburses unless the funder agrees otherwise (docs/evidence.md §20)",
         "eligible_spend basis: whether subscriptions and commissions earned while the grant "
         "runs reduce what it pays (offsets) or are kept on top of it (retained).")
+    milestone_month: int | None = P(
+        None, "month", "assumption: funders often set delivery milestones; none unless a "
+        "scenario sets one (docs/model.md §4.10)",
+        "Month by which the funder expects milestone_live_services live services; if fewer are "
+        "live then, the grant ends that month (unset: no milestone).",
+        ge=1)
+    milestone_live_services: int = P(
+        0, "services", "assumption", "Live services the funder expects by milestone_month.",
+        ge=0, le=40)
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Grant:
@@ -548,6 +573,11 @@ class Grant(Strict):
                 f"taper_months must be shorter than the grant ({self.end_month - self.start_month} "
                 f"months), got {self.taper_months}"
             )
+        if self.milestone_month is not None and not (
+                self.start_month < self.milestone_month < self.end_month):
+            raise ValueError(
+                f"milestone_month must be after start_month ({self.start_month}) and before "
+                f"end_month ({self.end_month}), got {self.milestone_month}")
         return self
 
 

@@ -15,7 +15,7 @@ from sim.scenario import ScenarioError
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps"
 
 
-@pytest.mark.parametrize("name", ["base.toml", "independent_company.toml", "ishigami.toml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED.glob("*.toml")))
 def test_shipped_sweep_files_load(name: str) -> None:
     """The example sweeps under scenarios/sweeps/ are valid."""
     sweep = load_sweep(SHIPPED / name)

@@ -115,7 +115,7 @@ def portfolio_cases(draw: Any) -> tuple[Any, ...]:
     dt = draw(st.sampled_from([1.0, 0.5, 0.25]))
     rng = np.random.default_rng(seed)
     status = rng.integers(0, len(ServiceStatus), (R, S)).astype(np.int8)
-    effort = 1 + rng.random(S) * 10
+    effort = 1 + rng.random((R, S)) * 10  # per replicate: learning (§4.10)
     progress = np.where(rng.random((R, S)) < 0.5, effort * (0.5 + rng.random((R, S))), 0.0)
     delivery = np.where(rng.random(R) < 0.2, 0.0, rng.random(R) * 6)
     rates = PortfolioRates(
