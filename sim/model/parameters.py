@@ -156,6 +156,7 @@ class WorkforceParameters:
     planning_horizon_months: int
     team_review_months: int
     growth_posts_per_review: int
+    planning_contingency_share: float
 
 
 @dataclass(frozen=True)

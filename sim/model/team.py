@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import MonthStreams
-from sim.model.codes import Role
+from sim.model.codes import ReservesRule, Role
 from sim.model.finance import grant_income
 from sim.model.host import serve_notices
 from sim.model.parameters import Parameters
@@ -51,11 +51,14 @@ def team_review_due(params: Parameters, month: int) -> bool:
 def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndarray:
     """What the Centre can spend a month over the planning horizon, float[R] in £/month.
 
-    ``(secured + usable reserves) ÷ H`` with ``H = planning_horizon_months``: secured is the
-    grants' profiles over months ``m … m + H − 1`` (renewals not assumed), the core budget, the
+    ``(secured + reserves − target) ÷ H`` with ``H = planning_horizon_months``: secured is the
+    grants' profiles over months ``m … m + H − 1`` (renewals not assumed), the core budget as
+    now set over the months of the horizon from ``finance.core_budget_from_month`` on, the
     subscriptions, commissions and charitable income due now and the host's support, each over
-    ``H`` months; usable reserves are those above ``finance.reserves_policy_months`` of the
-    current posts' running costs.
+    ``H`` months; the target is ``finance.reserves_policy_months`` of the current posts'
+    running costs. Reserves above the target are spent over the horizon; a shortfall below it,
+    or a deficit, is recovered over it. A department (annuality) surrenders a positive balance
+    at 31 March, so only its deficit counts (as a first call).
     """
     H = params.workforce.planning_horizon_months
     book = state.grants
@@ -65,11 +68,16 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     earned = sum((due[source] for source in _EARNED if source in due),
                  np.zeros(state.replicates))
     hosting = state.hosting
-    secured = (grants + state.core_budget / 12.0 * H + earned * H
+    core_months = max(month + H - max(params.finance.core_budget_from_month, month), 0)
+    secured = (grants + state.core_budget / 12.0 * min(core_months, H) + earned * H
                + hosting.in_kind_support_gbp_per_year / 12.0 * H)
     running = posts_cost(state, state.establishment)
-    usable = np.maximum(state.reserves - params.finance.reserves_policy_months * running, 0.0)
-    return (secured + usable) / H
+    # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
+    # it funds no post; an overspend is still a first call on the budget.
+    annuality = hosting.reserves_rule == ReservesRule.ANNUALITY
+    above_target = np.where(annuality, np.minimum(state.reserves, 0.0),
+                            state.reserves - params.finance.reserves_policy_months * running)
+    return (secured + above_target) / H
 
 
 def posts_cost(state: BatchState, posts: np.ndarray) -> np.ndarray:
@@ -114,7 +122,11 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
                & (state.notices.under_notice.sum(axis=1) == 0))
     if not growing.any() or full.sum() == 0:
         return
-    headroom = np.where(growing, budget - posts_cost(state, state.establishment), 0.0)
+    # New posts must fit the budget less a contingency for what is not a post (launches,
+    # recruitment, cover, redundancy pay); the team shrinks only below the whole budget, so a
+    # team at the margin neither grows nor is cut (no redundancy for a contingency).
+    spendable = budget * (1.0 - workforce.planning_contingency_share)
+    headroom = np.where(growing, spendable - posts_cost(state, state.establishment), 0.0)
     order = np.array(GROWTH_ORDER)
     for _ in range(workforce.growth_posts_per_review):
         est = state.establishment

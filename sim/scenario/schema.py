@@ -355,6 +355,10 @@ class Workforce(Strict):
         2, "posts", "assumption: about two recruitments a quarter is what a small team can "
         "induct while it delivers (Gall's law for the organisation)",
         "secured_income: most posts a review adds.", ge=0, le=500)
+    planning_contingency_share: float = P(
+        0.05, "share", "assumption: a budget holds back about a twentieth for costs that are not "
+        "posts (launch events, recruitment, cover of vacancies, redundancy pay)",
+        "secured_income: share of the review's budget not planned on posts.", ge=0, le=0.9)
 
     def roles(self) -> tuple[Role, Role, Role]:
         """Roles in the fixed order delivery, engagement, leadership."""

@@ -51,22 +51,37 @@ def test_the_team_starts_with_its_first_staff(las: LAPopulation) -> None:
 def test_the_budget_is_secured_income_and_usable_reserves_over_the_horizon(
     las: LAPopulation
 ) -> None:
-    """(Σ grant profile over H months + core × H/12 + earned now × H + support × H/12 + max(B
-    − P × running costs, 0)) ÷ H, by hand for three replicates."""
+    """(Σ grant profile over H months + core × its months in the horizon / 12 + earned now × H
+    + support × H/12 + B − P × running costs) ÷ H, by hand for three replicates (a shortfall
+    below the reserves policy is recovered over the horizon)."""
     state, params, _ = make(
         las, finance={"grants": [{"name": "g", "amount_gbp_per_year": 120_000.0,
                                   "start_month": 0, "end_month": 6, "taper_months": 0}],
-                      "core_budget_gbp_per_year": 24_000.0},
+                      "core_budget_gbp_per_year": 24_000.0, "core_budget_from_month": 4},
         hosting={"in_kind_support_gbp_per_year": 12_000.0})
     state.income_due["subscriptions"] = np.array([0.0, 1_000.0, 5_000.0])
     state.reserves[:] = [0.0, 100_000.0, 1_000_000.0]
     H = params.workforce.planning_horizon_months
     running = team.posts_cost(state, state.establishment)
-    usable = np.maximum(state.reserves - params.finance.reserves_policy_months * running, 0.0)
+    above = state.reserves - params.finance.reserves_policy_months * running
+    assert above[0] < 0  # the first replicate is below its policy: it recovers the shortfall
     grants = 10_000.0 * 6  # six months of the profile fall in the horizon
-    expected = (grants + 2_000.0 * H + state.income_due["subscriptions"] * H + 1_000.0 * H
-                + usable) / H
+    core = 2_000.0 * (H - 4)  # the core budget pays from month 4
+    expected = (grants + core + state.income_due["subscriptions"] * H + 1_000.0 * H + above) / H
     np.testing.assert_allclose(team.secured_budget(state, params, 0), expected, rtol=1e-12)
+
+
+def test_a_department_plans_on_no_reserves_but_repays_an_overspend(las: LAPopulation) -> None:
+    """Under annuality a positive balance goes back at 31 March, so it funds no post; a
+    deficit is a first call on the budget."""
+    state, params, _ = make(las, hosting={"model": "government_hosted",
+                                          "reserves_rule": "annuality"},
+                            finance={"subscription_gbp_per_year": 0.0})
+    state.income_due["subscriptions"] = np.full(R, 50_000.0)
+    state.reserves[:] = [1e6, 0.0, -120_000.0]
+    H = params.workforce.planning_horizon_months
+    np.testing.assert_allclose(team.secured_budget(state, params, 0),
+                               [50_000.0, 50_000.0, 50_000.0 - 120_000.0 / H], rtol=1e-12)
 
 
 def test_with_nothing_secured_the_team_shrinks_to_its_minimum_at_the_first_review(
@@ -127,8 +142,12 @@ def test_growth_stops_where_the_next_post_does_not_fit(las: LAPopulation) -> Non
     per_head = state.hosting.cost_per_head_gbp_per_month[0]
     H = params.workforce.planning_horizon_months
     cost_now = team.posts_cost(state, state.establishment)
-    # Income now that pays the current posts and 1.5 delivery posts, no reserves.
-    state.income_due["subscriptions"] = cost_now + 1.5 * per_head[Role.DELIVERY]
+    # Income now that pays, after the contingency, the current posts and 1.5 delivery posts;
+    # no reserves (so the policy's shortfall is recovered too).
+    shortfall = params.finance.reserves_policy_months * cost_now / H
+    spend = cost_now + 1.5 * per_head[Role.DELIVERY]
+    state.income_due["subscriptions"] = (spend / (1 - params.workforce.planning_contingency_share)
+                                         + shortfall)
     assert H > 0
     team.plan_team(state, params, streams.at(0), 0)
     np.testing.assert_array_equal(state.establishment, np.tile([3, 1, 1], (R, 1)))
