@@ -340,6 +340,27 @@ class SweepResults:
         return read_design(self.run.folder)
 
 
+def _write_winners(spec: Sweep, done: SweepResults) -> list[Path]:
+    """``winners.csv`` and the winners map of a sweep with a scenario factor."""
+    from sim.experiments.store import read_results
+    from sim.experiments.sweepfile import SCENARIO_FACTOR
+    from sim.outputs.winners import write_winners
+
+    x, y, kpi = spec.map_axes()
+    inputs = [p for p in spec.paths if p != SCENARIO_FACTOR]
+    manifest = done.run.manifest
+    results = read_results(done.folder, columns=[SCENARIO_FACTOR, *inputs, kpi]).to_pandas()
+    meta = {"factor": SCENARIO_FACTOR, "inputs": inputs, "x": x, "y": y, "kpi": kpi,
+            "titles": dict(spec.titles), "labels": {p.path: p.name for p in spec.parameters},
+            "grid": spec.spec.design == "grid",
+            "footer": f"Sweep {spec.name} · {manifest.get('points', '?')} points × "
+                      f"{manifest.get('replicates', '?')} replicates · seed "
+                      f"{manifest.get('seed', '?')} · common random numbers "
+                      f"{'on' if manifest.get('common_random_numbers') else 'off'} · coe-sim "
+                      f"{manifest.get('version', '')}"}
+    return write_winners(results, meta, done.folder)
+
+
 Announce = Callable[["Sweep", int, "Executor", bool], None]
 """Called once the work is known, before it runs: (the sweep, its design points, the executor,
 whether an earlier unfinished folder is being resumed)."""
@@ -391,9 +412,12 @@ def sweep(sweep_file: str | Path, out: str | Path = "outputs", *, workers: int |
     def go(pool: Executor) -> SweepResults:
         if announce is not None:
             announce(spec, points, pool, folder is not None)
-        return SweepResults(run_design(spec, design, out, kind="sweep", executor=pool,
+        done = SweepResults(run_design(spec, design, out, kind="sweep", executor=pool,
                                        chunk_size=chunk_size, resume=resume, progress=progress,
                                        command=command, uncertainty=uncertainty))
+        if spec.spec.scenario_factor is not None:
+            _write_winners(spec, done)
+        return done
 
     if not isinstance(executor, str):
         return go(executor)

@@ -166,7 +166,13 @@ def sweep(sweep_file: str, executor: str, workers: int | None, scheduler: str | 
     click.echo(f"  results.parquet ({run.runs:,} rows: point, replicate, {len(spec.parameters)} "
                f"parameters, {len(kpis)} KPIs, {n_series} fiscal-year columns), design.parquet, "
                "chunks/, manifest.json, sweep.toml"
-               + (", base.resolved.toml" if spec.base is not None else ""))
+               + (", base.resolved.<scenario>.toml for each scenario" if spec.bases
+                  else ", base.resolved.toml" if spec.base is not None else ""))
+    if spec.bases:
+        x, y, kpi = spec.map_axes()
+        click.echo(f"  winners.csv (each scenario's mean {kpi} and the winner for every "
+                   f"combination of the other parameters), winners.png/.svg (the winner by "
+                   f"{x}" + (f" and {y})" if y else ")"))
     if "survival_prob_y10" in kpis:
         click.echo(f"Next: python run.py discover {run.folder} --kpi survival_prob_y10 "
                    "--threshold 0.8")

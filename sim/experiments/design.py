@@ -87,13 +87,29 @@ def grid_levels(param: Parameter, integer: bool) -> list[Any]:
 def build_design(sweep: Sweep, unit: np.ndarray | None = None) -> pd.DataFrame:
     """The design points of a sweep: column ``point`` (0, 1, …) and one column per key path.
 
-    ``unit`` (float[n, d]) overrides the sweep's own design, e.g. with a SALib sample.
+    ``unit`` (float[n, d]) overrides the sweep's own design, e.g. with a SALib sample. With
+    a scenario factor and a sampled design, the ``samples`` points of the other parameters are
+    each run under every scenario (points = samples × scenarios).
     """
     params: Sequence[Parameter] = sweep.parameters
     if unit is None and sweep.spec.design == "grid":
         levels = [grid_levels(p, i) for p, i in zip(params, sweep.integer, strict=True)]
         rows = list(itertools.product(*levels))
         columns = {p.path: [row[j] for row in rows] for j, p in enumerate(params)}
+    elif unit is None and sweep.spec.scenario_factor is not None:
+        # Every scenario at every sampled point of the other parameters (scenario-major within
+        # a point), so scenarios are compared at the same inputs.
+        factor = sweep.spec.scenario_factor
+        others = [(p, i) for j, (p, i) in enumerate(zip(params, sweep.integer, strict=True))
+                  if j != factor]
+        samples = int(sweep.spec.samples or 0)
+        unit = unit_design(sweep.spec.design, max(len(others), 1), samples, sweep.spec.seed)
+        sampled = {p.path: from_unit(p, unit[:, j], i) for j, (p, i) in enumerate(others)}
+        files = list(params[factor].values or ())
+        columns = {p.path: ([v for _ in range(samples) for v in files]
+                            if j == factor else
+                            [v for v in sampled[p.path] for _ in files])
+                   for j, p in enumerate(params)}
     else:
         if unit is None:
             unit = unit_design(sweep.spec.design, len(params), int(sweep.spec.samples or 0),

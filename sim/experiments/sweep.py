@@ -232,7 +232,13 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
         folder = new_sweep_folder(out_dir, kind, sweep.name, started)
         (folder / CHUNK_DIR).mkdir()
         write_text(folder / "sweep.toml", sweep.text)
-        if sweep.base is not None:
+        if sweep.bases:
+            from sim.scenario import scenario_from_dict
+
+            for value, title in sweep.titles.items():
+                scenario = scenario_from_dict(sweep.bases[value], value)
+                write_text(folder / f"base.resolved.{title}.toml", resolved_toml(scenario))
+        elif sweep.base is not None:
             write_text(folder / "base.resolved.toml", resolved_toml(sweep.base))
         atomic_write(folder / DESIGN, lambda tmp: design.to_parquet(tmp, index=False))
         manifest = {
@@ -245,6 +251,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
             "parameters": [{"path": p.path, "label": p.name, "distribution": p.kind,
                             "integer": i}
                            for p, i in zip(sweep.parameters, sweep.integer, strict=True)],
+            "scenarios": dict(sweep.titles),
             "kpis": list(sweep.kpis), "metrics": list(sweep.metrics),
             "fiscal_years": [label for label, _ in fiscal],
             "horizon_months": horizon, "start": start,

@@ -19,7 +19,7 @@ import hashlib
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,8 @@ from sim.scenario.load import get_path, set_path, split_key_path
 __all__ = [
     "DESIGNS",
     "DISTRIBUTIONS",
+    "SCENARIO_FACTOR",
+    "MapSettings",
     "Parameter",
     "Sensitivity",
     "Sweep",
@@ -47,6 +49,9 @@ __all__ = [
 ]
 
 DESIGNS = ("grid", "random", "lhs", "sobol")
+SCENARIO_FACTOR = "scenario"
+"""Path of the factor whose values are whole scenario files (relative to the sweep file): each
+design point starts from its own scenario, e.g. one delivery model each."""
 DISTRIBUTIONS = ("uniform", "normal", "triangular", "choice")
 _DEFAULT_METRICS = ("reserves_gbp", "members", "las_member")
 """Time series reported per fiscal year unless a sweep names its own: the first two that exist."""
@@ -167,6 +172,17 @@ class Sensitivity(_Strict):
         return value
 
 
+class MapSettings(_Strict):
+    """Settings of the winners map of a sweep with a scenario factor (all optional)."""
+
+    x: str | None = Field(default=None, description="Key path on the map's x axis (default: "
+                          "the first parameter other than the scenario factor).")
+    y: str | None = Field(default=None, description="Key path on the map's y axis (default: "
+                          "the next one).")
+    kpi: str | None = Field(default=None, description="KPI whose mean decides the winner "
+                            "(default: the first in kpis).")
+
+
 class SweepFile(_Strict):
     """The top level of a sweep file."""
 
@@ -195,12 +211,33 @@ class SweepFile(_Strict):
                                    "(default: about two seconds of work).")
     parameters: tuple[Parameter, ...] = Field(..., min_length=1, max_length=200)
     sensitivity: Sensitivity = Sensitivity()
+    map: MapSettings | None = Field(None, description="The winners map of a sweep with a "
+                                    "scenario factor.")
+
+    @property
+    def scenario_factor(self) -> int | None:
+        """Index of the parameter whose values are scenario files, if there is one."""
+        return next((i for i, p in enumerate(self.parameters) if p.path == SCENARIO_FACTOR),
+                    None)
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepFile:
-        if (self.base is None) == (self.test_function is None):
-            raise ValueError("base a sweep names exactly one of base (a scenario file) and "
-                             "test_function")
+        factor = self.scenario_factor
+        if (self.base is not None) + (self.test_function is not None) + (factor is not None) != 1:
+            raise ValueError("base a sweep names exactly one of base (a scenario file), "
+                             "test_function and a scenario factor (a parameter with path "
+                             f"{SCENARIO_FACTOR!r} whose values are scenario files)")
+        if factor is not None:
+            p = self.parameters[factor]
+            if p.kind != "choice" or not all(isinstance(v, str) for v in p.values or ()):
+                raise ValueError(f"parameters[{factor}].values a scenario factor lists scenario "
+                                 f"files (text, relative to the sweep file), got "
+                                 f"{list(p.values or ())!r}")
+            if len(self.parameters) == 1 and self.map is not None:
+                raise ValueError("map needs at least one parameter besides the scenario factor")
+        elif self.map is not None:
+            raise ValueError(f"map is drawn only for a sweep with a scenario factor (a parameter "
+                             f"with path {SCENARIO_FACTOR!r}), got {self.map.model_dump()!r}")
         if self.test_function is not None and self.set:
             raise ValueError(f"set applies to a base scenario, not to a test function, got "
                              f"{list(self.set)!r}")
@@ -260,6 +297,9 @@ class Sweep:
     base_data : the base scenario as plain data, the starting point of every design point.
     integer : per parameter, whether its scenario value is an integer (samples are rounded).
     kpis, metrics : what each run reports.
+    bases : with a scenario factor, each of its values (a file as written in the sweep file)
+        → that scenario as plain data; ``base`` and ``base_data`` are then the first's.
+    titles : with a scenario factor, each of its values → the scenario's ``meta.name``.
     """
 
     spec: SweepFile
@@ -270,6 +310,8 @@ class Sweep:
     integer: tuple[bool, ...]
     kpis: tuple[str, ...]
     metrics: tuple[str, ...]
+    bases: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    titles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -286,12 +328,26 @@ class Sweep:
     def digest(self) -> str:
         """SHA-256 of the sweep file and of the resolved base scenario."""
         h = hashlib.sha256(self.text.encode("utf-8"))
-        h.update(repr(sorted(_leaf_items(self.base_data))).encode("utf-8"))
+        for data in (self.bases.values() if self.bases else [self.base_data]):
+            h.update(repr(sorted(_leaf_items(data))).encode("utf-8"))
         return h.hexdigest()
 
+    def map_axes(self) -> tuple[str, str | None, str]:
+        """The winners map's x and y key paths (y is None with only one other parameter) and
+        the KPI that decides the winner."""
+        others = [p for p in self.paths if p != SCENARIO_FACTOR]
+        chosen = self.spec.map or MapSettings()
+        x = chosen.x or others[0]
+        y = chosen.y or next((p for p in others if p != x), None)
+        return x, y, chosen.kpi or self.kpis[0]
+
     def scenario(self, values: Mapping[str, Any]) -> Scenario:
-        """The base scenario with ``values`` (key path → value) applied, validated."""
-        data = copy.deepcopy(self.base_data)
+        """The base scenario — with a scenario factor, the point's own — with ``values`` (key
+        path → value) applied, validated."""
+        values = dict(values)
+        start = (self.bases[str(values.pop(SCENARIO_FACTOR))] if SCENARIO_FACTOR in values
+                 else self.base_data)
+        data = copy.deepcopy(start)
         for path, value in values.items():
             set_path(data, path, value)
         return scenario_from_dict(data, f"{self.source} (design point)")
@@ -333,6 +389,8 @@ def load_sweep(path: str | Path) -> Sweep:
     except ValidationError as exc:
         raise ScenarioError(source, *explain_validation_error(exc, SweepFile)) from None
 
+    bases: dict[str, dict[str, Any]] = {}
+    titles: dict[str, str] = {}
     if spec.test_function is not None:
         function = TEST_FUNCTIONS[spec.test_function]
         for i, p in enumerate(spec.parameters):
@@ -345,30 +403,46 @@ def load_sweep(path: str | Path) -> Sweep:
         base_data: dict[str, Any] = {p: None for p in function.inputs}
         integer = tuple(False for _ in spec.parameters)
     else:
-        base_path = (path.parent / str(spec.base)).resolve()
-        if not base_path.is_file():
-            raise ScenarioError(source, "base", f"names no scenario file (looked for {base_path}), "
-                                f"got {spec.base!r}")
-        base = load_scenario(base_path, spec.set)  # its errors name the scenario file
+        factor = spec.scenario_factor
+        if factor is None:
+            files = {str(spec.base): ("base", _resolve(path, "base", str(spec.base), source))}
+        else:
+            files = {str(v): (f"parameters[{factor}].values[{j}]",
+                              _resolve(path, f"parameters[{factor}].values[{j}]", str(v), source))
+                     for j, v in enumerate(spec.parameters[factor].values or ())}
+        scenarios = {value: load_scenario(file, spec.set)  # their errors name the file
+                     for value, (_, file) in files.items()}
+        base = next(iter(scenarios.values()))
+        for value, other in scenarios.items():
+            if (other.time.start, other.time.horizon_months) != (base.time.start,
+                                                                 base.time.horizon_months):
+                raise ScenarioError(source, files[value][0],
+                                    f"starts {other.time.start} with a horizon of "
+                                    f"{other.time.horizon_months} months, but the first scenario "
+                                    f"starts {base.time.start} with {base.time.horizon_months}: "
+                                    f"a sweep's scenarios share one calendar, got {value!r}")
         base_data = base.model_dump(mode="json")
-        python_data = base.model_dump(mode="python")
-        leaves = _leaf_paths(base_data)
         integer_list = []
         for i, p in enumerate(spec.parameters):
-            try:
-                current = get_path(python_data, p.path)
-            except (KeyError, IndexError, TypeError):
-                close = difflib.get_close_matches(p.path, leaves, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ScenarioError(source, f"parameters[{i}].path",
-                                    f"names no parameter of the base scenario{hint}, "
-                                    f"got {p.path!r}") from None
-            if isinstance(current, Mapping | list | tuple):
-                raise ScenarioError(source, f"parameters[{i}].path", "names a table, not a "
-                                    f"single value, got {p.path!r}")
-            integer_list.append(isinstance(current, int) and not isinstance(current, bool))
+            if i == factor:
+                integer_list.append(False)
+                continue
+            kinds = {_value_kind(source, i, p.path, s, factor is not None)
+                     for s in scenarios.values()}
+            integer_list.append(kinds == {True})
         integer = tuple(integer_list)
         kpi_names, metric_names = list(KPIS), list(METRICS)
+        if factor is not None:
+            bases = {value: s.model_dump(mode="json") for value, s in scenarios.items()}
+            titles = {value: s.meta.name or Path(files[value][1]).stem
+                      for value, s in scenarios.items()}
+            seen: dict[str, str] = {}
+            for value, title in titles.items():
+                if title in seen:
+                    raise ScenarioError(source, files[value][0], f"is named {title!r} "
+                                        f"(meta.name), as is {seen[title]!r}: the scenarios of a "
+                                        f"sweep need different names, got {value!r}")
+                seen[title] = value
 
     kpis = tuple(spec.kpis) if spec.kpis is not None else tuple(kpi_names)
     for i, k in enumerate(kpis):
@@ -388,27 +462,74 @@ def load_sweep(path: str | Path) -> Sweep:
     if tornado is not None and tornado not in kpis:
         raise _unknown_name(source, "sensitivity.tornado_kpi", tornado, kpis, "KPI of this sweep")
 
+    if spec.map is not None:
+        others = [p.path for p in spec.parameters if p.path != SCENARIO_FACTOR]
+        for key in ("x", "y"):
+            chosen = getattr(spec.map, key)
+            if chosen is not None and chosen not in others:
+                raise _unknown_name(source, f"map.{key}", chosen, others,
+                                    "parameter of this sweep besides the scenario factor")
+        if spec.map.x is not None and spec.map.x == spec.map.y:
+            raise ScenarioError(source, "map.y", f"must differ from map.x, got {spec.map.y!r}")
+        if spec.map.kpi is not None and spec.map.kpi not in kpis:
+            raise _unknown_name(source, "map.kpi", spec.map.kpi, kpis, "KPI of this sweep")
+
     sweep = Sweep(spec=spec, source=source, text=text, base=base, base_data=base_data,
-                  integer=integer, kpis=kpis, metrics=metrics)
+                  integer=integer, kpis=kpis, metrics=metrics, bases=bases, titles=titles)
     if base is not None:
         _check_extremes(sweep)
     return sweep
 
 
+def _resolve(sweep_file: Path, where: str, name: str, source: str) -> Path:
+    """The scenario file a sweep file names, relative to the sweep file (it must exist)."""
+    found = (sweep_file.parent / name).resolve()
+    if not found.is_file():
+        raise ScenarioError(source, where, f"names no scenario file (looked for {found}), "
+                            f"got {name!r}")
+    return found
+
+
+def _value_kind(source: str, i: int, path: str, scenario: Scenario, several: bool) -> bool:
+    """Whether the value at ``path`` of ``scenario`` is an integer (the path must name one
+    value of it)."""
+    what = f"of the scenario {scenario.meta.name!r}" if several else "of the base scenario"
+    python_data = scenario.model_dump(mode="python")
+    try:
+        current = get_path(python_data, path)
+    except (KeyError, IndexError, TypeError):
+        leaves = _leaf_paths(scenario.model_dump(mode="json"))
+        close = difflib.get_close_matches(path, leaves, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ScenarioError(source, f"parameters[{i}].path",
+                            f"names no parameter {what}{hint}, got {path!r}") from None
+    if isinstance(current, Mapping | list | tuple):
+        raise ScenarioError(source, f"parameters[{i}].path", "names a table, not a "
+                            f"single value, got {path!r}")
+    return isinstance(current, int) and not isinstance(current, bool)
+
+
 def _check_extremes(sweep: Sweep) -> None:
-    """Apply each parameter's extreme values to the base, one at a time: the schema's ranges
-    and cross-field rules must accept them."""
+    """Apply each parameter's extreme values to the base — to each scenario of a scenario
+    factor — one at a time: the schema's ranges and cross-field rules must accept them."""
+    starts: list[dict[str, Any]] = ([{SCENARIO_FACTOR: v} for v in sweep.bases] if sweep.bases
+                                    else [{}])
     for i, p in enumerate(sweep.parameters):
+        if p.path == SCENARIO_FACTOR:
+            continue
         for value in p.extremes():
             value = coerce(value, sweep.integer[i])
-            try:
-                sweep.scenario({p.path: value})
-            except ScenarioError as exc:
-                what = (f"the value {_show(value)} is" if p.kind == "choice" else
-                        f"the range reaches {_show(value)}, which is")
-                raise ScenarioError(sweep.source, f"parameters[{i}]",
-                                    f"({p.path}): {what} rejected by the base scenario: "
-                                    f"{exc.path} {exc.message}") from None
+            for start in starts:
+                try:
+                    sweep.scenario({**start, p.path: value})
+                except ScenarioError as exc:
+                    what = (f"the value {_show(value)} is" if p.kind == "choice" else
+                            f"the range reaches {_show(value)}, which is")
+                    whose = (f"the scenario {sweep.titles[start[SCENARIO_FACTOR]]!r}" if start
+                             else "the base scenario")
+                    raise ScenarioError(sweep.source, f"parameters[{i}]",
+                                        f"({p.path}): {what} rejected by {whose}: "
+                                        f"{exc.path} {exc.message}") from None
 
 
 def _show(value: Any) -> str:
