@@ -17,7 +17,6 @@ import copy
 import difflib
 import hashlib
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import KPIS, METRICS
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from sim.scenario.errors import explain_validation_error
-from sim.scenario.load import get_path, set_path, split_key_path
+from sim.scenario.load import get_path, parse_toml, read_input_text, set_path, split_key_path
 
 __all__ = [
     "DESIGNS",
@@ -374,16 +373,8 @@ def load_sweep(path: str | Path) -> Sweep:
     """
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(source, "", "file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ScenarioError(source, "", f"cannot be read: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
+    text = read_input_text(path, kind="sweep")  # bounded: a regular .toml file, ≤ 1 MiB
+    raw = parse_toml(text, source)
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:

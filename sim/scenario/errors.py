@@ -19,7 +19,27 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["ScenarioError", "explain_validation_error", "loc_path", "schema_class_at"]
+__all__ = ["ScenarioError", "explain_validation_error", "loc_path", "schema_class_at", "shorten",
+           "short_repr"]
+
+MAX_VALUE_CHARS = 80
+"""Longest value an error message repeats (longer ones are cut, with an ellipsis)."""
+MAX_PATH_CHARS = 200
+"""Longest key path or file name an error message repeats."""
+MAX_MESSAGE_CHARS = 800
+"""Longest rule text an error message carries (a list of allowed keys fits)."""
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with an ellipsis and the length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def short_repr(value: object, limit: int = MAX_VALUE_CHARS) -> str:
+    """``repr(value)`` shortened: an error shows what was given, never a whole file of it."""
+    return shorten(repr(value), limit)
 
 
 class ScenarioError(Exception):
@@ -33,9 +53,10 @@ class ScenarioError(Exception):
     """
 
     def __init__(self, source: str, path: str, message: str):
-        self.source = source
-        self.path = path
-        self.message = message
+        self.source = shorten(source, MAX_PATH_CHARS)
+        self.path = shorten(path, MAX_PATH_CHARS)
+        self.message = shorten(message, MAX_MESSAGE_CHARS)
+        source, path, message = self.source, self.path, self.message
         where = f"{path} " if path else ""
         super().__init__(f"{source}: {where}{message}")
 
@@ -100,7 +121,7 @@ def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str
             loc, message = (*loc, first), rest
     if isinstance(value, Mapping) or ", got " in message:
         return loc_path(loc), message  # a table's rule names the values it compares
-    return loc_path(loc), f"{message}, got {value!r}"
+    return loc_path(loc), f"{message}, got {short_repr(value)}"
 
 
 def explain_validation_error(exc: ValidationError, root: type[BaseModel]) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,51 +19,161 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from sim.scenario.errors import ScenarioError, explain_validation_error
+from sim.scenario.errors import ScenarioError, explain_validation_error, short_repr
 from sim.scenario.schema import Scenario
 
-__all__ = ["get_path", "load_scenario", "parse_override", "resolved_toml", "scenario_from_dict",
-           "set_path", "split_key_path"]
+__all__ = ["BUILTIN", "MAX_FILE_BYTES", "MAX_LINE_CHARS", "MAX_NESTING", "get_path",
+           "load_scenario", "parse_override", "parse_toml", "read_input_text", "resolved_toml",
+           "scenario_from_dict", "set_path", "split_key_path"]
 
 MAX_EXTENDS_DEPTH = 10
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario or sweep file read (1 MiB; the shipped ones are under 20 KiB)."""
+MAX_LINE_CHARS = 4096
+"""Longest line read: bounds a dotted key's segments before the TOML parser sees it."""
+MAX_NESTING = 16
+"""Deepest nesting of tables and lists accepted (the schema's is 4)."""
+BUILTIN = "builtin:"
+"""``extends = "builtin:la_hosted"`` names a shipped scenario (``scenarios/la_hosted.toml``)
+from anywhere."""
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+"""The shipped scenarios, beside the ``sim`` package (the project is installed editable)."""
 
 
 # --------------------------------------------------------------------------- reading files
 
 
-def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
+def read_input_text(path: Path, referrer: str | None = None, kind: str = "scenario") -> str:
+    """The text of an input file, read within bounds.
+
+    It must be a regular ``.toml`` file (not a folder, device, FIFO or ``/proc`` file) of at
+    most :data:`MAX_FILE_BYTES`, UTF-8, with no line longer than :data:`MAX_LINE_CHARS`.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the rule (never its contents).
+    """
+    source = str(path)
+    named = f" (named by 'extends' in {referrer})" if referrer else ""
+    if path.suffix.lower() != ".toml":
+        raise ScenarioError(source, "", f"is not a .toml file{named}: a {kind} file is TOML "
+                            "and its name ends in .toml")
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
-        where = f" (named by 'extends' in {referrer})" if referrer else ""
-        raise ScenarioError(str(path), "", f"file not found{where}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: e.g. a NUL in the path
-        raise ScenarioError(str(path), "", f"cannot be read: {exc}") from None
+        raise ScenarioError(source, "", f"file not found{named}") from None
+    except (OSError, RuntimeError, ValueError) as exc:  # ELOOP, a NUL in the path, ...
+        raise ScenarioError(source, "", f"cannot be read{named}: {exc.__class__.__name__}: "
+                            f"{exc.args[-1] if exc.args else exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(source, "", f"is not a regular file{named} (a folder, device or "
+                            "FIFO cannot be a scenario)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(source, "", f"is {info.st_size:,} bytes{named}; a {kind} file may "
+                            f"be at most {MAX_FILE_BYTES:,} bytes")
     try:
-        return tomllib.loads(text)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(source, "", f"cannot be read{named}: "
+                            f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(source, "", f"is longer than {MAX_FILE_BYTES:,} bytes{named}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, "", f"is not UTF-8 text{named} (byte {exc.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ScenarioError(source, "", f"line {number} is {len(line):,} characters long; "
+                                f"lines may be at most {MAX_LINE_CHARS:,}")
+    return text
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML ``text`` (from ``source``), nested at most :data:`MAX_NESTING` deep."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+        raise ScenarioError(source, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(source, "", f"is nested too deeply (at most {MAX_NESTING} levels of "
+                            "tables and lists)") from None
+    depth = _depth(data)
+    if depth > MAX_NESTING:
+        raise ScenarioError(source, "", f"is nested {depth} levels deep; at most {MAX_NESTING} "
+                            "levels of tables and lists are allowed")
+    return data
 
 
-def _layers(path: Path, referrer: str | None = None, depth: int = 0) -> list[tuple[str, dict]]:
+def _depth(data: Any) -> int:
+    """How deep tables and lists nest in ``data`` (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
+    return parse_toml(read_input_text(path, referrer), str(path))
+
+
+def _parent_path(path: Path, parent: str) -> Path:
+    """The file an ``extends`` names: ``builtin:NAME`` is a shipped scenario, anything else a
+    path relative to the extending file."""
+    try:
+        if parent.startswith(BUILTIN):
+            name = parent[len(BUILTIN):]
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+                raise ScenarioError(str(path), "extends", f"{BUILTIN}NAME names a shipped "
+                                    f"scenario (e.g. {BUILTIN}la_hosted), got {short_repr(parent)}")
+            return (SHIPPED_SCENARIOS / f"{name.removesuffix('.toml')}.toml").resolve()
+        return (path.parent / parent).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ScenarioError(str(path), "extends", f"is not a usable file path ({exc}), "
+                            f"got {short_repr(parent)}") from None
+
+
+def _layers(path: Path, referrer: str | None = None, depth: int = 0,
+            chain: tuple[Path, ...] = ()) -> list[tuple[str, dict]]:
     """The file and its ``extends`` ancestors, oldest first, as (source name, data)."""
     if depth > MAX_EXTENDS_DEPTH:
-        raise ScenarioError(str(path), "extends", f"chain is deeper than {MAX_EXTENDS_DEPTH} files "
-                            "(is there a loop?)")
+        raise ScenarioError(str(path), "extends", f"chain is deeper than {MAX_EXTENDS_DEPTH} "
+                            "files")
     data = _read_toml(path, referrer)
     parent = data.get("extends")
     if parent is None:
         return [(str(path), data)]
     if not isinstance(parent, str):
-        raise ScenarioError(str(path), "extends", f"must be a file path (a string), got {parent!r}")
-    try:
-        parent_path = (path.parent / parent).resolve()
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(str(path), "extends", f"is not a usable file path ({exc}), "
-                            f"got {parent!r}") from None
-    if parent_path == path.resolve():
+        raise ScenarioError(str(path), "extends", f"must be a file path (a string), got "
+                            f"{short_repr(parent)}")
+    here = _resolved(path)
+    parent_path = _parent_path(path, parent)
+    if parent_path == here:
         raise ScenarioError(str(path), "extends", "must not name the file itself")
-    return [*_layers(parent_path, str(path), depth + 1), (str(path), data)]
+    seen = (*chain, here)
+    if parent_path in seen:
+        loop = " → ".join(p.name for p in (*seen[seen.index(parent_path):], parent_path))
+        raise ScenarioError(str(path), "extends", f"makes a loop ({loop})")
+    return [*_layers(parent_path, str(path), depth + 1, seen), (str(path), data)]
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path.absolute()
 
 
 # --------------------------------------------------------------------------- merging
@@ -145,7 +256,11 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ScenarioError("--set", text, "must be written KEY.PATH=VALUE")
     path, raw = (s.strip() for s in text.split("=", 1))
     if not path:
-        raise ScenarioError("--set", text, "has no key path before '='")
+        raise ScenarioError("--set", short_repr(text), "has no key path before '='")
+    if path == "extends":
+        raise ScenarioError("--set", path, "cannot be overridden: a scenario's parent is read "
+                            "before any --set applies; write extends in the file (or run the "
+                            "parent scenario)")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

@@ -9,9 +9,17 @@ carries a ``source`` (a citation, or the word "assumption" with a reason) that
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CHARITABLE_FORMS",
@@ -62,10 +70,30 @@ def P(default: Any, unit: str, source: str, description: str, **limits: Any) -> 
     )
 
 
+def _takes_numbers_not_bools(annotation: Any) -> bool:
+    """Whether a field's type accepts an int or a float but not a boolean."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        options = get_args(annotation)
+    else:
+        options = (annotation,)
+    return bool(set(options) & {int, float}) and bool not in options
+
+
 class Strict(BaseModel):
-    """Base for every schema section: unknown keys are errors, objects are immutable."""
+    """Base for every schema section: unknown keys are errors, objects are immutable, and a
+    number is never given as true/false (pydantic would read ``true`` as 1 and ``false`` as 0,
+    e.g. £0 of reserves)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _takes_numbers_not_bools(field.annotation):
+                raise ValueError(f"must be a number, not true or false, got {value!r}")
+        return value
 
 
 class Meta(Strict):

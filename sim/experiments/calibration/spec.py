@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.errors import explain_validation_error
-from sim.scenario.load import get_path
+from sim.scenario.load import get_path, parse_toml, read_input_text
 
 __all__ = [
     "BUDGET_NAMES",
@@ -337,16 +336,11 @@ def load_spec(path: str | Path) -> LoadedSpec:
         naming the spec file, the key path, the value and the rule.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CalibrationError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CalibrationError(str(path), "", f"cannot be read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationError(str(path), "", f"not valid TOML: {exc}") from None
+    try:  # bounded: a regular .toml file, at most 1 MiB, nested at most 16 deep
+        text = read_input_text(path, kind="calibration")
+        data = parse_toml(text, str(path))
+    except ScenarioError as exc:
+        raise CalibrationError(exc.source, exc.path, exc.message) from None
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:
