@@ -22,6 +22,7 @@ from sim.model.external import general_election, spending_review
 from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
 from sim.model.host import close
 from sim.model.parameters import Parameters
+from sim.model.pensions import enrol, members_leaving, mixed_membership
 from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
@@ -230,17 +231,29 @@ def host_set_up(state: BatchState, params: Parameters, streams: MonthStreams,
 def host_change(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
                 month: int) -> None:
     """Host ``index + 1`` takes over: a share of staff leave rather than transfer, and the
-    transition cost falls due (docs/model.md §6)."""
+    transition cost falls due (docs/model.md §6). LGPS members who transfer to a host whose
+    own scheme is not the LGPS stay members through an admission agreement unless the change
+    says otherwise; a council enrols everyone (§6.1). The transition runs from this month for
+    ``transition_months`` (:func:`sim.model.pensions.transition`)."""
     table = params.hosting
     state.host[:] = index + 1
     state.hosting = table.select(state.host)
     lost = binomial_draw(streams("host_change"), state.staff, table.change_staff_loss_share[index])
     lost[~state.operating] = 0
+    members = members_leaving(lost, state.staff, state.lgps_members,
+                              streams("pension_transfer") if mixed_membership(params) else None)
     state.staff[:] -= lost
+    state.lgps_members[:] -= members
+    if not table.change_lgps_admission[index]:
+        state.lgps_members[~state.hosting.lgps] = 0  # they join the new host's own scheme
+    enrol(state)
     np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
     state.backfill += lost  # their posts are vacated like any leaver's
     state.flows.leavers += lost.sum(axis=1)
     state.one_off_gbp[state.operating] += table.change_transition_cost_gbp[index]
+    state.transition_end[:] = month + table.change_transition_months[index]
+    state.transition_loss[:] = table.change_productivity_loss[index]
+    state.transition_double_running[:] = table.change_double_running_gbp_per_month[index]
 
 
 def reorganise(index: int, state: BatchState, params: Parameters, streams: MonthStreams,

@@ -28,6 +28,7 @@ from sim.model.parameters import (
     Parameters,
     WorkforceParameters,
 )
+from sim.model.pensions import admitted_members
 from sim.model.performance import with_odds_scaled
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
-              "recruitment", "vacancy_cover", "launch", "surrender")
+              "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`."""
@@ -56,8 +57,9 @@ GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "se
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
 set-up, the recruitment and agency cover of the project's posts (§3.5) and launch events
-(§4.10). Not redundancy pay (a liability of the employer, usually ineligible unless agreed)
-nor a surrender (a transfer)."""
+(§4.10). Not redundancy pay nor the pension strain cost of a redundancy (liabilities of the
+employer, usually ineligible unless agreed; docs/model.md §6.1) nor a surrender (a
+transfer)."""
 
 EARNED_INCOME = ("subscriptions", "commissions")
 """Income the CoE earns from LAs and commissioners: an ``offsets`` grant pays only the eligible
@@ -342,7 +344,10 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      redundancy_gbp: np.ndarray | None = None,
                      cover_fte: np.ndarray | None = None,
                      recruitment_gbp: np.ndarray | None = None,
-                     launch_gbp: np.ndarray | None = None) -> Cashflow:
+                     launch_gbp: np.ndarray | None = None,
+                     admitted_fte: np.ndarray | None = None,
+                     strain_gbp: np.ndarray | None = None,
+                     double_running_gbp_per_month: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -358,6 +363,14 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         its post, plus VAT where the host cannot recover it; None = 0.
     recruitment_gbp : float[R], recruitment costs of this step's hires (not × dt); None = 0.
     launch_gbp : float[R], launch-event costs falling due this step (not × dt); None = 0.
+    admitted_fte : int64[R, 3], LGPS members a non-LGPS host holds through an admission
+        agreement (docs/model.md §6.1): their employer pension is
+        ``admitted_body_pension_rate`` instead of ``pension_rate``, and the admission's bond
+        (``admission_bond_gbp_per_year``) is a governance cost while any remain; None = none.
+    strain_gbp : float[R], pension strain costs of redundancies falling due this step (not
+        × dt); None = 0.
+    double_running_gbp_per_month : float[R], the outgoing host's services still running in a
+        transition after a change of host (an overhead cost); None = 0.
     """
     unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
     if unknown:
@@ -387,6 +400,14 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         "vat": non_pay * np.where(hosting.vat_recoverable, 0.0, finance.vat_rate),
         "governance": np.broadcast_to(hosting.governance_gbp_per_year / 12.0, (R,)),
     }
+    if admitted_fte is not None:  # adds exactly 0.0 where nobody is admitted
+        admitted_pay = (admitted_fte * salaries).sum(axis=1)
+        costs["staff"] = costs["staff"] + admitted_pay * (hosting.admitted_body_pension_rate
+                                                          - hosting.pension_rate)
+        costs["governance"] = costs["governance"] + np.where(
+            admitted_fte.sum(axis=1) > 0, hosting.admission_bond_gbp_per_year / 12.0, 0.0)
+    if double_running_gbp_per_month is not None:
+        costs["overhead"] = costs["overhead"] + double_running_gbp_per_month
     lump = operating.astype(float)
     return Cashflow(
         income={s: pennies(income[s] * on) for s in INCOME_SOURCES},
@@ -394,6 +415,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                "setup": pennies(one_off_gbp * lump),
                "redundancy": pennies((np.zeros(R) if redundancy_gbp is None else redundancy_gbp)
                                      * lump),
+               "pension_strain": pennies((np.zeros(R) if strain_gbp is None else strain_gbp)
+                                         * lump),
                "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
                                        else recruitment_gbp) * lump),
                "vacancy_cover": pennies(cover * on),
@@ -503,9 +526,9 @@ def note_income_due(state: BatchState, params: Parameters, streams: MonthStreams
 def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Sub-step: the income due now (members may have changed) comes in and the costs go out;
-    one-off costs and redundancy pay fall in the month's first sub-step, the recruitment
-    costs of hires in the sub-step of the hire. Reserves change by exactly income − costs, in
-    pennies (docs/model.md §5.3)."""
+    one-off costs, redundancy pay and pension strain fall in the month's first sub-step, the
+    recruitment costs of hires in the sub-step of the hire. Reserves change by exactly
+    income − costs, in pennies (docs/model.md §5.3)."""
     R = state.replicates
     first = state.substep == 0
     state.income_due = income_due(state, params, month)
@@ -520,7 +543,9 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             state.operating, dt,
                             state.redundancy_pay_gbp if first else None,
                             state.vacancy_cover_fte, state.recruitment_due_gbp,
-                            state.launch_cost_gbp)
+                            state.launch_cost_gbp, admitted_members(state),
+                            state.pension_strain_gbp if first else None,
+                            state.double_running_gbp_per_month)
     state.recruitment_due_gbp = np.zeros(R)
     state.launch_cost_gbp = np.zeros(R)
     if book.eligible.any():

@@ -18,6 +18,12 @@ from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
 from sim.model.finance import HALF_PENNY
 from sim.model.parameters import Parameters
+from sim.model.pensions import (
+    admission_cost_gbp_per_month,
+    members_leaving,
+    mixed_membership,
+    strain_cost_gbp,
+)
 from sim.model.viability import viable
 from sim.model.workforce import redundancies_needed
 
@@ -41,11 +47,13 @@ def affordable(state: BatchState, params: Parameters) -> np.ndarray:
     Recruitment goes ahead only if reserves plus the income now contracted (grants paying,
     core budget, members' subscriptions, running commissions, charitable and host support)
     over the next ``hiring_freeze_reserve_months`` cover the running costs of a fully
-    staffed CoE over the same months. One-off costs are not running costs and do not count.
+    staffed CoE over the same months (with what an admission agreement adds, §6.1). One-off
+    costs are not running costs and do not count.
     """
     hosting = state.hosting
     full_team = (hosting.fixed_costs_gbp_per_month
-                 + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+                 + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1)
+                 + admission_cost_gbp_per_month(state, params))
     horizon = params.workforce.hiring_freeze_reserve_months
     return state.reserves + horizon * (_income_now(state) - full_team) >= 0.0
 
@@ -74,13 +82,15 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     A replicate that cannot pay ``redundancy_trigger_months`` of its current team's running
     costs from reserves plus that many months of contracted income serves notice on enough
     people to close the gap (docs/model.md §3.4). People leave when their notice ends, and
-    their redundancy pay falls due then.
+    their redundancy pay falls due then, with the pension strain cost of the LGPS members
+    among them aged 55+ (§6.1).
     """
     workforce, hosting = params.workforce, state.hosting
     k = workforce.redundancy_trigger_months
     per_head = hosting.cost_per_head_gbp_per_month
     if k > 0:
-        costs_now = hosting.fixed_costs_gbp_per_month + (state.staff * per_head).sum(axis=1)
+        costs_now = (hosting.fixed_costs_gbp_per_month + (state.staff * per_head).sum(axis=1)
+                     + admission_cost_gbp_per_month(state, params))
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
         shortfall = costs_now - leaving_anyway - _income_now(state) - state.reserves / k
         shortfall[~state.operating] = 0.0
@@ -92,10 +102,16 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     leaving = np.minimum(state.notices.leaving(month), state.staff)
     leaving[~state.operating] = 0
     from_novices = np.minimum(leaving, state.novices)
+    members = members_leaving(leaving, state.staff, state.lgps_members,
+                              streams("pension_redundancy") if mixed_membership(params)
+                              and leaving.any() else None)
     state.staff[:] -= leaving
     state.novices[:] -= from_novices
+    state.lgps_members[:] -= members
     weekly_pay = workforce.salary_gbp_per_year / 52.0
     state.redundancy_pay_gbp = (leaving * weekly_pay * workforce.redundancy_pay_weeks).sum(axis=1)
+    state.pension_strain_gbp = (strain_cost_gbp(members, params, streams("pension_strain"))
+                                if members.any() else np.zeros(state.replicates))
     state.flows.redundancies += leaving.sum(axis=1)
 
 
@@ -143,6 +159,7 @@ def close(state: BatchState, rows: np.ndarray) -> None:
     state.operating[rows] = False
     state.staff[rows] = 0
     state.novices[rows] = 0
+    state.lgps_members[rows] = 0
     state.notices.clear(rows)
     state.commissions.clear(rows)
     state.host_cut[rows] = False

@@ -150,6 +150,8 @@ class WorkforceParameters:
     redundancy_trigger_months: float
     notice_months: int
     redundancy_pay_weeks: float
+    share_aged_55_plus: float
+    pension_strain_years_of_pay: float
     minimum_leadership_fte: int
     team_policy: str
     """``fixed`` or ``secured_income`` (docs/model.md §3.6)"""
@@ -305,6 +307,10 @@ class HostParameters:
     vat_recoverable: Array
     commissions_allowed: Array
     pension_rate: Array
+    lgps: Array
+    """bool[R]: the host's own scheme is the LGPS (its staff and hires are members)"""
+    admitted_body_pension_rate: Array
+    admission_bond_gbp_per_year: Array
     overhead_recharge_rate: Array = field(metadata=PER_REPLICATE)
     recruitment_delay_months: Array = field(metadata=PER_REPLICATE)
     recruitment_cost_gbp_per_hire: Array = field(metadata=PER_REPLICATE)
@@ -344,6 +350,11 @@ class HostTable:
     """month each change of host takes effect (host ``i + 1`` from ``change_month[i]``)"""
     change_transition_cost_gbp: tuple[float, ...]
     change_staff_loss_share: tuple[float, ...]
+    change_lgps_admission: tuple[bool, ...]
+    """transferred LGPS members keep the LGPS through an admission agreement"""
+    change_transition_months: tuple[int, ...]
+    change_double_running_gbp_per_month: tuple[float, ...]
+    change_productivity_loss: tuple[float, ...]
     models: tuple[str, ...]
     """each host's model name (``la_hosted`` …), for the event log"""
 

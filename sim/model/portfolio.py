@@ -194,11 +194,13 @@ def volunteer_fte(state: BatchState, params: Parameters) -> np.ndarray:
 
 def productive_delivery_fte(state: BatchState, params: Parameters) -> np.ndarray:
     """Productive delivery FTE, float[R]: experienced staff, new starters at their
-    productivity, and the cover of vacated delivery posts at new-starter productivity."""
+    productivity, and the cover of vacated delivery posts at new-starter productivity; less
+    the share lost in a transition after a change of host (docs/model.md §6.1)."""
     workforce = params.workforce
     return (effective_fte(state.staff[:, Role.DELIVERY], state.novices[:, Role.DELIVERY],
                           workforce)
-            + workforce.new_starter_productivity * state.vacancy_cover_fte[:, Role.DELIVERY])
+            + workforce.new_starter_productivity * state.vacancy_cover_fte[:, Role.DELIVERY]
+            ) * state.productivity
 
 
 def member_support_fte(state: BatchState, params: Parameters) -> np.ndarray:

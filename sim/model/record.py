@@ -55,7 +55,11 @@ METRICS: dict[str, str] = {
     "onboarding_fte": "delivery staff time spent onboarding new members, averaged over the "
                       "month (FTE)",
     "effective_fte": "productive staff: experienced staff plus new starters at their "
-                     "productivity (FTE)",
+                     "productivity, less the share lost in a transition after a change of "
+                     "host (FTE)",
+    "lgps_members": "staff in the Local Government Pension Scheme at month end: all of a "
+                    "council's staff, the admitted members a non-LGPS host took over "
+                    "(people)",
     "experienced_share": "share of staff in post past their ramp-up (0–1; NaN with no staff)",
     "experienced_leavers": "resignations of staff past their ramp-up in the month (people)",
     "staff_fte": "staff in post, all roles (FTE)",
@@ -185,7 +189,8 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["vacancy_cover_fte"][month] = state.vacancy_cover_fte.sum(axis=1) * state.operating
     m["under_notice"][month] = state.notices.under_notice.sum(axis=1)
     m["effective_fte"][month] = effective_fte(state.staff, state.novices,
-                                              params.workforce).sum(axis=1)
+                                              params.workforce).sum(axis=1) * state.productivity
+    m["lgps_members"][month] = state.lgps_members.sum(axis=1)
     staff, novices, operating = state.staff, state.novices, state.operating
     in_post = staff.sum(axis=1)
     m["experienced_share"][month] = np.where(

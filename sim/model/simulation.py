@@ -18,6 +18,7 @@ from sim.model import (
     external,
     finance,
     host,
+    pensions,
     performance,
     portfolio,
     reserves,
@@ -33,9 +34,11 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
-MONTH_START = (external.arrive_programmes, finance.arrive_commissions, finance.note_income_due,
-               host.serve_redundancies, host.restore_posts, team.plan_team)
+MONTH_START = (pensions.transition, external.arrive_programmes, finance.arrive_commissions,
+               finance.note_income_due, host.serve_redundancies, host.restore_posts,
+               team.plan_team)
 """Rules at the start of each month's step, after the calendar's events, in this order: the
+month's place in a transition after a change of host (productivity, double running); the
 cash-shortage redundancies come before the team review, which plans on what is left."""
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,

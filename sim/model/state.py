@@ -119,7 +119,8 @@ class BatchState:
     (engaged champions per member LA), ``counts`` (their tally). Staff by role
     (:class:`~sim.model.codes.Role` columns): ``staff``, ``novices`` (new starters not yet
     fully productive, among the staff), ``establishment`` (funded posts) int64[R, 3];
-    ``notices`` (people under redundancy notice); ``backfill`` float64[R, 3] (posts vacated
+    ``lgps_members`` int64[R, 3] (staff in the Local Government Pension Scheme, docs/model.md
+    §6.1); ``notices`` (people under redundancy notice); ``backfill`` float64[R, 3] (posts vacated
     by leavers and not yet refilled, an expected count) and ``vacancy_cover_fte``
     float64[R, 3] (agency or contractor cover in place this sub-step);
     ``recruitment_due_gbp`` float64[R] (hiring costs not yet paid). ``portfolio`` (services
@@ -139,11 +140,16 @@ class BatchState:
     External: ``programme_boost``, ``programme_rate_factor``, ``demand_multiplier``
     float64[R], ``policy_changed`` bool[R]. Signals carried from one sub-step to the next:
     ``income_last_gbp_per_month``, ``utilisation_last``. Due this month: ``one_off_gbp``
-    (set-up and transition costs), ``redundancy_pay_gbp``, ``launch_cost_gbp`` (the
+    (set-up and transition costs), ``redundancy_pay_gbp``, ``pension_strain_gbp`` (the
+    pension strain cost of LGPS members aged 55+ made redundant), ``launch_cost_gbp`` (the
     launch event of this sub-step's launches), ``income_due`` (£/month by external
     source, refreshed after each sub-step's uptake), ``funding_due_gbp_per_month`` (grants
     and core budget due at the start of the month, for the cliff KPIs). ``flows`` is the
-    month so far; ``performance`` the record funders judge (value delivered and costs of the
+    month so far. Transition after a change of host (§6.1): ``transition_end`` int64[R]
+    (first month after it), ``transition_loss`` and ``transition_double_running`` (its
+    productivity loss and £/month), and this month's ``productivity`` (the factor on
+    productive FTE, 1 outside a transition) and ``double_running_gbp_per_month``.
+    ``performance`` the record funders judge (value delivered and costs of the
     last months); ``substep`` the sub-step running; ``gate`` the approval gate's chances, kept
     until the prices or the host change.
     """
@@ -154,6 +160,7 @@ class BatchState:
     staff: np.ndarray
     novices: np.ndarray
     establishment: np.ndarray
+    lgps_members: np.ndarray
     notices: NoticeBook
     backfill: np.ndarray
     vacancy_cover_fte: np.ndarray
@@ -184,7 +191,13 @@ class BatchState:
     utilisation_last: np.ndarray
     one_off_gbp: np.ndarray
     redundancy_pay_gbp: np.ndarray
+    pension_strain_gbp: np.ndarray
     launch_cost_gbp: np.ndarray
+    transition_end: np.ndarray
+    transition_loss: np.ndarray
+    transition_double_running: np.ndarray
+    productivity: np.ndarray
+    double_running_gbp_per_month: np.ndarray
     income_due: dict[str, np.ndarray]
     funding_due_gbp_per_month: np.ndarray
     flows: MonthFlows
@@ -231,6 +244,7 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         # Under the secured-income policy the first staff are the first posts (§3.6).
         establishment=np.tile(workforce.initial_fte if workforce.team_policy == "secured_income"
                               else workforce.establishment_fte, (R, 1)),
+        lgps_members=np.where(hosts[0].lgps[:, None], staff, 0),
         notices=NoticeBook.empty(R, workforce.notice_months),
         backfill=np.zeros(staff.shape),
         vacancy_cover_fte=np.zeros(staff.shape),
@@ -262,7 +276,13 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         utilisation_last=np.zeros(R),
         one_off_gbp=np.zeros(R),
         redundancy_pay_gbp=np.zeros(R),
+        pension_strain_gbp=np.zeros(R),
         launch_cost_gbp=np.zeros(R),
+        transition_end=np.zeros(R, dtype=np.int64),
+        transition_loss=np.zeros(R),
+        transition_double_running=np.zeros(R),
+        productivity=np.ones(R),
+        double_running_gbp_per_month=np.zeros(R),
         income_due={},
         funding_due_gbp_per_month=np.zeros(R),
         flows=MonthFlows.zeros(R),

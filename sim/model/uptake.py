@@ -411,12 +411,13 @@ def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndar
 def outreach_fte(state: BatchState, params: Parameters) -> np.ndarray:
     """Engagement FTE left for outreach, float[R]: productive engagement staff and the cover
     of vacated engagement posts (at new-starter productivity), less the engagement time the
-    members take (``market.support_engagement_fte_per_member`` each; docs/model.md §2.10)."""
+    members take (``market.support_engagement_fte_per_member`` each; docs/model.md §2.10);
+    in a transition after a change of host, productive FTE falls by its loss (§6.1)."""
     workforce = params.workforce
     productive = (effective_fte(state.staff[:, Role.ENGAGEMENT],
                                 state.novices[:, Role.ENGAGEMENT], workforce)
                   + workforce.new_starter_productivity
-                  * state.vacancy_cover_fte[:, Role.ENGAGEMENT])
+                  * state.vacancy_cover_fte[:, Role.ENGAGEMENT]) * state.productivity
     support = params.market.support_engagement_fte_per_member * state.tally()[Tally.MEMBERS]
     return np.maximum(productive - support, 0.0)
 

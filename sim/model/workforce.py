@@ -24,6 +24,7 @@ from sim.model.codes import Role
 from sim.model.external import core_budget_at_risk
 from sim.model.finance import grant_income_at_risk
 from sim.model.parameters import HostParameters, Parameters, WorkforceParameters
+from sim.model.pensions import enrol, members_leaving, mixed_membership
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -206,7 +207,8 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
     """Sub-step: resignations (faster when income is due to end within the funding-uncertainty
     window, or under overload), hires unless recruitment is frozen (``flows.hiring_frozen``,
     set by :func:`sim.model.host.freeze_hiring`), ramp-up (docs/model.md §3.1–3.3); then the
-    cover of vacated posts and the recruitment cost of the hires (§3.5)."""
+    cover of vacated posts and the recruitment cost of the hires (§3.5), and the LGPS members
+    who left or joined (§6.1)."""
     workforce = params.workforce
     window = workforce.funding_uncertainty_window_months
     at_risk = (grant_income_at_risk(state.grants, month, window)
@@ -219,6 +221,11 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
                            state.hosting, income_ending_share, overload,
                            state.flows.hiring_frozen, state.operating, params.time.dt_months,
                            streams("workforce"), state.backfill)
+    # LGPS members who resigned (docs/model.md §6.1); a council enrols its hires.
+    state.lgps_members[:] -= members_leaving(
+        flows.leavers, state.staff - flows.hires + flows.leavers, state.lgps_members,
+        streams("pension_resignation") if mixed_membership(params) else None)
+    enrol(state)
     state.vacancy_cover_fte = vacancy_cover(state.backfill, state.staff, state.establishment,
                                             state.operating, workforce)
     state.recruitment_due_gbp += (flows.hires.sum(axis=1)

@@ -348,6 +348,23 @@ class Workforce(Strict):
         "up to 1.5 weeks per year of service (gov.uk, Employment Rights "
         "Act 1996 s.162), enhanced by many public bodies (docs/evidence.md §16)",
         "Redundancy payment per person made redundant.", ge=0, le=104)
+    share_aged_55_plus: float = P(
+        0.2, "share",
+        "assumption: no age profile of council data or children's-services staff was found; "
+        "about one in five, a local-government workforce older than the economy's (LGA, Local "
+        "Government Workforce Demographics 2010) but a data team younger than the council's; "
+        "range 0.1–0.3",
+        "Share of staff aged 55 or over: each LGPS member made redundant is 55+ with this "
+        "chance, and then the employer pays the pension strain cost (docs/model.md §6.1).",
+        ge=0, le=1)
+    pension_strain_years_of_pay: float = P(
+        1.0, "years of pay",
+        "assumption: the strain cost of an unreduced LGPS pension paid early on redundancy at "
+        "55+ (LGPS Regulations 2013 reg. 30(7), 68(2)) is the actuary's capitalised cost, "
+        "typically one to several years' pay, more the younger and longer-serving the member; "
+        "the low end, for a young team's short service; range 0.5–4",
+        "Pension strain cost of each LGPS member aged 55+ made redundant, in years of their "
+        "salary, paid by the employer when they leave (0: none).", ge=0, le=20)
     minimum_leadership_fte: int = P(1, "FTE", "assumption: someone must run what remains",
                                     "Leadership posts never cut by redundancies.", ge=0, le=10)
     vacancy_cover_share: float = P(
@@ -724,7 +741,30 @@ class Hosting(Strict):
     pension_rate: float = P(
         0.211, "share of pay",
         "LGPS 2022 valuation: average total employer rate 21.1% (docs/evidence.md §13)",
-        "Employer pension contribution.", ge=0, le=1)
+        "Employer pension contribution to the host's own scheme (the LGPS for a council).",
+        ge=0, le=1)
+    lgps: bool | None = P(
+        None, "-",
+        "LGPS Regulations 2013 Schedule 2 Part 1 (councils are scheduled bodies; "
+        "docs/evidence.md §13.1)",
+        "Whether the host's own scheme is the Local Government Pension Scheme: its staff and "
+        "hires are LGPS members (docs/model.md §6.1). Not given: true for la_hosted, false "
+        "for the other models.")
+    admitted_body_pension_rate: float = P(
+        0.26, "share of pay",
+        "assumption: a small closed admission body pays above the 21.1% LGPS average (its "
+        "rate is set by the fund's actuary over the shrinking membership's remaining working "
+        "lives; no published rate for a new small admission body was found, docs/evidence.md "
+        "§13.1); range 0.22–0.35",
+        "A non-LGPS host: employer contribution it pays as an LGPS admission body on the pay "
+        "of the LGPS members it took over at a change of host.", ge=0, le=1)
+    admission_bond_gbp_per_year: float = P(
+        5000.0, "GBP/year",
+        "assumption: a bond or guarantee the fund requires of an admission body (LGPS "
+        "Regulations 2013 Schedule 2 Part 3), priced at a percent or two a year of a "
+        "few hundred thousand pounds of exit risk; range £0–£15,000",
+        "A non-LGPS host: cost of the admission agreement's bond or guarantee while any "
+        "admitted LGPS member remains (a governance cost).", ge=0, le=1e7)
     overhead_recharge_rate: float = P(
         0.12, "share of pay",
         "assumption (no authoritative host-overhead figure found, "
@@ -828,6 +868,12 @@ class Hosting(Strict):
         "reserves_policy rule: the most the subscription price may move from its list price "
         "in a year (0.2: between 80% and 120% of the list price).", ge=0, le=1)
 
+    @property
+    def lgps_scheme(self) -> bool:
+        """Whether the host's own scheme is the LGPS: ``lgps`` if given, else true for a
+        council (la_hosted) and false for any other model."""
+        return self.model == "la_hosted" if self.lgps is None else self.lgps
+
     @model_validator(mode="after")
     def _form_rules(self) -> Hosting:
         if self.charitable_income_gbp_per_year > 0 and self.model not in CHARITABLE_FORMS:
@@ -853,6 +899,34 @@ class HostChange(Strict):
     staff_loss_share: float = P(0.0, "share", "assumption",
                                 "Share of staff who leave at the change rather than transfer.",
                                 ge=0, le=1)
+    lgps_admission: bool = P(
+        True, "-",
+        "Best Value Authorities Staff Transfers (Pensions) Direction 2007: staff transferred "
+        "from a council keep the LGPS (or a broadly comparable scheme); LGPS Regulations 2013 "
+        "Schedule 2 Part 3 (admission bodies), docs/evidence.md §13.1",
+        "Where the new host's own scheme is not the LGPS: true, the transferred LGPS members "
+        "stay in it through a closed admission agreement (the new host pays "
+        "admitted_body_pension_rate on their pay and the bond); false, they move to the new "
+        "host's scheme at its pension_rate.")
+    transition_months: int = P(
+        6, "months",
+        "assumption: TUPE information and consultation must come long enough before the "
+        "transfer (TUPE Regulations 2006 reg. 13); afterwards six months for the new host's "
+        "payroll, HR and systems to bed in, with the old host's services running alongside",
+        "Months from the change during which the transition runs (double running and the "
+        "productivity dip; 0: none).", ge=0, le=60)
+    double_running_gbp_per_month: float = P(
+        0.0, "GBP/month",
+        "assumption: the outgoing host's services (payroll, HR, IT, finance) bought back "
+        "under a transitional services agreement while the new host's bed in",
+        "Cost of running the outgoing host's services alongside the new host's in each "
+        "transition month (an overhead cost).", ge=0, le=1e7)
+    productivity_loss: float = P(
+        0.0, "share",
+        "assumption: staff time lost to the change (consultation, new systems and "
+        "processes, uncertainty)",
+        "Share of productive FTE lost in each transition month (1: nothing is delivered).",
+        ge=0, le=1)
 
 
 class SpendingReview(Strict):
