@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
-from sim.model.finance import HALF_PENNY
+from sim.model.finance import HALF_PENNY, running_cost_rates
 from sim.model.parameters import Parameters
 from sim.model.viability import viable
 from sim.model.workforce import redundancies_needed
@@ -43,9 +43,8 @@ def affordable(state: BatchState, params: Parameters) -> np.ndarray:
     over the next ``hiring_freeze_reserve_months`` cover the running costs of a fully
     staffed CoE over the same months. One-off costs are not running costs and do not count.
     """
-    hosting = state.hosting
-    full_team = (hosting.fixed_costs_gbp_per_month
-                 + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    fixed, per_head = running_cost_rates(state)
+    full_team = fixed + (state.establishment * per_head).sum(axis=1)
     horizon = params.workforce.hiring_freeze_reserve_months
     return state.reserves + horizon * (_income_now(state) - full_team) >= 0.0
 
@@ -76,11 +75,11 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     people to close the gap (docs/model.md §3.4). People leave when their notice ends, and
     their redundancy pay falls due then.
     """
-    workforce, hosting = params.workforce, state.hosting
+    workforce = params.workforce
     k = workforce.redundancy_trigger_months
-    per_head = hosting.cost_per_head_gbp_per_month
+    fixed, per_head = running_cost_rates(state)
     if k > 0:
-        costs_now = hosting.fixed_costs_gbp_per_month + (state.staff * per_head).sum(axis=1)
+        costs_now = fixed + (state.staff * per_head).sum(axis=1)
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
         shortfall = costs_now - leaving_anyway - _income_now(state) - state.reserves / k
         shortfall[~state.operating] = 0.0
@@ -94,7 +93,7 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     from_novices = np.minimum(leaving, state.novices)
     state.staff[:] -= leaving
     state.novices[:] -= from_novices
-    weekly_pay = workforce.salary_gbp_per_year / 52.0
+    weekly_pay = workforce.salary_gbp_per_year / 52.0 * state.pay_index
     state.redundancy_pay_gbp = (leaving * weekly_pay * workforce.redundancy_pay_weeks).sum(axis=1)
     state.flows.redundancies += leaving.sum(axis=1)
 
@@ -113,9 +112,8 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
              & ~state.host_cut)
     if not short.any():
         return
-    hosting = state.hosting
-    full = (hosting.fixed_costs_gbp_per_month
-            + (funded_posts * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    fixed, per_head = running_cost_rates(state)
+    full = fixed + (funded_posts * per_head).sum(axis=1)
     k = params.workforce.hiring_freeze_reserve_months
     able = (short & (state.reserves + k * (_income_now(state) - full) >= 0)
             & (state.notices.under_notice.sum(axis=1) == 0))
