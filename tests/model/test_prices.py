@@ -1,6 +1,6 @@
 """Nominal pay and prices (docs/model.md §5.13): the indices step each April, every £ the model
-spends or earns follows its index, and members weigh prices in 2026/27 prices. Checked against
-closed forms and at the extremes."""
+spends or earns follows its index, members weigh prices in 2026/27 prices, and real-terms
+outputs are nominal ÷ the CPI index. Checked against closed forms and at the extremes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pytest
 from sim.data import LAPopulation
 from sim.engine import RandomStreams, partition
 from sim.experiments import compare, run_ensemble
-from sim.model import compile_parameters
+from sim.experiments.prices import deflate, is_money
+from sim.model import KPIS, METRICS, compile_parameters
 from sim.model.finance import monthly_cashflow, running_cost_rates
 from sim.model.state import initial_state
+from sim.outputs import prices as output_prices
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 SEED = 4242
@@ -98,23 +100,34 @@ def test_a_flat_cash_grant_loses_real_value_by_the_cpi_index(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
     """Grants are paid in cash as awarded: the nominal payment never moves, and in 2026/27
-    prices it is the award ÷ the CPI index."""
+    prices it is the award ÷ the CPI index; real-terms output of every money metric is nominal
+    ÷ cpi_index exactly, and its KPIs are those of the deflated metrics."""
     scenario = shipped_scenario("la_hosted", *STILL, "finance.grants[0].basis=fixed",
                                 "finance.cpi_rates=[0.0, 0.1]")
     nominal = run_ensemble(scenario, las, 20, SEED)
+    real = deflate(nominal)
     grant = nominal.metrics["income_grant_gbp"][:, :36]
     monthly = round(scenario.finance.grants[0].amount_gbp_per_year / 12, 2)
     np.testing.assert_array_equal(grant, monthly)
     cpi = nominal.metrics["cpi_index"]
-    np.testing.assert_allclose((grant / cpi[:, :36])[:, 24], monthly / 1.21)
-    np.testing.assert_allclose((grant / cpi[:, :36])[:, 12], monthly / 1.1)
+    np.testing.assert_array_equal(real.metrics["income_grant_gbp"][:, :36], monthly / cpi[:, :36])
+    np.testing.assert_allclose(real.metrics["income_grant_gbp"][:, 24], monthly / 1.21)
+    for name, values in nominal.metrics.items():
+        want = values / cpi if is_money(name) else values
+        np.testing.assert_array_equal(real.metrics[name], want, err_msg=name)
+    np.testing.assert_array_equal(real.kpis["min_reserves_gbp"],
+                                  (nominal.metrics["reserves_gbp"] / cpi).min(axis=1))
+    np.testing.assert_array_equal(real.kpis["value_delivered_total_gbp"],
+                                  (nominal.metrics["value_delivered_gbp"] / cpi).sum(axis=1))
+    np.testing.assert_array_equal(real.kpis["cliff_month"], nominal.kpis["cliff_month"])
+    np.testing.assert_array_equal(real.kpis["members_y10"], nominal.kpis["members_y10"])
 
 
 def test_zero_rates_leave_every_price_where_it_was(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """Neutral settings: every index is 1 throughout, and a year's costs repeat the year
-    before's for a still team."""
+    """Neutral settings: every index is 1 throughout, a year's costs repeat the year before's
+    for a still team, and real terms are the nominal results to the bit."""
     scenario = shipped_scenario("la_hosted", *STILL, "finance.pay_awards=[0.0]",
                                 "finance.cpi_rates=[0.0]")
     result = run_ensemble(scenario, las, 20, SEED)
@@ -123,6 +136,11 @@ def test_zero_rates_leave_every_price_where_it_was(
         assert (m[index] == 1.0).all(), index
     for metric in ("costs_staff_gbp", "costs_non_pay_gbp", "costs_overhead_gbp"):
         np.testing.assert_array_equal(m[metric][:, 12:], m[metric][:, :-12], err_msg=metric)
+    real = deflate(result)
+    for name in result.metrics:
+        np.testing.assert_array_equal(real.metrics[name], result.metrics[name], err_msg=name)
+    for name in result.kpis:
+        np.testing.assert_array_equal(real.kpis[name], result.kpis[name], err_msg=name)
 
 
 def test_pay_awards_above_flat_cash_funding_squeeze_the_team(
@@ -209,3 +227,14 @@ def test_bad_rates_are_refused_with_the_key(override: str, words: str) -> None:
     assert words in message and override.split("=")[0].split(".")[-1] in message
     assert "\n" not in message
 
+
+def test_outputs_label_as_money_what_is_deflated() -> None:
+    """The outputs' rule for labelling money is the one that deflates it, on every metric and
+    KPI; and the money names are what the docs call £."""
+    for name in [*METRICS, *KPIS]:
+        assert output_prices.is_money(name) == is_money(name), name
+    money = {name for name in METRICS if is_money(name)}
+    assert {"reserves_gbp", "income_grant_gbp", "costs_staff_gbp", "value_delivered_gbp",
+            "cost_per_member_gbp", "core_budget_gbp_per_year"} <= money
+    assert not {"cpi_index", "pay_index", "value_delivered_hours", "benefit_cost_ratio",
+                "members"} & money
