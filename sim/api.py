@@ -108,6 +108,20 @@ class Results:
     draws: list[dict[str, Any]] = field(default_factory=list)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
+    prices: str = "nominal"
+    """``nominal`` (as the model runs), or ``2026/27 prices`` (:meth:`in_real_terms`)."""
+
+    def in_real_terms(self) -> Results:
+        """The same results with every money metric and KPI in 2026/27 prices (each month's
+        nominal £ ÷ its ``cpi_index``; docs/outputs.md, "Prices")."""
+        from dataclasses import replace
+
+        from sim.experiments.prices import deflate
+        from sim.outputs.prices import REAL
+
+        if self.prices == REAL:
+            return self
+        return replace(self, ensembles=[deflate(e) for e in self.ensembles], prices=REAL)
 
     @property
     def scenarios(self) -> list[str]:
@@ -127,7 +141,7 @@ class Results:
         """Ensemble mean and quantiles of every metric in every month, long format."""
         from sim.outputs import timeseries_table
 
-        return timeseries_table(self.ensembles)
+        return timeseries_table(self.ensembles, self.prices)
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
@@ -172,7 +186,8 @@ class Results:
         from sim.experiments.uncertainty import PARAMETER_GROUP_SIZE
         from sim.outputs import manifest
 
-        extra: dict[str, Any] = {"overrides": list(self.overrides)}
+        extra: dict[str, Any] = {"overrides": list(self.overrides), "prices": self.prices,
+                                 "real_terms": self.prices != "nominal"}
         if self.parameter_uncertainty:
             extra["parameter_uncertainty"] = {
                 "files": list(self.parameter_uncertainty), "group_size": PARAMETER_GROUP_SIZE,

@@ -45,7 +45,10 @@ def test_run_writes_the_documented_files(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*partial*")), "no partial folder may remain"
     ts = pd.read_csv(folder / "timeseries.csv")
     assert list(ts.columns) == ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10",
-                                "p50", "p90"]
+                                "p50", "p90", "prices"]
+    assert set(ts.loc[ts["metric"] == "reserves_gbp", "prices"]) == {"nominal"}
+    assert ts.loc[ts["metric"] == "members", "prices"].isna().all()
+    assert json.loads((folder / "manifest.json").read_text())["prices"] == "nominal"
     required = {"las_aware", "las_member", "staff_fte", "vacancies", "leavers", "live_services",
                 "income_grant_gbp", "income_subscriptions_gbp", "costs_total_gbp", "reserves_gbp",
                 "operating"}
@@ -226,3 +229,40 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     readme = (root / "README.md").read_text(encoding="utf-8")
     ci_last = (root / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
     assert ci_last in readme and "python -m pytest" in ci_last
+
+
+def test_real_terms_writes_every_money_output_in_2026_27_prices(tmp_path: Path) -> None:
+    """`run --real-terms`: each money metric's statistics are the nominal run's ÷ cpi_index
+    (the index is the same in every replicate), other metrics unchanged, the KPIs of the
+    deflated runs; the manifest, time series and printout say so. `report --real-terms` of a
+    nominal folder is refused with one line and exit 2."""
+    args = ("run", HOSTS[1], "-n", "12", "--seed", "3", "--set", "finance.cpi_rates=[0.1]")
+    nominal_out, real_out = tmp_path / "nominal", tmp_path / "real"
+    assert _invoke(*args, "--out", str(nominal_out)).exit_code == 0
+    result = _invoke(*args, "--out", str(real_out), "--real-terms")
+    assert result.exit_code == 0, result.output
+    assert "Money in £, 2026/27 prices." in result.output
+    nominal, real = _only_folder(nominal_out), _only_folder(real_out)
+    manifest = json.loads((real / "manifest.json").read_text())
+    assert manifest["prices"] == "2026/27 prices" and manifest["real_terms"] is True
+    tn, tr = (pd.read_csv(f / "timeseries.csv").set_index(["metric", "month"])
+              for f in (nominal, real))
+    cpi = tn.loc["cpi_index", "mean"]
+    assert cpi.iloc[-1] > 2.0
+    for metric in ("reserves_gbp", "income_core_budget_gbp", "costs_staff_gbp"):
+        for stat in ("mean", "p10", "p50", "p90"):
+            pd.testing.assert_series_equal(tr.loc[metric, stat], tn.loc[metric, stat] / cpi,
+                                           check_names=False, rtol=1e-9)
+        assert set(tr.loc[metric, "prices"]) == {"2026/27 prices"}
+    pd.testing.assert_frame_equal(tr.loc["members"], tn.loc["members"])
+    kn, kr = (json.loads((f / "summary.json").read_text())["government_hosted"]
+              for f in (nominal, real))
+    assert kr["min_reserves_gbp"]["p50"] != kn["min_reserves_gbp"]["p50"]
+    assert kr["members_y10"] == kn["members_y10"]
+    refused = CliRunner().invoke(main, ["report", str(nominal), "--real-terms"])
+    assert refused.exit_code == 2
+    assert "nominal" in refused.output and "--real-terms" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    done = _invoke("report", str(real), "--real-terms")
+    assert done.exit_code == 0, done.output
+    assert (real / "workbook.xlsx").stat().st_size > 0

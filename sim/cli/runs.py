@@ -34,6 +34,9 @@ _ensemble_options = options(
     click.option("--report", "report", is_flag=True, default=False,
                  help="Also write report.html, board_pack.pdf and workbook.xlsx into the results "
                       "folder (as the report command does)."),
+    click.option("--real-terms", "real_terms", is_flag=True, default=False,
+                 help="Write every money output in 2026/27 prices (nominal £ ÷ the CPI index) "
+                      "instead of nominal £; recorded in manifest.json (docs/outputs.md)."),
     click.option("--parameter-uncertainty", "parameter_uncertainty", multiple=True,
                  type=click.Path(path_type=Path), metavar="FIT",
                  help="Draw calibrated parameters from a calibration's fit.json (or its folder), "
@@ -45,7 +48,7 @@ _ensemble_options = options(
 
 def _execute(command: str, files: Sequence[str], *, workers: int | None, replicates: int,
              seed: int, overrides: Sequence[str], out_dir: Path, report: bool,
-             parameter_uncertainty: Sequence[Path]) -> None:
+             parameter_uncertainty: Sequence[Path], real_terms: bool) -> None:
     # Heavy imports here, so `validate` and `--help` stay quick.
     from sim import api
     from sim.outputs.console import headline_lines
@@ -70,6 +73,8 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
                               sources=list(files), overrides=list(overrides))
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
+    if real_terms:
+        results = results.in_real_terms()
     try:
         folder = results.save(out_dir, report=report)
     except OSError as exc:
@@ -77,6 +82,7 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
     click.echo("")
     for line in headline_lines({e.name: e.kpi_summary() for e in results.ensembles}):
         click.echo(line)
+    click.echo(f"Money in £, {results.prices}.")
     click.echo(f"\nResults written to {folder}/")
     click.echo(("  report.html, board_pack.pdf, workbook.xlsx,\n" if report else "")
                + "  funding_cliff, trajectories, survival, growth_path"
@@ -91,11 +97,11 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
 @_ensemble_options
 def run(scenario: str, workers: int | None, replicates: int, seed: int,
         overrides: tuple[str, ...], out_dir: Path, report: bool,
-        parameter_uncertainty: tuple[Path, ...]) -> None:
+        parameter_uncertainty: tuple[Path, ...], real_terms: bool) -> None:
     """Run one SCENARIO file and write its results folder (tables and charts)."""
     _execute("run", [scenario], workers=workers, replicates=replicates, seed=seed,
              overrides=overrides, out_dir=out_dir, report=report,
-             parameter_uncertainty=parameter_uncertainty)
+             parameter_uncertainty=parameter_uncertainty, real_terms=real_terms)
 
 
 @click.command()
@@ -103,23 +109,28 @@ def run(scenario: str, workers: int | None, replicates: int, seed: int,
 @_ensemble_options
 def compare(scenarios: tuple[str, ...], workers: int | None, replicates: int, seed: int,
             overrides: tuple[str, ...], out_dir: Path, report: bool,
-            parameter_uncertainty: tuple[Path, ...]) -> None:
+            parameter_uncertainty: tuple[Path, ...], real_terms: bool) -> None:
     """Run several SCENARIOS with common random numbers and write one results folder
     comparing them."""
     _execute("compare", scenarios, workers=workers, replicates=replicates, seed=seed,
              overrides=overrides, out_dir=out_dir, report=report,
-             parameter_uncertainty=parameter_uncertainty)
+             parameter_uncertainty=parameter_uncertainty, real_terms=real_terms)
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-def report(run_dir: Path) -> None:
+@click.option("--real-terms", "real_terms", is_flag=True, default=False,
+              help="Money in 2026/27 prices: needs a folder written by run or compare with "
+                   "--real-terms (its per-run KPIs were deflated month by month), whose report "
+                   "is in 2026/27 prices anyway; a nominal folder is refused (exit 2).")
+def report(run_dir: Path, real_terms: bool) -> None:
     """Write report.html, board_pack.pdf and workbook.xlsx (and redraw the charts) in RUN_DIR,
-    a folder written by run or compare, from its files alone."""
+    a folder written by run or compare, from its files alone, in the folder's prices
+    (manifest.json's ``prices``)."""
     from sim.outputs import RunFolderError, report_folder
 
     try:
-        written = report_folder(run_dir)
+        written = report_folder(run_dir, real_terms=real_terms)
     except RunFolderError as exc:
         fail(str(exc), BAD_INPUT)
     except OSError as exc:

@@ -254,7 +254,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
             "scenarios": dict(sweep.titles),
             "kpis": list(sweep.kpis), "metrics": list(sweep.metrics),
             "fiscal_years": [label for label, _ in fiscal],
-            "horizon_months": horizon, "start": start,
+            "horizon_months": horizon, "start": start, "prices": "nominal",
             "started": started.isoformat(timespec="seconds"), "finished": None,
             "command": list(command), "version": _version(), **extra,
         }

@@ -80,7 +80,8 @@ def _host(hosting: Any, replicates: int) -> HostParameters:
                "lgps": every(hosting.lgps_scheme, bool),
                "charitable_income_sigma": every(sigma_from_cv(hosting.charitable_income_cv)),
                "fixed_costs_gbp_per_month": every(np.nan),
-               "cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan)}
+               "cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan),
+               "pay_cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan)}
     return HostParameters(**derived, **{
         f.name: every(getattr(hosting, f.name)) for f in fields(HostParameters)
         if f.name not in derived})
@@ -234,14 +235,15 @@ def _with_running_costs(host: HostParameters, finance: FinanceParameters,
                         workforce: WorkforceParameters, replicates: int) -> HostParameters:
     """The host with its running costs: the cost with no staff and the cost of one person in
     each role, from the month's cash flow itself (so they cannot drift apart)."""
-    def cost_of(team: Array) -> Array:
+    def cash_of(team: Array) -> Any:
         return monthly_cashflow(finance, host, workforce, np.tile(team, (replicates, 1)), {},
-                                np.zeros(replicates), np.ones(replicates, dtype=bool),
-                                1.0).costs_total
+                                np.zeros(replicates), np.ones(replicates, dtype=bool), 1.0)
 
-    fixed = cost_of(np.zeros((1, len(Role)), dtype=np.int64))
-    per_head = np.stack([cost_of(np.eye(len(Role), dtype=np.int64)[k:k + 1]) - fixed
-                         for k in range(len(Role))], axis=1)
-    return replace(host, fixed_costs_gbp_per_month=fixed, cost_per_head_gbp_per_month=per_head)
+    fixed = cash_of(np.zeros((1, len(Role)), dtype=np.int64)).costs_total
+    one = [cash_of(np.eye(len(Role), dtype=np.int64)[k:k + 1]) for k in range(len(Role))]
+    per_head = np.stack([cash.costs_total - fixed for cash in one], axis=1)
+    pay = np.stack([cash.costs["staff"] + cash.costs["overhead"] for cash in one], axis=1)
+    return replace(host, fixed_costs_gbp_per_month=fixed, cost_per_head_gbp_per_month=per_head,
+                   pay_cost_per_head_gbp_per_month=pay)
 
 

@@ -27,7 +27,7 @@ from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
 from sim.model.reserves import set_prices
-from sim.model.uptake import charged_prices, refresh_market, renew
+from sim.model.uptake import charged_prices, real_price_scale, refresh_market, renew
 from sim.model.workforce import binomial_draw
 
 if TYPE_CHECKING:
@@ -131,14 +131,19 @@ def events_from_log(log: list[tuple[int, _Label]]) -> list[Event]:
 
 def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStreams,
                       month: int) -> None:
-    """April: the host's reserves rule sets the year's price (docs/model.md §5.11), then
-    members renew or lapse at that price (§2.7), and none renews at a price above its
-    willingness to pay (§2.10); nothing to renew at month 0."""
+    """April: pay, prices and the subscription list prices step up by the year's rates, and
+    the core budget by its uplift (docs/model.md §5.13); the host's reserves rule sets the
+    year's price (§5.11), then members renew or lapse at that price (§2.7), and none renews
+    at a price above its willingness to pay (§2.10), both read in 2026/27 prices (nominal ÷
+    the CPI index); nothing to renew at month 0."""
     if month == 0:
         return
     before = state.price_factor.copy()
+    scale_before = real_price_scale(state)
+    step_indices(state, params, month)
     set_prices(state, params, month)
-    if not np.array_equal(before, state.price_factor):
+    if (not np.array_equal(before, state.price_factor)
+            or real_price_scale(state) != scale_before):
         refresh_market(state, params)  # the price moved: who would pay it moved with it
     lapses = renew(state.ladder, state.champions, params.las, params.uptake,
                    state.portfolio.reputation, member_value_per_year(state, params),
@@ -146,6 +151,20 @@ def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStrea
                    state.refuses_price)
     state.counts.changed()
     state.flows.renewal_lapses[:] = lapses.sum(axis=1)
+
+
+def step_indices(state: BatchState, params: Parameters, month: int) -> None:
+    """April: the pay, CPI and subscription list-price indices rise by the year's rates
+    (:meth:`~sim.model.parameters.FinanceParameters.uplifts`), and the core budget by
+    ``finance.core_budget_uplift`` (flat cash by default) (docs/model.md §5.13)."""
+    year = (month - params.time.fiscal_year_start(0)) // 12
+    pay, cpi, price = params.finance.uplifts(year)
+    state.pay_index *= 1.0 + pay
+    state.cpi_index *= 1.0 + cpi
+    state.price_index *= 1.0 + price
+    uplift = params.finance.core_budget_uplift
+    if uplift:
+        state.core_budget *= 1.0 + uplift
 
 
 def grant_milestone(state: BatchState, params: Parameters, streams: MonthStreams,
@@ -225,7 +244,7 @@ def host_set_up(state: BatchState, params: Parameters, streams: MonthStreams,
                 month: int) -> None:
     """Month 0: the first host's set-up cost falls due."""
     setup = params.hosting.hosts[0].setup_cost_gbp
-    state.one_off_gbp[state.operating] += setup[state.operating]
+    state.one_off_gbp[state.operating] += setup[state.operating] * state.cpi_index
 
 
 def host_change(index: int, state: BatchState, params: Parameters, streams: MonthStreams,
@@ -250,10 +269,13 @@ def host_change(index: int, state: BatchState, params: Parameters, streams: Mont
     np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
     state.backfill += lost  # their posts are vacated like any leaver's
     state.flows.leavers += lost.sum(axis=1)
-    state.one_off_gbp[state.operating] += table.change_transition_cost_gbp[index]
+    state.one_off_gbp[state.operating] += (table.change_transition_cost_gbp[index]
+                                           * state.cpi_index)
     state.transition_end[:] = month + table.change_transition_months[index]
     state.transition_loss[:] = table.change_productivity_loss[index]
-    state.transition_double_running[:] = table.change_double_running_gbp_per_month[index]
+    # Priced at this year's prices, fixed for the transition (a contract).
+    state.transition_double_running[:] = (table.change_double_running_gbp_per_month[index]
+                                          * state.cpi_index)
 
 
 def reorganise(index: int, state: BatchState, params: Parameters, streams: MonthStreams,

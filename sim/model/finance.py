@@ -40,7 +40,8 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
            "arrive_commissions", "charitable_income", "claim_grants",
            "commission_rate_per_month", "decide_renewals", "grant_income", "grant_income_at_risk",
            "grant_year_profile", "income_due", "lognormal_factor", "monthly_cashflow",
-           "note_income_due", "pay_and_collect", "pennies", "renewal_decision_months"]
+           "note_income_due", "pay_and_collect", "pennies", "renewal_decision_months",
+           "running_cost_rates"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
@@ -284,7 +285,8 @@ def lognormal_factor(u: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
 
 
 def add_commissions(book: CommissionBook, commissions: CommissionParameters,
-                    rate_per_month: np.ndarray, u: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+                    rate_per_month: np.ndarray, u: np.ndarray, accepting: np.ndarray,
+                    cpi_index: float = 1.0) -> np.ndarray:
     """Arrivals of one month, placed in free slots in place; returns the count won, int[R].
 
     Parameters
@@ -293,18 +295,20 @@ def add_commissions(book: CommissionBook, commissions: CommissionParameters,
     u : float[R, 1 + K], uniforms: column 0 gives the Poisson count (by inversion), columns
         1 … K the value of a project placed in slot k (lognormal, mean ``mean_value_gbp``).
     accepting : bool[R], replicates that take commissions (operating, and the host's form allows).
+    cpi_index : the price index now (docs/model.md §5.13): a project's value and its charge
+        per FTE-month are in 2026/27 prices × it, so the FTE a project needs does not drift.
     """
     slots = book.remaining.shape[1]
     arrivals = poisson_from_uniform(rate_per_month, u[:, 0], slots)
     free = book.remaining == 0
     take = free & (np.cumsum(free, axis=1) <= arrivals[:, None]) & accepting[:, None]
     if take.any():  # values only for the slots filled (most months, none)
-        value = commissions.mean_value_gbp * lognormal_factor(u[:, 1:][take],
-                                                              commissions.value_sigma)
+        value = (commissions.mean_value_gbp * cpi_index
+                 * lognormal_factor(u[:, 1:][take], commissions.value_sigma))
         pay = value / commissions.duration_months
         book.remaining[take] = commissions.duration_months
         book.pay[take] = pay
-        book.fte[take] = pay / commissions.charge_gbp_per_fte_month
+        book.fte[take] = pay / (commissions.charge_gbp_per_fte_month * cpi_index)
     return take.sum(axis=1)
 
 
@@ -347,7 +351,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      launch_gbp: np.ndarray | None = None,
                      admitted_fte: np.ndarray | None = None,
                      strain_gbp: np.ndarray | None = None,
-                     double_running_gbp_per_month: np.ndarray | None = None) -> Cashflow:
+                     double_running_gbp_per_month: np.ndarray | None = None,
+                     pay_index: float = 1.0, cpi_index: float = 1.0) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -370,23 +375,28 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
     strain_gbp : float[R], pension strain costs of redundancies falling due this step (not
         × dt); None = 0.
     double_running_gbp_per_month : float[R], the outgoing host's services still running in a
-        transition after a change of host (an overhead cost); None = 0.
+        transition after a change of host (an overhead cost, already indexed); None = 0.
+    pay_index, cpi_index : the pay and price indices now (1 in 2026/27, docs/model.md §5.13):
+        salaries (so staff, overhead, cover and admitted pension costs) × ``pay_index``;
+        non-pay, VAT on it, governance, the admission bond and host support × ``cpi_index``.
+        One-off amounts come already indexed.
     """
     unknown = set(income_gbp_per_month) - set(EXTERNAL_INCOME)
     if unknown:
         raise ValueError(f"unknown income sources {sorted(unknown)}; allowed: {EXTERNAL_INCOME}")
     R = staff.shape[0]
-    salaries = workforce.salary_gbp_per_year / 12.0
+    salaries = workforce.salary_gbp_per_year / 12.0 * pay_index
     pay = (staff * salaries).sum(axis=1)  # not a matmul: batch-size-invariant rounding
     on_cost = 1 + finance.employer_ni_rate + hosting.pension_rate
     fte = staff.sum(axis=1)
     non_pay = (fte * finance.non_pay_gbp_per_fte_per_year / 12.0
-               + finance.fixed_non_pay_gbp_per_year / 12.0)
+               + finance.fixed_non_pay_gbp_per_year / 12.0) * cpi_index
     on = operating.astype(float) * dt_months
     income = {s: np.broadcast_to(np.asarray(income_gbp_per_month.get(s, 0.0), dtype=float), (R,))
               for s in EXTERNAL_INCOME}
     income["charitable"] = np.where(hosting.charitable_form, income["charitable"], 0.0)
-    income["host_support"] = np.broadcast_to(hosting.in_kind_support_gbp_per_year / 12.0, (R,))
+    income["host_support"] = np.broadcast_to(
+        hosting.in_kind_support_gbp_per_year / 12.0 * cpi_index, (R,))
     if cover_fte is None:
         cover = np.zeros(R)
     else:
@@ -398,14 +408,15 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         "overhead": pay * hosting.overhead_recharge_rate,
         "non_pay": non_pay,
         "vat": non_pay * np.where(hosting.vat_recoverable, 0.0, finance.vat_rate),
-        "governance": np.broadcast_to(hosting.governance_gbp_per_year / 12.0, (R,)),
+        "governance": np.broadcast_to(hosting.governance_gbp_per_year / 12.0 * cpi_index, (R,)),
     }
     if admitted_fte is not None:  # adds exactly 0.0 where nobody is admitted
         admitted_pay = (admitted_fte * salaries).sum(axis=1)
         costs["staff"] = costs["staff"] + admitted_pay * (hosting.admitted_body_pension_rate
                                                           - hosting.pension_rate)
         costs["governance"] = costs["governance"] + np.where(
-            admitted_fte.sum(axis=1) > 0, hosting.admission_bond_gbp_per_year / 12.0, 0.0)
+            admitted_fte.sum(axis=1) > 0,
+            hosting.admission_bond_gbp_per_year / 12.0 * cpi_index, 0.0)
     if double_running_gbp_per_month is not None:
         costs["overhead"] = costs["overhead"] + double_running_gbp_per_month
     lump = operating.astype(float)
@@ -465,6 +476,21 @@ def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
     return paid
 
 
+def running_cost_rates(state: BatchState) -> tuple[np.ndarray, np.ndarray]:
+    """The running costs under each replicate's host at this year's pay and prices: the cost
+    with no staff, float[R], and the cost of one person in each role, float[R, 3], £/month
+    (docs/model.md §5.13). The pay part of a head's cost (salary with NI, pension and overhead
+    recharge) × ``state.pay_index``; the rest (non-pay, VAT, governance) × ``state.cpi_index``.
+    Every rule that prices posts or the team uses these."""
+    hosting = state.hosting
+    fixed, per_head = hosting.fixed_costs_gbp_per_month, hosting.cost_per_head_gbp_per_month
+    pay_index, cpi_index = state.pay_index, state.cpi_index
+    if pay_index == 1.0 and cpi_index == 1.0:
+        return fixed, per_head
+    pay = hosting.pay_cost_per_head_gbp_per_month
+    return fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
+
+
 # ---------------------------------------------------------------------------- rules
 
 
@@ -480,11 +506,11 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
         "grant": grant_income(state.grants, month).sum(axis=1),
         "core_budget": (state.core_budget / 12.0 if month >= finance.core_budget_from_month
                         else zero),
-        "subscriptions": state.price_factor * np.where(
+        "subscriptions": state.price_factor * state.price_index * np.where(
             month >= finance.subscriptions_from_month,
             state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
         "commissions": state.commissions.income(),
-        "charitable": charitable_income(state.hosting, state.charity_factor),
+        "charitable": charitable_income(state.hosting, state.charity_factor) * state.cpi_index,
     }
 
 
@@ -498,7 +524,8 @@ def arrive_commissions(state: BatchState, params: Parameters, streams: MonthStre
     accepting = (state.operating & state.hosting.commissions_allowed
                  & (state.staff[:, Role.DELIVERY] > state.commissions.fte_demand()))
     won = add_commissions(state.commissions, terms, rate,
-                          streams("commissions").random(1 + terms.max_active), accepting)
+                          streams("commissions").random(1 + terms.max_active), accepting,
+                          state.cpi_index)
     state.commission_fte_demand = state.commissions.fte_demand()
     state.flows.commissions_won = won.astype(float)
 
@@ -545,7 +572,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             state.vacancy_cover_fte, state.recruitment_due_gbp,
                             state.launch_cost_gbp, admitted_members(state),
                             state.pension_strain_gbp if first else None,
-                            state.double_running_gbp_per_month)
+                            state.double_running_gbp_per_month,
+                            pay_index=state.pay_index, cpi_index=state.cpi_index)
     state.recruitment_due_gbp = np.zeros(R)
     state.launch_cost_gbp = np.zeros(R)
     if book.eligible.any():

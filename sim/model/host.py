@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
-from sim.model.finance import HALF_PENNY
+from sim.model.finance import HALF_PENNY, running_cost_rates
 from sim.model.parameters import Parameters
 from sim.model.pensions import (
     admission_cost_gbp_per_month,
@@ -50,9 +50,8 @@ def affordable(state: BatchState, params: Parameters) -> np.ndarray:
     staffed CoE over the same months (with what an admission agreement adds, §6.1). One-off
     costs are not running costs and do not count.
     """
-    hosting = state.hosting
-    full_team = (hosting.fixed_costs_gbp_per_month
-                 + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1)
+    fixed, per_head = running_cost_rates(state)
+    full_team = (fixed + (state.establishment * per_head).sum(axis=1)
                  + admission_cost_gbp_per_month(state, params))
     horizon = params.workforce.hiring_freeze_reserve_months
     return state.reserves + horizon * (_income_now(state) - full_team) >= 0.0
@@ -85,11 +84,11 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     their redundancy pay falls due then, with the pension strain cost of the LGPS members
     among them aged 55+ (§6.1).
     """
-    workforce, hosting = params.workforce, state.hosting
+    workforce = params.workforce
     k = workforce.redundancy_trigger_months
-    per_head = hosting.cost_per_head_gbp_per_month
+    fixed, per_head = running_cost_rates(state)
     if k > 0:
-        costs_now = (hosting.fixed_costs_gbp_per_month + (state.staff * per_head).sum(axis=1)
+        costs_now = (fixed + (state.staff * per_head).sum(axis=1)
                      + admission_cost_gbp_per_month(state, params))
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
         shortfall = costs_now - leaving_anyway - _income_now(state) - state.reserves / k
@@ -108,9 +107,10 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     state.staff[:] -= leaving
     state.novices[:] -= from_novices
     state.lgps_members[:] -= members
-    weekly_pay = workforce.salary_gbp_per_year / 52.0
+    weekly_pay = workforce.salary_gbp_per_year / 52.0 * state.pay_index
     state.redundancy_pay_gbp = (leaving * weekly_pay * workforce.redundancy_pay_weeks).sum(axis=1)
-    state.pension_strain_gbp = (strain_cost_gbp(members, params, streams("pension_strain"))
+    state.pension_strain_gbp = (strain_cost_gbp(members, params, streams("pension_strain"),
+                                                state.pay_index)
                                 if members.any() else np.zeros(state.replicates))
     state.flows.redundancies += leaving.sum(axis=1)
 
@@ -129,9 +129,8 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
              & ~state.host_cut)
     if not short.any():
         return
-    hosting = state.hosting
-    full = (hosting.fixed_costs_gbp_per_month
-            + (funded_posts * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    fixed, per_head = running_cost_rates(state)
+    full = fixed + (funded_posts * per_head).sum(axis=1)
     k = params.workforce.hiring_freeze_reserve_months
     able = (short & (state.reserves + k * (_income_now(state) - full) >= 0)
             & (state.notices.under_notice.sum(axis=1) == 0))

@@ -82,10 +82,12 @@ def _first(mask: np.ndarray) -> np.ndarray:
     return np.where(found, np.argmax(mask, axis=1).astype(float), np.nan)
 
 
-def compute_kpis(metrics: dict[str, np.ndarray],
-                 funding_schedule: np.ndarray) -> dict[str, np.ndarray]:
+def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray | None,
+                 cliff: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """All KPIs of :data:`KPIS` for each replicate, from the metrics (name → float64[R, T]) and
-    the funding schedule (float64[R, T]: grants and core budget due before any closure)."""
+    the funding schedule (float64[R, T]: grants and core budget due before any closure), or
+    the cliff months already found from it (``cliff`` float64[R]: real-terms reporting
+    recomputes the KPIs from deflated metrics at the same cliff, docs/outputs.md)."""
     operating = metrics["operating"]
     R, T = operating.shape
     income = metrics["income_total_gbp"]
@@ -103,8 +105,10 @@ def compute_kpis(metrics: dict[str, np.ndarray],
         "survival_prob_y10": operating[:, 119].copy() if T >= 120 else nan.copy(),
         "closure_month": _first(operating == 0),
     }
-    cliff = cliff_month(funding_schedule)
-    out["cliff_month"] = cliff
+    if cliff is None:
+        assert funding_schedule is not None, "the funding schedule or the cliff months"
+        cliff = cliff_month(funding_schedule)
+    out["cliff_month"] = np.array(cliff, dtype=float, copy=True)
     has_cliff = ~np.isnan(cliff)
     rows = np.arange(R)
     t = np.where(has_cliff, cliff, 1).astype(np.int64)  # a placeholder month where undefined

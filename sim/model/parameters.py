@@ -276,6 +276,23 @@ class FinanceParameters:
     core_budget_from_month: int
     reserves_policy_months: float
     la_analyst_cost_gbp_per_hour: float
+    pay_awards: tuple[float, ...]
+    """nominal pay award by fiscal year from the first (docs/model.md §5.13)"""
+    cpi_rates: tuple[float, ...]
+    """CPI inflation by fiscal year from the first"""
+    subscription_uplift: float | str
+    """rise of the list prices each April: ``"cpi"`` or a fixed rate"""
+    core_budget_uplift: float
+    """rise of the core budget each April between spending reviews"""
+
+    def uplifts(self, year: int) -> tuple[float, float, float]:
+        """The rises (pay, CPI, subscription list prices) at the start of fiscal year
+        ``year`` (1 = the first April after month 0's year): item ``year`` of each schedule,
+        the last item for later years."""
+        pay = self.pay_awards[min(year, len(self.pay_awards) - 1)]
+        cpi = self.cpi_rates[min(year, len(self.cpi_rates) - 1)]
+        price = cpi if self.subscription_uplift == "cpi" else float(self.subscription_uplift)
+        return pay, cpi, price
 
     def la_prices(self, child_population: Array) -> Array:
         """Each LA's annual subscription by its size band, float64[R, N] (£/year).
@@ -338,6 +355,9 @@ class HostParameters:
     cost_per_head_gbp_per_month: Array
     """float64[R, 3], running cost of one person in each role under this host (derived):
     costs are linear in staff, so a team's running costs are ``fixed + Σ staff × per head``"""
+    pay_cost_per_head_gbp_per_month: Array
+    """float64[R, 3], the part of ``cost_per_head_gbp_per_month`` that is pay and rises with
+    it (salary, employer NI, pension, overhead recharge; derived); the rest is non-pay"""
 
 
 @dataclass(frozen=True)

@@ -91,24 +91,24 @@ def admission_cost_gbp_per_month(state: BatchState, params: Parameters) -> np.nd
     while any admitted member remains (0.0 exactly when there are none)."""
     admitted = admitted_members(state)
     hosting = state.hosting
-    pay = (admitted * params.workforce.salary_gbp_per_year / 12.0).sum(axis=1)
+    pay = (admitted * params.workforce.salary_gbp_per_year / 12.0).sum(axis=1) * state.pay_index
     return (pay * (hosting.admitted_body_pension_rate - hosting.pension_rate)
             + np.where(admitted.sum(axis=1) > 0,
-                       hosting.admission_bond_gbp_per_year / 12.0, 0.0))
+                       hosting.admission_bond_gbp_per_year / 12.0 * state.cpi_index, 0.0))
 
 
 def strain_cost_gbp(members_made_redundant: np.ndarray, params: Parameters,
-                    rng: BatchGenerator) -> np.ndarray:
+                    rng: BatchGenerator, pay_index: float = 1.0) -> np.ndarray:
     """Pension strain cost of LGPS members made redundant, £ float[R]: each is 55+ with chance
     ``share_aged_55_plus`` (binomial, drawn only when the cost can be non-zero) and costs
-    ``pension_strain_years_of_pay`` × their annual salary."""
+    ``pension_strain_years_of_pay`` × their annual salary at this year's pay (× ``pay_index``)."""
     workforce = params.workforce
     years, share = workforce.pension_strain_years_of_pay, workforce.share_aged_55_plus
     R = members_made_redundant.shape[0]
     if years <= 0 or share <= 0:
         return np.zeros(R)
     aged = _binomial(rng, members_made_redundant, share)
-    return (aged * workforce.salary_gbp_per_year).sum(axis=1) * years
+    return (aged * workforce.salary_gbp_per_year).sum(axis=1) * years * pay_index
 
 
 def transition(state: BatchState, params: Parameters, streams: MonthStreams,

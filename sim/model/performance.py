@@ -69,7 +69,8 @@ def bundle_factor(state: BatchState, params: Parameters) -> np.ndarray:
 def value_delivered(state: BatchState, params: Parameters) -> np.ndarray:
     """Value of the live services to member LAs this month, £ float[R] (docs/model.md §4.8):
     each live service's value × reliability, for every member LA (low-rated members weighted
-    by ``low_rated_value_multiplier``), 0 once closed."""
+    by ``low_rated_value_multiplier``), 0 once closed; in pounds of the day (the services'
+    2026/27 values × the CPI index, docs/model.md §5.13), like the costs it is set against."""
     port = state.portfolio
     live = port.status == ServiceStatus.LIVE
     value = (live * port.reliability
@@ -79,7 +80,8 @@ def value_delivered(state: BatchState, params: Parameters) -> np.ndarray:
     low_members = tally[Tally.LOW_RATED_MEMBERS]
     weighted_members = (tally[Tally.MEMBERS] - low_members
                         + params.uptake.low_rated_value_multiplier * low_members)
-    return value * bundle_factor(state, params) * weighted_members * state.operating
+    return (value * bundle_factor(state, params) * weighted_members * state.operating
+            * state.cpi_index)
 
 
 def remember_month(state: BatchState, params: Parameters, streams: MonthStreams,

@@ -272,7 +272,8 @@ def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStrea
                            streams("portfolio"))
     # The month's first launches hold the launch event; launches later that month join it.
     first = (flows.launches > 0) & (state.flows.launches == 0)
-    state.launch_cost_gbp = np.where(first, params.portfolio.launch_event_cost_gbp, 0.0)
+    state.launch_cost_gbp = np.where(first, params.portfolio.launch_event_cost_gbp
+                                     * state.cpi_index, 0.0)
     state.flows.launches += flows.launches
     state.flows.failed_launches += flows.failed_launches
     state.flows.incidents += flows.incidents

@@ -126,6 +126,13 @@ METRICS: dict[str, str] = {
                           "host-imposed cut (people)",
     "price_factor": "this year's subscription price ÷ the list price, set each April by the "
                     "host's reserves rule (x; 1 at list price)",
+    "pay_index": "nominal pay ÷ 2026/27 pay: 1 in the first fiscal year, then × (1 + the "
+                 "year's finance.pay_awards) each April (x; docs/model.md §5.13)",
+    "cpi_index": "consumer prices ÷ their 2026/27 level: 1 in the first fiscal year, then × "
+                 "(1 + the year's finance.cpi_rates) each April (x); a £ series ÷ cpi_index is "
+                 "in 2026/27 prices",
+    "subscription_price_index": "subscription list prices ÷ their 2026/27 level, stepped each "
+                                "April by finance.subscription_uplift (x)",
 }
 """Every per-month metric, with its definition and unit (documented in docs/outputs.md)."""
 
@@ -244,10 +251,14 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["policy_changed"][month] = state.policy_changed
     m["host_cut"][month] = state.host_cut & operating
     m["price_factor"][month] = state.price_factor
+    m["pay_index"][month] = state.pay_index
+    m["cpi_index"][month] = state.cpi_index
+    m["subscription_price_index"][month] = state.price_index
     value = m["value_delivered_gbp"][month]
     costs = m["costs_total_gbp"][month] - m["costs_surrender_gbp"][month]  # of provision
     members = m["members"][month]
-    m["value_delivered_hours"][month] = value / finance.la_analyst_cost_gbp_per_hour
+    m["value_delivered_hours"][month] = (value / state.cpi_index
+                                         / finance.la_analyst_cost_gbp_per_hour)
     with np.errstate(invalid="ignore", divide="ignore"):
         m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
         m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)

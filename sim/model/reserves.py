@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import ReservesRule, Tally
-from sim.model.finance import HALF_PENNY
+from sim.model.finance import HALF_PENNY, running_cost_rates
 from sim.model.parameters import Parameters
 
 if TYPE_CHECKING:
@@ -40,10 +40,10 @@ compute (:func:`sim.model.uptake.approval_chances`)."""
 
 def running_costs(state: BatchState) -> np.ndarray:
     """Monthly running costs of the funded posts under each replicate's host, float[R] in
-    £/month: ``fixed + Σ_role establishment × cost per head`` (one-off costs excluded)."""
-    hosting = state.hosting
-    return (hosting.fixed_costs_gbp_per_month
-            + (state.establishment * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    £/month: ``fixed + Σ_role establishment × cost per head`` at this year's pay and prices
+    (one-off costs excluded)."""
+    fixed, per_head = running_cost_rates(state)
+    return fixed + (state.establishment * per_head).sum(axis=1)
 
 
 def price_factor(rule: np.ndarray, reserves: np.ndarray, costs_gbp_per_month: np.ndarray,
@@ -88,7 +88,8 @@ def set_prices(state: BatchState, params: Parameters, month: int) -> None:
         return
     hosting = state.hosting
     factor = price_factor(rules, state.reserves, running_costs(state),
-                          state.tally()[Tally.MEMBER_PRICES], hosting.reserve_cap_months,
+                          state.tally()[Tally.MEMBER_PRICES] * state.price_index,
+                          hosting.reserve_cap_months,
                           hosting.reserve_target_months, hosting.max_price_change)
     charging = month >= params.finance.subscriptions_from_month
     act = state.operating & charging

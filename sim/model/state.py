@@ -151,7 +151,9 @@ class BatchState:
     productive FTE, 1 outside a transition) and ``double_running_gbp_per_month``.
     ``performance`` the record funders judge (value delivered and costs of the
     last months); ``substep`` the sub-step running; ``gate`` the approval gate's chances, kept
-    until the prices or the host change.
+    until the prices or the host change. Indices (one for every replicate, 1 in the first
+    fiscal year, stepped each April, docs/model.md §5.13): ``pay_index``, ``cpi_index``,
+    ``price_index`` (subscription list prices).
     """
 
     ladder: np.ndarray
@@ -204,6 +206,12 @@ class BatchState:
     performance: PerformanceBook
     substep: int = 0
     gate: GateCache = field(default_factory=GateCache)
+    pay_index: float = 1.0
+    """nominal pay ÷ 2026/27 pay, stepped each April by the year's pay award (§5.13)"""
+    cpi_index: float = 1.0
+    """the CPI ÷ its 2026/27 level, stepped each April by the year's CPI rate"""
+    price_index: float = 1.0
+    """the subscription list prices ÷ their 2026/27 level, stepped each April"""
 
     @property
     def replicates(self) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import ReservesRule, Role
-from sim.model.finance import grant_income
+from sim.model.finance import grant_income, running_cost_rates
 from sim.model.host import serve_notices
 from sim.model.parameters import Parameters
 from sim.model.workforce import redundancies_needed
@@ -70,7 +70,7 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     hosting = state.hosting
     core_months = max(month + H - max(params.finance.core_budget_from_month, month), 0)
     secured = (grants + state.core_budget / 12.0 * min(core_months, H) + earned * H
-               + hosting.in_kind_support_gbp_per_year / 12.0 * H)
+               + hosting.in_kind_support_gbp_per_year / 12.0 * state.cpi_index * H)
     running = posts_cost(state, state.establishment)
     # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
     # it funds no post; an overspend is still a first call on the budget.
@@ -81,10 +81,10 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
 
 
 def posts_cost(state: BatchState, posts: np.ndarray) -> np.ndarray:
-    """Running costs of ``posts`` (int[R, 3]) under each replicate's host, float[R] £/month."""
-    hosting = state.hosting
-    return (hosting.fixed_costs_gbp_per_month
-            + (posts * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    """Running costs of ``posts`` (int[R, 3]) under each replicate's host at this year's pay
+    and prices (:func:`~sim.model.finance.running_cost_rates`), float[R] £/month."""
+    fixed, per_head = running_cost_rates(state)
+    return fixed + (posts * per_head).sum(axis=1)
 
 
 def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
@@ -95,7 +95,7 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
         return
     workforce = params.workforce
     budget = secured_budget(state, params, month)
-    per_head = np.broadcast_to(state.hosting.cost_per_head_gbp_per_month, state.staff.shape)
+    per_head = np.broadcast_to(running_cost_rates(state)[1], state.staff.shape)
     cost = posts_cost(state, state.establishment)
     operating = state.operating
     # Shrink: vacant posts first, then people (engagement, delivery, leadership).

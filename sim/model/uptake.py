@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GateCache", "UptakeFlows", "advance_ladder", "approval_chances", "approval_gate",
            "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
-           "peer_adopter_share", "price_refusals", "refresh_market", "renew",
+           "peer_adopter_share", "price_refusals", "real_price_scale", "refresh_market", "renew",
            "renewal_probability", "share_unwilling", "step_uptake", "subscription_price"]
 
 
@@ -182,13 +182,15 @@ def approval_chances(state: BatchState, params: Parameters,
     """
     paying = np.broadcast_to(month >= params.finance.subscriptions_from_month,
                              (state.replicates,))
-    key = (paying, state.host, state.price_factor)
+    scale = real_price_scale(state)
+    key = (paying, state.host, state.price_factor, np.array([scale]))
     cache = state.gate
     if cache.decide_prob is not None and cache.pass_prob is not None and all(
             np.array_equal(a, b) for a, b in zip(cache.key, key, strict=True)):
         return cache.decide_prob, cache.pass_prob
     uptake, hosting, dt = params.uptake, state.hosting, params.time.dt_months
-    charged = state.price_factor * paying  # the price ÷ the list price (0 while free)
+    # The price ÷ the list price (0 while free), in 2026/27 prices.
+    charged = state.price_factor * scale * paying
     prices = compact(params.prices_gbp_per_year)
     if prices.shape[0] == 1:
         R = state.replicates
@@ -397,12 +399,21 @@ def subscription_price(params: Parameters, month: int) -> np.ndarray:
     return np.broadcast_to(np.where(paying, prices, 0.0), params.prices_gbp_per_year.shape)
 
 
+def real_price_scale(state: BatchState) -> float:
+    """The subscription list prices now in 2026/27 prices ÷ their 2026/27 level:
+    ``price_index ÷ cpi_index`` (docs/model.md §5.13). Members weigh prices in 2026/27 prices
+    (their willingness to pay, the approval threshold and the services' value are), so every
+    price they compare is the nominal price ÷ the CPI index; 1 while list prices follow CPI."""
+    return state.price_index / state.cpi_index
+
+
 def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndarray:
-    """Each LA's price in ``month`` as charged, £/year float[R, N]: its list price
-    (:func:`subscription_price`) × the replicate's price factor of the year, set by the host's
-    reserves rule (:mod:`sim.model.reserves`)."""
+    """Each LA's price in ``month`` as charged, in 2026/27 prices (what members weigh),
+    £/year float[R, N]: its list price (:func:`subscription_price`) × the replicate's price
+    factor of the year, set by the host's reserves rule (:mod:`sim.model.reserves`), × the
+    real price scale (:func:`real_price_scale`)."""
     prices = subscription_price(params, month)
-    factor = state.price_factor
+    factor = state.price_factor * real_price_scale(state)
     if (factor == 1.0).all():
         return prices
     return prices * factor[:, None]
@@ -426,9 +437,10 @@ def refresh_market(state: BatchState, params: Parameters) -> None:
     """Which LAs will not pay the price they are charged now (``state.refuses_price``) and how
     many would (``state.market_las``, merged LAs excepted), from each LA's willingness-to-pay
     rank drawn once for the run (``state.wtp_rank``) and its list price × the year's price
-    factor (docs/model.md §2.10, §5.11). Called when the price factor or the LAs change."""
+    factor, in 2026/27 prices (× :func:`real_price_scale`; docs/model.md §2.10, §5.11,
+    §5.13). Called when the price factor, the real price or the LAs change."""
     prices = np.asarray(params.prices_gbp_per_year, dtype=float)
-    factor = state.price_factor
+    factor = state.price_factor * real_price_scale(state)
     charged = prices if (factor == 1.0).all() else prices * factor[:, None]
     state.refuses_price = price_refusals(params.market, charged, state.wtp_rank)
     state.market_las = ((~state.refuses_price) & (state.ladder != Ladder.MERGED)).sum(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.codes import Role, ServiceStatus, Tally
+from sim.model.finance import running_cost_rates
 from sim.model.parameters import Parameters
 
 if TYPE_CHECKING:
@@ -39,9 +40,8 @@ def viable(state: BatchState, params: Parameters) -> np.ndarray:
 def running_costs_now(state: BatchState) -> np.ndarray:
     """£/month, float[R]: the running costs of the team now in post under each replicate's
     host (no one-off costs), 0 where closed."""
-    hosting = state.hosting
-    costs = (hosting.fixed_costs_gbp_per_month
-             + (state.staff * hosting.cost_per_head_gbp_per_month).sum(axis=1))
+    fixed, per_head = running_cost_rates(state)
+    costs = fixed + (state.staff * per_head).sum(axis=1)
     return np.where(state.operating, costs, 0.0)
 
 

@@ -229,7 +229,7 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
     state.vacancy_cover_fte = vacancy_cover(state.backfill, state.staff, state.establishment,
                                             state.operating, workforce)
     state.recruitment_due_gbp += (flows.hires.sum(axis=1)
-                                  * state.hosting.recruitment_cost_gbp_per_hire)
+                                  * state.hosting.recruitment_cost_gbp_per_hire * state.cpi_index)
     state.flows.leavers += flows.leavers.sum(axis=1)
     state.flows.hires += flows.hires.sum(axis=1)
     state.flows.experienced_leavers += flows.experienced_leavers.sum(axis=1)

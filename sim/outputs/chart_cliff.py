@@ -104,8 +104,8 @@ def funding_cliff_chart(data: RunData) -> Chart:
                      va="center", ha="left", linespacing=1.5,
                      bbox={"boxstyle": "round,pad=0.5", "facecolor": "#F4F4F4", "lw": 0.6,
                            "edgecolor": colour})
-        axes[0, 0].set_ylabel("£ per month (mean of runs)")
-        axes[1, 0].set_ylabel("Cash reserves at month end")
+        axes[0, 0].set_ylabel(f"£ per month ({data.prices})")
+        axes[1, 0].set_ylabel(f"Reserves, £ ({data.prices})")
         legend: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in sources]
         legend += [Line2D([], [], color="black", lw=1.6, label="Total costs"),
                    Line2D([], [], color="#777777", lw=2, label="Reserves, median run"),

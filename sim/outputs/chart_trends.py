@@ -97,7 +97,7 @@ def trajectories_chart(data: RunData) -> Chart:
                                 alpha=0.15, lw=0)
                 ax.plot(frame["month"], frame["p50"], color=colour, lw=2, ls=scenario_linestyle(i))
             fy_axis(ax, data.calendar(), label=k >= 3 or k + 3 >= len(TRAJECTORY_PANELS))
-            ax.set_title(label)
+            ax.set_title(f"{label} ({data.money_label})" if money else label)
             ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
             if money:
                 ax.yaxis.set_major_formatter(FuncFormatter(gbp))

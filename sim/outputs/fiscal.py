@@ -46,11 +46,13 @@ class FiscalLine:
 
 @dataclass(frozen=True)
 class FiscalTable:
-    """A scenario's fiscal years (labels like ``2027/28``) and its lines, in display order."""
+    """A scenario's fiscal years (labels like ``2027/28``) and its lines, in display order;
+    ``prices`` the basis of its money lines (``nominal`` or ``2026/27 prices``)."""
 
     scenario: str
     years: list[str]
     lines: list[FiscalLine]
+    prices: str = "nominal"
 
     def line(self, label: str) -> FiscalLine:
         """The line with this label."""
@@ -133,4 +135,4 @@ def fiscal_table(data: RunData, scenario: str) -> FiscalTable:
                    [float(e - s + 1) for s, e in zip(starts, ends, strict=True)],
                    float(len(mean.index))),
     ]
-    return FiscalTable(scenario, years, lines)
+    return FiscalTable(scenario, years, lines, data.prices)

@@ -24,7 +24,7 @@ from sim.files import RunFolder, atomic_write, results_folder_name, write_json, 
 from sim.outputs.boardpack import write_board_pack
 from sim.outputs.charts import SavedChart, write_charts
 from sim.outputs.html_report import write_html_report
-from sim.outputs.rundata import RunData, load_run, run_data_from_tables
+from sim.outputs.rundata import RunData, RunFolderError, load_run, run_data_from_tables
 from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.tables import events_table, kpi_table, summary_dict, timeseries_table
 from sim.outputs.workbook import write_workbook
@@ -94,18 +94,25 @@ def write_report(data: RunData, path_for: Callable[[str], Path],
             write_workbook(path_for("workbook.xlsx"), data)]
 
 
-def report_folder(folder: Path) -> list[Path]:
-    """Redraw the charts and write the report of an existing run folder from its files alone.
+def report_folder(folder: Path, real_terms: bool = False) -> list[Path]:
+    """Redraw the charts and write the report of an existing run folder from its files alone,
+    in the folder's prices (its manifest's ``prices``).
 
     Every file is written to a temporary name in the folder and renamed into place.
 
     Raises
     ------
     RunFolderError
-        If ``folder`` is not a complete, readable run folder.
+        If ``folder`` is not a complete, readable run folder, or ``real_terms`` is asked of a
+        nominal folder: its per-run KPIs (the lowest reserves, the value over the run) cannot
+        be deflated from the files, only from the monthly values of every run.
     """
     folder = Path(folder)
     data = load_run(folder)
+    if real_terms and data.prices == "nominal":
+        raise RunFolderError(f"{folder / 'manifest.json'}: the run's money is nominal; its "
+                             "per-run KPIs cannot be deflated from the files: run it again "
+                             "with --real-terms")
     charts = write_charts(data, lambda name: folder / name)
     return [*(p for c in charts for p in (c.png, c.svg)),
             *write_report(data, lambda name: folder / name, charts)]
@@ -138,7 +145,7 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
         else:
             for name, text in zip(names, resolved, strict=True):
                 write_text(folder.path(f"scenario.resolved.{name}.toml"), text)
-        ts = timeseries_table(results)
+        ts = timeseries_table(results, manifest_data.get("prices", "nominal"))
         _write_csv(folder.path("timeseries.csv"), ts)
         summary = summary_dict(results)
         write_json(folder.path("summary.json"), summary)

@@ -79,6 +79,17 @@ class RunData:
         return int(self.manifest["seed"])
 
     @property
+    def prices(self) -> str:
+        """The basis of every £ in the run: ``nominal``, or ``2026/27 prices`` for a run made
+        with ``--real-terms`` (the manifest's ``prices``; folders written before it: nominal)."""
+        return str(self.manifest.get("prices", "nominal"))
+
+    @property
+    def money_label(self) -> str:
+        """How charts and tables say it: ``£, nominal`` or ``£, 2026/27 prices``."""
+        return f"£, {self.prices}"
+
+    @property
     def horizon_months(self) -> int:
         """Months simulated (the longest horizon among the scenarios)."""
         return int(self.timeseries["month"].max()) + 1
@@ -175,12 +186,13 @@ class RunData:
         return ends if scenario is None else ends[ends["scenario"] == scenario]
 
     def footer(self) -> str:
-        """Provenance line for every chart: scenarios, replicates, seed, version and commit."""
+        """Provenance line for every chart: scenarios, replicates, seed, the money's basis,
+        version and commit."""
         commit = self.manifest.get("git_commit")
         version = self.manifest.get("version", "")
         made = f"coe-sim {version}" + (f" @ {commit[:7]}" if commit else "")
         return (f"Scenarios: {', '.join(self.scenarios)} · {self.replicates:,} replicates each · "
-                f"seed {self.seed} · {made}")
+                f"seed {self.seed} · money in {self.money_label} · {made}")
 
 
 def run_data_from_tables(timeseries: pd.DataFrame, summary: Mapping[str, Any], kpis: pd.DataFrame,

@@ -21,7 +21,7 @@ __all__ = ["EVENT_COLUMNS", "TIMESERIES_COLUMNS", "calendar_columns", "events_ta
            "timeseries_table"]
 
 TIMESERIES_COLUMNS = ["scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
-                      "p90"]
+                      "p90", "prices"]
 
 
 def fiscal_year_label(year: int, month: int) -> str:
@@ -51,8 +51,12 @@ def calendar_columns(start: str, months: int) -> pd.DataFrame:
     })
 
 
-def timeseries_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
-    """Long table: one row per scenario, month and metric with mean, p10, p50, p90."""
+def timeseries_table(results: Sequence[EnsembleResult], prices: str = "nominal") -> pd.DataFrame:
+    """Long table: one row per scenario, month and metric with mean, p10, p50, p90, and
+    ``prices``: the basis of a money metric (``nominal`` or ``2026/27 prices``), empty for
+    the others (:mod:`sim.outputs.prices`)."""
+    from sim.outputs.prices import is_money
+
     frames = []
     for result in results:
         cal = calendar_columns(result.scenario.time.start, result.scenario.time.horizon_months)
@@ -62,6 +66,7 @@ def timeseries_table(results: Sequence[EnsembleResult]) -> pd.DataFrame:
             frame["metric"] = metric
             for col in ("mean", "p10", "p50", "p90"):
                 frame[col] = stats[col]
+            frame["prices"] = prices if is_money(metric) else ""
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)[TIMESERIES_COLUMNS]
 

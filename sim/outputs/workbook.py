@@ -83,9 +83,10 @@ def _scenario_sheet(ws: Worksheet, data: RunData, table: FiscalTable) -> None:
     _notes(ws, f"{table.scenario}: fiscal-year figures (April–March)", [
         f"Income, costs and surplus are totals over each fiscal year of the monthly means over "
         f"{data.replicates:,} runs; stocks are at the year's last month in the run.",
-        "Money in £ at constant prices. Runs that closed count as £0 income and cost, and keep "
-        "the reserves they closed with. " + data.footer()])
-    _header(ws, HEADER_ROW, ["Line", "Where it comes from", *table.years, "All years"])
+        f"Money in {data.money_label} ({_basis(data)}). Runs that closed count as £0 income "
+        "and cost, and keep the reserves they closed with. " + data.footer()])
+    _header(ws, HEADER_ROW, [f"Line (money in £, {table.prices})", "Where it comes from",
+                             *table.years, "All years"])
     row = HEADER_ROW
     section = None
     for line in table.lines:
@@ -110,6 +111,14 @@ def _scenario_sheet(ws: Worksheet, data: RunData, table: FiscalTable) -> None:
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
 
 
+def _basis(data: RunData) -> str:
+    """What the money's basis means, in words."""
+    if data.prices == "nominal":
+        return ("pounds of the day: pay, prices and subscriptions rise each April, grants as "
+                "awarded in cash; cpi_index deflates them")
+    return "each month's nominal pounds ÷ that month's CPI index (run with --real-terms)"
+
+
 def _month_date(data: RunData, month: float) -> datetime | None:
     """The first day of the month nearest ``month`` (a month index), None if undefined."""
     date = data.month_date(round(month)) if month == month else None
@@ -121,8 +130,8 @@ def _summary_sheet(ws: Worksheet, data: RunData, tables: dict[str, FiscalTable])
     _notes(ws, "Centre of Excellence simulation: summary", [
         f"Scenarios: {', '.join(data.scenarios)}; {data.replicates:,} runs each; seed "
         f"{data.seed}; command {m.get('command', '')}; finished {m.get('finished_utc', '')} UTC.",
-        "One sheet per scenario follows, with fiscal-year tables. Money in £ at constant prices. "
-        + data.footer()])
+        f"One sheet per scenario follows, with fiscal-year tables. Money in {data.money_label} "
+        f"({_basis(data)}). " + data.footer()])
     _header(ws, HEADER_ROW, ["Over the whole run (mean of runs)", "Where it comes from",
                              *data.scenarios])
     months = data.horizon_months

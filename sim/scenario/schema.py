@@ -717,6 +717,54 @@ class Finance(Strict):
         "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
         "over about 1,600 working hours", "Converts value delivered to LAs (£) into analyst hours "
         "saved (docs/evidence.md §1.7).", gt=0, le=1000)
+    pay_awards: tuple[float, ...] = P(
+        (0.03,), "share/year by fiscal year from 2026/27",
+        "assumption informed by the NJC for Local Government Services awards: 2023/24 £1,925 "
+        "(points 1–42) and 3.88% above; 2024/25 £1,290 (points 2–43) and 2.5% above; 2025/26 "
+        "3.2% on all points (LGA/NJC pay circulars, docs/evidence.md §23); the forward rate is "
+        "an assumption",
+        "Nominal pay award each April: salaries and everything proportional to pay (employer "
+        "NI, pension, overhead recharge, redundancy pay, vacancy cover) rise by the year's rate "
+        "(item k is the award of fiscal year 2026/27 + k; item 0, 2026/27's, is already in the "
+        "2026/27 salaries; the last item is repeated for later years). 0 = constant 2026/27 "
+        "pay.",
+        min_length=1, max_length=60)
+    cpi_rates: tuple[float, ...] = P(
+        (0.02,), "share/year by fiscal year from 2026/27",
+        "Bank of England 2% CPI inflation target (HM Treasury remit for the Monetary Policy "
+        "Committee) as the forward assumption; recent years: ONS CPI annual rate, series D7G7 "
+        "(docs/evidence.md §23)",
+        "CPI inflation each April: non-pay, fixed non-pay, governance, recruitment, launch and "
+        "set-up costs, host in-kind support, charitable income and commission values rise by "
+        "the year's rate (items by fiscal year as pay_awards). 0 = constant 2026/27 prices.",
+        min_length=1, max_length=60)
+    subscription_uplift: float | Literal["cpi"] = P(
+        "cpi", "share/year, or \"cpi\"",
+        "assumption: list prices keep their real value (follow CPI)",
+        "Rise of the subscription list prices each April: \"cpi\" follows finance.cpi_rates; a "
+        "number is a fixed rate (0 = prices frozen in cash, so their real value falls).")
+    core_budget_uplift: float = P(
+        0.0, "share/year", "assumption: central budgets are set in cash at spending reviews "
+        "(flat cash between them)",
+        "Rise of the core budget each April between spending reviews (0 = flat cash).",
+        ge=-0.5, le=1.0)
+
+    @field_validator("pay_awards", "cpi_rates")
+    @classmethod
+    def _rates_in_range(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        for i, rate in enumerate(value):
+            if not -0.5 <= rate <= 1.0:
+                raise ValueError(f"item {i} is {rate}: an annual rate must be between -0.5 "
+                                 f"and 1.0")
+        return value
+
+    @field_validator("subscription_uplift")
+    @classmethod
+    def _uplift_in_range(cls, value: float | str) -> float | str:
+        if not isinstance(value, str) and not -0.5 <= value <= 1.0:
+            raise ValueError(f"must be \"cpi\" or an annual rate between -0.5 and 1.0, got "
+                             f"{value}")
+        return value
 
     @model_validator(mode="after")
     def _bands_in_order(self) -> Finance:

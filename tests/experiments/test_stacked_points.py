@@ -84,10 +84,12 @@ def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation)
     """Without size bands every LA pays finance.subscription_gbp_per_year: five prices in one
     batch give the numbers of five points run alone, and each point's subscription income is
     its own price times a whole number of members (so each row used its own price; the host's
-    reserves rule is off, so the price is the list price). LAs are made willing to pay up to
+    reserves rule is off, so the price is the list price, which follows CPI at 5% a year from
+    April 2027: × 1.05³ in 2029/30, docs/model.md §5.13). LAs are made willing to pay up to
     about £100,000, so every price has paying members."""
     text = (f'name = "flat"\nbase = "{BASE}"\nset = ["time.horizon_months=48", '
             '"finance.subscription_bands=[]", "finance.subscriptions_from_month=6", '
+            '"finance.cpi_rates=[0.05]", '
             '"hosting.reserves_rule=none", "market.wtp_median_gbp_per_year=100000"]\n'
             'design = "random"\nsamples = 5\nreplicates = 2\nseed = 5\n'
             'metrics = ["income_subscriptions_gbp"]\nkpis = ["min_reserves_gbp", "members_y10"]\n'
@@ -107,7 +109,8 @@ def test_a_flat_subscription_price_stacks_too(tmp_path: Path, las: LAPopulation)
     income = a[f"income_subscriptions_gbp_{fiscal[-1][0]}"]  # £ in the March, rows point-major
     price = np.repeat([v for (v,) in chunk.values], 2)
     assert (income[price == 0] == 0).all() and (income[price > 0] > 0).all()
-    members = income[price > 0] * 12 / price[price > 0]
+    assert fiscal[-1][0] == "fy2029_30"
+    members = income[price > 0] * 12 / (price[price > 0] * 1.05 ** 3)
     np.testing.assert_allclose(members, np.round(members), atol=1e-3)  # to the penny
 
 

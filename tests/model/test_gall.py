@@ -52,13 +52,15 @@ def test_a_complete_offer_is_worth_the_uplift(las: LAPopulation) -> None:
 def test_a_month_of_launches_pays_one_launch_event(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario], substeps: int
 ) -> None:
-    """launch_event_cost_gbp is charged once in every month with at least one launch (however
-    many launch, in whichever sub-step), and never otherwise."""
+    """launch_event_cost_gbp (in 2026/27 prices, × the CPI index) is charged once in every
+    month with at least one launch (however many launch, in whichever sub-step), and never
+    otherwise."""
     scenario = shipped_scenario("big_bang", f"time.substeps_per_month={substeps}",
                                 "portfolio.launch_event_cost_gbp=12345")
     m = run_ensemble(scenario, las, 30, SEED).metrics
     assert (m["launches"] > 1).any()  # some months launch several services at once
-    np.testing.assert_array_equal(m["costs_launch_gbp"], 12345.0 * (m["launches"] > 0))
+    np.testing.assert_array_equal(m["costs_launch_gbp"],
+                                  np.round(12345.0 * m["cpi_index"], 2) * (m["launches"] > 0))
 
 
 def test_a_milestone_missed_ends_the_grant_and_one_met_changes_nothing(

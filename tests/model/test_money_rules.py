@@ -113,8 +113,8 @@ def test_a_fixed_grant_builds_the_war_chest_an_eligible_spend_grant_does_not(
 def test_no_grant_and_a_zero_price_leave_only_host_support(
     las: LAPopulation, shipped_scenario: Callable[..., Scenario]
 ) -> None:
-    """Extreme: no grant, a free offer, no commissions: the only income is the host's support,
-    every month the CoE operates."""
+    """Extreme: no grant, a free offer, no commissions: the only income is the host's support
+    (£1,000 a month in 2026/27 prices, × the CPI index), every month the CoE operates."""
     scenario = shipped_scenario("la_hosted", "finance.grants=[]",
                                 "finance.subscription_gbp_per_year=0",
                                 "finance.subscription_bands=[]",
@@ -125,8 +125,10 @@ def test_no_grant_and_a_zero_price_leave_only_host_support(
     for source in INCOME_SOURCES:
         if source != "host_support":
             assert (m[f"income_{source}_gbp"] == 0).all(), source
-    np.testing.assert_array_equal(m["income_host_support_gbp"][alive], 1000.0)
-    np.testing.assert_array_equal(m["income_total_gbp"][alive], 1000.0)
+    support = np.round(1000.0 * m["cpi_index"], 2)[alive]
+    assert (support[m["cpi_index"][alive] > 1] > 1000.0).all()
+    np.testing.assert_array_equal(m["income_host_support_gbp"][alive], support)
+    np.testing.assert_array_equal(m["income_total_gbp"][alive], support)
 
 
 def test_a_grant_with_no_staff_and_no_costs_pays_nothing(
@@ -189,7 +191,7 @@ def test_a_council_keeps_its_reserves_within_the_s93_cap_beyond_what_it_returns(
 
     def recording(state: Any, params: Any, month: int) -> None:
         before = {"reserves": state.reserves.copy(), "costs": running_costs(state),
-                  "list": state.tally()[Tally.MEMBER_PRICES].copy(),
+                  "list": state.tally()[Tally.MEMBER_PRICES] * state.price_index,
                   "alive": state.operating.copy(),
                   "council": state.hosting.reserves_rule == ReservesRule.COST_RECOVERY}
         original(state, params, month)

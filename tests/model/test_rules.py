@@ -598,7 +598,8 @@ def test_april_sets_the_price_before_members_renew_and_income_follows_it(
     np.testing.assert_array_equal(state.price_factor, [0.0, 1.0, 1.0])
     due = finance.income_due(state, params, 12)["subscriptions"]
     members = state.tally()[Tally.MEMBERS]
-    np.testing.assert_allclose(due, [0.0, members[1] * 500.0, members[2] * 500.0])
+    assert state.price_index == 1.02  # list prices follow CPI (2% by default)
+    np.testing.assert_allclose(due, [0.0, members[1] * 510.0, members[2] * 510.0])
     decide, passing = uptake.approval_chances(state, params, 12)
     free_decide, free_pass = uptake.approval_chances(
         *make(las, finance={"subscriptions_from_month": 0, "subscription_gbp_per_year": 0.0}
