@@ -274,6 +274,9 @@ class FinanceParameters:
     core_budget_from_month: int
     reserves_policy_months: float
     la_analyst_cost_gbp_per_hour: float
+    invoice_payment_months: int
+    """months from a subscription invoice to its payment (docs/model.md §5.6)"""
+    bad_debt_share: Array = field(metadata=PER_REPLICATE)
 
     def la_prices(self, child_population: Array) -> Array:
         """Each LA's annual subscription by its size band, float64[R, N] (£/year).

@@ -162,9 +162,14 @@ def test_more_resignations_do_not_raise_year_10_reserves_after_the_cliff(
     the CoE runs after the cliff (at the shipped market ceiling most close, and a closed CoE's
     reserves no longer move). The team is fixed: a team planned on secured income spends
     reserves above its target on posts whatever the turnover (§3.6), which would hide the cost
-    of a vacancy this test is about."""
+    of a vacancy this test is about. The host never closes it: with subscriptions paid a year
+    ahead (§5.6) when a council closes depends on where in the year its cash stands, and the
+    reserves a closure freezes would measure that, not the cost of vacancies."""
     year10, _ = _reserves_by_resignation_rate("la_hosted", [0.1467, 0.6, 1.2], las,
                                               shipped_scenario, 100,
                                               "market.wtp_median_gbp_per_year=1e7",
-                                              "workforce.team_policy=fixed")
+                                              "workforce.team_policy=fixed",
+                                              "hosting.max_deficit_months=600",
+                                              "hosting.closure_deficit_gbp=1e9",
+                                              "hosting.nonviable_closure_months=600")
     assert (np.diff(year10) <= 0).all(), year10
