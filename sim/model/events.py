@@ -19,7 +19,12 @@ import numpy as np
 from sim.engine import Calendar, MonthStreams, RandomStreams
 from sim.model.codes import FailureRule, ServiceStatus
 from sim.model.external import general_election, spending_review
-from sim.model.finance import decide_renewals, lognormal_factor, renewal_decision_months
+from sim.model.finance import (
+    decide_renewals,
+    lognormal_factor,
+    renewal_decision_months,
+    write_off_leavers,
+)
 from sim.model.host import close
 from sim.model.parameters import Parameters
 from sim.model.pensions import enrol, members_leaving, mixed_membership
@@ -151,6 +156,7 @@ def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStrea
                    state.refuses_price)
     state.counts.changed()
     state.flows.renewal_lapses[:] = lapses.sum(axis=1)
+    write_off_leavers(state)  # an LA that does not renew never pays what it still owes
 
 
 def step_indices(state: BatchState, params: Parameters, month: int) -> None:
@@ -283,6 +289,7 @@ def reorganise(index: int, state: BatchState, params: Parameters, streams: Month
     """Local government reorganisation ``index``: LAs merge (docs/model.md §2.9)."""
     merge_las(state.ladder, state.champions, params.events.reorganisations[index][1])
     state.counts.changed()
+    write_off_leavers(state)  # a merged LA's unpaid invoices are written off (§5.6)
     refresh_market(state, params)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import MonthStreams
-from sim.model.codes import Role, Tally
+from sim.model.codes import FailureRule, Role, Tally, is_member
 from sim.model.external import poisson_from_uniform
 from sim.model.parameters import (
     CommissionParameters,
@@ -35,13 +35,14 @@ if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS", "GrantBook",
-           "HALF_PENNY",
+           "HALF_PENNY", "InvoiceBook", "NOT_BILLED",
            "INCOME_SOURCES", "COST_TYPES", "EXTERNAL_INCOME", "add_commissions",
            "arrive_commissions", "charitable_income", "claim_grants",
            "commission_rate_per_month", "decide_renewals", "grant_income", "grant_income_at_risk",
            "grant_year_profile", "income_due", "lognormal_factor", "monthly_cashflow",
            "note_income_due", "pay_and_collect", "pennies", "renewal_decision_months",
-           "running_cost_rates"]
+           "recognise_subscriptions", "refund_unexpired", "running_cost_rates",
+           "settle_invoices", "subscriptions_accrued", "write_off_leavers"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
@@ -322,6 +323,212 @@ def charitable_income(hosting: HostParameters, factor: np.ndarray) -> np.ndarray
                     hosting.charitable_income_gbp_per_year / 12.0 * factor, 0.0)
 
 
+# ---------------------------------------------------------------------------- invoices
+
+
+NOT_BILLED = -(10**6)
+""":attr:`InvoiceBook.billed_for` of an LA not invoiced for the fiscal year it is in."""
+
+
+@dataclass
+class InvoiceBook:
+    """The subscription invoices of every LA of every replicate (docs/model.md §5.6).
+
+    Each April every member LA is invoiced for the year at the year's price; an LA that
+    becomes a member later in the year is invoiced then for the months left. An invoice is
+    paid ``finance.invoice_payment_months`` after it is raised if the LA is still a member;
+    an LA that leaves first never pays it (a bad debt). An LA's invoices sit in two slots, by
+    the parity of their fiscal year: an invoice is paid or written off at most 11 months after
+    it is raised, so at most last year's and this year's are outstanding at once.
+
+    Attributes
+    ----------
+    amount : float[R, N, 2], £ outstanding, whole pennies (0: nothing outstanding).
+    due : int64[R, N, 2], month the invoice in the slot falls due.
+    billed_for : int64[R, N], first month of the fiscal year the LA was invoiced for as a
+        member (:data:`NOT_BILLED` once it leaves): a member not billed for the year it is in
+        is invoiced.
+    paid : float[R, N], £ the LA has paid on its invoice of that year, and ``recognised``
+        float[R, N] the part of it earned so far (the months served of those it pays for).
+    pending : float[R], £ paid by LAs that left, not yet recognised (earned at once: no
+        service is owed to them).
+    covers : int64[R, N], months of that year its invoice covers (12 from April; fewer for a
+        joiner).
+    month : the last month settled (:func:`settle_invoices`), and ``year_first`` the first
+        month of its fiscal year: a closure refunds the months after it.
+    """
+
+    amount: np.ndarray
+    due: np.ndarray
+    billed_for: np.ndarray
+    paid: np.ndarray
+    covers: np.ndarray
+    recognised: np.ndarray
+    pending: np.ndarray
+    month: int = 0
+    year_first: int = 0
+
+    @classmethod
+    def empty(cls, replicates: int, n_las: int) -> InvoiceBook:
+        return cls(np.zeros((replicates, n_las, 2)),
+                   np.zeros((replicates, n_las, 2), dtype=np.int64),
+                   np.full((replicates, n_las), NOT_BILLED, dtype=np.int64),
+                   np.zeros((replicates, n_las)), np.ones((replicates, n_las), dtype=np.int64),
+                   np.zeros((replicates, n_las)), np.zeros(replicates))
+
+    def outstanding(self) -> np.ndarray:
+        """float[R]: £ invoiced and not yet paid or written off."""
+        return self.amount.sum(axis=(1, 2))
+
+
+def _paying_members(state: BatchState) -> np.ndarray:
+    """bool[R, N]: member LAs of an operating Centre (the LAs whose invoices stand)."""
+    return is_member(state.ladder) & state.operating[:, None]
+
+
+def write_off_leavers(state: BatchState) -> None:
+    """LAs that are no longer members of an operating Centre (they lapsed at renewal or when
+    their last champion left, merged in a reorganisation, or their Centre closed) never pay
+    what they owe: each outstanding invoice is written off as a bad debt (``flows.
+    bad_debts_gbp``; no recovery, an assumption), and the LA is no longer billed for the year,
+    so a return is invoiced afresh. Called wherever LAs leave and before every collection."""
+    book = state.invoices
+    gone = ~_paying_members(state)
+    lost = gone[:, :, None] & (book.amount > 0)
+    if lost.any():
+        state.flows.bad_debts_gbp += pennies(np.where(lost, book.amount, 0.0).sum(axis=(1, 2)))
+        book.amount[lost] = 0.0
+    book.billed_for[gone] = NOT_BILLED
+    left_paid = gone & (book.paid > book.recognised)
+    if left_paid.any():  # paid for months it will not use: the Centre has earned it
+        book.pending += np.where(left_paid, book.paid - book.recognised, 0.0).sum(axis=1)
+    book.paid[gone] = 0.0
+    book.recognised[gone] = 0.0
+
+
+def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """Subscriptions received that are earned in this sub-step, float[R] in £: each member's
+    payment for the year spread evenly over the months its invoice covers, the months
+    already served recognised when the payment arrives; and at once what LAs that left had
+    paid ahead. What an ``offsets`` grant deducts (:func:`claim_grants`): income received in
+    advance is not income of the months before those it pays for (docs/model.md §5.6)."""
+    book = state.invoices
+    dt = params.time.dt_months
+    first = params.time.fiscal_year_start(month)
+    start = first + 12 - book.covers
+    served = np.clip(month + (state.substep + 1) * dt - start, 0.0, book.covers)
+    current = (book.billed_for == first) & (book.paid > 0)
+    target = np.where(current, pennies(book.paid * served / book.covers), book.recognised)
+    step = np.maximum(target - book.recognised, 0.0)  # whole pennies
+    book.recognised += step
+    earned = pennies((step.sum(axis=1) + book.pending) * state.operating)
+    book.pending = np.zeros(state.replicates)
+    state.flows.subscriptions_earned_gbp += earned
+    return earned
+
+
+def refund_unexpired(state: BatchState, rows: np.ndarray) -> None:
+    """The Centre closes in ``rows`` (bool[R]), before its members lapse: each member that has
+    paid for the year gets back the part of its payment for the months after the last month
+    settled, ``paid × months left ÷ months covered``: in full under a council or a department
+    (a public body stands behind its Centre's debts), and under a company only as far as its
+    cash allows (none when insolvent: members are unsecured creditors); assumptions,
+    docs/model.md §5.6. Refunds are subscriptions paid back (negative
+    ``income.subscriptions``, and ``flows.subscription_refunds_gbp``)."""
+    book = state.invoices
+    left = 11 - (book.month - book.year_first)
+    if left <= 0:
+        return
+    current = (rows[:, None] & _paying_members(state) & (book.billed_for == book.year_first)
+               & (book.paid > 0))
+    if not current.any():
+        return
+    owed = np.where(current, book.paid * np.minimum(left, book.covers) / book.covers,
+                    0.0).sum(axis=1)
+    company = state.hosting.failure_rule == FailureRule.INSOLVENCY
+    refund = pennies(np.where(company, np.minimum(owed, np.maximum(state.reserves, 0.0)), owed))
+    state.reserves[:] = state.reserves - refund
+    state.flows.income["subscriptions"] = state.flows.income["subscriptions"] - refund
+    state.flows.subscription_refunds_gbp += refund
+    book.paid[current] = 0.0
+
+
+def _collect(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """Invoices of members due by ``month`` are paid, less ``finance.bad_debt_share`` of each,
+    written off; returns the cash received, float[R] in £ (whole pennies)."""
+    book = state.invoices
+    due = _paying_members(state)[:, :, None] & (book.amount > 0) & (book.due <= month)
+    if not due.any():
+        return np.zeros(state.replicates)
+    amount = np.where(due, book.amount, 0.0)
+    share = np.asarray(params.finance.bad_debt_share, dtype=float)[:, None, None]
+    paid = pennies(amount * (1.0 - share))
+    state.flows.bad_debts_gbp += pennies((amount - paid).sum(axis=(1, 2)))
+    book.amount[due] = 0.0
+    slot = ((month - params.time.first_april) // 12) % 2
+    book.paid += paid[:, :, slot]  # this year's invoices (the other slot holds last year's)
+    return pennies(paid.sum(axis=(1, 2)))
+
+
+def _raise_invoices(state: BatchState, params: Parameters, month: int) -> None:
+    """Members of an operating, charging Centre not yet billed for this fiscal year are
+    invoiced: ``pennies(list price × price index × price factor × (12 − k) ÷ 12)`` with ``k``
+    the months of the year already gone (0 in April: the whole year), due
+    ``invoice_payment_months`` on (the price index: docs/model.md §5.13)."""
+    finance = params.finance
+    charging = (month >= finance.subscriptions_from_month) & state.operating
+    if not charging.any():
+        return
+    first = params.time.fiscal_year_start(month)
+    book = state.invoices
+    new = is_member(state.ladder) & charging[:, None] & (book.billed_for != first)
+    if not new.any():
+        return
+    left = 12 - (month - first)
+    price = params.prices_gbp_per_year * (state.price_factor[:, None] * state.price_index)
+    amount = np.where(new, pennies(price * (left / 12.0)), 0.0)
+    slot = ((month - params.time.first_april) // 12) % 2
+    book.amount[:, :, slot] += amount
+    book.due[:, :, slot] = np.where(new, month + finance.invoice_payment_months,
+                                    book.due[:, :, slot])
+    book.billed_for[new] = first
+    book.paid[new] = 0.0
+    book.recognised[new] = 0.0
+    book.covers[new] = left
+    state.flows.subscriptions_invoiced_gbp += amount.sum(axis=1)
+
+
+def settle_invoices(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """Sub-step, before the cash flow: leavers' invoices are written off, members' invoices
+    that fall due are paid, and members not yet billed for the year are invoiced (paid at once
+    when ``invoice_payment_months`` is 0). Returns the subscriptions received, float[R] in £."""
+    book = state.invoices
+    book.month, book.year_first = month, params.time.fiscal_year_start(month)
+    write_off_leavers(state)
+    cash = _collect(state, params, month)
+    _raise_invoices(state, params, month)
+    if params.finance.invoice_payment_months == 0:
+        cash = cash + _collect(state, params, month)
+    return cash
+
+
+def subscriptions_accrued(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """What members owe for months already served less what they have paid for months still to
+    come, float[R] in £, at the start of ``month``: the members' outstanding invoices, less
+    ``(12 − k) ÷ 12`` of the year's price of each member billed for the year (``k`` the months
+    of the year gone: the part of the year its invoice, paid or not, covers from now on); each
+    less ``bad_debt_share``. Added to the cash reserves it gives the free reserves the money
+    rules plan on: subscriptions paid in advance are not free to spend (docs/model.md §5.6)."""
+    book = state.invoices
+    member = _paying_members(state)
+    owed = np.where(member[:, :, None], book.amount, 0.0).sum(axis=(1, 2))
+    first = params.time.fiscal_year_start(month)
+    price = params.prices_gbp_per_year * (state.price_factor[:, None] * state.price_index)
+    billed = member & (book.billed_for == first)
+    unearned = np.where(billed, price, 0.0).sum(axis=1) * ((12 - (month - first)) / 12.0)
+    return (owed - unearned) * (1.0 - np.asarray(params.finance.bad_debt_share, dtype=float))
+
+
 # ---------------------------------------------------------------------------- the month's money
 
 
@@ -441,7 +648,8 @@ def _floor_pennies(x: np.ndarray) -> np.ndarray:
 
 
 def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
-                 running: np.ndarray, dt_months: float) -> np.ndarray:
+                 running: np.ndarray, dt_months: float,
+                 earned_gbp: np.ndarray | None = None) -> np.ndarray:
     """What each ``eligible_spend`` grant pays this step, float[R, G] in £ (whole pennies; 0
     for ``fixed`` grants, which the cash flow already paid), and its fiscal-year tally updated.
 
@@ -449,10 +657,12 @@ def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
     that already meets it (``other_funding_gbp``: a core budget and ``fixed`` grants this step
     — no cost is funded twice) is claimed from the grants in the scenario's order. A grant
     whose earned income ``offsets`` first deducts the step's :data:`EARNED_INCOME` not yet
-    deducted; each grant then pays what is left, at most its headroom in the fiscal year
-    (``year_cap − paid_year``), and only in a month its profile pays (``running`` bool[R, G]:
-    from its start to its end). So per step, Σ paid ≤ eligible spend, and per fiscal year, a
-    grant's payments ≤ its profile's total. What is not spent is never paid.
+    deducted (``earned_gbp`` when given: subscriptions received count over the months they
+    pay for, :func:`recognise_subscriptions`); each grant then pays what is left, at most its
+    headroom in the fiscal year (``year_cap − paid_year``), and only in a month its profile
+    pays (``running`` bool[R, G]: from its start to its end). So per step, Σ paid ≤
+    eligible spend, and per fiscal year, a grant's payments ≤ its profile's total. What is
+    not spent is never paid.
     """
     R, G = book.amount.shape
     paid = np.zeros((R, G))
@@ -460,7 +670,8 @@ def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
         return paid
     spend = sum(cash.costs[c] for c in GRANT_ELIGIBLE_COSTS)
     need = np.maximum(spend - other_funding_gbp, 0.0)
-    earned = sum(cash.income[s] for s in EARNED_INCOME)
+    earned = (sum(cash.income[s] for s in EARNED_INCOME) if earned_gbp is None
+              else earned_gbp)
     for g in np.flatnonzero(book.eligible):
         if book.offsets[g]:
             deducted = np.minimum(earned, need)
@@ -498,8 +709,9 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
     """Income due this month from each external source before closure, £/month float[R]:
     grants (their profile, with tapers and renewals: what an ``eligible_spend`` grant pays is
     settled against the costs by :func:`claim_grants`), the core budget, members'
-    subscriptions by size band at the year's price factor, running commissions and charitable
-    income (host support follows from the host)."""
+    subscriptions by size band at the year's price factor (the run rate, what members owe a
+    month: the cash comes as their invoices are paid, :func:`settle_invoices`), running
+    commissions and charitable income (host support follows from the host)."""
     finance = params.finance
     zero = np.zeros(state.replicates)
     return {
@@ -554,13 +766,16 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                     month: int) -> None:
     """Sub-step: the income due now (members may have changed) comes in and the costs go out;
     one-off costs, redundancy pay and pension strain fall in the month's first sub-step, the
-    recruitment costs of hires in the sub-step of the hire. Reserves change by exactly
-    income − costs, in pennies (docs/model.md §5.3)."""
+    recruitment costs of hires in the sub-step of the hire. Subscriptions come in as their
+    invoices are paid (:func:`settle_invoices`), not at the run rate
+    ``income_due["subscriptions"]``. Reserves change by exactly income − costs, in pennies
+    (docs/model.md §5.3, §5.6)."""
     R = state.replicates
     first = state.substep == 0
     state.income_due = income_due(state, params, month)
+    received = settle_invoices(state, params, month)
     book = state.grants
-    due = state.income_due
+    due = {**state.income_due, "subscriptions": np.zeros(R)}
     if book.eligible.any():  # the cash flow pays fixed grants; eligible ones are claimed below
         profile = grant_income(book, month)
         due = {**due, "grant": (profile * ~book.eligible).sum(axis=1)}
@@ -574,11 +789,15 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             state.pension_strain_gbp if first else None,
                             state.double_running_gbp_per_month,
                             pay_index=state.pay_index, cpi_index=state.cpi_index)
+    cash.income["subscriptions"] = pennies(received * state.operating)
     state.recruitment_due_gbp = np.zeros(R)
     state.launch_cost_gbp = np.zeros(R)
+    # Earned income as a grant's offset sees it: subscriptions over the months they pay for.
+    earned = (sum(cash.income[s] for s in EARNED_INCOME if s != "subscriptions")
+              + recognise_subscriptions(state, params, month))
     if book.eligible.any():
         other = cash.income["grant"] + cash.income["core_budget"]
-        claimed = claim_grants(book, cash, other, profile > 0, dt)
+        claimed = claim_grants(book, cash, other, profile > 0, dt, earned)
         cash.income["grant"] = cash.income["grant"] + claimed.sum(axis=1)
     income, costs = cash.income_total, cash.costs_total
     state.reserves[:] = state.reserves + income - costs
@@ -586,4 +805,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
         state.flows.income[source] += value
     for kind, value in cash.costs.items():
         state.flows.costs[kind] += value
-    state.income_last_gbp_per_month = income / params.time.dt_months
+    # Staff judge the income at risk against what the Centre earns a month, subscriptions at
+    # their run rate, not against the months in which invoices happen to be paid.
+    earned_rate = pennies(state.income_due["subscriptions"] * state.operating * dt)
+    state.income_last_gbp_per_month = (income - cash.income["subscriptions"]
+                                       + earned_rate) / dt

@@ -16,7 +16,13 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
-from sim.model.finance import HALF_PENNY, running_cost_rates
+from sim.model.finance import (
+    HALF_PENNY,
+    refund_unexpired,
+    running_cost_rates,
+    subscriptions_accrued,
+    write_off_leavers,
+)
 from sim.model.parameters import Parameters
 from sim.model.pensions import (
     admission_cost_gbp_per_month,
@@ -30,38 +36,49 @@ from sim.model.workforce import redundancies_needed
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["affordable", "apply_failure_rule", "close", "close_if_not_viable", "freeze_hiring",
-           "impose_cut", "month_end_failure_rule", "restore_posts", "serve_notices",
-           "serve_redundancies"]
+__all__ = ["affordable", "apply_failure_rule", "close", "close_if_not_viable", "free_reserves",
+           "freeze_hiring", "impose_cut", "month_end_failure_rule", "restore_posts",
+           "serve_notices", "serve_redundancies"]
 
 
 def _income_now(state: BatchState) -> np.ndarray:
     """Income contracted now, £/month float[R]: the external income due this month plus the
-    host's support."""
+    host's support (subscriptions at their run rate)."""
     return sum(state.income_due.values()) + state.hosting.in_kind_support_gbp_per_year / 12.0
 
 
-def affordable(state: BatchState, params: Parameters) -> np.ndarray:
+def free_reserves(state: BatchState, params: Parameters, month: int) -> np.ndarray:
+    """Reserves free to spend, £ float[R]: the cash reserves plus what members owe for months
+    served, less the subscriptions they paid or were invoiced for months still to come
+    (:func:`~sim.model.finance.subscriptions_accrued`). The money rules that plan (the hiring
+    freeze, redundancies, restored posts, the team's budget) read these with income at its run
+    rate; the failure rules read the cash (docs/model.md §5.6)."""
+    return state.reserves + subscriptions_accrued(state, params, month)
+
+
+def affordable(state: BatchState, params: Parameters, month: int = 0) -> np.ndarray:
     """Replicates that can afford a full team for the freeze horizon, bool[R].
 
-    Recruitment goes ahead only if reserves plus the income now contracted (grants paying,
-    core budget, members' subscriptions, running commissions, charitable and host support)
-    over the next ``hiring_freeze_reserve_months`` cover the running costs of a fully
-    staffed CoE over the same months (with what an admission agreement adds, §6.1). One-off
-    costs are not running costs and do not count.
+    Recruitment goes ahead only if the free reserves (:func:`free_reserves`) plus the income
+    now contracted (grants paying, core budget, members' subscriptions at their run rate,
+    running commissions, charitable and host support) over the next
+    ``hiring_freeze_reserve_months`` cover the running costs of a fully staffed CoE over the
+    same months (with what an admission agreement adds, §6.1). One-off costs are not running
+    costs and do not count.
     """
     fixed, per_head = running_cost_rates(state)
     full_team = (fixed + (state.establishment * per_head).sum(axis=1)
                  + admission_cost_gbp_per_month(state, params))
     horizon = params.workforce.hiring_freeze_reserve_months
-    return state.reserves + horizon * (_income_now(state) - full_team) >= 0.0
+    return (free_reserves(state, params, month) + horizon * (_income_now(state) - full_team)
+            >= 0.0)
 
 
 def freeze_hiring(state: BatchState, params: Parameters, streams: MonthStreams,
                   month: int) -> None:
     """Sub-step: recruitment is frozen where a full team is unaffordable or a host cut is in
     force (docs/model.md §3.3)."""
-    state.flows.hiring_frozen = ~affordable(state, params) | state.host_cut
+    state.flows.hiring_frozen = ~affordable(state, params, month) | state.host_cut
 
 
 def serve_notices(state: BatchState, counts: np.ndarray, month: int) -> None:
@@ -79,10 +96,10 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     """Month start: cash-shortage redundancies, then departures whose notice ends this month.
 
     A replicate that cannot pay ``redundancy_trigger_months`` of its current team's running
-    costs from reserves plus that many months of contracted income serves notice on enough
-    people to close the gap (docs/model.md §3.4). People leave when their notice ends, and
-    their redundancy pay falls due then, with the pension strain cost of the LGPS members
-    among them aged 55+ (§6.1).
+    costs from its free reserves (:func:`free_reserves`) plus that many months of contracted
+    income serves notice on enough people to close the gap (docs/model.md §3.4). People leave
+    when their notice ends, and their redundancy pay falls due then, with the pension strain
+    cost of the LGPS members among them aged 55+ (§6.1).
     """
     workforce = params.workforce
     k = workforce.redundancy_trigger_months
@@ -91,7 +108,8 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
         costs_now = (fixed + (state.staff * per_head).sum(axis=1)
                      + admission_cost_gbp_per_month(state, params))
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
-        shortfall = costs_now - leaving_anyway - _income_now(state) - state.reserves / k
+        shortfall = (costs_now - leaving_anyway - _income_now(state)
+                     - free_reserves(state, params, month) / k)
         shortfall[~state.operating] = 0.0
         if (shortfall > 0).any():
             counts = redundancies_needed(shortfall, state.staff, state.notices.under_notice,
@@ -132,7 +150,7 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
     fixed, per_head = running_cost_rates(state)
     full = fixed + (funded_posts * per_head).sum(axis=1)
     k = params.workforce.hiring_freeze_reserve_months
-    able = (short & (state.reserves + k * (_income_now(state) - full) >= 0)
+    able = (short & (free_reserves(state, params, month) + k * (_income_now(state) - full) >= 0)
             & (state.notices.under_notice.sum(axis=1) == 0))
     state.establishment[able] = funded_posts
 
@@ -154,7 +172,10 @@ def impose_cut(state: BatchState, rows: np.ndarray, month: int) -> None:
 
 def close(state: BatchState, rows: np.ndarray) -> None:
     """The host closes the CoE in ``rows`` (bool[R]): everything stops. Staff leave, notices
-    and commissions lapse, member LAs lapse, evaluations end, the services stop."""
+    and commissions lapse, member LAs lapse (refunded what they paid for the rest of the year,
+    as far as cash allows; what they still owe is written off), evaluations end, the services
+    stop."""
+    refund_unexpired(state, rows)
     state.operating[rows] = False
     state.staff[rows] = 0
     state.novices[rows] = 0
@@ -168,6 +189,7 @@ def close(state: BatchState, rows: np.ndarray) -> None:
     state.ladder[rows] = sub
     state.champions[rows] = 0
     state.counts.changed()
+    write_off_leavers(state)  # the members' unpaid invoices are never paid (§5.6)
     state.portfolio.status[rows] = ServiceStatus.PLANNED
     state.portfolio.progress[rows] = 0.0
 

@@ -49,6 +49,8 @@ KPIS: dict[str, str] = {
     "cost_per_member_gbp_y10": "costs of provision (all costs but surrenders) in year 10 ÷ "
                                "average member LAs in year 10 (£ per member per year; NaN with no "
                                "members; last 12 months if the horizon is shorter)",
+    "bad_debts_total_gbp": "subscription invoices written off over the horizon: LAs that left "
+                           "before paying, and finance.bad_debt_share of the rest (£)",
     "commissions_won_total": "commissioned projects won over the horizon (count)",
     "grant_renewals_total": "grant renewals granted over the horizon (count)",
     "policy_change": "1 if a general election changed policy on the CoE",
@@ -145,6 +147,7 @@ def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray | 
             total_costs > 0, out["value_delivered_total_gbp"] / total_costs, np.nan)
         out["cost_per_member_gbp_y10"] = np.where(
             member_years > 0, provision[:, last_year].sum(axis=1) / member_years, np.nan)
+    out["bad_debts_total_gbp"] = metrics["bad_debts_gbp"].sum(axis=1)
     out["commissions_won_total"] = metrics["commissions_won"].sum(axis=1)
     out["grant_renewals_total"] = metrics["grant_renewals"].sum(axis=1)
     out["policy_change"] = metrics["policy_changed"][:, -1].copy()

@@ -293,6 +293,9 @@ class FinanceParameters:
         cpi = self.cpi_rates[min(year, len(self.cpi_rates) - 1)]
         price = cpi if self.subscription_uplift == "cpi" else float(self.subscription_uplift)
         return pay, cpi, price
+    invoice_payment_months: int
+    """months from a subscription invoice to its payment (docs/model.md §5.6)"""
+    bad_debt_share: Array = field(metadata=PER_REPLICATE)
 
     def la_prices(self, child_population: Array) -> Array:
         """Each LA's annual subscription by its size band, float64[R, N] (£/year).

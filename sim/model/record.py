@@ -124,6 +124,21 @@ METRICS: dict[str, str] = {
     "under_notice": "staff serving redundancy notice at month end (people; still in post)",
     "redundancy_notices": "redundancy notices served in the month, for lack of cash or by a "
                           "host-imposed cut (people)",
+    "subscriptions_invoiced_gbp": "subscription invoices raised in the month: each April every "
+                                  "member LA's year at the year's price, and a joiner's months "
+                                  "left of the year when it joins (£; cash comes in as "
+                                  "income_subscriptions_gbp when they are paid, docs/model.md "
+                                  "§5.6)",
+    "bad_debts_gbp": "subscription invoices written off in the month: those of LAs that left "
+                     "(lapsed, orphaned, merged, or their Centre closed) before paying, and "
+                     "finance.bad_debt_share of those paid (£; never received, not a cost line)",
+    "subscription_refunds_gbp": "subscriptions paid back at a closure to members that had paid "
+                                "for months after it, as far as the Centre's cash allows (£; "
+                                "netted in income_subscriptions_gbp, docs/model.md §5.6)",
+    "subscriptions_earned_gbp": "subscriptions received that are earned in the month: each "
+                                "payment spread over the months it pays for (those already "
+                                "served at once), and what a leaver paid ahead when it leaves "
+                                "(£; what an offsetting grant deducts, docs/model.md §5.6)",
     "price_factor": "this year's subscription price ÷ the list price, set each April by the "
                     "host's reserves rule (x; 1 at list price)",
     "pay_index": "nominal pay ÷ 2026/27 pay: 1 in the first fiscal year, then × (1 + the "

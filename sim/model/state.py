@@ -22,6 +22,7 @@ from sim.model.finance import (
     INCOME_SOURCES,
     CommissionBook,
     GrantBook,
+    InvoiceBook,
     lognormal_factor,
 )
 from sim.model.parameters import HostParameters, Parameters
@@ -92,6 +93,15 @@ class MonthFlows:
     renewal_lapses: np.ndarray
     hiring_frozen: np.ndarray
     """bool[R]: recruitment frozen in the month's last sub-step"""
+    subscriptions_invoiced_gbp: np.ndarray
+    """£ of subscription invoices raised (docs/model.md §5.6)"""
+    bad_debts_gbp: np.ndarray
+    """£ of subscription invoices written off, never to be paid"""
+    subscription_refunds_gbp: np.ndarray
+    """£ of subscriptions paid back to members for the rest of the year at a closure"""
+    subscriptions_earned_gbp: np.ndarray
+    """£ of subscriptions received that are earned in the month (what an offsetting grant
+    deducts)"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
     """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -130,7 +140,8 @@ class BatchState:
     float64[R] (LAs, merged ones excepted, that would pay their price) and
     ``onboarding_backlog`` float64[R] (onboarding effort owed to new members, FTE-months).
     Money: ``reserves`` float64[R] (£), ``grants``, ``core_budget`` (£/year, set at spending
-    reviews), ``commissions``, ``charity_factor`` (this year's charitable income ÷ its mean),
+    reviews), ``commissions``, ``invoices`` (members' subscription invoices outstanding,
+    per LA), ``charity_factor`` (this year's charitable income ÷ its mean),
     ``price_factor`` (this year's subscription price ÷ the list price, set each April by the
     host's reserves rule).
     Host: ``host`` int64[R] (index into the scenario's hosts), ``hosting`` (each replicate's
@@ -176,6 +187,7 @@ class BatchState:
     grants: GrantBook
     core_budget: np.ndarray
     commissions: CommissionBook
+    invoices: InvoiceBook
     commission_fte_demand: np.ndarray
     charity_factor: np.ndarray
     price_factor: np.ndarray
@@ -267,6 +279,7 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         grants=GrantBook.initial(finance.grants, R),
         core_budget=np.full(R, float(finance.core_budget_gbp_per_year)),
         commissions=CommissionBook.initial(R, finance.commissions.max_active),
+        invoices=InvoiceBook.empty(R, N),
         commission_fte_demand=np.zeros(R),
         charity_factor=charity_factor,
         price_factor=np.ones(R),

@@ -26,7 +26,7 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.codes import ReservesRule, Role
 from sim.model.finance import grant_income, running_cost_rates
-from sim.model.host import serve_notices
+from sim.model.host import free_reserves, serve_notices
 from sim.model.parameters import Parameters
 from sim.model.workforce import redundancies_needed
 
@@ -75,8 +75,9 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
     # it funds no post; an overspend is still a first call on the budget.
     annuality = hosting.reserves_rule == ReservesRule.ANNUALITY
-    above_target = np.where(annuality, np.minimum(state.reserves, 0.0),
-                            state.reserves - params.finance.reserves_policy_months * running)
+    free = free_reserves(state, params, month)  # subscriptions paid ahead are not free (§5.6)
+    above_target = np.where(annuality, np.minimum(free, 0.0),
+                            free - params.finance.reserves_policy_months * running)
     return (secured + above_target) / H
 
 

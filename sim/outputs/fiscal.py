@@ -94,6 +94,14 @@ def fiscal_table(data: RunData, scenario: str) -> FiscalTable:
              *costs, _summed("Costs", "Total costs", costs, "sum of the lines above", "gbp", True,
                              n)]
     total_in, total_out = lines[len(income)], lines[-1]
+    if "subscriptions_invoiced_gbp" in sums and "bad_debts_gbp" in sums:
+        # Beside the cash line: what was invoiced and what will never be paid (memo lines,
+        # not income: subscriptions come in as the invoices are paid, docs/model.md §5.6).
+        at = len(income) + 1
+        lines[at:at] = [_flow("Subscriptions (memo)", "Subscriptions invoiced",
+                              "subscriptions_invoiced_gbp", sums),
+                        _flow("Subscriptions (memo)", "Bad debts written off", "bad_debts_gbp",
+                              sums)]
     surplus = [a - b for a, b in zip(total_in.values, total_out.values, strict=True)]
     lines.append(FiscalLine("Surplus", "Surplus (deficit)", "total income − total costs", "gbp",
                             surplus, float(np.sum(surplus)), is_total=True))

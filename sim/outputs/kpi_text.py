@@ -90,6 +90,8 @@ KPI_TEXT: dict[str, KpiText] = {
                                   "benefit-cost ratio"),
     "cost_per_member_gbp_y10": KpiText("Cost per member LA per year, in the last year", "gbp",
                                        "low", "cost per member LA"),
+    "bad_debts_total_gbp": KpiText("Subscriptions invoiced and never paid over {end}", "gbp",
+                                   "low", "bad debts"),
     "commissions_won_total": KpiText("Commissioned projects won over {end}", "count", "high",
                                      "commissions won"),
     "grant_renewals_total": KpiText("Grant renewals won over {end}", "count", "high",

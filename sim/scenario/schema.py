@@ -684,6 +684,17 @@ class Finance(Strict):
     subscriptions_from_month: int = P(
         24, "month", "assumption: free while the grant builds the offer",
         "First month in which members pay.", ge=0)
+    invoice_payment_months: int = P(
+        1, "months",
+        "Public Contracts Regulations 2015 reg. 113: public bodies pay valid invoices within "
+        "30 days (https://www.legislation.gov.uk/uksi/2015/102/regulation/113)",
+        "Months from a subscription invoice (each April, or on joining) to its payment; an LA "
+        "that is no longer a member by then never pays it (a bad debt, docs/model.md §5.6).",
+        ge=0, le=11)
+    bad_debt_share: float = P(
+        0.0, "share", "assumption: none beyond the invoices of LAs that leave before paying",
+        "Share of every subscription invoice never paid even by an LA still a member (written "
+        "off when it falls due).", ge=0, le=1)
     non_pay_gbp_per_fte_per_year: float = P(
         6000.0, "GBP/FTE/year", "assumption",
         "Non-pay costs per member of staff (IT, travel, training).",

@@ -67,18 +67,30 @@ def test_without_bands_every_member_pays_the_flat_price(
                                   4321.0)
 
 
-def test_subscription_income_is_members_times_band_prices(la_hosted_run: EnsembleResult) -> None:
-    """Monthly subscriptions lie between members × cheapest and members × dearest band ÷ 12,
-    at the year's price factor (the list price unless the council's s.93 rule cut it)."""
+def test_subscription_invoices_are_members_times_band_prices(
+    la_hosted_run: EnsembleResult,
+) -> None:
+    """Each April every member is invoiced for the year at its band's price × the year's
+    factor (the list price unless the council's s.93 rule cut it): April's invoices lie
+    between members × the cheapest and members × the dearest band; in other months only
+    joiners are invoiced, for part of a year. The cash comes a month later (the payment lag)
+    and is never more than was invoiced then (docs/model.md §5.6)."""
     result = la_hosted_run
     m = result.metrics
-    paying = np.arange(m["members"].shape[1]) >= result.scenario.finance.subscriptions_from_month
-    income, members, factor = m["income_subscriptions_gbp"], m["members"], m["price_factor"]
-    alive = (m["operating"] == 1) & paying[None, :]
-    assert (income[alive] >= factor[alive] * members[alive] * 5000.0 / 12 - 0.01).all()
-    assert (income[alive] <= factor[alive] * members[alive] * 11000.0 / 12 + 0.01).all()
-    assert (income[:, ~paying] == 0).all()
-    assert (income[alive & (members > 0) & (factor > 0)] > 0).all()
+    months = np.arange(m["members"].shape[1])
+    paying = months >= result.scenario.finance.subscriptions_from_month
+    invoiced, members, factor = m["subscriptions_invoiced_gbp"], m["members"], m["price_factor"]
+    april = (paying & (months % 12 == 0))[None, :] & (m["operating"] == 1)  # start 2026-04
+    assert april.sum() > 100 and (members[april] > 0).mean() > 0.5
+    assert (invoiced[april] >= factor[april] * members[april] * 5000.0 - 0.01).all()
+    assert (invoiced[april] <= factor[april] * members[april] * 11000.0 + 0.01).all()
+    other = paying[None, :] & ~april & (m["operating"] == 1)
+    assert (invoiced[other] <= m["joins"][other] * factor[other] * 11000.0 + 0.01).all()
+    assert (invoiced[:, ~paying] == 0).all()
+    cash = m["income_subscriptions_gbp"]
+    assert (cash[:, 0] == 0).all()
+    assert (cash[:, 1:] <= invoiced[:, :-1] + 0.005).all()
+    assert cash.sum() > 0
     assert ((factor >= 0) & (factor <= 1)).all()  # a council only ever cuts its price
 
 
