@@ -24,8 +24,10 @@ ONE_SALARY = tuple(f"workforce.{role}.salary_gbp_per_year={SALARY:g}"
 STEADY = (
     # Nothing but the mechanism under test moves money or staff: no closure, no cut, no
     # redundancy, one sub-step a month (costs are paid on the month-end team), plenty of cash
-    # (so that a cost never changes what the host does next), a fixed team.
+    # (so that a cost never changes what the host does next), a fixed team, and pay and
+    # prices held at 2026/27 levels (their indexation is tested in test_prices.py).
     "time.substeps_per_month=1", "time.horizon_months=60",
+    "finance.pay_awards=[0.0]", "finance.cpi_rates=[0.0]",
     "finance.opening_reserves_gbp=1e9", "workforce.team_policy=fixed",
     "workforce.redundancy_trigger_months=0",
     "hosting.reserves_rule=none", "hosting.nonviable_closure_months=600",
@@ -129,9 +131,11 @@ def test_a_host_outside_the_lgps_never_has_members(
 def short_of_cash(shipped_scenario: Callable[..., Scenario], host: str, *extra: str) -> Scenario:
     """A CoE whose only grant ends at month 12 with no other income, one salary for every
     role, no resignations, a deficit tolerance it never reaches and no closure for not working:
-    it must make people redundant."""
+    it must make people redundant. Pay is held at its 2026/27 level (strain is a year of this
+    year's pay; indexation is tested in test_prices.py)."""
     return shipped_scenario(
         host, "finance.subscription_gbp_per_year=0", "finance.opening_reserves_gbp=50000",
+        "finance.pay_awards=[0.0]", "finance.cpi_rates=[0.0]",
         "workforce.resignation_rate_per_year=0", "time.horizon_months=48", *ONE_SALARY,
         "hosting.deficit_tolerance_gbp=1e9", "hosting.closure_deficit_gbp=1e9",
         "hosting.max_deficit_months=600", "hosting.in_kind_support_gbp_per_year=0",
