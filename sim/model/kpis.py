@@ -30,8 +30,9 @@ KPIS: dict[str, str] = {
     "cliff_drop_share": "that fall as a share of the month-before income",
     "runway_months_at_cliff": "reserves before the cliff ÷ monthly deficit in the cliff month "
                               "(months, capped at 120; NaN if closed before the cliff)",
-    "breakeven_month": "first month in which earned income (subscriptions and commissions) "
-                       "covers all costs (NaN if never)",
+    "breakeven_month": "first month in which earned income (subscriptions as earned, each "
+                       "payment spread over the months it pays for, and commissions) covers "
+                       "all costs (NaN if never)",
     "members_y10": "member LAs at the end of year 10 (or of the horizon if shorter)",
     "live_services_y10": "live services at the end of year 10 (or of the horizon)",
     "min_reserves_gbp": "lowest month-end reserves (£)",
@@ -126,7 +127,9 @@ def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray | 
     out["cliff_drop_share"] = np.where(has_cliff, share, np.nan)
     out["runway_months_at_cliff"] = np.where(has_cliff & alive,
                                              np.minimum(runway, RUNWAY_CAP_MONTHS), np.nan)
-    earned = metrics["income_subscriptions_gbp"] + metrics["income_commissions_gbp"]
+    # Subscriptions as earned, not as paid: a year's invoices paid in May do not make May a
+    # month of break-even (docs/model.md §5.6).
+    earned = metrics["subscriptions_earned_gbp"] + metrics["income_commissions_gbp"]
     out["breakeven_month"] = _first((earned >= costs) & (operating == 1) & (costs > 0))
     out["members_y10"] = metrics["members"][:, y10].copy()
     out["live_services_y10"] = metrics["live_services"][:, y10].copy()

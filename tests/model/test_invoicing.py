@@ -331,3 +331,23 @@ def test_a_free_offer_invoices_nothing(las: LAPopulation,
     assert m["members"].max() > 0
     for name in ("subscriptions_invoiced_gbp", "income_subscriptions_gbp", "bad_debts_gbp"):
         assert m[name].sum() == 0, name
+
+
+def test_a_years_invoices_paid_in_may_are_not_a_break_even(
+    las: LAPopulation, shipped_scenario: Callable[..., Scenario]
+) -> None:
+    """Break-even reads subscriptions as earned, not as paid: in the May a year's invoices are
+    paid, cash subscriptions alone exceed the month's costs in many runs, yet such a month is
+    never the break-even month unless the earned income covers the costs too."""
+    result = run_ensemble(shipped_scenario("independent_company"), las, 60, SEED)
+    m, month = result.metrics, result.kpis["breakeven_month"]
+    costs = m["costs_total_gbp"]
+    earned = m["subscriptions_earned_gbp"] + m["income_commissions_gbp"]
+    cash = m["income_subscriptions_gbp"] + m["income_commissions_gbp"]
+    lump = (cash >= costs) & (earned < costs) & (costs > 0) & (m["operating"] == 1)
+    assert lump.any()  # the May lumps the old definition took for break-even
+    rows = np.flatnonzero(~np.isnan(month))
+    for r in rows:
+        assert earned[r, int(month[r])] >= costs[r, int(month[r])]
+    for r, t in zip(*np.nonzero(lump), strict=True):
+        assert np.isnan(month[r]) or month[r] != t
