@@ -367,6 +367,9 @@ class InvoiceBook:
     pending: np.ndarray
     month: int = 0
     year_first: int = 0
+    active: bool = False  # an invoice was ever raised: until then the rules have nothing to do
+    version: int = 0  # counts changes to ``amount`` and ``billed_for``: a cache key
+    accrued: tuple[tuple[object, ...], np.ndarray] | None = None  # the last accrual, by key
 
     @classmethod
     def empty(cls, replicates: int, n_las: int) -> InvoiceBook:
@@ -393,17 +396,28 @@ def write_off_leavers(state: BatchState) -> None:
     bad_debts_gbp``; no recovery, an assumption), and the LA is no longer billed for the year,
     so a return is invoiced afresh. Called wherever LAs leave and before every collection."""
     book = state.invoices
-    gone = ~_paying_members(state)
-    lost = gone[:, :, None] & (book.amount > 0)
-    if lost.any():
-        state.flows.bad_debts_gbp += pennies(np.where(lost, book.amount, 0.0).sum(axis=(1, 2)))
-        book.amount[lost] = 0.0
-    book.billed_for[gone] = NOT_BILLED
-    left_paid = gone & (book.paid > book.recognised)
-    if left_paid.any():  # paid for months it will not use: the Centre has earned it
-        book.pending += np.where(left_paid, book.paid - book.recognised, 0.0).sum(axis=1)
-    book.paid[gone] = 0.0
-    book.recognised[gone] = 0.0
+    if not book.active:
+        return
+    # Only an LA with an invoice, a payment or a year billed has anything to lose; an LA with
+    # an invoice outstanding or a payment is always billed for a year (sparse: few LAs are).
+    r, n = np.nonzero(book.billed_for != NOT_BILLED)
+    gone = ~(is_member(state.ladder[r, n]) & state.operating[r])
+    if not gone.any():
+        return
+    book.version += 1
+    r, n = r[gone], n[gone]
+    owed = book.amount[r, n].sum(axis=1)
+    if owed.any():
+        lost = np.zeros(state.replicates)
+        np.add.at(lost, r, owed)
+        state.flows.bad_debts_gbp += pennies(lost)
+        book.amount[r, n] = 0.0
+    book.billed_for[r, n] = NOT_BILLED
+    ahead = np.maximum(book.paid[r, n] - book.recognised[r, n], 0.0)
+    if ahead.any():  # paid for months it will not use: the Centre has earned it
+        np.add.at(book.pending, r, ahead)
+    book.paid[r, n] = 0.0
+    book.recognised[r, n] = 0.0
 
 
 def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -> np.ndarray:
@@ -413,15 +427,18 @@ def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -
     paid ahead. What an ``offsets`` grant deducts (:func:`claim_grants`): income received in
     advance is not income of the months before those it pays for (docs/model.md §5.6)."""
     book = state.invoices
+    if not book.active:
+        return np.zeros(state.replicates)
     dt = params.time.dt_months
     first = params.time.fiscal_year_start(month)
-    start = first + 12 - book.covers
-    served = np.clip(month + (state.substep + 1) * dt - start, 0.0, book.covers)
-    current = (book.billed_for == first) & (book.paid > 0)
-    target = np.where(current, pennies(book.paid * served / book.covers), book.recognised)
-    step = np.maximum(target - book.recognised, 0.0)  # whole pennies
-    book.recognised += step
-    earned = pennies((step.sum(axis=1) + book.pending) * state.operating)
+    r, n = np.nonzero((book.paid > 0) & (book.billed_for == first))  # sparse: payers this year
+    paid, covers = book.paid[r, n], book.covers[r, n]
+    served = np.clip(month + (state.substep + 1) * dt - (first + 12 - covers), 0.0, covers)
+    step = np.maximum(pennies(paid * served / covers) - book.recognised[r, n], 0.0)  # pennies
+    book.recognised[r, n] += step
+    steps = np.zeros(state.replicates)
+    np.add.at(steps, r, step)
+    earned = pennies((steps + book.pending) * state.operating)
     book.pending = np.zeros(state.replicates)
     state.flows.subscriptions_earned_gbp += earned
     return earned
@@ -436,6 +453,8 @@ def refund_unexpired(state: BatchState, rows: np.ndarray) -> None:
     docs/model.md §5.6. Refunds are subscriptions paid back (negative
     ``income.subscriptions``, and ``flows.subscription_refunds_gbp``)."""
     book = state.invoices
+    if not book.active:
+        return
     left = 11 - (book.month - book.year_first)
     if left <= 0:
         return
@@ -457,17 +476,28 @@ def _collect(state: BatchState, params: Parameters, month: int) -> np.ndarray:
     """Invoices of members due by ``month`` are paid, less ``finance.bad_debt_share`` of each,
     written off; returns the cash received, float[R] in £ (whole pennies)."""
     book = state.invoices
-    due = _paying_members(state)[:, :, None] & (book.amount > 0) & (book.due <= month)
+    if not book.active:
+        return np.zeros(state.replicates)
+    r, n, k = np.nonzero((book.amount > 0) & (book.due <= month))  # sparse: invoices due
+    due = is_member(state.ladder[r, n]) & state.operating[r]
     if not due.any():
         return np.zeros(state.replicates)
-    amount = np.where(due, book.amount, 0.0)
-    share = np.asarray(params.finance.bad_debt_share, dtype=float)[:, None, None]
+    book.version += 1
+    r, n, k = r[due], n[due], k[due]
+    amount = book.amount[r, n, k]
+    share = np.broadcast_to(np.asarray(params.finance.bad_debt_share, dtype=float),
+                            (state.replicates,))[r]
     paid = pennies(amount * (1.0 - share))
-    state.flows.bad_debts_gbp += pennies((amount - paid).sum(axis=(1, 2)))
-    book.amount[due] = 0.0
+    unpaid = np.zeros(state.replicates)
+    np.add.at(unpaid, r, amount - paid)
+    state.flows.bad_debts_gbp += pennies(unpaid)
+    book.amount[r, n, k] = 0.0
     slot = ((month - params.time.first_april) // 12) % 2
-    book.paid += paid[:, :, slot]  # this year's invoices (the other slot holds last year's)
-    return pennies(paid.sum(axis=(1, 2)))
+    this_year = k == slot  # this year's invoices (the other slot holds last year's)
+    book.paid[r[this_year], n[this_year]] += paid[this_year]
+    received = np.zeros(state.replicates)
+    np.add.at(received, r, paid)
+    return pennies(received)
 
 
 def _raise_invoices(state: BatchState, params: Parameters, month: int) -> None:
@@ -484,6 +514,8 @@ def _raise_invoices(state: BatchState, params: Parameters, month: int) -> None:
     new = is_member(state.ladder) & charging[:, None] & (book.billed_for != first)
     if not new.any():
         return
+    book.active = True
+    book.version += 1
     left = 12 - (month - first)
     price = params.prices_gbp_per_year * (state.price_factor[:, None] * state.price_index)
     amount = np.where(new, pennies(price * (left / 12.0)), 0.0)
@@ -518,15 +550,31 @@ def subscriptions_accrued(state: BatchState, params: Parameters, month: int) -> 
     ``(12 − k) ÷ 12`` of the year's price of each member billed for the year (``k`` the months
     of the year gone: the part of the year its invoice, paid or not, covers from now on); each
     less ``bad_debt_share``. Added to the cash reserves it gives the free reserves the money
-    rules plan on: subscriptions paid in advance are not free to spend (docs/model.md §5.6)."""
+    rules plan on: subscriptions paid in advance are not free to spend (docs/model.md §5.6).
+    Kept from one call to the next while nothing it reads has changed."""
     book = state.invoices
-    member = _paying_members(state)
-    owed = np.where(member[:, :, None], book.amount, 0.0).sum(axis=(1, 2))
+    if not book.active:
+        return np.zeros(state.replicates)
+    key = (month, book.version, state.counts.version, state.operating.tobytes(),
+           state.price_factor.tobytes(), float(state.price_index))
+    if book.accrued is not None and book.accrued[0] == key:
+        return book.accrued[1].copy()
+    # Sparse: only an LA billed for a year holds an invoice or counts as billed.
+    r, n = np.nonzero(book.billed_for != NOT_BILLED)
+    member = is_member(state.ladder[r, n]) & state.operating[r]
+    r, n = r[member], n[member]
+    owed = np.zeros(state.replicates)
+    np.add.at(owed, r, book.amount[r, n].sum(axis=1))
     first = params.time.fiscal_year_start(month)
-    price = params.prices_gbp_per_year * (state.price_factor[:, None] * state.price_index)
-    billed = member & (book.billed_for == first)
-    unearned = np.where(billed, price, 0.0).sum(axis=1) * ((12 - (month - first)) / 12.0)
-    return (owed - unearned) * (1.0 - np.asarray(params.finance.bad_debt_share, dtype=float))
+    billed = book.billed_for[r, n] == first
+    rb, nb = r[billed], n[billed]
+    prices = np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape)[rb, nb]
+    unearned = np.zeros(state.replicates)
+    np.add.at(unearned, rb, prices * (state.price_factor[rb] * state.price_index))
+    unearned *= (12 - (month - first)) / 12.0
+    accrued = (owed - unearned) * (1.0 - np.asarray(params.finance.bad_debt_share, dtype=float))
+    book.accrued = (key, accrued)
+    return accrued.copy()
 
 
 # ---------------------------------------------------------------------------- the month's money

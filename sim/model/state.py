@@ -52,10 +52,12 @@ class LadderCounts:
             region_row=(Tally.GRADES + len(OFSTED_GRADES) + las.region).astype(np.int64))
         self.tally = np.zeros((tally_width(len(las.region_names)), replicates))
         self.fresh = False
+        self.version = 0  # counts the changes: a key for what else is derived from the ladder
 
     def changed(self) -> None:
         """The ladder or the champions changed: the next :meth:`now` counts afresh."""
         self.fresh = False
+        self.version += 1
 
     def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:
         """The tally of the ladder as it is now (do not modify)."""

@@ -12,7 +12,6 @@ lets the uptake mechanism alone reproduce the closed-form Bass curve.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -86,9 +85,6 @@ def peer_adopter_share(ladder: np.ndarray, las: LAPopulation,
     return share
 
 
-_normal_cdf = np.frompyfunc(lambda x: 0.5 * math.erfc(-x / math.sqrt(2.0)), 1, 1)
-
-
 def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) -> np.ndarray:
     """Chance that an LA's willingness to pay is below a price, ``F(price)``, float (the shape
     of ``price`` broadcast with the replicates' parameters; [1, N] when they all agree).
@@ -104,8 +100,10 @@ def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) ->
     out = np.where(price > median, 1.0, 0.0)  # σ = 0 (and M = 0 for any price above 0)
     smooth = (price > 0) & (median > 0) & (sigma > 0)
     if smooth.any():
+        from scipy.special import ndtr  # the standard normal CDF, vectorised
+
         z = np.log(price[smooth] / median[smooth]) / sigma[smooth]
-        out[smooth] = _normal_cdf(z).astype(float)
+        out[smooth] = ndtr(z)
     return out
 
 
