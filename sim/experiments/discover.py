@@ -297,6 +297,10 @@ def discover(table: pd.DataFrame, manifest: Mapping[str, Any], kpi: str, thresho
         unit = "runs"
     else:
         raise ValueError(f"by must be 'run' or 'point', got {by!r}")
+    names = manifest.get("scenarios") or {}
+    if names and "scenario" in frame.columns:  # a scenario factor: rules name each model
+        frame = frame.assign(scenario=frame["scenario"].astype(str).map(
+            lambda file: names.get(file, file)))
     values = frame[kpi].to_numpy(dtype=float)
     defined = ~np.isnan(values)
     frame = frame[defined].reset_index(drop=True)

@@ -158,3 +158,21 @@ def test_scenarios_of_one_sweep_share_a_calendar(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="share one calendar") as caught:
         load_sweep(write_sweep(tmp_path, text))
     assert caught.value.path == "parameters[0].values[1]"
+
+
+def test_discovery_names_each_model_by_its_scenario_name() -> None:
+    """PRIM's rules on a scenario factor name the models (``meta.name``), not their files."""
+    from sim.experiments.discover import discover
+
+    rng = np.random.default_rng(3)
+    files = ["../x/council.toml", "../x/unit.toml"]
+    table = pd.DataFrame({"point": np.repeat(np.arange(40), 5),
+                          "scenario": np.repeat([files[i % 2] for i in range(40)], 5),
+                          "p": np.repeat(rng.random(40), 5)})
+    table["k"] = (table["scenario"] == files[1]).astype(float)
+    manifest = {"parameters": [{"path": "scenario", "label": "delivery model"},
+                               {"path": "p", "label": "p"}],
+                "scenarios": {files[0]: "council", files[1]: "unit"}}
+    found = discover(table, manifest, "k", 0.5)
+    shown = repr(found.boxes[0].restrictions)
+    assert "unit" in shown and ".toml" not in shown
