@@ -28,7 +28,7 @@ from sim.model.parameters import (
     Parameters,
     WorkforceParameters,
 )
-from sim.model.pensions import admitted_members
+from sim.model.pensions import admission_cost_gbp_per_month, admission_costs, admitted_members
 from sim.model.performance import with_odds_scaled
 
 if TYPE_CHECKING:
@@ -666,12 +666,9 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         "governance": np.broadcast_to(hosting.governance_gbp_per_year / 12.0 * cpi_index, (R,)),
     }
     if admitted_fte is not None:  # adds exactly 0.0 where nobody is admitted
-        admitted_pay = (admitted_fte * salaries).sum(axis=1)
-        costs["staff"] = costs["staff"] + admitted_pay * (hosting.admitted_body_pension_rate
-                                                          - hosting.pension_rate)
-        costs["governance"] = costs["governance"] + np.where(
-            admitted_fte.sum(axis=1) > 0,
-            hosting.admission_bond_gbp_per_year / 12.0 * cpi_index, 0.0)
+        pension, bond = admission_costs(admitted_fte, hosting, salaries, cpi_index)
+        costs["staff"] = costs["staff"] + pension
+        costs["governance"] = costs["governance"] + bond
     if double_running_gbp_per_month is not None:
         costs["overhead"] = costs["overhead"] + double_running_gbp_per_month
     lump = operating.astype(float)
@@ -735,19 +732,21 @@ def claim_grants(book: GrantBook, cash: Cashflow, other_funding_gbp: np.ndarray,
     return paid
 
 
-def running_cost_rates(state: BatchState) -> tuple[np.ndarray, np.ndarray]:
+def running_cost_rates(state: BatchState, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
     """The running costs under each replicate's host at this year's pay and prices: the cost
     with no staff, float[R], and the cost of one person in each role, float[R, 3], £/month
     (docs/model.md §5.13). The pay part of a head's cost (salary with NI, pension and overhead
     recharge) × ``state.pay_index``; the rest (non-pay, VAT, governance) × ``state.cpi_index``.
-    Every rule that prices posts or the team uses these."""
+    The cost with no staff includes what an admission agreement adds for the LGPS members a
+    non-LGPS host holds (docs/model.md §6.1; exactly 0.0 where there are none). Every rule that
+    prices posts or the team uses these."""
     hosting = state.hosting
     fixed, per_head = hosting.fixed_costs_gbp_per_month, hosting.cost_per_head_gbp_per_month
     pay_index, cpi_index = state.pay_index, state.cpi_index
-    if pay_index == 1.0 and cpi_index == 1.0:
-        return fixed, per_head
-    pay = hosting.pay_cost_per_head_gbp_per_month
-    return fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
+    if pay_index != 1.0 or cpi_index != 1.0:
+        pay = hosting.pay_cost_per_head_gbp_per_month
+        fixed, per_head = fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
+    return fixed + admission_cost_gbp_per_month(state, params), per_head
 
 
 # ---------------------------------------------------------------------------- rules

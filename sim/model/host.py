@@ -25,7 +25,6 @@ from sim.model.finance import (
 )
 from sim.model.parameters import Parameters
 from sim.model.pensions import (
-    admission_cost_gbp_per_month,
     members_leaving,
     mixed_membership,
     strain_cost_gbp,
@@ -66,9 +65,8 @@ def affordable(state: BatchState, params: Parameters, month: int = 0) -> np.ndar
     same months (with what an admission agreement adds, §6.1). One-off costs are not running
     costs and do not count.
     """
-    fixed, per_head = running_cost_rates(state)
-    full_team = (fixed + (state.establishment * per_head).sum(axis=1)
-                 + admission_cost_gbp_per_month(state, params))
+    fixed, per_head = running_cost_rates(state, params)
+    full_team = fixed + (state.establishment * per_head).sum(axis=1)
     horizon = params.workforce.hiring_freeze_reserve_months
     return (free_reserves(state, params, month) + horizon * (_income_now(state) - full_team)
             >= 0.0)
@@ -103,10 +101,9 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     """
     workforce = params.workforce
     k = workforce.redundancy_trigger_months
-    fixed, per_head = running_cost_rates(state)
+    fixed, per_head = running_cost_rates(state, params)
     if k > 0:
-        costs_now = (fixed + (state.staff * per_head).sum(axis=1)
-                     + admission_cost_gbp_per_month(state, params))
+        costs_now = fixed + (state.staff * per_head).sum(axis=1)
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
         shortfall = (costs_now - leaving_anyway - _income_now(state)
                      - free_reserves(state, params, month) / k)
@@ -147,7 +144,7 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
              & ~state.host_cut)
     if not short.any():
         return
-    fixed, per_head = running_cost_rates(state)
+    fixed, per_head = running_cost_rates(state, params)
     full = fixed + (funded_posts * per_head).sum(axis=1)
     k = params.workforce.hiring_freeze_reserve_months
     able = (short & (free_reserves(state, params, month) + k * (_income_now(state) - full) >= 0)

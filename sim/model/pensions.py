@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.engine import BatchGenerator, MonthStreams
 from sim.model._kernels import binomial_from_uniform
-from sim.model.parameters import Parameters
+from sim.model.parameters import HostParameters, Parameters
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -85,16 +85,26 @@ def admitted_members(state: BatchState) -> np.ndarray:
     return np.where(state.hosting.lgps[:, None], 0, state.lgps_members)
 
 
+def admission_costs(admitted: np.ndarray, hosting: HostParameters,
+                    monthly_salaries: np.ndarray, cpi_index: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """What an admission agreement costs a month above the host's own scheme, float[R] each:
+    the pension (the admitted-body rate less the host's own rate on the pay of the
+    ``admitted`` members, int[R, 3], at ``monthly_salaries`` by role) and the bond while any
+    admitted member remains (both 0.0 exactly when there are none)."""
+    pension = ((admitted * monthly_salaries).sum(axis=1)
+               * (hosting.admitted_body_pension_rate - hosting.pension_rate))
+    bond = np.where(admitted.sum(axis=1) > 0,
+                    hosting.admission_bond_gbp_per_year / 12.0 * cpi_index, 0.0)
+    return pension, bond
+
+
 def admission_cost_gbp_per_month(state: BatchState, params: Parameters) -> np.ndarray:
-    """What an admission agreement costs a month above the host's own scheme, float[R]: the
-    admitted-body rate less the host's own rate on the admitted members' pay, plus the bond
-    while any admitted member remains (0.0 exactly when there are none)."""
-    admitted = admitted_members(state)
-    hosting = state.hosting
-    pay = (admitted * params.workforce.salary_gbp_per_year / 12.0).sum(axis=1) * state.pay_index
-    return (pay * (hosting.admitted_body_pension_rate - hosting.pension_rate)
-            + np.where(admitted.sum(axis=1) > 0,
-                       hosting.admission_bond_gbp_per_year / 12.0 * state.cpi_index, 0.0))
+    """:func:`admission_costs` of each replicate now, pension and bond together, float[R]."""
+    pension, bond = admission_costs(admitted_members(state), state.hosting,
+                                    params.workforce.salary_gbp_per_year / 12.0
+                                    * state.pay_index, state.cpi_index)
+    return pension + bond
 
 
 def strain_cost_gbp(members_made_redundant: np.ndarray, params: Parameters,

@@ -251,7 +251,7 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["reserves_gbp"][month] = state.reserves
     m["operating"][month] = operating
     m["viable"][month] = viable(state, params)
-    cover = months_of_cover(state)
+    cover = months_of_cover(state, params)
     m["months_of_cover"][month] = cover
     m["below_reserves_policy"][month] = operating & ~(
         cover >= params.finance.reserves_policy_months)  # NaN cover: no costs, no policy

@@ -38,11 +38,11 @@ prices are set in round figures, and a few distinct prices keep the approval gat
 compute (:func:`sim.model.uptake.approval_chances`)."""
 
 
-def running_costs(state: BatchState) -> np.ndarray:
+def running_costs(state: BatchState, params: Parameters) -> np.ndarray:
     """Monthly running costs of the funded posts under each replicate's host, float[R] in
     £/month: ``fixed + Σ_role establishment × cost per head`` at this year's pay and prices
     (one-off costs excluded)."""
-    fixed, per_head = running_cost_rates(state)
+    fixed, per_head = running_cost_rates(state, params)
     return fixed + (state.establishment * per_head).sum(axis=1)
 
 
@@ -87,7 +87,7 @@ def set_prices(state: BatchState, params: Parameters, month: int) -> None:
     if not pricing.any():
         return
     hosting = state.hosting
-    factor = price_factor(rules, state.reserves, running_costs(state),
+    factor = price_factor(rules, state.reserves, running_costs(state, params),
                           state.tally()[Tally.MEMBER_PRICES] * state.price_index,
                           hosting.reserve_cap_months,
                           hosting.reserve_target_months, hosting.max_price_change)

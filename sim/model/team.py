@@ -71,7 +71,7 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     core_months = max(month + H - max(params.finance.core_budget_from_month, month), 0)
     secured = (grants + state.core_budget / 12.0 * min(core_months, H) + earned * H
                + hosting.in_kind_support_gbp_per_year / 12.0 * state.cpi_index * H)
-    running = posts_cost(state, state.establishment)
+    running = posts_cost(state, params, state.establishment)
     # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
     # it funds no post; an overspend is still a first call on the budget.
     annuality = hosting.reserves_rule == ReservesRule.ANNUALITY
@@ -81,10 +81,10 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     return (secured + above_target) / H
 
 
-def posts_cost(state: BatchState, posts: np.ndarray) -> np.ndarray:
+def posts_cost(state: BatchState, params: Parameters, posts: np.ndarray) -> np.ndarray:
     """Running costs of ``posts`` (int[R, 3]) under each replicate's host at this year's pay
     and prices (:func:`~sim.model.finance.running_cost_rates`), float[R] £/month."""
-    fixed, per_head = running_cost_rates(state)
+    fixed, per_head = running_cost_rates(state, params)
     return fixed + (posts * per_head).sum(axis=1)
 
 
@@ -96,8 +96,8 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
         return
     workforce = params.workforce
     budget = secured_budget(state, params, month)
-    per_head = np.broadcast_to(running_cost_rates(state)[1], state.staff.shape)
-    cost = posts_cost(state, state.establishment)
+    per_head = np.broadcast_to(running_cost_rates(state, params)[1], state.staff.shape)
+    cost = posts_cost(state, params, state.establishment)
     operating = state.operating
     # Shrink: vacant posts first, then people (engagement, delivery, leadership).
     short = operating & (cost > budget + 0.005)
@@ -127,7 +127,7 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
     # recruitment, cover, redundancy pay); the team shrinks only below the whole budget, so a
     # team at the margin neither grows nor is cut (no redundancy for a contingency).
     spendable = budget * (1.0 - workforce.planning_contingency_share)
-    headroom = np.where(growing, spendable - posts_cost(state, state.establishment), 0.0)
+    headroom = np.where(growing, spendable - posts_cost(state, params, state.establishment), 0.0)
     order = np.array(GROWTH_ORDER)
     for _ in range(workforce.growth_posts_per_review):
         est = state.establishment

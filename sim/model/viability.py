@@ -37,17 +37,17 @@ def viable(state: BatchState, params: Parameters) -> np.ndarray:
             & (members >= rules.min_members))
 
 
-def running_costs_now(state: BatchState) -> np.ndarray:
+def running_costs_now(state: BatchState, params: Parameters) -> np.ndarray:
     """£/month, float[R]: the running costs of the team now in post under each replicate's
     host (no one-off costs), 0 where closed."""
-    fixed, per_head = running_cost_rates(state)
+    fixed, per_head = running_cost_rates(state, params)
     costs = fixed + (state.staff * per_head).sum(axis=1)
     return np.where(state.operating, costs, 0.0)
 
 
-def months_of_cover(state: BatchState) -> np.ndarray:
+def months_of_cover(state: BatchState, params: Parameters) -> np.ndarray:
     """float[R]: reserves ÷ running costs now, in months (NaN where closed or costs are 0;
     negative when reserves are)."""
-    costs = running_costs_now(state)
+    costs = running_costs_now(state, params)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(costs > 0, state.reserves / np.where(costs > 0, costs, 1.0), np.nan)

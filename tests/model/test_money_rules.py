@@ -192,7 +192,7 @@ def test_a_council_keeps_its_reserves_within_the_s93_cap_beyond_what_it_returns(
     original = events.set_prices
 
     def recording(state: Any, params: Any, month: int) -> None:
-        before = {"reserves": state.reserves.copy(), "costs": running_costs(state),
+        before = {"reserves": state.reserves.copy(), "costs": running_costs(state, params),
                   "list": state.tally()[Tally.MEMBER_PRICES] * state.price_index,
                   "alive": state.operating.copy(),
                   "council": state.hosting.reserves_rule == ReservesRule.COST_RECOVERY}

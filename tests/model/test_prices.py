@@ -88,7 +88,7 @@ def test_running_costs_at_indices_are_the_cash_flow_at_them(
     team = np.array([[0, 0, 0], [8, 3, 2], [1, 5, 0]], dtype=np.int64)
     for pay_index, cpi_index in ((1.0, 1.0), (1.37, 1.0), (1.0, 1.6), (1.5, 1.21)):
         state.pay_index, state.cpi_index = pay_index, cpi_index
-        fixed, per_head = running_cost_rates(state)
+        fixed, per_head = running_cost_rates(state, params)
         cash = monthly_cashflow(params.finance, state.hosting, params.workforce, team, {},
                                 np.zeros(3), np.ones(3, dtype=bool), 1.0,
                                 pay_index=pay_index, cpi_index=cpi_index)

@@ -62,7 +62,7 @@ def test_the_budget_is_secured_income_and_usable_reserves_over_the_horizon(
     state.income_due["subscriptions"] = np.array([0.0, 1_000.0, 5_000.0])
     state.reserves[:] = [0.0, 100_000.0, 1_000_000.0]
     H = params.workforce.planning_horizon_months
-    running = team.posts_cost(state, state.establishment)
+    running = team.posts_cost(state, params, state.establishment)
     above = state.reserves - params.finance.reserves_policy_months * running
     assert above[0] < 0  # the first replicate is below its policy: it recovers the shortfall
     grants = 10_000.0 * 6  # six months of the profile fall in the horizon
@@ -141,7 +141,7 @@ def test_growth_stops_where_the_next_post_does_not_fit(las: LAPopulation) -> Non
     state, params, streams = make(las, workforce={"growth_posts_per_review": 5})
     per_head = state.hosting.cost_per_head_gbp_per_month[0]
     H = params.workforce.planning_horizon_months
-    cost_now = team.posts_cost(state, state.establishment)
+    cost_now = team.posts_cost(state, params, state.establishment)
     # Income now that pays, after the contingency, the current posts and 1.5 delivery posts;
     # no reserves (so the policy's shortfall is recovered too).
     shortfall = params.finance.reserves_policy_months * cost_now / H

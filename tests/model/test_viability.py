@@ -145,11 +145,11 @@ def test_months_of_cover_is_reserves_over_the_running_costs_of_the_team(
     state, params = _state(las)
     state.reserves[:] = [60_000.0, -10_000.0, 5.0]
     state.operating[2] = False
-    costs = running_costs_now(state)
+    costs = running_costs_now(state, params)
     hosting = state.hosting
     expected = hosting.fixed_costs_gbp_per_month[0] + (
         state.staff[0] * hosting.cost_per_head_gbp_per_month[0]).sum()
     assert costs[0] == pytest.approx(expected) and costs[2] == 0
-    cover = months_of_cover(state)
+    cover = months_of_cover(state, params)
     assert cover[0] == pytest.approx(60_000.0 / expected)
     assert cover[1] < 0 and np.isnan(cover[2])
