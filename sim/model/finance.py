@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import MonthStreams
+from sim.model import _invoice_kernels as invoice_kernels
+from sim.model._invoice_kernels import NOT_BILLED
 from sim.model.codes import FailureRule, Role, Tally, is_member
 from sim.model.external import poisson_from_uniform
 from sim.model.parameters import (
@@ -326,10 +328,6 @@ def charitable_income(hosting: HostParameters, factor: np.ndarray) -> np.ndarray
 # ---------------------------------------------------------------------------- invoices
 
 
-NOT_BILLED = -(10**6)
-""":attr:`InvoiceBook.billed_for` of an LA not invoiced for the fiscal year it is in."""
-
-
 @dataclass
 class InvoiceBook:
     """The subscription invoices of every LA of every replicate (docs/model.md §5.6).
@@ -394,30 +392,20 @@ def write_off_leavers(state: BatchState) -> None:
     their last champion left, merged in a reorganisation, or their Centre closed) never pay
     what they owe: each outstanding invoice is written off as a bad debt (``flows.
     bad_debts_gbp``; no recovery, an assumption), and the LA is no longer billed for the year,
-    so a return is invoiced afresh. Called wherever LAs leave and before every collection."""
+    so a return is invoiced afresh; what it paid for months not yet served is earned at once.
+    Called wherever LAs leave and before every collection (the pass:
+    :func:`sim.model._invoice_kernels.write_off`)."""
     book = state.invoices
     if not book.active:
         return
-    # Only an LA with an invoice, a payment or a year billed has anything to lose; an LA with
-    # an invoice outstanding or a payment is always billed for a year (sparse: few LAs are).
-    r, n = np.nonzero(book.billed_for != NOT_BILLED)
-    gone = ~(is_member(state.ladder[r, n]) & state.operating[r])
-    if not gone.any():
-        return
-    book.version += 1
-    r, n = r[gone], n[gone]
-    owed = book.amount[r, n].sum(axis=1)
-    if owed.any():
-        lost = np.zeros(state.replicates)
-        np.add.at(lost, r, owed)
+    lost = np.zeros(state.replicates)
+    gone, owed = invoice_kernels.write_off(state.ladder, state.operating, book.amount,
+                                           book.billed_for, book.paid, book.recognised,
+                                           book.pending, lost)
+    if gone:
+        book.version += 1
+    if owed:
         state.flows.bad_debts_gbp += pennies(lost)
-        book.amount[r, n] = 0.0
-    book.billed_for[r, n] = NOT_BILLED
-    ahead = np.maximum(book.paid[r, n] - book.recognised[r, n], 0.0)
-    if ahead.any():  # paid for months it will not use: the Centre has earned it
-        np.add.at(book.pending, r, ahead)
-    book.paid[r, n] = 0.0
-    book.recognised[r, n] = 0.0
 
 
 def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -> np.ndarray:
@@ -425,19 +413,16 @@ def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -
     payment for the year spread evenly over the months its invoice covers, the months
     already served recognised when the payment arrives; and at once what LAs that left had
     paid ahead. What an ``offsets`` grant deducts (:func:`claim_grants`): income received in
-    advance is not income of the months before those it pays for (docs/model.md §5.6)."""
+    advance is not income of the months before those it pays for (docs/model.md §5.6; the
+    pass: :func:`sim.model._invoice_kernels.recognise`)."""
     book = state.invoices
     if not book.active:
         return np.zeros(state.replicates)
     dt = params.time.dt_months
-    first = params.time.fiscal_year_start(month)
-    r, n = np.nonzero((book.paid > 0) & (book.billed_for == first))  # sparse: payers this year
-    paid, covers = book.paid[r, n], book.covers[r, n]
-    served = np.clip(month + (state.substep + 1) * dt - (first + 12 - covers), 0.0, covers)
-    step = np.maximum(pennies(paid * served / covers) - book.recognised[r, n], 0.0)  # pennies
-    book.recognised[r, n] += step
     steps = np.zeros(state.replicates)
-    np.add.at(steps, r, step)
+    invoice_kernels.recognise(book.paid, book.billed_for, book.covers, book.recognised,
+                              params.time.fiscal_year_start(month),
+                              month + (state.substep + 1) * dt, steps)
     earned = pennies((steps + book.pending) * state.operating)
     book.pending = np.zeros(state.replicates)
     state.flows.subscriptions_earned_gbp += earned
@@ -474,29 +459,20 @@ def refund_unexpired(state: BatchState, rows: np.ndarray) -> None:
 
 def _collect(state: BatchState, params: Parameters, month: int) -> np.ndarray:
     """Invoices of members due by ``month`` are paid, less ``finance.bad_debt_share`` of each,
-    written off; returns the cash received, float[R] in £ (whole pennies)."""
+    written off; returns the cash received, float[R] in £ (whole pennies; the pass:
+    :func:`sim.model._invoice_kernels.collect`)."""
     book = state.invoices
     if not book.active:
         return np.zeros(state.replicates)
-    r, n, k = np.nonzero((book.amount > 0) & (book.due <= month))  # sparse: invoices due
-    due = is_member(state.ladder[r, n]) & state.operating[r]
-    if not due.any():
-        return np.zeros(state.replicates)
+    R = state.replicates
+    unpaid, received = np.zeros(R), np.zeros(R)
+    share = np.broadcast_to(np.asarray(params.finance.bad_debt_share, dtype=float), (R,))
+    slot = ((month - params.time.first_april) // 12) % 2  # this year's slot (other: last year's)
+    if not invoice_kernels.collect(state.ladder, state.operating, book.amount, book.due,
+                                   book.paid, month, share, slot, unpaid, received):
+        return received
     book.version += 1
-    r, n, k = r[due], n[due], k[due]
-    amount = book.amount[r, n, k]
-    share = np.broadcast_to(np.asarray(params.finance.bad_debt_share, dtype=float),
-                            (state.replicates,))[r]
-    paid = pennies(amount * (1.0 - share))
-    unpaid = np.zeros(state.replicates)
-    np.add.at(unpaid, r, amount - paid)
     state.flows.bad_debts_gbp += pennies(unpaid)
-    book.amount[r, n, k] = 0.0
-    slot = ((month - params.time.first_april) // 12) % 2
-    this_year = k == slot  # this year's invoices (the other slot holds last year's)
-    book.paid[r[this_year], n[this_year]] += paid[this_year]
-    received = np.zeros(state.replicates)
-    np.add.at(received, r, paid)
     return pennies(received)
 
 
@@ -504,30 +480,25 @@ def _raise_invoices(state: BatchState, params: Parameters, month: int) -> None:
     """Members of an operating, charging Centre not yet billed for this fiscal year are
     invoiced: ``pennies(list price × price index × price factor × (12 − k) ÷ 12)`` with ``k``
     the months of the year already gone (0 in April: the whole year), due
-    ``invoice_payment_months`` on (the price index: docs/model.md §5.13)."""
+    ``invoice_payment_months`` on (the price index: docs/model.md §5.13; the pass:
+    :func:`sim.model._invoice_kernels.raise_invoices`)."""
     finance = params.finance
     charging = (month >= finance.subscriptions_from_month) & state.operating
     if not charging.any():
         return
     first = params.time.fiscal_year_start(month)
     book = state.invoices
-    new = is_member(state.ladder) & charging[:, None] & (book.billed_for != first)
-    if not new.any():
-        return
-    book.active = True
-    book.version += 1
-    left = 12 - (month - first)
-    price = params.prices_gbp_per_year * (state.price_factor[:, None] * state.price_index)
-    amount = np.where(new, pennies(price * (left / 12.0)), 0.0)
-    slot = ((month - params.time.first_april) // 12) % 2
-    book.amount[:, :, slot] += amount
-    book.due[:, :, slot] = np.where(new, month + finance.invoice_payment_months,
-                                    book.due[:, :, slot])
-    book.billed_for[new] = first
-    book.paid[new] = 0.0
-    book.recognised[new] = 0.0
-    book.covers[new] = left
-    state.flows.subscriptions_invoiced_gbp += amount.sum(axis=1)
+    invoiced = np.zeros(state.ladder.shape)
+    raised = invoice_kernels.raise_invoices(
+        state.ladder, charging, first, 12 - (month - first),
+        ((month - params.time.first_april) // 12) % 2, month + finance.invoice_payment_months,
+        np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape), state.price_factor,
+        float(state.price_index), book.amount, book.due, book.billed_for, book.paid,
+        book.recognised, book.covers, invoiced)
+    if raised:
+        book.active = True
+        book.version += 1
+        state.flows.subscriptions_invoiced_gbp += invoiced.sum(axis=1)
 
 
 def settle_invoices(state: BatchState, params: Parameters, month: int) -> np.ndarray:
@@ -559,18 +530,12 @@ def subscriptions_accrued(state: BatchState, params: Parameters, month: int) -> 
            state.price_factor.tobytes(), float(state.price_index))
     if book.accrued is not None and book.accrued[0] == key:
         return book.accrued[1].copy()
-    # Sparse: only an LA billed for a year holds an invoice or counts as billed.
-    r, n = np.nonzero(book.billed_for != NOT_BILLED)
-    member = is_member(state.ladder[r, n]) & state.operating[r]
-    r, n = r[member], n[member]
-    owed = np.zeros(state.replicates)
-    np.add.at(owed, r, book.amount[r, n].sum(axis=1))
+    R = state.replicates
+    owed, unearned = np.zeros(R), np.zeros(R)
     first = params.time.fiscal_year_start(month)
-    billed = book.billed_for[r, n] == first
-    rb, nb = r[billed], n[billed]
-    prices = np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape)[rb, nb]
-    unearned = np.zeros(state.replicates)
-    np.add.at(unearned, rb, prices * (state.price_factor[rb] * state.price_index))
+    invoice_kernels.accrue(state.ladder, state.operating, book.amount, book.billed_for, first,
+                           np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape),
+                           state.price_factor, float(state.price_index), owed, unearned)
     unearned *= (12 - (month - first)) / 12.0
     accrued = (owed - unearned) * (1.0 - np.asarray(params.finance.bad_debt_share, dtype=float))
     book.accrued = (key, accrued)

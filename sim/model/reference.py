@@ -4,9 +4,11 @@ Each function takes the same arguments as its kernel (:mod:`sim.model._kernels`,
 :mod:`sim.model._portfolio_kernel`) and does the same thing in ordinary Python, one replicate
 and one LA (or service) at a time, following docs/model.md §2.2–2.10 and §4.1–4.9 step by step,
 with none of the kernels' shortcuts (the ladder kernel's skip of LAs that cannot move, the
-tally's interleaved histograms). The tests check, on random states, that every kernel gives
-exactly these numbers, to the bit: so the kernels can be made faster without changing the
-model, and the model can be read here without reading compiled code.
+tally's interleaved histograms). The passes over the invoice book
+(:mod:`sim.model._invoice_kernels`, docs/model.md §5.6) have whole-array numpy references
+instead, the rules as finance.py once ran them. The tests check, on random states, that every
+kernel gives exactly these numbers, to the bit: so the kernels can be made faster without
+changing the model, and the model can be read here without reading compiled code.
 
 Floating-point sums are taken in the same order as the kernels (addition is not associative);
 that order is part of the specification.
@@ -18,11 +20,13 @@ import math
 
 import numpy as np
 
+from sim.model._invoice_kernels import NOT_BILLED
 from sim.model._kernels import LadderRates, TallyLayout
 from sim.model._portfolio_kernel import PortfolioRates
 from sim.model.codes import Ladder, ServiceStatus, Tally
 
-__all__ = ["ladder_step", "ladder_tally", "portfolio_step"]
+__all__ = ["accrue", "collect", "ladder_step", "ladder_tally", "portfolio_step", "raise_invoices",
+           "recognise", "write_off"]
 
 
 def _chance(hazard: float, dt: float) -> float:
@@ -268,3 +272,98 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                   + rates.hit_retired * retired)
         reputation[r] = min(max(value, 0.0), 1.0)
         out[r] = (launches, failed, incidents, D, utilisation, retired)
+
+
+# ----------------------------------------------------------------------------- invoice book
+# The rules of the subscription invoice book (docs/model.md §5.6) in whole-array numpy, as
+# finance.py ran them before the passes of sim/model/_invoice_kernels.py; same arguments.
+
+
+def _pennies(x: np.ndarray) -> np.ndarray:
+    return np.round(x, 2)
+
+
+def _members(ladder: np.ndarray) -> np.ndarray:
+    return (ladder >= Ladder.MEMBER) & (ladder <= Ladder.CHAMPION)
+
+
+def write_off(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
+              billed_for: np.ndarray, paid: np.ndarray, recognised: np.ndarray,
+              pending: np.ndarray, lost: np.ndarray) -> tuple[int, bool]:
+    """Leavers' invoices written off. Arguments as :func:`sim.model._invoice_kernels.
+    write_off`."""
+    r, n = np.nonzero(billed_for != NOT_BILLED)
+    gone = ~(_members(ladder[r, n]) & operating[r])
+    r, n = r[gone], n[gone]
+    owed = amount[r, n].sum(axis=1)
+    np.add.at(lost, r, owed)
+    amount[r, n] = 0.0
+    billed_for[r, n] = NOT_BILLED
+    np.add.at(pending, r, np.maximum(paid[r, n] - recognised[r, n], 0.0))
+    paid[r, n] = 0.0
+    recognised[r, n] = 0.0
+    return int(gone.sum()), bool(owed.any())
+
+
+def collect(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray, due: np.ndarray,
+            paid: np.ndarray, month: int, bad_debt_share: np.ndarray, slot: int,
+            unpaid: np.ndarray, received: np.ndarray) -> int:
+    """Members' invoices due by ``month`` collected. Arguments as :func:`sim.model.
+    _invoice_kernels.collect`."""
+    r, n, k = np.nonzero((amount > 0) & (due <= month))
+    due_now = _members(ladder[r, n]) & operating[r]
+    r, n, k = r[due_now], n[due_now], k[due_now]
+    owed = amount[r, n, k]
+    cash = _pennies(owed * (1.0 - bad_debt_share[r]))
+    np.add.at(unpaid, r, owed - cash)
+    amount[r, n, k] = 0.0
+    this_year = k == slot
+    paid[r[this_year], n[this_year]] += cash[this_year]
+    np.add.at(received, r, cash)
+    return int(due_now.sum())
+
+
+def raise_invoices(ladder: np.ndarray, charging: np.ndarray, first: int, left: int, slot: int,
+                   due_month: int, prices: np.ndarray, price_factor: np.ndarray,
+                   price_index: float, amount: np.ndarray, due: np.ndarray,
+                   billed_for: np.ndarray, paid: np.ndarray, recognised: np.ndarray,
+                   covers: np.ndarray, invoiced: np.ndarray) -> int:
+    """Members not yet billed for the year invoiced. Arguments as :func:`sim.model.
+    _invoice_kernels.raise_invoices`."""
+    new = _members(ladder) & charging[:, None] & (billed_for != first)
+    price = prices * (price_factor[:, None] * price_index)
+    value = np.where(new, _pennies(price * (left / 12.0)), 0.0)
+    amount[:, :, slot] += value
+    due[:, :, slot] = np.where(new, due_month, due[:, :, slot])
+    billed_for[new] = first
+    paid[new] = 0.0
+    recognised[new] = 0.0
+    covers[new] = left
+    invoiced += value
+    return int(new.sum())
+
+
+def recognise(paid: np.ndarray, billed_for: np.ndarray, covers: np.ndarray,
+              recognised: np.ndarray, first: int, now: float, steps: np.ndarray) -> None:
+    """Payments for the year earned up to ``now``. Arguments as :func:`sim.model.
+    _invoice_kernels.recognise`."""
+    r, n = np.nonzero((paid > 0) & (billed_for == first))
+    cover = covers[r, n]
+    served = np.clip(now - (first + 12 - cover), 0.0, cover)
+    step = np.maximum(_pennies(paid[r, n] * served / cover) - recognised[r, n], 0.0)
+    recognised[r, n] += step
+    np.add.at(steps, r, step)
+
+
+def accrue(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
+           billed_for: np.ndarray, first: int, prices: np.ndarray, price_factor: np.ndarray,
+           price_index: float, owed: np.ndarray, unearned: np.ndarray) -> None:
+    """What members owe and the year's price of those billed for it. Arguments as
+    :func:`sim.model._invoice_kernels.accrue`."""
+    r, n = np.nonzero(billed_for != NOT_BILLED)
+    member = _members(ladder[r, n]) & operating[r]
+    r, n = r[member], n[member]
+    np.add.at(owed, r, amount[r, n].sum(axis=1))
+    billed = billed_for[r, n] == first
+    rb, nb = r[billed], n[billed]
+    np.add.at(unearned, rb, prices[rb, nb] * (price_factor[rb] * price_index))
