@@ -6,6 +6,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.runs` — ``run``, ``compare``, ``report``, ``validate``, ``params``;
 * :mod:`sim.cli.experiments` — ``sweep``, ``sensitivity``, ``discover``;
 * :mod:`sim.cli.calibration` — ``calibrate``;
+* :mod:`sim.cli.decisions` — ``threshold``;
 
 and share :mod:`sim.cli._common` (the one ``fail``, exit codes, common options). A bad input
 file is reported as one line naming the file, the key, the value and the rule, with exit code 2
@@ -18,6 +19,7 @@ from __future__ import annotations
 import click
 
 from sim.cli.calibration import calibrate
+from sim.cli.decisions import threshold
 from sim.cli.experiments import discover, sensitivity, sweep
 from sim.cli.runs import compare, params, report, run, validate
 
@@ -32,5 +34,6 @@ def main() -> None:
     and hosting models, as Monte Carlo ensembles driven by TOML scenario files."""
 
 
-for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate):
+for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
+                 threshold):
     main.add_command(_command)
