@@ -25,16 +25,19 @@ from sim.model.parameters import (
     ElectionParameters,
     EventParameters,
     FinanceParameters,
+    FormTable,
     FundingCaseParameters,
     GrantParameters,
     HostParameters,
     HostTable,
     MarketParameters,
     Parameters,
+    PartnershipParameters,
     PortfolioParameters,
     ProgrammeParameters,
     ServiceTable,
     SpendingReviewParameters,
+    TeckalParameters,
     TimeParameters,
     UptakeParameters,
     ViabilityParameters,
@@ -194,7 +197,54 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
     sections["hosting"] = replace(hosts, hosts=tuple(
         _with_running_costs(h, finance, workforce, R) for h in hosts.hosts))
     return Parameters(replicates=R, las=las, prices_gbp_per_year=finance.la_prices(
-        las.child_population), **sections)
+        las.child_population), forms=_forms(s, las), **sections)
+
+
+# --- delivery models part 1 (issue #13) ---
+
+
+def _la_indices(codes: tuple[int, ...], las: LAPopulation, key: str) -> Array:
+    index = {int(code): i for i, code in enumerate(las.codes)}
+    unknown = [code for code in codes if code not in index]
+    if unknown:
+        raise ValueError(f"unknown LA code(s) {unknown} in {key}")
+    return np.array([index[code] for code in codes], dtype=np.int64)
+
+
+def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
+    """Each host's legal-form rules (docs/model.md §7.5–§7.6)."""
+    grants = [g.name for g in scenario.finance.grants]
+    teckal: list[TeckalParameters | None] = []
+    partnership: list[PartnershipParameters | None] = []
+    for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes)):
+        t = hosting.teckal
+        if t.enabled:
+            owners = np.zeros(las.count, dtype=bool)
+            owners[_la_indices(t.owner_las, las, "hosting.teckal.owner_las")] = True
+            teckal.append(TeckalParameters(
+                owners=owners, activity_threshold=t.activity_threshold,
+                contract_grant=grants.index(t.owner_contract_grant)
+                if t.owner_contract_grant else -1,
+                commissions_owner_share=t.commissions_owner_share,
+                capped=t.outside_sales == "capped", cap_margin=t.cap_margin,
+                tender_win_prob=t.tender_win_prob, tender_cost_gbp=t.tender_cost_gbp))
+        else:
+            teckal.append(None)
+        j = hosting.partnership
+        if j.enabled:
+            founders = _la_indices(j.partner_las, las, "hosting.partnership.partner_las")
+            weights = list(j.deficit_shares) or [1.0] * len(founders)
+            shares = np.array(weights + [j.joiner_share] * (j.max_partners - len(founders)))
+            g = grants.index(j.contract_grant) if j.contract_grant else -1
+            partnership.append(PartnershipParameters(
+                founders=founders, shares=shares, max_partners=j.max_partners,
+                contract_grant=g,
+                term_months=j.term_months, leave_prob_at_term_end=j.leave_prob_at_term_end,
+                join_prob_at_term_end=j.join_prob_at_term_end,
+                annual_deficit_limit_gbp=j.annual_deficit_limit_gbp))
+        else:
+            partnership.append(None)
+    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership))
 
 
 def _services(scenario: Scenario) -> ServiceTable:

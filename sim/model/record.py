@@ -17,6 +17,7 @@ import numpy as np
 from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
 from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
 from sim.model.finance import COST_TYPES, INCOME_SOURCES
+from sim.model.forms import FORM_METRICS, record_forms
 from sim.model.parameters import Parameters
 from sim.model.performance import value_delivered
 from sim.model.portfolio import member_support_fte, volunteer_fte
@@ -148,6 +149,7 @@ METRICS: dict[str, str] = {
                  "in 2026/27 prices",
     "subscription_price_index": "subscription list prices ÷ their 2026/27 level, stepped each "
                                 "April by finance.subscription_uplift (x)",
+    **FORM_METRICS,  # delivery models part 1 (issue #13)
 }
 """Every per-month metric, with its definition and unit (documented in docs/outputs.md)."""
 
@@ -278,3 +280,4 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
         m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
         m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
     record.funding_schedule[month] = state.funding_due_gbp_per_month
+    record_forms(state, params, month, m)  # delivery models part 1 (issue #13)
