@@ -21,6 +21,7 @@ from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
     Array,
+    CicParameters,
     CommissionParameters,
     ElectionParameters,
     EventParameters,
@@ -85,6 +86,13 @@ def _host(hosting: Any, replicates: int) -> HostParameters:
                "fixed_costs_gbp_per_month": every(np.nan),
                "cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan),
                "pay_cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan)}
+    cic = hosting.cic  # delivery models part 1 (issue #13): a CIC's retention and trust grants
+    if cic.enabled:
+        derived["resignation_multiplier"] = every(
+            hosting.resignation_multiplier
+            * (1.0 - cic.retention_effect * cic.employee_owned_share))
+        derived["charitable_income_gbp_per_year"] = every(
+            hosting.charitable_income_gbp_per_year * cic.trust_grant_eligibility)
     return HostParameters(**derived, **{
         f.name: every(getattr(hosting, f.name)) for f in fields(HostParameters)
         if f.name not in derived})
@@ -212,10 +220,11 @@ def _la_indices(codes: tuple[int, ...], las: LAPopulation, key: str) -> Array:
 
 
 def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
-    """Each host's legal-form rules (docs/model.md §7.5–§7.6)."""
+    """Each host's legal-form rules (docs/model.md §7.5–§7.7)."""
     grants = [g.name for g in scenario.finance.grants]
     teckal: list[TeckalParameters | None] = []
     partnership: list[PartnershipParameters | None] = []
+    cic: list[CicParameters | None] = []
     for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes)):
         t = hosting.teckal
         if t.enabled:
@@ -244,7 +253,11 @@ def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
                 annual_deficit_limit_gbp=j.annual_deficit_limit_gbp))
         else:
             partnership.append(None)
-    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership))
+        c = hosting.cic
+        cic.append(CicParameters(dividend_cap_share=c.dividend_cap_share,
+                                 dividend_payout_share=c.dividend_payout_share)
+                   if c.enabled else None)
+    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership), cic=tuple(cic))
 
 
 def _services(scenario: Scenario) -> ServiceTable:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
-from sim.model import partnership, teckal
+from sim.model import cic, partnership, teckal
 from sim.model.codes import FailureRule, ServiceStatus
 from sim.model.external import general_election, spending_review
 from sim.model.finance import (
@@ -53,6 +53,7 @@ class EventKind(StrEnum):
     TECKAL_ACTIVITY_TEST = "teckal_activity_test"
     PARTNERSHIP_YEAR_END = "partnership_year_end"
     PARTNERSHIP_TERM_END = "partnership_term_end"
+    CIC_YEAR_END = "cic_year_end"
     GRANT_START = "grant_start"
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
@@ -77,7 +78,9 @@ launch decisions come last, with the month's staff and capacity as the other eve
 them. A Teckal company's activity test comes before any grant renewal decision of its month
 (a contract's renewal is a direct award only while the company is exempt); a partnership's
 partners meet the year's deficit before the April renewals and prices read the reserves, and
-before any partner leaves at a term's end (a leaver pays its share of the year it was in)."""
+before any partner leaves at a term's end (a leaver pays its share of the year it was in); a
+community interest company pays its dividend from the reserves at 31 March, before the April
+prices read them."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Event:
             EventKind.TECKAL_ACTIVITY_TEST: "activity test of a council-owned company",
             EventKind.PARTNERSHIP_YEAR_END: "partners meet the year's deficit",
             EventKind.PARTNERSHIP_TERM_END: "partnership term ends: partners may leave or join",
+            EventKind.CIC_YEAR_END: "community interest company's year end: capped dividend",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
             EventKind.GRANT_MILESTONE: "grant milestone",
@@ -365,6 +369,8 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
         every(year_end, 12, EventKind.PARTNERSHIP_YEAR_END, partnership.meet_deficit)
         for term in sorted({rules.term_months for rules in partnerships}):
             every(term, term, EventKind.PARTNERSHIP_TERM_END, partnership.term_end)
+    if any(rules is not None for rules in params.forms.cic):
+        every(year_end, 12, EventKind.CIC_YEAR_END, cic.pay_dividend)
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

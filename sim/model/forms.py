@@ -1,9 +1,10 @@
 """The legal forms' own rules (issue #13), called from the month at one place each.
 
 Each form's rules live in a module of their own — :mod:`sim.model.teckal` (a council-owned
-company, docs/model.md §7.5) and :mod:`sim.model.partnership` (a joint partnership of councils,
-§7.6) — and act only where the current host has that form (``hosting.<form>.enabled``). This
-module gathers them: :func:`month_start` and :func:`month_end` are the month's two entries in
+company, docs/model.md §7.5), :mod:`sim.model.partnership` (a joint partnership of councils,
+§7.6) and :mod:`sim.model.cic` (a staff mutual as a community interest company, §7.7) —
+and act only where the current host has that form (``hosting.<form>.enabled``). This module
+gathers them: :func:`month_start` and :func:`month_end` are the month's two entries in
 :mod:`sim.model.simulation`, :data:`FORM_METRICS` and :func:`record_forms` the month-end
 record's; the forms' yearly and term events are on the calendar (:mod:`sim.model.events`).
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import MonthStreams
-from sim.model import partnership, teckal
+from sim.model import cic, partnership, teckal
 from sim.model.parameters import Parameters
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def month_start(state: BatchState, params: Parameters, streams: MonthStreams,
     outside sales notes it (its outside joiners are declined at the month's end)."""
     teckal.cap_outside_sales(state, params, streams, month)
     partnership.set_up(state, params, streams, month)
+    cic.set_up(state, params, streams, month)
 
 
 def month_end(state: BatchState, params: Parameters, streams: MonthStreams,
@@ -73,3 +75,4 @@ def record_forms(state: BatchState, params: Parameters, month: int,
     else:
         metrics["partners"][month] = 0.0
         metrics["partner_deficit_paid_gbp"][month] = 0.0
+

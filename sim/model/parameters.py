@@ -31,6 +31,7 @@ from sim.data import LAPopulation
 from sim.model.codes import Role
 
 __all__ = [
+    "CicParameters",
     "CommissionParameters",
     "ElectionParameters",
     "EventParameters",
@@ -494,12 +495,22 @@ class PartnershipParameters:
 
 
 @dataclass(frozen=True)
+class CicParameters:
+    """A community interest company's rules under one host (docs/model.md §7.7); its effect
+    on retention and charitable income is already in the host's parameters."""
+
+    dividend_cap_share: float
+    dividend_payout_share: float
+
+
+@dataclass(frozen=True)
 class FormTable:
     """The legal forms' own rules by host (``hosts[0]`` the first host, then one per change
     of host): ``None`` where a host does not have that form."""
 
     teckal: tuple[TeckalParameters | None, ...] = ()
     partnership: tuple[PartnershipParameters | None, ...] = ()
+    cic: tuple[CicParameters | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pydantic import (
 __all__ = [
     "CHARITABLE_FORMS",
     "Commissions",
+    "CommunityInterestCompany",
     "Election",
     "Events",
     "Finance",
@@ -922,6 +923,42 @@ class JointPartnership(Strict):
         return self
 
 
+class CommunityInterestCompany(Strict):
+    """A staff mutual run as a community interest company (docs/model.md §7.7)."""
+
+    enabled: bool = P(
+        False, "-", "Companies (Audit, Investigations and Community Enterprise) Act 2004 Part 2; "
+        "Community Interest Company Regulations 2005 (docs/evidence.md §24); DfE 2016 workshop "
+        "§3 (Epic CIC)",
+        "The host is a community interest company: its assets are locked, its dividends "
+        "capped, and (as a staff mutual) its staff own it.")
+    dividend_cap_share: float = P(
+        0.35, "share of distributable profits",
+        "Community Interest Company Regulations 2005 reg. 22, as amended by the Community "
+        "Interest Company (Amendment) Regulations 2014: dividends at most 35% of the "
+        "distributable profits (docs/evidence.md §24)",
+        "Most of a year's distributable surplus a CIC may pay out as dividends.", ge=0, le=1)
+    dividend_payout_share: float = P(
+        0.0, "share of distributable profits",
+        "assumption: a CIC limited by guarantee pays no dividend",
+        "Share of the year's distributable surplus the board would pay out (the cap applies).",
+        ge=0, le=1)
+    employee_owned_share: float = P(
+        0.0, "share", "assumption: 1 for a staff mutual whose staff are all members",
+        "Share of staff who are members or shareholders of the CIC.", ge=0, le=1)
+    retention_effect: float = P(
+        0.15, "share", "assumption: employee-owned businesses report lower staff turnover "
+        "(docs/evidence.md §24); no figure for public-service mutuals found",
+        "Fall in the resignation hazard at full employee ownership: the host's "
+        "resignation_multiplier is scaled by 1 − retention_effect × employee_owned_share.",
+        ge=0, le=1)
+    trust_grant_eligibility: float = P(
+        0.5, "share", "assumption: a CIC cannot register as a charity, and many trusts fund "
+        "only charities (docs/evidence.md §24)",
+        "Share of the charitable income a charity would raise that a CIC can raise: its "
+        "charitable_income_gbp_per_year is scaled by it.", ge=0, le=1)
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -1066,6 +1103,9 @@ class Hosting(Strict):
     partnership: JointPartnership = P(
         JointPartnership(), "-", "issue #13: a joint partnership of councils (docs/model.md "
         "§7.6)", "Joint partnership rules; off unless enabled.")
+    cic: CommunityInterestCompany = P(
+        CommunityInterestCompany(), "-", "issue #13: a staff mutual or community interest "
+        "company (docs/model.md §7.7)", "Community interest company rules; off unless enabled.")
 
     @property
     def lgps_scheme(self) -> bool:
@@ -1379,6 +1419,9 @@ class Scenario(Strict):
                 if grants[name].basis != "fixed":
                     raise ValueError(f"{key}: the grant {name!r} is a contract and must have "
                                      f"basis = \"fixed\", got {grants[name].basis!r}")
+            if hosting.cic.enabled and hosting.model != "independent_company":
+                raise ValueError(f"{where}.cic: a community interest company is a company "
+                                 f"(model = \"independent_company\"), got {hosting.model!r}")
             if hosting.teckal.enabled and hosting.partnership.enabled:
                 raise ValueError(f"{where}: teckal and partnership cannot both be enabled "
                                  f"(one legal form per host)")
