@@ -21,6 +21,7 @@ from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
     Array,
+    CharityParameters,
     CicParameters,
     CommissionParameters,
     ElectionParameters,
@@ -93,6 +94,11 @@ def _host(hosting: Any, replicates: int) -> HostParameters:
             * (1.0 - cic.retention_effect * cic.employee_owned_share))
         derived["charitable_income_gbp_per_year"] = every(
             hosting.charitable_income_gbp_per_year * cic.trust_grant_eligibility)
+    charity = hosting.charity  # its trustees' expenses are governance costs
+    if charity.enabled:
+        derived["governance_gbp_per_year"] = every(
+            hosting.governance_gbp_per_year
+            + charity.trustees * charity.trustee_expenses_gbp_per_year)
     return HostParameters(**derived, **{
         f.name: every(getattr(hosting, f.name)) for f in fields(HostParameters)
         if f.name not in derived})
@@ -220,11 +226,12 @@ def _la_indices(codes: tuple[int, ...], las: LAPopulation, key: str) -> Array:
 
 
 def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
-    """Each host's legal-form rules (docs/model.md §7.5–§7.7)."""
+    """Each host's legal-form rules (docs/model.md §7.5–§7.8)."""
     grants = [g.name for g in scenario.finance.grants]
     teckal: list[TeckalParameters | None] = []
     partnership: list[PartnershipParameters | None] = []
     cic: list[CicParameters | None] = []
+    charity: list[CharityParameters | None] = []
     for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes)):
         t = hosting.teckal
         if t.enabled:
@@ -257,7 +264,10 @@ def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
         cic.append(CicParameters(dividend_cap_share=c.dividend_cap_share,
                                  dividend_payout_share=c.dividend_payout_share)
                    if c.enabled else None)
-    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership), cic=tuple(cic))
+        charity.append(CharityParameters(vat_apportionment=hosting.charity.vat_apportionment)
+                       if hosting.charity.enabled else None)
+    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership), cic=tuple(cic),
+                     charity=tuple(charity))
 
 
 def _services(scenario: Scenario) -> ServiceTable:

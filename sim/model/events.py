@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
-from sim.model import cic, partnership, teckal
+from sim.model import charity, cic, partnership, teckal
 from sim.model.codes import FailureRule, ServiceStatus
 from sim.model.external import general_election, spending_review
 from sim.model.finance import (
@@ -54,6 +54,7 @@ class EventKind(StrEnum):
     PARTNERSHIP_YEAR_END = "partnership_year_end"
     PARTNERSHIP_TERM_END = "partnership_term_end"
     CIC_YEAR_END = "cic_year_end"
+    CHARITY_YEAR_END = "charity_year_end"
     GRANT_START = "grant_start"
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
@@ -109,6 +110,7 @@ class Event:
             EventKind.PARTNERSHIP_YEAR_END: "partners meet the year's deficit",
             EventKind.PARTNERSHIP_TERM_END: "partnership term ends: partners may leave or join",
             EventKind.CIC_YEAR_END: "community interest company's year end: capped dividend",
+            EventKind.CHARITY_YEAR_END: "charity's year end: VAT recovery share",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
             EventKind.GRANT_MILESTONE: "grant milestone",
@@ -371,6 +373,8 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
             every(term, term, EventKind.PARTNERSHIP_TERM_END, partnership.term_end)
     if any(rules is not None for rules in params.forms.cic):
         every(year_end, 12, EventKind.CIC_YEAR_END, cic.pay_dividend)
+    if any(rules is not None for rules in params.forms.charity):
+        every(year_end, 12, EventKind.CHARITY_YEAR_END, charity.set_vat_share)
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

@@ -2,9 +2,10 @@
 
 Each form's rules live in a module of their own — :mod:`sim.model.teckal` (a council-owned
 company, docs/model.md §7.5), :mod:`sim.model.partnership` (a joint partnership of councils,
-§7.6) and :mod:`sim.model.cic` (a staff mutual as a community interest company, §7.7) —
-and act only where the current host has that form (``hosting.<form>.enabled``). This module
-gathers them: :func:`month_start` and :func:`month_end` are the month's two entries in
+§7.6), :mod:`sim.model.cic` (a staff mutual as a community interest company, §7.7) and
+:mod:`sim.model.charity` (a charity on a multi-year grant, §7.8) — and act only where the
+current host has that form (``hosting.<form>.enabled``). This module gathers them:
+:func:`month_start` and :func:`month_end` are the month's two entries in
 :mod:`sim.model.simulation`, :data:`FORM_METRICS` and :func:`record_forms` the month-end
 record's; the forms' yearly and term events are on the calendar (:mod:`sim.model.events`).
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import MonthStreams
-from sim.model import cic, partnership, teckal
+from sim.model import charity, cic, partnership, teckal
 from sim.model.parameters import Parameters
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ FORM_METRICS: dict[str, str] = {
                 "docs/model.md §7.6)",
     "partner_deficit_paid_gbp": "deficit the partners of a joint partnership paid in the month "
                                 "by their agreed shares (£; also in income_host_support_gbp)",
+    "charity_vat_share": "share of the VAT on non-pay costs a charity recovers this fiscal year: "
+                         "last year's business income ÷ all income (0–1; 0 for any other host, "
+                         "docs/model.md §7.8)",
 }
 """The forms' per-month metrics, with their definitions (documented in docs/outputs.md)."""
 
@@ -47,14 +51,16 @@ def month_start(state: BatchState, params: Parameters, streams: MonthStreams,
     teckal.cap_outside_sales(state, params, streams, month)
     partnership.set_up(state, params, streams, month)
     cic.set_up(state, params, streams, month)
+    charity.set_up(state, params, streams, month)
 
 
 def month_end(state: BatchState, params: Parameters, streams: MonthStreams,
               month: int) -> None:
     """Month end: a Teckal company at its cap declines the month's outside joiners, then adds
-    the month's activity to the year's tally."""
+    the month's activity to the year's tally; a charity recovers its share of the month's VAT."""
     teckal.decline_outside_joins(state, params, streams, month)
     teckal.note_activity(state, params, streams, month)
+    charity.recover_vat(state, params, streams, month)
 
 
 def record_forms(state: BatchState, params: Parameters, month: int,
@@ -75,4 +81,7 @@ def record_forms(state: BatchState, params: Parameters, month: int,
     else:
         metrics["partners"][month] = 0.0
         metrics["partner_deficit_paid_gbp"][month] = 0.0
-
+    c = state.form_state.get("charity")
+    metrics["charity_vat_share"][month] = (
+        c.vat_share if charity.current_rules(state, params) is not None and c is not None
+        else 0.0)

@@ -31,6 +31,7 @@ from sim.data import LAPopulation
 from sim.model.codes import Role
 
 __all__ = [
+    "CharityParameters",
     "CicParameters",
     "CommissionParameters",
     "ElectionParameters",
@@ -504,6 +505,14 @@ class CicParameters:
 
 
 @dataclass(frozen=True)
+class CharityParameters:
+    """A charity's rules under one host (docs/model.md §7.8); its trustees' expenses are
+    already in the host's governance cost."""
+
+    vat_apportionment: bool
+
+
+@dataclass(frozen=True)
 class FormTable:
     """The legal forms' own rules by host (``hosts[0]`` the first host, then one per change
     of host): ``None`` where a host does not have that form."""
@@ -511,6 +520,7 @@ class FormTable:
     teckal: tuple[TeckalParameters | None, ...] = ()
     partnership: tuple[PartnershipParameters | None, ...] = ()
     cic: tuple[CicParameters | None, ...] = ()
+    charity: tuple[CharityParameters | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pydantic import (
 
 __all__ = [
     "CHARITABLE_FORMS",
+    "Charity",
     "Commissions",
     "CommunityInterestCompany",
     "Election",
@@ -959,6 +960,32 @@ class CommunityInterestCompany(Strict):
         "charitable_income_gbp_per_year is scaled by it.", ge=0, le=1)
 
 
+class Charity(Strict):
+    """A charity on a multi-year grant (docs/model.md §7.8)."""
+
+    enabled: bool = P(
+        False, "-", "Charities Act 2011; the CoE proposal Appendix 3 (Foundations, Coram); "
+        "docs/evidence.md §24",
+        "The host is a registered charity (a charitable company): unpaid trustees, and the "
+        "VAT it may recover apportioned between its business and non-business income.")
+    trustees: int = P(
+        9, "people", "Charity Commission, The essential trustee (CC3): at least three "
+        "trustees; nine an assumption for a national charity's board",
+        "Trustees on the board.", ge=3, le=30)
+    trustee_expenses_gbp_per_year: float = P(
+        1000.0, "GBP/year per trustee",
+        "assumption: trustees are unpaid (Charities Act 2011 ss.185–188 restrict pay) but "
+        "are reimbursed travel and meeting costs",
+        "Expenses of each trustee, added to the host's governance cost.", ge=0, le=1e6)
+    vat_apportionment: bool = P(
+        True, "-", "VAT Act 1994 s.24(5); HMRC VAT Notice 701/1 (charities): input VAT is "
+        "recoverable only on business activities, apportioned by a fair method such as "
+        "income (docs/evidence.md §24)",
+        "Recover the share of the VAT on non-pay costs that last year's business income "
+        "(subscriptions, commissions) is of all income; grants and donations are "
+        "non-business.")
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -1106,6 +1133,9 @@ class Hosting(Strict):
     cic: CommunityInterestCompany = P(
         CommunityInterestCompany(), "-", "issue #13: a staff mutual or community interest "
         "company (docs/model.md §7.7)", "Community interest company rules; off unless enabled.")
+    charity: Charity = P(
+        Charity(), "-", "issue #13: a charity on a multi-year grant (docs/model.md §7.8)",
+        "Charity rules; off unless enabled.")
 
     @property
     def lgps_scheme(self) -> bool:
@@ -1422,6 +1452,12 @@ class Scenario(Strict):
             if hosting.cic.enabled and hosting.model != "independent_company":
                 raise ValueError(f"{where}.cic: a community interest company is a company "
                                  f"(model = \"independent_company\"), got {hosting.model!r}")
+            if hosting.charity.enabled and hosting.model not in CHARITABLE_FORMS:
+                raise ValueError(f"{where}.charity: only {' or '.join(CHARITABLE_FORMS)} can be "
+                                 f"a charity, got {hosting.model!r}")
+            if hosting.charity.enabled and hosting.cic.enabled:
+                raise ValueError(f"{where}: a community interest company cannot be a charity "
+                                 f"(cic and charity cannot both be enabled)")
             if hosting.teckal.enabled and hosting.partnership.enabled:
                 raise ValueError(f"{where}: teckal and partnership cannot both be enabled "
                                  f"(one legal form per host)")
