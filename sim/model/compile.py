@@ -21,20 +21,25 @@ from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
     Array,
+    CharityParameters,
+    CicParameters,
     CommissionParameters,
     ElectionParameters,
     EventParameters,
     FinanceParameters,
+    FormTable,
     FundingCaseParameters,
     GrantParameters,
     HostParameters,
     HostTable,
     MarketParameters,
     Parameters,
+    PartnershipParameters,
     PortfolioParameters,
     ProgrammeParameters,
     ServiceTable,
     SpendingReviewParameters,
+    TeckalParameters,
     TimeParameters,
     UptakeParameters,
     ViabilityParameters,
@@ -82,6 +87,18 @@ def _host(hosting: Any, replicates: int) -> HostParameters:
                "fixed_costs_gbp_per_month": every(np.nan),
                "cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan),
                "pay_cost_per_head_gbp_per_month": np.full((replicates, len(Role)), np.nan)}
+    cic = hosting.cic  # delivery models part 1 (issue #13): a CIC's retention and trust grants
+    if cic.enabled:
+        derived["resignation_multiplier"] = every(
+            hosting.resignation_multiplier
+            * (1.0 - cic.retention_effect * cic.employee_owned_share))
+        derived["charitable_income_gbp_per_year"] = every(
+            hosting.charitable_income_gbp_per_year * cic.trust_grant_eligibility)
+    charity = hosting.charity  # its trustees' expenses are governance costs
+    if charity.enabled:
+        derived["governance_gbp_per_year"] = every(
+            hosting.governance_gbp_per_year
+            + charity.trustees * charity.trustee_expenses_gbp_per_year)
     return HostParameters(**derived, **{
         f.name: every(getattr(hosting, f.name)) for f in fields(HostParameters)
         if f.name not in derived})
@@ -194,7 +211,63 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
     sections["hosting"] = replace(hosts, hosts=tuple(
         _with_running_costs(h, finance, workforce, R) for h in hosts.hosts))
     return Parameters(replicates=R, las=las, prices_gbp_per_year=finance.la_prices(
-        las.child_population), **sections)
+        las.child_population), forms=_forms(s, las), **sections)
+
+
+# --- delivery models part 1 (issue #13) ---
+
+
+def _la_indices(codes: tuple[int, ...], las: LAPopulation, key: str) -> Array:
+    index = {int(code): i for i, code in enumerate(las.codes)}
+    unknown = [code for code in codes if code not in index]
+    if unknown:
+        raise ValueError(f"unknown LA code(s) {unknown} in {key}")
+    return np.array([index[code] for code in codes], dtype=np.int64)
+
+
+def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
+    """Each host's legal-form rules (docs/model.md §7.5–§7.8)."""
+    grants = [g.name for g in scenario.finance.grants]
+    teckal: list[TeckalParameters | None] = []
+    partnership: list[PartnershipParameters | None] = []
+    cic: list[CicParameters | None] = []
+    charity: list[CharityParameters | None] = []
+    for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes)):
+        t = hosting.teckal
+        if t.enabled:
+            owners = np.zeros(las.count, dtype=bool)
+            owners[_la_indices(t.owner_las, las, "hosting.teckal.owner_las")] = True
+            teckal.append(TeckalParameters(
+                owners=owners, activity_threshold=t.activity_threshold,
+                contract_grant=grants.index(t.owner_contract_grant)
+                if t.owner_contract_grant else -1,
+                commissions_owner_share=t.commissions_owner_share,
+                capped=t.outside_sales == "capped", cap_margin=t.cap_margin,
+                tender_win_prob=t.tender_win_prob, tender_cost_gbp=t.tender_cost_gbp))
+        else:
+            teckal.append(None)
+        j = hosting.partnership
+        if j.enabled:
+            founders = _la_indices(j.partner_las, las, "hosting.partnership.partner_las")
+            weights = list(j.deficit_shares) or [1.0] * len(founders)
+            shares = np.array(weights + [j.joiner_share] * (j.max_partners - len(founders)))
+            g = grants.index(j.contract_grant) if j.contract_grant else -1
+            partnership.append(PartnershipParameters(
+                founders=founders, shares=shares, max_partners=j.max_partners,
+                contract_grant=g,
+                term_months=j.term_months, leave_prob_at_term_end=j.leave_prob_at_term_end,
+                join_prob_at_term_end=j.join_prob_at_term_end,
+                annual_deficit_limit_gbp=j.annual_deficit_limit_gbp))
+        else:
+            partnership.append(None)
+        c = hosting.cic
+        cic.append(CicParameters(dividend_cap_share=c.dividend_cap_share,
+                                 dividend_payout_share=c.dividend_payout_share)
+                   if c.enabled else None)
+        charity.append(CharityParameters(vat_apportionment=hosting.charity.vat_apportionment)
+                       if hosting.charity.enabled else None)
+    return FormTable(teckal=tuple(teckal), partnership=tuple(partnership), cic=tuple(cic),
+                     charity=tuple(charity))
 
 
 def _services(scenario: Scenario) -> ServiceTable:

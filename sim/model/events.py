@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
+from sim.model import charity, cic, partnership, teckal
 from sim.model.codes import FailureRule, ServiceStatus
 from sim.model.external import general_election, spending_review
 from sim.model.finance import (
@@ -48,6 +49,12 @@ class EventKind(StrEnum):
     """What an event is (its value is what the outputs' ``kind`` column holds)."""
 
     HOST_SET_UP = "host_set_up"
+    # --- delivery models part 1 (issue #13) ---
+    TECKAL_ACTIVITY_TEST = "teckal_activity_test"
+    PARTNERSHIP_YEAR_END = "partnership_year_end"
+    PARTNERSHIP_TERM_END = "partnership_term_end"
+    CIC_YEAR_END = "cic_year_end"
+    CHARITY_YEAR_END = "charity_year_end"
     GRANT_START = "grant_start"
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
@@ -69,7 +76,12 @@ grant, renewed or not); the new
 host is in place (its staff lost) before the reorganisation, the April renewals, the year's
 charitable income and the launch decisions of its first month; LAs merge before they renew;
 launch decisions come last, with the month's staff and capacity as the other events left
-them."""
+them. A Teckal company's activity test comes before any grant renewal decision of its month
+(a contract's renewal is a direct award only while the company is exempt); a partnership's
+partners meet the year's deficit before the April renewals and prices read the reserves, and
+before any partner leaves at a term's end (a leaver pays its share of the year it was in); a
+community interest company pays its dividend from the reserves at 31 March, before the April
+prices read them."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,11 @@ class Event:
         """The event in words, for people (tables and logs); code reads kind and subject."""
         words = {
             EventKind.HOST_SET_UP: "host set-up",
+            EventKind.TECKAL_ACTIVITY_TEST: "activity test of a council-owned company",
+            EventKind.PARTNERSHIP_YEAR_END: "partners meet the year's deficit",
+            EventKind.PARTNERSHIP_TERM_END: "partnership term ends: partners may leave or join",
+            EventKind.CIC_YEAR_END: "community interest company's year end: capped dividend",
+            EventKind.CHARITY_YEAR_END: "charity's year end: VAT recovery share",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
             EventKind.GRANT_MILESTONE: "grant milestone",
@@ -345,6 +362,19 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
     at(0, EventKind.HOST_SET_UP, host_set_up, hosts.models[0])
     for i, month in enumerate(hosts.change_month):
         at(month, EventKind.HOST_CHANGE, partial(host_change, i), hosts.models[i + 1])
+    # --- delivery models part 1 (issue #13) ---
+    year_end = april if april > 0 else 12  # the first April after a fiscal year has run
+    if any(rules is not None for rules in params.forms.teckal):
+        every(year_end, 12, EventKind.TECKAL_ACTIVITY_TEST, teckal.activity_test)
+    partnerships = [rules for rules in params.forms.partnership if rules is not None]
+    if partnerships:
+        every(year_end, 12, EventKind.PARTNERSHIP_YEAR_END, partnership.meet_deficit)
+        for term in sorted({rules.term_months for rules in partnerships}):
+            every(term, term, EventKind.PARTNERSHIP_TERM_END, partnership.term_end)
+    if any(rules is not None for rules in params.forms.cic):
+        every(year_end, 12, EventKind.CIC_YEAR_END, cic.pay_dividend)
+    if any(rules is not None for rules in params.forms.charity):
+        every(year_end, 12, EventKind.CHARITY_YEAR_END, charity.set_vat_share)
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS", "GrantBook",
-           "HALF_PENNY", "InvoiceBook", "NOT_BILLED",
+           "HALF_PENNY", "InvoiceBook", "NOT_BILLED", "TRANSFERS",
            "INCOME_SOURCES", "COST_TYPES", "EXTERNAL_INCOME", "add_commissions",
            "arrive_commissions", "charitable_income", "claim_grants",
            "commission_rate_per_month", "decide_renewals", "grant_income", "grant_income_at_risk",
@@ -49,10 +49,15 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                   "host_support")
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
-              "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender")
+              "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender",
+              "dividend")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
-rule rather than by :func:`monthly_cashflow`."""
+rule rather than by :func:`monthly_cashflow`; so is ``dividend``, a community interest
+company's capped distribution to its members (docs/model.md §7.7)."""
+TRANSFERS = ("surrender", "dividend")
+"""Cost lines that are transfers, not costs of provision (left out of the cost per member and
+the benefit–cost ratio)."""
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
 """Income sources the caller computes from the state; host support follows from the host."""
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.finance import TRANSFERS
+
 __all__ = ["KPIS", "RUNWAY_CAP_MONTHS", "compute_kpis", "cliff_month"]
 
 RUNWAY_CAP_MONTHS = 120.0
@@ -45,9 +47,10 @@ KPIS: dict[str, str] = {
     "value_delivered_total_gbp": "value of live services to member LAs over the horizon (£)",
     "value_delivered_total_hours": "value delivered over the horizon in LA analyst hours",
     "benefit_cost_ratio": "value delivered to LAs over the horizon ÷ costs of provision over the "
-                          "horizon (all costs but surrenders) "
+                          "horizon (all costs but transfers: surrenders and dividends) "
                           "(NaN if no costs)",
-    "cost_per_member_gbp_y10": "costs of provision (all costs but surrenders) in year 10 ÷ "
+    "cost_per_member_gbp_y10": "costs of provision (all costs but transfers: surrenders and "
+                               "dividends) in year 10 ÷ "
                                "average member LAs in year 10 (£ per member per year; NaN with no "
                                "members; last 12 months if the horizon is shorter)",
     "bad_debts_total_gbp": "subscription invoices written off over the horizon: LAs that left "
@@ -140,8 +143,9 @@ def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray | 
     out["leavers_total"] = metrics["leavers"].sum(axis=1)
     out["value_delivered_total_gbp"] = metrics["value_delivered_gbp"].sum(axis=1)
     out["value_delivered_total_hours"] = metrics["value_delivered_hours"].sum(axis=1)
-    # Costs of provision: a surrender (a department's balance handed back) is no cost of it.
-    provision = costs - metrics["costs_surrender_gbp"]
+    # Costs of provision: a transfer (a department's balance handed back, a CIC's dividend)
+    # is no cost of it.
+    provision = costs - sum(metrics[f"costs_{t}_gbp"] for t in TRANSFERS)
     total_costs = provision.sum(axis=1)
     last_year = slice(y10 - 11 if T >= 12 else 0, y10 + 1)
     member_years = metrics["members"][:, last_year].mean(axis=1)

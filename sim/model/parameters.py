@@ -31,21 +31,26 @@ from sim.data import LAPopulation
 from sim.model.codes import Role
 
 __all__ = [
+    "CharityParameters",
+    "CicParameters",
     "CommissionParameters",
     "ElectionParameters",
     "EventParameters",
     "FinanceParameters",
+    "FormTable",
     "FundingCaseParameters",
     "GrantParameters",
     "HostParameters",
     "HostTable",
     "MarketParameters",
+    "PartnershipParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
     "PortfolioParameters",
     "ProgrammeParameters",
     "ServiceTable",
     "SpendingReviewParameters",
+    "TeckalParameters",
     "TimeParameters",
     "UptakeParameters",
     "ViabilityParameters",
@@ -452,6 +457,72 @@ class ViabilityParameters:
     grace_months: int
 
 
+# --- delivery models part 1 (issue #13) ---
+
+
+@dataclass(frozen=True)
+class TeckalParameters:
+    """A council-owned (Teckal) company's rules under one host (docs/model.md §7.5)."""
+
+    owners: Array
+    """bool[N], the owner councils"""
+    activity_threshold: float
+    contract_grant: int
+    """index of the owners' contract in ``finance.grants`` (−1: none)"""
+    commissions_owner_share: float
+    capped: bool
+    cap_margin: float
+    tender_win_prob: float
+    tender_cost_gbp: float
+
+
+@dataclass(frozen=True)
+class PartnershipParameters:
+    """A joint partnership of councils under one host (docs/model.md §7.6)."""
+
+    founders: Array
+    """int64[F], LA index of each founding partner"""
+    shares: Array
+    """float64[P], the agreed share weight of each seat (founders first, then joiners' seats,
+    ``P = max_partners``)"""
+    max_partners: int
+    contract_grant: int
+    """index of the partners' contracts in ``finance.grants`` (−1: none): its
+    ``amount_gbp_per_year`` is each partner's guaranteed contract"""
+    term_months: int
+    leave_prob_at_term_end: float
+    join_prob_at_term_end: float
+    annual_deficit_limit_gbp: float
+
+
+@dataclass(frozen=True)
+class CicParameters:
+    """A community interest company's rules under one host (docs/model.md §7.7); its effect
+    on retention and charitable income is already in the host's parameters."""
+
+    dividend_cap_share: float
+    dividend_payout_share: float
+
+
+@dataclass(frozen=True)
+class CharityParameters:
+    """A charity's rules under one host (docs/model.md §7.8); its trustees' expenses are
+    already in the host's governance cost."""
+
+    vat_apportionment: bool
+
+
+@dataclass(frozen=True)
+class FormTable:
+    """The legal forms' own rules by host (``hosts[0]`` the first host, then one per change
+    of host): ``None`` where a host does not have that form."""
+
+    teckal: tuple[TeckalParameters | None, ...] = ()
+    partnership: tuple[PartnershipParameters | None, ...] = ()
+    cic: tuple[CicParameters | None, ...] = ()
+    charity: tuple[CharityParameters | None, ...] = ()
+
+
 @dataclass(frozen=True)
 class Parameters:
     """Everything the model reads, for a batch of ``replicates`` replicates of ``las``."""
@@ -469,6 +540,9 @@ class Parameters:
     viability: ViabilityParameters
     prices_gbp_per_year: Array
     """float64[R, N], each LA's subscription once members pay (derived from the bands)"""
+    # --- delivery models part 1 (issue #13) ---
+    forms: FormTable = field(default_factory=FormTable)
+    """the legal forms' own rules by host (docs/model.md §7.5–§7.6)"""
 
 
 # --------------------------------------------------------------------------- helpers

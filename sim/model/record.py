@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
 from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
-from sim.model.finance import COST_TYPES, INCOME_SOURCES
+from sim.model.finance import COST_TYPES, INCOME_SOURCES, TRANSFERS
+from sim.model.forms import FORM_METRICS, record_forms
 from sim.model.parameters import Parameters
 from sim.model.performance import value_delivered
 from sim.model.portfolio import member_support_fte, volunteer_fte
@@ -101,10 +102,11 @@ METRICS: dict[str, str] = {
     # Finance, hosting and external events.
     "value_delivered_hours": "value delivered to member LAs in LA analyst hours "
                              "(value_delivered_gbp ÷ finance.la_analyst_cost_gbp_per_hour)",
-    "cost_per_member_gbp": "costs of provision in the month (all costs but a surrender) ÷ "
+    "cost_per_member_gbp": "costs of provision in the month (all costs but transfers: a "
+                           "surrender or a dividend) ÷ "
                            "member LAs at month end (£; NaN with no members)",
     "benefit_cost_ratio": "value delivered ÷ costs of provision in the month (all costs but a "
-                          "surrender; NaN when they are 0)",
+                          "surrender or a dividend; NaN when they are 0)",
     "core_budget_gbp_per_year": "core budget set by spending reviews and the election (£/year; "
                                 "0 before it starts and after closure)",
     "grant_milestones_missed": "grants ended in the month because fewer services were live than "
@@ -148,6 +150,7 @@ METRICS: dict[str, str] = {
                  "in 2026/27 prices",
     "subscription_price_index": "subscription list prices ÷ their 2026/27 level, stepped each "
                                 "April by finance.subscription_uplift (x)",
+    **FORM_METRICS,  # delivery models part 1 (issue #13)
 }
 """Every per-month metric, with its definition and unit (documented in docs/outputs.md)."""
 
@@ -270,7 +273,8 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["cpi_index"][month] = state.cpi_index
     m["subscription_price_index"][month] = state.price_index
     value = m["value_delivered_gbp"][month]
-    costs = m["costs_total_gbp"][month] - m["costs_surrender_gbp"][month]  # of provision
+    costs = m["costs_total_gbp"][month] - sum(m[f"costs_{t}_gbp"][month]
+                                              for t in TRANSFERS)  # of provision
     members = m["members"][month]
     m["value_delivered_hours"][month] = (value / state.cpi_index
                                          / finance.la_analyst_cost_gbp_per_hour)
@@ -278,3 +282,4 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
         m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
         m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
     record.funding_schedule[month] = state.funding_due_gbp_per_month
+    record_forms(state, params, month, m)  # delivery models part 1 (issue #13)

@@ -17,6 +17,7 @@ from sim.engine import Calendar, RandomStreams
 from sim.model import (
     external,
     finance,
+    forms,
     host,
     pensions,
     performance,
@@ -34,12 +35,14 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
-MONTH_START = (pensions.transition, external.arrive_programmes, finance.arrive_commissions,
-               finance.note_income_due, host.serve_redundancies, host.restore_posts,
-               team.plan_team)
+MONTH_START = (pensions.transition, forms.month_start, external.arrive_programmes,
+               finance.arrive_commissions, finance.note_income_due, host.serve_redundancies,
+               host.restore_posts, team.plan_team)
 """Rules at the start of each month's step, after the calendar's events, in this order: the
-month's place in a transition after a change of host (productivity, double running); the
-cash-shortage redundancies come before the team review, which plans on what is left."""
+month's place in a transition after a change of host (productivity, double running); the legal
+form's own rules (issue #13: owners and partners, contracts, a cap on outside sales) before
+the income due is read; the cash-shortage redundancies come before the team review, which
+plans on what is left."""
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
            portfolio.advance_portfolio, finance.pay_and_collect, host.apply_failure_rule)
@@ -47,12 +50,13 @@ SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
 are maintained and built, the money moves, and the host acts on the result."""
 
 MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
-             performance.remember_month)
+             performance.remember_month, forms.month_end)
 """Rules after the last sub-step, before the month is recorded, in this order: in a March, an
 annuality host takes back a positive balance (nothing is carried across 31 March); the host's
 month-end failure rule reads the balance that is carried; the host closes a Centre that has
 stayed not viable too long; and the month's value and costs are added to the record funders
-judge."""
+judge; last, the legal form's own tally of the month (issue #13: a Teckal company's activity
+for its owners and for others)."""
 
 
 @dataclass

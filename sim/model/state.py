@@ -10,6 +10,7 @@ state from one sub-step to the next.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -226,6 +227,10 @@ class BatchState:
     """the CPI ÷ its 2026/27 level, stepped each April by the year's CPI rate"""
     price_index: float = 1.0
     """the subscription list prices ÷ their 2026/27 level, stepped each April"""
+    # --- delivery models part 1 (issue #13) ---
+    form_state: dict[str, Any] = field(default_factory=dict)
+    """the legal form's own books by form name (``teckal``, ``partnership``), made when the
+    form's host first acts (docs/model.md §7.5–§7.6)"""
 
     @property
     def replicates(self) -> int:

@@ -23,7 +23,9 @@ from pydantic import (
 
 __all__ = [
     "CHARITABLE_FORMS",
+    "Charity",
     "Commissions",
+    "CommunityInterestCompany",
     "Election",
     "Events",
     "Finance",
@@ -32,6 +34,8 @@ __all__ = [
     "HOST_MODELS",
     "HostChange",
     "Hosting",
+    "JointPartnership",
+    "TeckalCompany",
     "NationalProgrammes",
     "SpendingReview",
     "SubscriptionBand",
@@ -790,6 +794,198 @@ class Finance(Strict):
         return self
 
 
+# --- delivery models part 1 (issue #13) ---
+
+
+def _codes_unique(codes: tuple[int, ...], what: str) -> tuple[int, ...]:
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"{what} must name each LA once, got {list(codes)}")
+    return codes
+
+
+class TeckalCompany(Strict):
+    """A council-owned company procured by its owners without tender (docs/model.md §7.5)."""
+
+    enabled: bool = P(
+        False, "-", "Procurement Act 2023 Schedule 2 para 2 (vertical arrangements; the Teckal "
+        "exemption, docs/evidence.md §24)",
+        "The host is a company owned by councils: its owners award it their contract without "
+        "tender while more than activity_threshold of its activity is for them.")
+    owner_las: tuple[int, ...] = P(
+        (), "DfE LA codes", "assumption: the owner councils (sim/data/la_reference.csv codes)",
+        "LA codes of the owner councils; they are members from month 0 (they own it).",
+        max_length=153)
+    activity_threshold: float = P(
+        0.8, "share",
+        "Procurement Act 2023 Schedule 2 para 2: more than 80% of the company's activities "
+        "carried out for the controlling authorities (docs/evidence.md §24)",
+        "Share of the year's activity that must be for the owners (strictly more than it) "
+        "for the exemption to hold.", ge=0, le=1)
+    owner_contract_grant: str = P(
+        "", "-", "assumption: the owners' direct award is modelled as a fixed grant",
+        "Name of the finance.grants entry that is the owners' contract, awarded without "
+        "tender (empty: none; the owners' subscriptions alone are their activity).")
+    commissions_owner_share: float = P(
+        0.0, "share", "assumption: commissions come from LAs, regions and departments other "
+        "than the owners",
+        "Share of commissions income counted as activity for the owners.", ge=0, le=1)
+    outside_sales: Literal["capped", "uncapped"] = P(
+        "capped", "-", "assumption: a Teckal company manages its outside trade to keep the "
+        "exemption",
+        "capped: the company takes no new outside member while its outside share of activity "
+        "is at the cap (1 − activity_threshold − cap_margin); uncapped: it sells to anyone and "
+        "loses the exemption in a year its outside share passes 1 − activity_threshold.")
+    cap_margin: float = P(
+        0.02, "share", "assumption: a safety margin below the legal limit",
+        "capped: how far below the legal limit the company stops taking outside members.",
+        ge=0, le=1)
+    tender_win_prob: float = P(
+        0.5, "probability", "assumption: an incumbent wins half of open tenders",
+        "Chance the company wins the owners' contract when the owners must tender it (the "
+        "exemption lost, or its renewal while not exempt).", ge=0, le=1)
+    tender_cost_gbp: float = P(
+        20000.0, "GBP", "assumption: a competitive bid's cost to a small supplier",
+        "Bid cost to the company when the owners' contract is tendered (a one-off cost).",
+        ge=0, le=1e8)
+
+    @field_validator("owner_las")
+    @classmethod
+    def _owners_once(cls, codes: tuple[int, ...]) -> tuple[int, ...]:
+        return _codes_unique(codes, "owner_las")
+
+    @model_validator(mode="after")
+    def _owners_given(self) -> TeckalCompany:
+        if self.enabled and not self.owner_las:
+            raise ValueError("owner_las must name at least one owner council when enabled")
+        return self
+
+
+class JointPartnership(Strict):
+    """Councils that jointly run the Centre, guarantee its contract and share its deficit
+    (docs/model.md §7.6)."""
+
+    enabled: bool = P(
+        False, "-", "DfE 2016 workshop §4C, §4G (Achieving for Children; councils jointly "
+        "delivering services); Local Government Act 1972 s.101–102 (joint arrangements)",
+        "The host is a partnership of councils: each partner guarantees its contract for a "
+        "term, and the partners meet a year-end deficit by agreed shares.")
+    partner_las: tuple[int, ...] = P(
+        (), "DfE LA codes", "assumption: the founding partners (sim/data/la_reference.csv codes)",
+        "LA codes of the founding partners; they are members from month 0.", max_length=153)
+    deficit_shares: tuple[float, ...] = P(
+        (), "weights", "assumption: equal shares unless agreed otherwise",
+        "Agreed share of each founding partner (same order as partner_las; relative weights, "
+        "empty: equal).")
+    joiner_share: float = P(
+        1.0, "weight", "assumption: a joining council takes a founder's typical weight",
+        "Share weight of a council that joins later.", gt=0, le=1e6)
+    max_partners: int = P(
+        5, "count", "DfE 2016 workshop §4C: Achieving for Children considered capping its model "
+        "at five councils",
+        "Most partners at once (founders included).", ge=1, le=153)
+    contract_grant: str = P(
+        "", "-", "assumption: the partners' guaranteed contracts are modelled as a fixed grant",
+        "Name of the finance.grants entry that is the partners' guaranteed contracts: its "
+        "amount_gbp_per_year is each partner's contract, paid for each partner in the "
+        "partnership (empty: none).")
+    term_months: int = P(
+        60, "months", "assumption: a five-year partnership agreement",
+        "Length of a term; partners may leave only at a term's end.", ge=1, le=600)
+    leave_prob_at_term_end: float = P(
+        0.15, "probability", "assumption",
+        "Chance each partner leaves at a term's end.", ge=0, le=1)
+    join_prob_at_term_end: float = P(
+        0.1, "probability", "assumption",
+        "Chance each free seat (below max_partners) is taken by a new partner at a term's end.",
+        ge=0, le=1)
+    annual_deficit_limit_gbp: float = P(
+        250000.0, "GBP/year", "assumption: what partner councils will meet in a year",
+        "Most the partners together pay towards a year-end deficit; beyond it the deficit "
+        "stays with the Centre and the lead council's failure rule acts.", ge=0, le=1e9)
+
+    @field_validator("partner_las")
+    @classmethod
+    def _partners_once(cls, codes: tuple[int, ...]) -> tuple[int, ...]:
+        return _codes_unique(codes, "partner_las")
+
+    @model_validator(mode="after")
+    def _partners_fit(self) -> JointPartnership:
+        if self.enabled and not self.partner_las:
+            raise ValueError("partner_las must name at least one partner council when enabled")
+        if len(self.partner_las) > self.max_partners:
+            raise ValueError(f"partner_las must hold at most max_partners "
+                             f"({self.max_partners}) councils, got {len(self.partner_las)}")
+        if self.deficit_shares and len(self.deficit_shares) != len(self.partner_las):
+            raise ValueError(f"deficit_shares must give one share per partner "
+                             f"({len(self.partner_las)}), got {len(self.deficit_shares)}")
+        if any(w <= 0 for w in self.deficit_shares):
+            raise ValueError(f"deficit_shares must all be above 0, got "
+                             f"{list(self.deficit_shares)}")
+        return self
+
+
+class CommunityInterestCompany(Strict):
+    """A staff mutual run as a community interest company (docs/model.md §7.7)."""
+
+    enabled: bool = P(
+        False, "-", "Companies (Audit, Investigations and Community Enterprise) Act 2004 Part 2; "
+        "Community Interest Company Regulations 2005 (docs/evidence.md §24); DfE 2016 workshop "
+        "§3 (Epic CIC)",
+        "The host is a community interest company: its assets are locked, its dividends "
+        "capped, and (as a staff mutual) its staff own it.")
+    dividend_cap_share: float = P(
+        0.35, "share of distributable profits",
+        "Community Interest Company Regulations 2005 reg. 22, as amended by the Community "
+        "Interest Company (Amendment) Regulations 2014: dividends at most 35% of the "
+        "distributable profits (docs/evidence.md §24)",
+        "Most of a year's distributable surplus a CIC may pay out as dividends.", ge=0, le=1)
+    dividend_payout_share: float = P(
+        0.0, "share of distributable profits",
+        "assumption: a CIC limited by guarantee pays no dividend",
+        "Share of the year's distributable surplus the board would pay out (the cap applies).",
+        ge=0, le=1)
+    employee_owned_share: float = P(
+        0.0, "share", "assumption: 1 for a staff mutual whose staff are all members",
+        "Share of staff who are members or shareholders of the CIC.", ge=0, le=1)
+    retention_effect: float = P(
+        0.15, "share", "assumption: employee-owned businesses report lower staff turnover "
+        "(docs/evidence.md §24); no figure for public-service mutuals found",
+        "Fall in the resignation hazard at full employee ownership: the host's "
+        "resignation_multiplier is scaled by 1 − retention_effect × employee_owned_share.",
+        ge=0, le=1)
+    trust_grant_eligibility: float = P(
+        0.5, "share", "assumption: a CIC cannot register as a charity, and many trusts fund "
+        "only charities (docs/evidence.md §24)",
+        "Share of the charitable income a charity would raise that a CIC can raise: its "
+        "charitable_income_gbp_per_year is scaled by it.", ge=0, le=1)
+
+
+class Charity(Strict):
+    """A charity on a multi-year grant (docs/model.md §7.8)."""
+
+    enabled: bool = P(
+        False, "-", "Charities Act 2011; the CoE proposal Appendix 3 (Foundations, Coram); "
+        "docs/evidence.md §24",
+        "The host is a registered charity (a charitable company): unpaid trustees, and the "
+        "VAT it may recover apportioned between its business and non-business income.")
+    trustees: int = P(
+        9, "people", "Charity Commission, The essential trustee (CC3): at least three "
+        "trustees; nine an assumption for a national charity's board",
+        "Trustees on the board.", ge=3, le=30)
+    trustee_expenses_gbp_per_year: float = P(
+        1000.0, "GBP/year per trustee",
+        "assumption: trustees are unpaid (Charities Act 2011 ss.185–188 restrict pay) but "
+        "are reimbursed travel and meeting costs",
+        "Expenses of each trustee, added to the host's governance cost.", ge=0, le=1e6)
+    vat_apportionment: bool = P(
+        True, "-", "VAT Act 1994 s.24(5); HMRC VAT Notice 701/1 (charities): input VAT is "
+        "recoverable only on business activities, apportioned by a fair method such as "
+        "income (docs/evidence.md §24)",
+        "Recover the share of the VAT on non-pay costs that last year's business income "
+        "(subscriptions, commissions) is of all income; grants and donations are "
+        "non-business.")
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -926,6 +1122,20 @@ class Hosting(Strict):
         0.2, "share", "assumption",
         "reserves_policy rule: the most the subscription price may move from its list price "
         "in a year (0.2: between 80% and 120% of the list price).", ge=0, le=1)
+
+    # --- delivery models part 1 (issue #13) ---
+    teckal: TeckalCompany = P(
+        TeckalCompany(), "-", "issue #13: a council-owned company (docs/model.md §7.5)",
+        "Council-owned (Teckal) company rules; off unless enabled.")
+    partnership: JointPartnership = P(
+        JointPartnership(), "-", "issue #13: a joint partnership of councils (docs/model.md "
+        "§7.6)", "Joint partnership rules; off unless enabled.")
+    cic: CommunityInterestCompany = P(
+        CommunityInterestCompany(), "-", "issue #13: a staff mutual or community interest "
+        "company (docs/model.md §7.7)", "Community interest company rules; off unless enabled.")
+    charity: Charity = P(
+        Charity(), "-", "issue #13: a charity on a multi-year grant (docs/model.md §7.8)",
+        "Charity rules; off unless enabled.")
 
     @property
     def lgps_scheme(self) -> bool:
@@ -1216,6 +1426,41 @@ class Scenario(Strict):
             if i and month <= months[i - 1]:
                 raise ValueError(f"host_changes[{i}].month must be after "
                                  f"host_changes[{i - 1}].month ({months[i - 1]}), got {month}")
+        return self
+
+    # --- delivery models part 1 (issue #13) ---
+    @model_validator(mode="after")
+    def _form_grants_exist(self) -> Scenario:
+        grants = {g.name: g for g in self.finance.grants}
+        hosts = [("hosting", self.hosting), *((f"host_changes[{i}].hosting", c.hosting)
+                                              for i, c in enumerate(self.host_changes))]
+        for where, hosting in hosts:
+            for key, name in ((f"{where}.teckal.owner_contract_grant",
+                               hosting.teckal.owner_contract_grant if hosting.teckal.enabled
+                               else ""),
+                              (f"{where}.partnership.contract_grant",
+                               hosting.partnership.contract_grant
+                               if hosting.partnership.enabled else "")):
+                if not name:
+                    continue
+                if name not in grants:
+                    raise ValueError(f"{key} must name one of finance.grants "
+                                     f"({', '.join(grants) or 'none'}), got {name!r}")
+                if grants[name].basis != "fixed":
+                    raise ValueError(f"{key}: the grant {name!r} is a contract and must have "
+                                     f"basis = \"fixed\", got {grants[name].basis!r}")
+            if hosting.cic.enabled and hosting.model != "independent_company":
+                raise ValueError(f"{where}.cic: a community interest company is a company "
+                                 f"(model = \"independent_company\"), got {hosting.model!r}")
+            if hosting.charity.enabled and hosting.model not in CHARITABLE_FORMS:
+                raise ValueError(f"{where}.charity: only {' or '.join(CHARITABLE_FORMS)} can be "
+                                 f"a charity, got {hosting.model!r}")
+            if hosting.charity.enabled and hosting.cic.enabled:
+                raise ValueError(f"{where}: a community interest company cannot be a charity "
+                                 f"(cic and charity cannot both be enabled)")
+            if hosting.teckal.enabled and hosting.partnership.enabled:
+                raise ValueError(f"{where}: teckal and partnership cannot both be enabled "
+                                 f"(one legal form per host)")
         return self
 
 
