@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["PALETTE", "CATEGORY_PALETTE", "DPI", "SCREEN_DPI", "FOOTER_GREY", "RC", "Chart",
            "gbp", "pct", "points", "humanise", "category_colours", "scenario_colour",
            "scenario_linestyle", "fy_axis", "add_footer", "add_title", "title_height",
-           "save_chart", "save_figure", "gbp_axis"]
+           "save_chart", "save_figure", "gbp_axis", "MAX_COLUMNS", "grid_shape", "mark_panel",
+           "panel_grid"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 """Okabe & Ito (2008) colour-blind-safe palette; scenario i always gets colour i."""
@@ -135,6 +136,32 @@ def scenario_linestyle(index: int) -> str | tuple[int, tuple[float, float]]:
     """Solid for the first eight scenarios; past the palette's eight colours the colours repeat,
     so later scenarios are dashed (9–16) or dotted, and no two lines look alike."""
     return ("-", (0, (5, 2)), (0, (1, 1.5)))[(index // len(PALETTE)) % 3]
+
+
+MAX_COLUMNS = 4
+"""Most columns of panels in a chart with one panel (or block of panels) per scenario: more
+scenarios wrap onto further rows, so 10–20 stay readable."""
+
+
+def grid_shape(n: int, max_columns: int = MAX_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) of a grid holding ``n`` panels, at most ``max_columns`` wide and as
+    even as it can be: 4 → 1 × 4, 5 → 2 × 3, 10 → 3 × 4, 20 → 5 × 4."""
+    rows = -(-max(n, 1) // max_columns)
+    return rows, -(-max(n, 1) // rows)
+
+
+def mark_panel(ax: Axes, scenario: str) -> None:
+    """Tag ``ax`` as the main panel of ``scenario``, so :func:`panel_grid` can find it."""
+    ax.set_gid(f"panel:{scenario}")
+
+
+def panel_grid(figure: Figure) -> tuple[int, int]:
+    """(rows, columns) of the scenario panels of a drawn figure, read from where its tagged
+    axes sit (:func:`mark_panel`), not from pixels."""
+    boxes = [ax.get_position() for ax in figure.axes if (ax.get_gid() or "").startswith("panel:")]
+    rows = {round(box.y0, 3) for box in boxes}
+    columns = {round(box.x0, 3) for box in boxes}
+    return len(rows), len(columns)
 
 
 def gbp_axis(ax: Axes) -> None:
