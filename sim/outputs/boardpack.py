@@ -34,11 +34,23 @@ ROOM = (0.96, 0.80)
 """Share of the page's width and height a chart may fill (the guide takes the rest)."""
 
 
-def _pieces(image: np.ndarray) -> list[np.ndarray]:
+def _widest_gap(blank: np.ndarray) -> int:
+    """The middle of the longest run of blank rows (the latest of equal runs): the space
+    between two rows of panels is wider than any space inside one; the end if none."""
+    best, best_len, run = len(blank), 0, 0
+    for i, empty in enumerate(blank):
+        run = run + 1 if empty else 0
+        if run and run >= best_len:
+            best, best_len = i - run // 2, run
+    return best
+
+
+def _pieces(image: np.ndarray, cuts: Sequence[float] = ()) -> list[np.ndarray]:
     """The chart image (drawn at :data:`~sim.outputs.style.DPI`) cut, when it would be printed
-    below :data:`MIN_SCALE` on one page, into pieces that each fit the page at full width; cuts
-    fall on rows of plain background (between rows of panels), never through a panel when one
-    can be found in the lower half of the piece."""
+    below :data:`MIN_SCALE` on one page, into pieces that each fit the page at full width; each
+    cut falls at the lowest of the chart's ``cuts`` (fractions of its height from the top,
+    between rows of panels) that fits, else in the widest band of plain background in the lower
+    half of the piece."""
     height, width = image.shape[:2]
     room_w, room_h = ROOM[0] * A4_LANDSCAPE[0], ROOM[1] * A4_LANDSCAPE[1]
     scale = min(room_w * DPI / width, room_h * DPI / height)
@@ -47,17 +59,20 @@ def _pieces(image: np.ndarray) -> list[np.ndarray]:
     most = int(width * room_h / room_w)
     blank = np.all(image[..., :3] >= 0.99, axis=(1, 2))
     pieces, start = [], 0
-    while height - start > most:
-        window = np.flatnonzero(blank[start + most // 2:start + most])
-        cut = start + most // 2 + int(window[-1]) if window.size else start + most
+    rows = [round(c * height) for c in cuts]
+    while height - start > 1.15 * most:  # a last piece a little too tall is shrunk instead
+        fits = [r for r in rows if start + most // 3 < r <= start + most]
+        cut = (fits[-1] if fits
+               else start + most // 2 + _widest_gap(blank[start + most // 2:start + most]))
         pieces.append(image[start:cut])
         start = cut
-    pieces.append(image[start:])
+    if not blank[start:].all():
+        pieces.append(image[start:])
     return pieces
 
 
 def _chart_images(charts: Sequence[SavedChart]) -> list[tuple[SavedChart, list[np.ndarray]]]:
-    return [(chart, _pieces(mpimg.imread(chart.png))) for chart in charts]
+    return [(chart, _pieces(mpimg.imread(chart.png), chart.cuts)) for chart in charts]
 
 
 def front_pages(data: RunData, rows: list[ScoreRow]) -> list[plt.Figure]:

@@ -25,6 +25,8 @@ from sim.outputs.style import (
     grid_shape,
     humanise,
     mark_panel,
+    mark_part,
+    row_cuts,
     scenario_colour,
     title_height,
 )
@@ -116,6 +118,8 @@ def funding_cliff_chart(data: RunData) -> Chart:
             col = data.scenarios.index(name)
             top, bottom, box = _block(fig, outer[k // cols, k % cols], share)
             mark_panel(top, name)
+            mark_part(bottom, name)
+            mark_part(box, name)
             wide = data.wide(name)
             months = wide.index.to_numpy()
             top.stackplot(months, *[wide[f"income_{s}_gbp"].to_numpy() for s in sources],
@@ -158,4 +162,4 @@ def funding_cliff_chart(data: RunData) -> Chart:
                    + ("; blocks best first" if n > 1 else ""))
         fig.subplots_adjust(left=0.07 if cols > 1 else 0.13, right=0.98,
                             top=1 - (head + above) / height, bottom=0.45 / height)
-    return Chart("funding_cliff", fig, title, CLIFF_GUIDE)
+    return Chart("funding_cliff", fig, title, CLIFF_GUIDE, row_cuts(fig))

@@ -33,7 +33,9 @@ from sim.outputs.style import (
     grid_shape,
     humanise,
     mark_panel,
+    mark_part,
     pct,
+    row_cuts,
     scenario_colour,
     scenario_linestyle,
     title_height,
@@ -229,7 +231,7 @@ def _survival_multiples(data: RunData) -> Chart:
         add_footer(fig, data.footer(), "Panels best first; dots: end of year 5 and year 10")
         fig.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / height, wspace=0.08,
                             hspace=0.45, top=below - 0.55 / height)
-    return Chart("survival", fig, title, SURVIVAL_MULTIPLES_GUIDE)
+    return Chart("survival", fig, title, SURVIVAL_MULTIPLES_GUIDE, row_cuts(fig))
 
 
 def survival_chart(data: RunData) -> Chart:
@@ -308,6 +310,7 @@ def growth_chart(data: RunData) -> Chart:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             # The organisation's growth path beside the services' (docs/model.md §3.6).
             team = ax.twinx()
+            mark_part(team, name)
             for metric, style, width, _ in TEAM_LINES:
                 if metric in wide:
                     team.plot(months, wide[metric].to_numpy(), color="#222222", ls=style, lw=width)
@@ -336,4 +339,4 @@ def growth_chart(data: RunData) -> Chart:
         fig.subplots_adjust(left=0.07 if cols > 1 else 0.12, right=0.95,
                             top=below - (0.22 * legend_rows + 0.45) / fig.get_figheight(),
                             bottom=0.9 / fig.get_figheight(), wspace=0.08, hspace=0.35)
-    return Chart("growth_path", fig, title, GROWTH_GUIDE)
+    return Chart("growth_path", fig, title, GROWTH_GUIDE, row_cuts(fig))

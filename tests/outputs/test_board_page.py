@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
 from sim.outputs import load_run, scorecard_rows
-from sim.outputs.boardpack import front_pages
+from sim.outputs.boardpack import A4_LANDSCAPE, _pieces, front_pages
 from sim.outputs.chart_cliff import funding_cliff_chart
 from sim.outputs.chart_trends import growth_chart, survival_chart
 from sim.outputs.ranking import RANK_KPIS, ranked_rows, ranking
@@ -56,6 +57,8 @@ def test_cliff_chart_of_ten_models_wraps_into_rows(board_folder: Path) -> None:
         plt.close(chart.figure)
         assert (rows, cols) == grid_shape(len(data.scenarios)), chart.name
         assert rows >= 2 and cols <= 4, chart.name
+        assert len(chart.cuts) == rows - 1 and list(chart.cuts) == sorted(chart.cuts)
+        assert all(0 < c < 1 for c in chart.cuts), chart.name
 
 
 def test_panel_grid_reads_axes_positions() -> None:
@@ -66,6 +69,21 @@ def test_panel_grid_reads_axes_positions() -> None:
     fig.add_axes((0.9, 0.9, 0.05, 0.05))  # an untagged inset
     assert panel_grid(fig) == (2, 3)
     plt.close(fig)
+
+
+def test_tall_chart_is_cut_at_its_row_breaks() -> None:
+    """A chart too tall for one page is cut where it says rows break, each piece fitting the
+    page at full width; a page-sized chart is left whole; no blank sliver is kept."""
+    width = 2000
+    most = int(width * (0.80 * A4_LANDSCAPE[1]) / (0.96 * A4_LANDSCAPE[0]))
+    tall = np.ones((3 * most, width, 3))
+    tall[::7, ::5] = 0.0  # ink everywhere: no blank rows to fall back on
+    breaks = (0.30, 0.62)
+    pieces = _pieces(tall, breaks)
+    assert [p.shape[0] for p in pieces[:2]] == [round(0.30 * 3 * most),
+                                                round(0.62 * 3 * most) - round(0.30 * 3 * most)]
+    assert sum(p.shape[0] for p in pieces) == 3 * most
+    assert len(_pieces(np.ones((most // 2, width, 3)) * 0.5)) == 1
 
 
 def test_ranked_table_follows_the_lead_kpi(board_folder: Path) -> None:
