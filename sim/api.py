@@ -187,7 +187,8 @@ class Results:
         from sim.outputs import manifest
 
         extra: dict[str, Any] = {"overrides": list(self.overrides), "prices": self.prices,
-                                 "real_terms": self.prices != "nominal"}
+                                 "real_terms": self.prices != "nominal",
+                                 "scenario_meta": self._scenario_meta}
         if self.parameter_uncertainty:
             extra["parameter_uncertainty"] = {
                 "files": list(self.parameter_uncertainty), "group_size": PARAMETER_GROUP_SIZE,
@@ -198,6 +199,18 @@ class Results:
         command = "run" if len(self.ensembles) == 1 else "compare"
         return manifest(command, sys.argv, self.sources, self.seed, self.replicates,
                         self.started, self.finished, extra)
+
+    @cached_property
+    def _scenario_meta(self) -> dict[str, Any]:
+        """Each scenario's plain title, description and declared drivers, with the drivers'
+        values in ``scenarios/base.toml`` (under the same overrides): the board page's words,
+        carried to the outputs by the manifest."""
+        from sim.scenario.drivers import REFERENCE_FILE, reference_scenario, scenario_meta
+
+        reference = reference_scenario(self.overrides)
+        return {"reference": f"scenarios/{REFERENCE_FILE.name}" if reference else None,
+                "scenarios": {e.name: scenario_meta(e.scenario, reference)
+                              for e in self.ensembles}}
 
     @cached_property
     def _data(self) -> RunData:

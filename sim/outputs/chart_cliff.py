@@ -6,10 +6,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.gridspec import SubplotSpec
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.outputs.findings import cliff_box, cliff_title
+from sim.outputs.ranking import ranking
 from sim.outputs.rundata import RunData
 from sim.outputs.style import (
     RC,
@@ -19,8 +22,13 @@ from sim.outputs.style import (
     category_colours,
     fy_axis,
     gbp_axis,
+    grid_shape,
     humanise,
+    mark_panel,
+    mark_part,
+    row_cuts,
     scenario_colour,
+    title_height,
 )
 
 __all__ = ["funding_cliff_chart", "CLIFF_GUIDE"]
@@ -29,7 +37,7 @@ CLIFF_GUIDE = (
     "Top: coloured areas are the average monthly income by source, the black line the average "
     "costs; line above the areas = reserves being spent.\n"
     "Bottom: cash reserves (line: median run; band: 8 runs in 10). Dashed lines: grant ends. "
-    "Boxes: fall in income, runway, chance of survival.")
+    "Boxes: fall in income, runway, chance of survival. Blocks: best first, same scales.")
 
 GRANT_END = "#D55E00"
 
@@ -64,20 +72,54 @@ def _drop_arrow(ax: Axes, data: RunData, scenario: str) -> None:
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "lw": 0})
 
 
+def _block(fig: Figure, spec: SubplotSpec, share: list[Axes | None]) -> tuple[Axes, Axes, Axes]:
+    """The three axes of one scenario (income and costs, reserves, the facts), sharing their y
+    scale with the first block's so every scenario reads on the same scale."""
+    inner = spec.subgridspec(3, 1, height_ratios=[1.15, 1, 0.42], hspace=0.28)
+    top = fig.add_subplot(inner[0], sharey=share[0])
+    bottom = fig.add_subplot(inner[1], sharex=top, sharey=share[1])
+    box = fig.add_subplot(inner[2])
+    if share[0] is None:
+        share[0], share[1] = top, bottom
+    return top, bottom, box
+
+
 def funding_cliff_chart(data: RunData) -> Chart:
     """Income by source against costs (top), reserves (middle) and the cliff facts (bottom),
-    one column per scenario; y scales shared across columns so scenarios compare directly."""
-    names = data.scenarios
+    one block per scenario, best first, wrapping at :data:`~sim.outputs.style.MAX_COLUMNS`
+    blocks a row; y scales shared by every block so scenarios compare directly."""
+    names = ranking(data)
     sources = data.income_sources()
     colours = category_colours(sources)
     n = len(names)
+    rows, cols = grid_shape(n)
     levels = max(data.grant_ends(s)["month"].nunique() for s in names)
+    above = (0.45 + 0.14 * levels)  # inches for a block's title and grant-end labels
+    block_h = 6.2 + above
+    legend: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in sources]
+    legend += [Line2D([], [], color="black", lw=1.6, label="Total costs"),
+               Line2D([], [], color="#777777", lw=2, label="Reserves, median run"),
+               Patch(color="#777777", alpha=0.3,
+                     label="Reserves, 10th–90th percentile of runs"),
+               Line2D([], [], color=GRANT_END, ls="--", lw=1.1, label="A grant ends")]
+    split = len(sources) + 1
+    per_row = 8 if cols > 1 else 4
+    groups = [group[start:start + per_row] for group in (legend[:split], legend[split:])
+              for start in range(0, len(group), per_row)]
+    title = "Funding cliff — " + cliff_title(data)
+    width = 5.0 * cols + 0.8
+    head = title_height(title, width) + 0.22 * len(groups) + 0.1
+    height = head + rows * block_h + 0.45
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(3, n, figsize=(5.0 * n + 0.8, 8.6), sharex="col", sharey="row",
-                                 squeeze=False,
-                                 gridspec_kw={"height_ratios": [1.15, 1, 0.42], "hspace": 0.28})
-        for col, name in enumerate(names):
-            top, bottom, box = axes[0, col], axes[1, col], axes[2, col]
+        fig = plt.figure(figsize=(width, height))
+        outer = fig.add_gridspec(rows, cols, hspace=above / (block_h - above), wspace=0.12)
+        share: list[Axes | None] = [None, None]
+        for k, name in enumerate(names):
+            col = data.scenarios.index(name)
+            top, bottom, box = _block(fig, outer[k // cols, k % cols], share)
+            mark_panel(top, name)
+            mark_part(bottom, name)
+            mark_part(box, name)
             wide = data.wide(name)
             months = wide.index.to_numpy()
             top.stackplot(months, *[wide[f"income_{s}_gbp"].to_numpy() for s in sources],
@@ -93,10 +135,11 @@ def funding_cliff_chart(data: RunData) -> Chart:
             calendar = data.calendar(name)
             fy_axis(top, calendar, label=False)
             fy_axis(bottom, calendar)
+            top.tick_params(labelbottom=False)
             gbp_axis(top)
             gbp_axis(bottom)
             _grant_end_labels(top, data, name)
-            top.set_title(name, fontsize=11, color=scenario_colour(col), pad=6 + 10 * levels)
+            top.set_title(data.title(name), fontsize=11, color=colour, pad=6 + 10 * levels)
             for month in data.grant_ends(name)["month"].unique():
                 bottom.axvline(month, color=GRANT_END, ls="--", lw=1.1)
             box.axis("off")
@@ -104,29 +147,19 @@ def funding_cliff_chart(data: RunData) -> Chart:
                      va="center", ha="left", linespacing=1.5,
                      bbox={"boxstyle": "round,pad=0.5", "facecolor": "#F4F4F4", "lw": 0.6,
                            "edgecolor": colour})
-        axes[0, 0].set_ylabel(f"£ per month ({data.prices})")
-        axes[1, 0].set_ylabel(f"Reserves, £ ({data.prices})")
-        legend: list[Artist] = [Patch(color=colours[s], label=humanise(s)) for s in sources]
-        legend += [Line2D([], [], color="black", lw=1.6, label="Total costs"),
-                   Line2D([], [], color="#777777", lw=2, label="Reserves, median run"),
-                   Patch(color="#777777", alpha=0.3,
-                         label="Reserves, 10th–90th percentile of runs"),
-                   Line2D([], [], color=GRANT_END, ls="--", lw=1.1, label="A grant ends")]
-        title = "Funding cliff — " + cliff_title(data)
+            if k % cols == 0:
+                top.set_ylabel(f"£ per month ({data.prices})")
+                bottom.set_ylabel(f"Reserves, £ ({data.prices})")
+            else:
+                top.tick_params(labelleft=False)
+                bottom.tick_params(labelleft=False)
         below = add_title(fig, title)
-        split = len(sources) + 1
-        per_row = 8 if n > 1 else 4
-        legend_rows = 0
-        for group in (legend[:split], legend[split:]):
-            for start in range(0, len(group), per_row):
-                chunk = group[start:start + per_row]
-                fig.legend(handles=chunk, loc="upper left", ncol=len(chunk), fontsize=8,
-                           bbox_to_anchor=(0.01, below - 0.22 * legend_rows / fig.get_figheight()),
-                           handlelength=1.6, columnspacing=1.4, borderaxespad=0.2)
-                legend_rows += 1
-        add_footer(fig, data.footer(), "Income and costs: mean of runs (closed runs count as £0)")
-        fig.subplots_adjust(left=0.07 if n > 1 else 0.13, right=0.98,
-                            top=below - (0.22 * legend_rows + 0.45 + 0.14 * levels)
-                            / fig.get_figheight(),
-                            bottom=0.06, wspace=0.12)
-    return Chart("funding_cliff", fig, title, CLIFF_GUIDE)
+        for row, chunk in enumerate(groups):
+            fig.legend(handles=chunk, loc="upper left", ncol=len(chunk), fontsize=8,
+                       bbox_to_anchor=(0.01, below - 0.22 * row / height),
+                       handlelength=1.6, columnspacing=1.4, borderaxespad=0.2)
+        add_footer(fig, data.footer(), "Income and costs: mean of runs (closed runs count as £0)"
+                   + ("; blocks best first" if n > 1 else ""))
+        fig.subplots_adjust(left=0.07 if cols > 1 else 0.13, right=0.98,
+                            top=1 - (head + above) / height, bottom=0.45 / height)
+    return Chart("funding_cliff", fig, title, CLIFF_GUIDE, row_cuts(fig))

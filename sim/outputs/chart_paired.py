@@ -5,6 +5,8 @@ run-by-run differences."""
 from __future__ import annotations
 
 import math
+import textwrap
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -57,7 +59,8 @@ def _better_share(row: pd.Series, better: str | None) -> str:
     return f"better in {higher:.0f}%,\nworse in {lower:.0f}% of runs"
 
 
-def _panel(ax: Axes, diffs: pd.DataFrame, kpi: str, others: list[str], end: str) -> None:
+def _panel(ax: Axes, diffs: pd.DataFrame, kpi: str, others: list[str], end: str,
+           label: Callable[[str], str]) -> None:
     """One KPI: a row per scenario with the mean, its 95% interval and the 10–90% spread."""
     text = kpi_text(kpi, end)
     for j, name in enumerate(others):
@@ -74,7 +77,7 @@ def _panel(ax: Axes, diffs: pd.DataFrame, kpi: str, others: list[str], end: str)
                     xytext=(8, 0), textcoords="offset points", fontsize=7.5, va="center",
                     ha="left", color="#333333", linespacing=1.1)
     ax.axvline(0, color="#444444", lw=0.9)
-    ax.set_yticks(range(len(others)), list(reversed(others)), fontsize=8.5)
+    ax.set_yticks(range(len(others)), [label(o) for o in reversed(others)], fontsize=7.5)
     ax.set_ylim(-0.6, len(others) - 0.4)
     side = {"high": "higher is better", "low": "lower is better"}.get(text.better or "", "")
     ax.set_title(text.words + (f" ({side})" if side else ""), fontsize=9, loc="left")
@@ -100,8 +103,8 @@ def paired_chart(data: RunData) -> Chart | None:
     end = data.end_label()
     title = paired_title(data, diffs)
     # Layout in inches: two columns of panels, each [names | axis | shares].
-    width, label_w, axis_w, text_w, gap = 14.5, 1.7, 3.6, 1.55, 0.45
-    panel_h = 0.34 * len(others) + 0.2
+    width, label_w, axis_w, text_w, gap = 14.5, 1.9, 3.5, 1.45, 0.45
+    panel_h = 0.36 * len(others) + 0.2
     block_h = panel_h + 0.85
     rows = math.ceil(len(kpis) / 2)
     head = title_height(title, width) + 0.45
@@ -113,10 +116,12 @@ def paired_chart(data: RunData) -> Chart | None:
             x = 0.15 + col * (label_w + axis_w + text_w + gap) + label_w
             y = height - head - (row + 1) * block_h + 0.5
             ax = fig.add_axes((x / width, y / height, axis_w / width, panel_h / height))
-            _panel(ax, diffs, kpi, others, end)
+            _panel(ax, diffs, kpi, others, end,
+                   lambda name: "\n".join(textwrap.wrap(data.title(name), 26)[:2]))
         below = add_title(fig, title)
         handles = [Line2D([], [], marker="o", color="#555555", mfc="white", mew=2, lw=0,
-                          label=f"Mean difference from {base} (same random draws)"),
+                          label=f"Mean difference from {data.title(base)} (same random "
+                                "draws)"),
                    Line2D([], [], color="#555555", lw=6, label="95% interval of the mean"),
                    Line2D([], [], color="#555555", lw=1.3,
                           label="10th–90th percentile of run-by-run differences")]

@@ -30,13 +30,15 @@ CHART_BUILDERS: list[Callable[[RunData], Chart | None]] = [
 
 @dataclass(frozen=True)
 class SavedChart:
-    """A chart written to disk: its name, title (the finding), reading guide and files."""
+    """A chart written to disk: its name, title (the finding), reading guide, files and where
+    it may be cut across pages (:attr:`~sim.outputs.style.Chart.cuts`)."""
 
     name: str
     title: str
     guide: str
     png: Path
     svg: Path
+    cuts: tuple[float, ...] = ()
 
 
 def draw_charts(data: RunData) -> list[Chart]:
@@ -52,5 +54,5 @@ def write_charts(data: RunData, path_for: Callable[[str], Path]) -> list[SavedCh
         if chart is None:
             continue
         png, svg = save_chart(chart, path_for)
-        saved.append(SavedChart(chart.name, chart.title, chart.guide, png, svg))
+        saved.append(SavedChart(chart.name, chart.title, chart.guide, png, svg, chart.cuts))
     return saved

@@ -57,7 +57,7 @@ def survival_ranking(data: RunData) -> str:
     """``la_hosted 100%, independent_company 90%, government_hosted 0%`` (most likely first)."""
     shares = [(s, survival_share(data, s)) for s in data.scenarios]
     ranked = sorted(shares, key=lambda kv: -(kv[1] if not _nan(kv[1]) else -1.0))
-    return ", ".join(f"{s} {pct(v)}" for s, v in ranked)
+    return _listing([f"{data.title(s)} {pct(v)}" for s, v in ranked])
 
 
 def running_after_cliff(data: RunData, scenario: str) -> tuple[float, float]:
@@ -109,8 +109,9 @@ def cliff_title(data: RunData) -> str:
     """Title of the funding-cliff chart."""
     names = data.scenarios
     with_cliff = [s for s in names if not _nan(data.kpi(s, "cliff_month", "p50"))]
-    ranking = f"Working after {data.end_label()}: " + ", ".join(
-        f"{s} {pct(viable_share(data, s))}" for s in names)
+    working = sorted(names, key=lambda s: -_or_low(viable_share(data, s)))
+    ranking = f"Working after {data.end_label()}: " + _listing(
+        [f"{data.title(s)} {pct(viable_share(data, s))}" for s in working])
     if not with_cliff:
         return f"No funding cliff within the run\n{ranking}"
     if len(names) == 1:
@@ -135,14 +136,32 @@ def cliff_title(data: RunData) -> str:
     if most == least:
         out_text = f"reserves run out in {pct(out[most[0]])} of runs in every scenario"
     else:
-        out_text = (f"reserves run out in {pct(out[most[0]])} of runs for {_names(most)}, "
-                    f"{pct(out[least[0]])} for {_names(least)}")
+        out_text = (f"reserves run out in {pct(out[most[0]])} of runs for "
+                    f"{_names(data, most)}, {pct(out[least[0]])} for {_names(data, least)}")
     return f"At the funding cliff income falls {fall}; {out_text}\n{ranking}"
 
 
-def _names(names: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+LISTED = 6
+"""Most scenarios a title names in a list; the rest are counted (``… and 4 more``)."""
+
+
+def _or_low(value: float) -> float:
+    return -1.0 if _nan(value) else value
+
+
+def _listing(items: list[str], keep: int = LISTED) -> str:
+    """``a, b, c`` — or, past ``keep`` items, the first ``keep`` and ``… and 4 more``."""
+    if len(items) <= keep + 1:
+        return ", ".join(items)
+    return ", ".join(items[:keep]) + f"… and {len(items) - keep} more"
+
+
+def _names(data: RunData, names: list[str]) -> str:
+    """Plain titles: ``A``, ``A and B``, ``A, B and C`` (past :data:`LISTED`, counted)."""
+    titles = [data.title(n) for n in names]
+    if len(titles) > LISTED:
+        return f"{', '.join(titles[:LISTED - 1])} and {len(titles) - LISTED + 1} more"
+    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
 
 
 def _extremes(values: dict[str, float]) -> tuple[list[str], list[str]]:
@@ -160,14 +179,15 @@ def trajectories_title(data: RunData) -> str:
     members = {s: data.kpi(s, "members_y10", "p50") for s in data.scenarios}
     top, bottom = _extremes(members)
     if len(data.scenarios) == 1 or top == bottom:
-        first = (f"Member LAs after {end}: median " + ", ".join(
-            f"{s} {_count(members[s])}" for s in data.scenarios))
+        first = (f"Member LAs after {end}: median " + _listing(
+            [f"{data.title(s)} {_count(members[s])}" for s in data.scenarios]))
     else:
-        first = (f"{_names(top)} {'keeps' if len(top) == 1 else 'keep'} the most member "
-                 f"LAs after {end} (median {members[top[0]]:.0f}); {_names(bottom)} the "
-                 f"fewest ({members[bottom[0]]:.0f})")
-    value = ", ".join(f"{s} {gbp(data.kpi(s, 'value_delivered_total_gbp', 'p50'))}"
-                      for s in data.scenarios)
+        first = (f"{_names(data, top)} {'keeps' if len(top) == 1 else 'keep'} the most "
+                 f"member LAs after {end} (median {members[top[0]]:.0f}); "
+                 f"{_names(data, bottom)} the fewest ({members[bottom[0]]:.0f})")
+    values = {s: data.kpi(s, "value_delivered_total_gbp", "p50") for s in data.scenarios}
+    value = _listing([f"{data.title(s)} {gbp(values[s])}"
+                      for s in sorted(values, key=lambda s: -_or_low(values[s]))])
     return f"{first}\nValue delivered to member LAs over {end} (median): {value}"
 
 
@@ -186,8 +206,9 @@ def survival_title(data: RunData) -> str:
     end = data.end_label()
     working = {s: viable_share(data, s) for s in data.scenarios}
     open_ = {s: survival_share(data, s) for s in data.scenarios}
-    second = "Still open after " + end + ": " + ", ".join(
-        f"{s} {pct(v)}" for s, v in open_.items())
+    second = "Still open after " + end + ": " + _listing(
+        [f"{data.title(s)} {pct(v)}"
+         for s, v in sorted(open_.items(), key=lambda kv: -_or_low(kv[1]))])
     top, bottom = _extremes(working)
     if not bottom:
         return f"Viability is not measured in this run\n{second}"
@@ -200,9 +221,9 @@ def survival_title(data: RunData) -> str:
     elif working[worst] >= 0.995:
         first = f"Every scenario is working after {end} in at least {pct(working[worst])} of runs"
     else:
-        first = (f"{worst} is the least likely to be working after {end}: "
-                 f"{pct(working[worst])} of runs against {pct(working[top[0]])} for {top[0]}"
-                 f"{open_note}")
+        first = (f"{data.title(worst)} is the least likely to be working after {end}: "
+                 f"{pct(working[worst])} of runs against {pct(working[top[0]])} for "
+                 f"{data.title(top[0])}{open_note}")
     return f"{first}\n{second}"
 
 
@@ -226,18 +247,19 @@ def growth_title(data: RunData) -> str:
         first = f"Services running after {end} are not recorded in this run"
     elif len(data.scenarios) == 1:
         s = data.scenarios[0]
-        first = f"{s} runs {_count(live[s])} services after {end} (median)"
+        first = f"{data.title(s)} runs {_count(live[s])} services after {end} (median)"
     elif top == bottom and top:
         fastest = min(timed, key=lambda s: timed[s][1]) if timed else None
         first = f"Every scenario runs {live[top[0]]:.0f} services after {end} (median)" + (
-            f"; {fastest} reaches its peak first, in {data.month_label(timed[fastest][1])}"
+            f"; {data.title(fastest)} reaches its peak first, in "
+            f"{data.month_label(timed[fastest][1])}"
             if fastest and len({p[1] for p in timed.values()}) > 1 else "")
     else:
-        first = (f"{_names(top)} {'runs' if len(top) == 1 else 'run'} the most services "
-                 f"after {end} (median {live[top[0]]:.0f}); {_names(bottom)} the fewest "
-                 f"({live[bottom[0]]:.0f})")
-    reached = ", ".join(f"{s} {p:.0f} services by {data.month_label(m)}"
-                        for s, (p, m) in timed.items())
+        first = (f"{_names(data, top)} {'runs' if len(top) == 1 else 'run'} the most "
+                 f"services after {end} (median {live[top[0]]:.0f}); {_names(data, bottom)} "
+                 f"the fewest ({live[bottom[0]]:.0f})")
+    reached = _listing([f"{data.title(s)} {p:.0f} services by {data.month_label(m)}"
+                        for s, (p, m) in sorted(timed.items(), key=lambda kv: -kv[1][0])])
     return f"{first}\nPeak of the median run: {reached}"
 
 
@@ -252,14 +274,15 @@ def paired_title(data: RunData, diffs: pd.DataFrame) -> str:
         row = diffs[(diffs["scenario"] == s) & (diffs["kpi"] == kpi)]
         return float(row["mean"].iloc[0]) if len(row) else math.nan
 
-    first = f"Against {base} in the same simulated futures"
+    first = f"Against {data.title(base)} in the same simulated futures"
     if survival is not None:
-        first += f", the chance of still running after {years} changes by " + ", ".join(
-            f"{points(mean(s, survival))} points for {s}" for s in others)
-    members = [f"{s} {_signed(mean(s, 'members_y10'))}" for s in others
+        ordered = sorted(others, key=lambda s: -_or_low(mean(s, survival)))
+        first += f", the chance of still running after {years} changes by " + _listing(
+            [f"{points(mean(s, survival))} points for {data.title(s)}" for s in ordered])
+    members = [f"{data.title(s)} {_signed(mean(s, 'members_y10'))}" for s in others
                if not _nan(mean(s, "members_y10"))]
     second = (f"Member LAs after {data.end_label()}, difference per run (mean): "
-              + ", ".join(members)) if members else "Paired mean differences"
+              + _listing(members)) if members else "Paired mean differences"
     return f"{first}\n{second}"
 
 

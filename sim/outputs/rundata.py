@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,42 @@ class RunData:
     def strands(self) -> list[str]:
         """Service strands, as declared by the model (metrics ``live_services_<strand>``)."""
         return self._declared("strands")
+
+    # ------------------------------------------------------------------ what each scenario is
+    def _meta(self, scenario: str) -> dict[str, Any]:
+        block = self.manifest.get("scenario_meta")
+        found = block.get("scenarios", {}).get(scenario) if isinstance(block, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    def title(self, scenario: str) -> str:
+        """The scenario's plain title (``meta.title``; folders written before it, or a
+        scenario without one: its name in words)."""
+        title = self._meta(scenario).get("title")
+        if isinstance(title, str) and title:
+            return title
+        words = re.sub(r"[_\s]+", " ", scenario).strip()
+        return words[:1].upper() + words[1:]
+
+    def titles(self) -> list[str]:
+        """Plain titles of the scenarios, in command-line order."""
+        return [self.title(s) for s in self.scenarios]
+
+    def description(self, scenario: str) -> str:
+        """The scenario's one-line description (``meta.description``; empty if unknown)."""
+        return str(self._meta(scenario).get("description") or "")
+
+    def drivers(self, scenario: str) -> list[dict[str, Any]]:
+        """The scenario's declared drivers (``meta.drivers``), each ``{path, meaning, unit,
+        value, reference_value}`` with values in words; empty if none were declared."""
+        rows = self._meta(scenario).get("drivers")
+        return [dict(r) for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+    @property
+    def reference(self) -> str | None:
+        """The file the drivers' reference values come from (``scenarios/base.toml``)."""
+        block = self.manifest.get("scenario_meta")
+        ref = block.get("reference") if isinstance(block, dict) else None
+        return str(ref) if ref else None
 
     # ------------------------------------------------------------------ lookups
     def kpi(self, scenario: str, name: str, stat: str = "p50") -> float:

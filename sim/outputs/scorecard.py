@@ -5,7 +5,9 @@ report from the same rows."""
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -16,7 +18,7 @@ from sim.outputs.rundata import RunData
 from sim.outputs.style import RC, add_footer, add_title, scenario_colour
 
 __all__ = ["ScoreCell", "ScoreRow", "Z90", "wilson_interval", "scorecard_rows", "scorecard_title",
-           "scorecard_figure", "SCORECARD_GUIDE"]
+           "scorecard_figure", "scorecard_figures", "SCORECARD_COLUMNS", "SCORECARD_GUIDE"]
 
 Z90 = 1.644854
 """Normal quantile for a two-sided 90% interval."""
@@ -107,7 +109,7 @@ def scorecard_title(data: RunData, rows: list[ScoreRow]) -> str:
     """The scorecard's finding: which scenario is best on the most rows."""
     marked = [r for r in rows if any(c.best for c in r.cells)]
     if len(data.scenarios) == 1 or not marked:
-        s = data.scenarios[0]
+        s = data.title(data.scenarios[0])
         working = next((r.cells[0].text for r in rows if r.kpi == "viable_prob_y10"), None)
         y10 = next((r.cells[0].text for r in rows if r.kpi == "survival_prob_y10"), None)
         first = f"Scorecard — {s}" + (
@@ -117,31 +119,45 @@ def scorecard_title(data: RunData, rows: list[ScoreRow]) -> str:
     else:
         wins = Counter(i for r in marked for i, c in enumerate(r.cells) if c.best)
         most = max(wins.values())
-        leaders = [data.scenarios[i] for i, w in sorted(wins.items()) if w == most]
+        leaders = [data.title(data.scenarios[i]) for i, w in sorted(wins.items()) if w == most]
         first = (f"Scorecard — {' and '.join(leaders)} {'is' if len(leaders) == 1 else 'are'} best "
                  f"on {most} of the {len(marked)} measures where one scenario stands out")
     return (f"{first}\nTypical value (median run, or share of runs for chances) and the range "
             f"covering 8 runs in 10; ★ best on the row")
 
 
-def scorecard_figure(data: RunData, rows: list[ScoreRow]) -> Figure:
-    """The scorecard as one A4-landscape page."""
-    names = data.scenarios
+SCORECARD_COLUMNS = 5
+"""Most scenarios on one scorecard page; more flow onto further pages."""
+
+
+def scorecard_figure(data: RunData, rows: list[ScoreRow], columns: Sequence[int] | None = None,
+                     note: str = "") -> Figure:
+    """The scorecard as one A4-landscape page: the scenarios at positions ``columns``
+    (default: all), headed by their plain titles."""
+    picked = list(range(len(data.scenarios))) if columns is None else list(columns)
+    names = [data.scenarios[j] for j in picked]
     width, height = 11.69, 8.27
     with plt.rc_context(RC):
         fig = plt.figure(figsize=(width, height))
         below = add_title(fig, scorecard_title(data, rows), size=13)
-        top, bottom = below - 0.25 / height, 0.45 / height
+        top, bottom = below - 0.2 / height, 0.45 / height
         label_w = 0.42 if len(names) <= 3 else 0.34
         col_w = (0.98 - 0.01 - label_w) / len(names)
-        row_h = (top - bottom) / (len(rows) + 1)
-        y = top - row_h / 2
-        fig.text(0.01, y, "Measure (technical name below)", fontsize=9, fontweight="bold",
-                 va="center")
-        for j, name in enumerate(names):
-            fig.text(0.01 + label_w + (j + 0.5) * col_w, y, name, fontsize=10.5, fontweight="bold",
-                     color=scenario_colour(j), ha="center", va="center")
-        fig.add_artist(plt.Line2D([0.01, 0.98], [y - row_h / 2] * 2, color="black", lw=0.8))
+        header_h = 0.62 / height
+        y = top - header_h
+        fig.text(0.01, y + 0.08 / height, "Measure (technical name below)", fontsize=9,
+                 fontweight="bold", va="bottom")
+        chars = max(14, int(col_w * width * 72 / (9.5 * 0.62)))
+        for j, name in zip(picked, names, strict=True):
+            x = 0.01 + label_w + (picked.index(j) + 0.5) * col_w
+            fig.text(x, y + 0.17 / height, "\n".join(textwrap.wrap(data.title(name), chars)[:3]),
+                     fontsize=9.5, fontweight="bold", color="#111111", ha="center", va="bottom",
+                     linespacing=1.05)
+            fig.text(x, y + 0.04 / height, name, fontsize=6.5, color=scenario_colour(j),
+                     ha="center", va="bottom", family="DejaVu Sans Mono", fontweight="bold")
+        fig.add_artist(plt.Line2D([0.01, 0.98], [y] * 2, color="black", lw=0.8))
+        row_h = (y - bottom) / len(rows)
+        top = y + row_h
         for k, row in enumerate(rows):
             y = top - (k + 1.5) * row_h
             if k % 2 == 0:
@@ -150,8 +166,9 @@ def scorecard_figure(data: RunData, rows: list[ScoreRow]) -> Figure:
             fig.text(0.015, y + row_h * 0.14, row.words, fontsize=8.5, va="center")
             fig.text(0.015, y - row_h * 0.24, row.kpi, fontsize=7, va="center", color="#666666",
                      family="DejaVu Sans Mono")
-            for j, cell in enumerate(row.cells):
-                x = 0.01 + label_w + (j + 0.5) * col_w
+            for col, j in enumerate(picked):
+                cell = row.cells[j]
+                x = 0.01 + label_w + (col + 0.5) * col_w
                 if cell.best:
                     fig.add_artist(plt.Rectangle((x - col_w * 0.46, y - row_h * 0.45), col_w * 0.92,
                                                  row_h * 0.9, color="#D7EFE4", zorder=0.5, lw=0))
@@ -162,6 +179,21 @@ def scorecard_figure(data: RunData, rows: list[ScoreRow]) -> Figure:
                 if small:
                     fig.text(x, y - row_h * 0.24, small, fontsize=7, ha="center", va="center",
                              color="#444444")
-        add_footer(fig, data.footer(), "Ranges: 10th–90th percentile of runs; chances: 90% "
-                   "interval of the estimate")
+        add_footer(fig, data.footer(), note or "Ranges: 10th–90th percentile of runs; chances: "
+                   "90% interval of the estimate")
     return fig
+
+
+def scorecard_figures(data: RunData, rows: list[ScoreRow],
+                      order: Sequence[str] | None = None) -> list[Figure]:
+    """The scorecard on as many pages as it takes, at most :data:`SCORECARD_COLUMNS` scenarios
+    a page, in ``order`` (default: command-line order); ★ marks the best across all pages."""
+    order = list(order) if order is not None else data.scenarios
+    positions = [data.scenarios.index(s) for s in order]
+    chunks = [positions[i:i + SCORECARD_COLUMNS]
+              for i in range(0, len(positions), SCORECARD_COLUMNS)]
+    if len(chunks) == 1:
+        return [scorecard_figure(data, rows, chunks[0])]
+    return [scorecard_figure(data, rows, chunk, f"Scorecard, page {n} of {len(chunks)}; ranges: "
+                             "10th–90th percentile of runs; chances: 90% interval")
+            for n, chunk in enumerate(chunks, start=1)]

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["PALETTE", "CATEGORY_PALETTE", "DPI", "SCREEN_DPI", "FOOTER_GREY", "RC", "Chart",
            "gbp", "pct", "points", "humanise", "category_colours", "scenario_colour",
            "scenario_linestyle", "fy_axis", "add_footer", "add_title", "title_height",
-           "save_chart", "save_figure", "gbp_axis"]
+           "save_chart", "save_figure", "gbp_axis", "MAX_COLUMNS", "grid_shape", "mark_panel",
+           "panel_grid", "mark_part", "row_cuts"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 """Okabe & Ito (2008) colour-blind-safe palette; scenario i always gets colour i."""
@@ -78,12 +79,15 @@ class Chart:
     figure : the matplotlib figure.
     title : the computed finding shown as the title (lines separated by ``\\n``).
     guide : a two-line reading guide for the board pack and the HTML report.
+    cuts : where the board pack may cut the chart across pages, as fractions of its height from
+        the top (between rows of panels, :func:`row_cuts`); empty: anywhere blank.
     """
 
     name: str
     figure: Figure
     title: str
     guide: str
+    cuts: tuple[float, ...] = ()
 
 
 def gbp(value: float, _pos: object = None) -> str:
@@ -135,6 +139,64 @@ def scenario_linestyle(index: int) -> str | tuple[int, tuple[float, float]]:
     """Solid for the first eight scenarios; past the palette's eight colours the colours repeat,
     so later scenarios are dashed (9–16) or dotted, and no two lines look alike."""
     return ("-", (0, (5, 2)), (0, (1, 1.5)))[(index // len(PALETTE)) % 3]
+
+
+MAX_COLUMNS = 4
+"""Most columns of panels in a chart with one panel (or block of panels) per scenario: more
+scenarios wrap onto further rows, so 10–20 stay readable."""
+
+
+def grid_shape(n: int, max_columns: int = MAX_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) of a grid holding ``n`` panels, at most ``max_columns`` wide and as
+    even as it can be: 4 → 1 × 4, 5 → 2 × 3, 10 → 3 × 4, 20 → 5 × 4."""
+    rows = -(-max(n, 1) // max_columns)
+    return rows, -(-max(n, 1) // rows)
+
+
+def mark_panel(ax: Axes, scenario: str) -> None:
+    """Tag ``ax`` as the main panel of ``scenario``, so :func:`panel_grid` can find it."""
+    ax.set_gid(f"panel:{scenario}")
+
+
+def mark_part(ax: Axes, scenario: str) -> None:
+    """Tag ``ax`` as a further part of ``scenario``'s block (below or beside its main panel)."""
+    ax.set_gid(f"part:{scenario}")
+
+
+def row_cuts(figure: Figure) -> tuple[float, ...]:
+    """Fractions of the figure's height, from the top, midway between consecutive rows of
+    scenario blocks (:func:`mark_panel`, :func:`mark_part`), measured on the drawn extents of
+    their axes with tick labels and titles: where a page break cuts no panel or label."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    rows: dict[float, list[str]] = {}
+    for ax in figure.axes:
+        gid = ax.get_gid() or ""
+        if gid.startswith("panel:"):
+            rows.setdefault(round(ax.get_position().y0, 3), []).append(gid[6:])
+    extents: dict[str, list[float]] = {}
+    for ax in figure.axes:
+        gid = ax.get_gid() or ""
+        if gid.startswith(("panel:", "part:")):
+            box = ax.get_tightbbox(renderer)
+            if box is not None:
+                extents.setdefault(gid.partition(":")[2], []).extend([box.y0, box.y1])
+    ordered = [rows[y] for y in sorted(rows, reverse=True)]
+    height = figure.bbox.height
+    cuts = []
+    for upper, lower in zip(ordered, ordered[1:], strict=False):
+        low = min(v for s in upper for v in extents.get(s, [height]))
+        high = max(v for s in lower for v in extents.get(s, [0.0]))
+        cuts.append(float(1 - (low + high) / 2 / height))
+    return tuple(cuts)
+
+
+def panel_grid(figure: Figure) -> tuple[int, int]:
+    """(rows, columns) of the scenario panels of a drawn figure, read from where its tagged
+    axes sit (:func:`mark_panel`), not from pixels."""
+    boxes = [ax.get_position() for ax in figure.axes if (ax.get_gid() or "").startswith("panel:")]
+    rows = {round(box.y0, 3) for box in boxes}
+    columns = {round(box.x0, 3) for box in boxes}
+    return len(rows), len(columns)
 
 
 def gbp_axis(ax: Axes) -> None:

@@ -345,6 +345,12 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     ):
         merged.setdefault("meta", {})["name"] = path.stem
         provenance["meta.name"] = f"{path} (meta.name defaults to the file name)"
+    # A title and the drivers describe one file's model: a child that does not give its own
+    # would otherwise show its parent's (the title readable_name(name), no drivers).
+    if isinstance(merged.get("meta"), dict):
+        for key in ("title", "drivers"):
+            if not (isinstance(own_meta, dict) and key in own_meta):
+                merged["meta"].pop(key, None)
     for text in overrides:
         key, value = parse_override(text)
         _apply_override(merged, key, value, provenance)

@@ -8,6 +8,7 @@ carries a ``source`` (a citation, or the word "assumption" with a reason) that
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 from typing import Any, Literal, Union, get_args, get_origin
@@ -39,6 +40,7 @@ __all__ = [
     "NationalProgrammes",
     "SpendingReview",
     "SubscriptionBand",
+    "MAX_DRIVERS",
     "Market",
     "Meta",
     "Portfolio",
@@ -50,7 +52,9 @@ __all__ = [
     "Uptake",
     "Viability",
     "Workforce",
+    "parameter_info",
     "parameter_rows",
+    "readable_name",
 ]
 
 STRANDS = ("culture_and_leadership", "skills_and_capacity", "collaboration_and_impact")
@@ -100,10 +104,57 @@ class Strict(BaseModel):
         return value
 
 
+MAX_DRIVERS = 3
+"""Most parameters a scenario may declare as the drivers of its result (``meta.drivers``)."""
+
+
 class Meta(Strict):
     name: str = P("base", "-", "-", "Short scenario name used in tables and chart legends.",
                   min_length=1, max_length=60)
+    title: str | None = P(
+        None, "-", "-",
+        "Plain title for board pages, charts and tables (e.g. 'Hosted by a council'); not "
+        "inherited through extends; default: the name in words (readable_name).",
+        min_length=1, max_length=60)
     description: str = P("", "-", "-", "One line saying what the scenario represents.")
+    drivers: tuple[str, ...] = P(
+        (), "-", "-",
+        "Up to three parameter paths (e.g. 'finance.grants[0].end_month', "
+        "'market.wtp_median_gbp_per_year') the scenario's author declares drive its result; "
+        "the board page shows each one's meaning, its value here and in base.toml. Not "
+        "inherited through extends.", max_length=MAX_DRIVERS)
+
+    @field_validator("title")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\n" in value):
+            raise ValueError("must be one line of plain words, e.g. 'Hosted by a council'")
+        return value
+
+    @field_validator("drivers")
+    @classmethod
+    def _real_parameters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            try:
+                parameter_info(path)
+            except KeyError as exc:
+                raise ValueError(f"must name parameters of the schema (as in `python run.py "
+                                 f"params`, e.g. finance.grants[0].end_month); {exc.args[0]}, "
+                                 f"got {path!r}") from None
+        if len(set(value)) != len(value):
+            raise ValueError(f"must not name a parameter twice, got {list(value)}")
+        return value
+
+    @property
+    def plain_title(self) -> str:
+        """``title``, or the name in words when the scenario gives none."""
+        return self.title or readable_name(self.name)
+
+
+def readable_name(name: str) -> str:
+    """A scenario name in words: ``la_hosted_then_spinout`` → ``La hosted then spinout``."""
+    words = re.sub(r"[_\s]+", " ", name).strip()
+    return words[:1].upper() + words[1:]
 
 
 class TimeSettings(Strict):
@@ -1539,3 +1590,45 @@ def _choices(annotation: Any) -> str:
     if annotation is bool:
         return "true | false"
     return "-"
+
+
+def parameter_info(path: str) -> tuple[str, str]:
+    """The plain meaning (its schema description) and unit of the parameter or section at
+    ``path``: a leaf (``hosting.failure_rule``), a section (``finance.grants``, ``hosting``) or
+    an entry of a list, by index or not (``finance.grants[0].end_month`` or
+    ``finance.grants[].end_month``).
+
+    Raises
+    ------
+    KeyError
+        With the reason (``'hosting.failur_rule' is not a parameter``) if ``path`` names none.
+    """
+    import typing
+
+    model: Any = Scenario
+    field = None
+    walked = ""
+    for chunk in path.split("."):
+        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d*\])*)", chunk)
+        if not match or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise KeyError(f"'{path}' is not a parameter path")
+        name, indices = match.groups()
+        walked = f"{walked}.{name}" if walked else name
+        if name not in model.model_fields:
+            close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise KeyError(f"'{walked}' is not a parameter{hint}")
+        field = model.model_fields[name]
+        annotation = typing.get_type_hints(model)[name]
+        element = _element_model(annotation)
+        if indices and element is None:
+            raise KeyError(f"'{walked}' is not a list of tables, so it takes no index")
+        if element is not None:
+            model = element
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            model = None
+    assert field is not None
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return field.description or "", str(extra.get("unit", "-"))

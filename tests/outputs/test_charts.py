@@ -24,6 +24,12 @@ def _summary(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text())
 
 
+def _titles(folder: Path) -> dict[str, str]:
+    """Each scenario's plain title, as the manifest carries it (meta.title)."""
+    meta = json.loads((folder / "manifest.json").read_text())["scenario_meta"]["scenarios"]
+    return {name: block["title"] for name, block in meta.items()}
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
@@ -58,8 +64,11 @@ def test_funding_cliff_title_quotes_viability_and_the_fall(compare_folder: Path)
     """The funding-cliff title gives every scenario's chance of working after 10 years and the
     range of the fall, from summary.json."""
     summary = _summary(compare_folder)
+    titles = _titles(compare_folder)
     title = _title(compare_folder, "funding_cliff")
-    working = ", ".join(f"{s} {_pct(k['viable_prob_y10']['mean'])}" for s, k in summary.items())
+    best_first = sorted(summary, key=lambda s: -summary[s]["viable_prob_y10"]["mean"])
+    working = ", ".join(f"{titles[s]} {_pct(summary[s]['viable_prob_y10']['mean'])}"
+                        for s in best_first)
     assert f"Working after 10 years: {working}" in title
     shares = sorted(round(100 * k["cliff_drop_share"]["p50"]) for k in summary.values())
     fall = f"{shares[0]}%" if shares[0] == shares[-1] else f"{shares[0]}–{shares[-1]}%"
@@ -74,8 +83,9 @@ def test_funding_cliff_title_run_out_shares_match_kpis(compare_folder: Path) -> 
     """The shares of runs whose reserves run out, as quoted in the title, match a direct count
     over kpis.parquet of runs whose month-end reserves ever fall below £0."""
     kpis = pd.read_parquet(compare_folder / "kpis.parquet")
+    titles = _titles(compare_folder)
     title = _title(compare_folder, "funding_cliff").split("\n")[0]
-    expected = {name: f"{100 * frame['reserves_exhausted_month'].notna().mean():.0f}"
+    expected = {titles[name]: f"{100 * frame['reserves_exhausted_month'].notna().mean():.0f}"
                 for name, frame in kpis.groupby("scenario")}
     same = re.search(r"reserves run out in (\d+)% of runs in every scenario", title)
     if same:
@@ -100,8 +110,9 @@ def test_trajectories_title_quotes_members_and_value(compare_folder: Path) -> No
     if len(set(members.values())) > 1:
         assert f"(median {best:.0f})" in title
         assert f"the fewest ({min(members.values()):.0f})" in title
+    titles = _titles(compare_folder)
     for s, k in summary.items():
-        assert f"{s} {_millions(k['value_delivered_total_gbp']['p50'])}" in title
+        assert f"{titles[s]} {_millions(k['value_delivered_total_gbp']['p50'])}" in title
 
 
 def test_survival_title_quotes_working_and_open(compare_folder: Path) -> None:
@@ -109,10 +120,11 @@ def test_survival_title_quotes_working_and_open(compare_folder: Path) -> None:
     and gives every scenario's share still open."""
     summary = _summary(compare_folder)
     title = _title(compare_folder, "survival")
+    titles = _titles(compare_folder)
     for s, k in summary.items():
-        assert f"{s} {_pct(k['survival_prob_y10']['mean'])}" in title.split("\n")[1]
+        assert f"{titles[s]} {_pct(k['survival_prob_y10']['mean'])}" in title.split("\n")[1]
     worst = min(summary, key=lambda s: summary[s]["viable_prob_y10"]["mean"])
-    assert title.startswith(worst) or title.startswith("Every scenario")
+    assert title.startswith(titles[worst]) or title.startswith("Every scenario")
     assert f"{_pct(summary[worst]['viable_prob_y10']['mean'])} of runs" in title
 
 
@@ -122,7 +134,7 @@ def test_growth_title_quotes_live_services(compare_folder: Path) -> None:
     title = _title(compare_folder, "growth_path")
     live = {s: k["live_services_y10"]["p50"] for s, k in summary.items()}
     assert f"{max(live.values()):.0f}" in title.split("\n")[0]
-    assert all(f"{s} " in title for s in summary)
+    assert all(f"{t} " in title for t in _titles(compare_folder).values())
 
 
 def test_paired_title_matches_replicate_differences(compare_folder: Path) -> None:
@@ -131,17 +143,18 @@ def test_paired_title_matches_replicate_differences(compare_folder: Path) -> Non
     summary = _summary(compare_folder)
     kpis = pd.read_parquet(compare_folder / "kpis.parquet")
     base, *others = list(summary)
+    titles = _titles(compare_folder)
     title = _title(compare_folder, "paired_differences")
-    assert title.startswith(f"Against {base}")
+    assert title.startswith(f"Against {titles[base]}")
     wide = kpis.pivot(index="replicate", columns="scenario", values="members_y10")
     for s in others:
         survival = 100 * (summary[s]["survival_prob_y10"]["mean"]
                           - summary[base]["survival_prob_y10"]["mean"])
-        match = re.search(rf"([+−]?\d+) points for {s}\b", title)
+        match = re.search(rf"([+−]?\d+) points for {re.escape(titles[s])}\b", title)
         assert match, title
         assert abs(int(match.group(1).replace("−", "-")) - survival) <= 0.5 + 1e-9
         diff = (wide[s] - wide[base]).mean()
-        match = re.search(rf"{s} ([+−]?[\d,]+)", title.split("\n")[1])
+        match = re.search(rf"{re.escape(titles[s])} ([+−]?[\d,]+)", title.split("\n")[1])
         assert match, title
         assert abs(int(match.group(1).replace("−", "-").replace(",", "")) - diff) <= 0.5 + 1e-9
 
@@ -155,4 +168,5 @@ def test_single_scenario_run_draws_every_chart_but_paired(run_folder: Path) -> N
         assert (run_folder / f"{chart}.png").stat().st_size > 30_000
     assert not (run_folder / "paired_differences.png").exists()
     assert "after 5 years" in _title(run_folder, "trajectories")
-    assert f"{name} {_pct(k['survival_prob_y5']['mean'])}" in _title(run_folder, "survival")
+    title = _titles(run_folder)[name]
+    assert f"{title} {_pct(k['survival_prob_y5']['mean'])}" in _title(run_folder, "survival")

@@ -69,10 +69,11 @@ def test_scorecard_marks_the_best_survival(compare_folder: Path) -> None:
 
 
 def test_board_pack_has_scorecard_and_one_page_per_chart(compare_folder: Path) -> None:
-    """The board pack of a three-scenario comparison has 1 + 5 pages."""
+    """The board pack of a three-scenario comparison has the ranked table, the drivers, the
+    scorecard and one page per chart: 3 + 5 pages."""
     pdf = compare_folder / "board_pack.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert _pdf_pages(pdf) == 6
+    assert _pdf_pages(pdf) == 8
 
 
 def test_html_report_renders_in_headless_chromium(compare_folder: Path, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_findings_quote_the_summary(las, base_scenario) -> None:
     k = summary[result.name]
     assert f"{100 * k['survival_prob_y10']['mean']:.0f}%" in text
     assert gbp(k["cliff_drop_gbp_per_month"]["p50"]) in text
-    assert survival_ranking(data).startswith("base ")
+    assert survival_ranking(data).startswith(f"{data.title(result.name)} ")  # "Base": no meta
 
 
 @pytest.mark.parametrize("value, text", [(950, "£950"), (12_345, "£12k"), (2_500_000, "£2.5m"),
