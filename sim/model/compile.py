@@ -21,6 +21,7 @@ from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
     Array,
+    CharitableFundsParameters,
     CommissionParameters,
     ElectionParameters,
     EventParameters,
@@ -30,6 +31,7 @@ from sim.model.parameters import (
     HostParameters,
     HostTable,
     MarketParameters,
+    MembershipParameters,
     Parameters,
     PortfolioParameters,
     ProgrammeParameters,
@@ -187,6 +189,9 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
         "events": _events(s, las),
         "viability": _section(ViabilityParameters, s.viability, R),
     }
+    # --- delivery models part 2 (issue #13) ---
+    sections["membership_body"] = _section(MembershipParameters, s.membership_body, R)
+    sections["charitable_funds"] = _section(CharitableFundsParameters, s.charitable_funds, R)
     if values:
         _apply(sections, dict(values), R)
     finance, workforce = sections["finance"], sections["workforce"]

@@ -26,6 +26,7 @@ from sim.model.finance import (
     write_off_leavers,
 )
 from sim.model.host import close
+from sim.model.membership import review_levy
 from sim.model.parameters import Parameters
 from sim.model.pensions import enrol, members_leaving, mixed_membership
 from sim.model.performance import case_multiplier, with_odds_scaled
@@ -56,6 +57,7 @@ class EventKind(StrEnum):
     ELECTION = "election"
     HOST_CHANGE = "host_change"
     REORGANISATION = "reorganisation"
+    MEMBERSHIP_REVIEW = "membership_review"  # issue #13: a body's board reviews its levy (§7.5)
     FISCAL_YEAR_START = "fiscal_year_start"
     CHARITABLE_INCOME_YEAR = "charitable_income_year"
     LAUNCH_DECISIONS = "launch_decisions"
@@ -96,6 +98,7 @@ class Event:
             EventKind.HOST_SET_UP: "host set-up",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
+            EventKind.MEMBERSHIP_REVIEW: "membership body's budget: levy review",
             EventKind.GRANT_MILESTONE: "grant milestone",
             EventKind.GRANT_END: "grant ends",
             EventKind.SPENDING_REVIEW: "spending review",
@@ -345,6 +348,10 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
     at(0, EventKind.HOST_SET_UP, host_set_up, hosts.models[0])
     for i, month in enumerate(hosts.change_month):
         at(month, EventKind.HOST_CHANGE, partial(host_change, i), hosts.models[i + 1])
+    # --- delivery models part 2 (issue #13) ---
+    if params.membership_body.enabled:
+        every(params.membership_body.first_review_month, 12, EventKind.MEMBERSHIP_REVIEW,
+              review_levy)
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

@@ -20,6 +20,7 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.codes import FailureRule, Role, Tally, is_member
 from sim.model.external import poisson_from_uniform
+from sim.model.membership import levy_gbp_per_month
 from sim.model.parameters import (
     CommissionParameters,
     FinanceParameters,
@@ -45,13 +46,15 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
            "settle_invoices", "subscriptions_accrued", "write_off_leavers"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
-                  "host_support")
+                  "host_support",
+                  "membership_levy")  # delivery models part 2 (issue #13)
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
               "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`."""
-EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
+EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
+                   "membership_levy")
 """Income sources the caller computes from the state; host support follows from the host."""
 
 GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
@@ -770,6 +773,7 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
             state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
         "commissions": state.commissions.income(),
         "charitable": charitable_income(state.hosting, state.charity_factor) * state.cpi_index,
+        "membership_levy": levy_gbp_per_month(state, params),  # issue #13 (§7.5)
     }
 
 
@@ -843,7 +847,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
     earned = (sum(cash.income[s] for s in EARNED_INCOME if s != "subscriptions")
               + recognise_subscriptions(state, params, month))
     if book.eligible.any():
-        other = cash.income["grant"] + cash.income["core_budget"]
+        other = (cash.income["grant"] + cash.income["core_budget"]
+                 + cash.income["membership_levy"])  # a levy meets costs first (§7.5)
         claimed = claim_grants(book, cash, other, profile > 0, dt, earned)
         cash.income["grant"] = cash.income["grant"] + claimed.sum(axis=1)
     income, costs = cash.income_total, cash.costs_total

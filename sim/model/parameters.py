@@ -31,6 +31,7 @@ from sim.data import LAPopulation
 from sim.model.codes import Role
 
 __all__ = [
+    "CharitableFundsParameters",
     "CommissionParameters",
     "ElectionParameters",
     "EventParameters",
@@ -40,6 +41,7 @@ __all__ = [
     "HostParameters",
     "HostTable",
     "MarketParameters",
+    "MembershipParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
     "PortfolioParameters",
@@ -452,6 +454,29 @@ class ViabilityParameters:
     grace_months: int
 
 
+# --- delivery models part 2 (issue #13) ---
+
+
+@dataclass(frozen=True)
+class MembershipParameters:
+    """A membership body's levy (docs/model.md §7.5)."""
+
+    enabled: bool
+    levy_gbp_per_member_la_per_year: float
+    body_member_las: int
+    continue_prob: float
+    first_review_month: int
+
+
+@dataclass(frozen=True)
+class CharitableFundsParameters:
+    """A host charity's designated fund (docs/model.md §7.6)."""
+
+    enabled: bool
+    designated_fund_gbp: float
+    floor_gbp: float
+
+
 @dataclass(frozen=True)
 class Parameters:
     """Everything the model reads, for a batch of ``replicates`` replicates of ``las``."""
@@ -469,6 +494,9 @@ class Parameters:
     viability: ViabilityParameters
     prices_gbp_per_year: Array
     """float64[R, N], each LA's subscription once members pay (derived from the bands)"""
+    # --- delivery models part 2 (issue #13) ---
+    membership_body: MembershipParameters
+    charitable_funds: CharitableFundsParameters
 
 
 # --------------------------------------------------------------------------- helpers

@@ -139,6 +139,9 @@ METRICS: dict[str, str] = {
                                 "payment spread over the months it pays for (those already "
                                 "served at once), and what a leaver paid ahead when it leaves "
                                 "(£; what an offsetting grant deducts, docs/model.md §5.6)",
+    # Delivery models part 2 (issue #13).
+    "levy_stops": "1 in the month a membership body's board stopped the levy that funds the "
+                  "Centre (docs/model.md §7.5)",
     "price_factor": "this year's subscription price ÷ the list price, set each April by the "
                     "host's reserves rule (x; 1 at list price)",
     "pay_index": "nominal pay ÷ 2026/27 pay: 1 in the first fiscal year, then × (1 + the "

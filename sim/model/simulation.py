@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.engine import Calendar, RandomStreams
 from sim.model import (
+    charitable_funds,
     external,
     finance,
     host,
@@ -42,9 +43,13 @@ month's place in a transition after a change of host (productivity, double runni
 cash-shortage redundancies come before the team review, which plans on what is left."""
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
-           portfolio.advance_portfolio, finance.pay_and_collect, host.apply_failure_rule)
+           portfolio.advance_portfolio, finance.pay_and_collect,
+           # delivery models part 2 (issue #13): a host charity's designated fund (§7.6)
+           charitable_funds.draw_designated_fund,
+           host.apply_failure_rule)
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
-are maintained and built, the money moves, and the host acts on the result."""
+are maintained and built, the money moves, a host charity's designated fund makes good a
+deficit while it lasts, and the host acts on the result."""
 
 MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
              performance.remember_month)

@@ -16,6 +16,7 @@ import numpy as np
 from sim.data import OFSTED_GRADES, LAPopulation
 from sim.engine import RandomStreams
 from sim.model._kernels import TallyLayout, ladder_tally
+from sim.model.charitable_funds import FundBook
 from sim.model.codes import Ladder, Role, Tally, tally_width
 from sim.model.finance import (
     COST_TYPES,
@@ -25,6 +26,7 @@ from sim.model.finance import (
     InvoiceBook,
     lognormal_factor,
 )
+from sim.model.membership import LevyBook
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
@@ -104,6 +106,9 @@ class MonthFlows:
     subscriptions_earned_gbp: np.ndarray
     """£ of subscriptions received that are earned in the month (what an offsetting grant
     deducts)"""
+    # --- delivery models part 2 (issue #13) ---
+    levy_stops: np.ndarray
+    """a membership body's board stopped the levy (docs/model.md §7.5)"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
     """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -226,6 +231,11 @@ class BatchState:
     """the CPI ÷ its 2026/27 level, stepped each April by the year's CPI rate"""
     price_index: float = 1.0
     """the subscription list prices ÷ their 2026/27 level, stepped each April"""
+    # --- delivery models part 2 (issue #13) ---
+    levy: LevyBook = field(default_factory=lambda: LevyBook(np.zeros(0, dtype=bool)))
+    """a membership body's levy (docs/model.md §7.5)"""
+    funds: FundBook = field(default_factory=lambda: FundBook(np.zeros(0)))
+    """a host charity's designated fund (§7.6)"""
 
     @property
     def replicates(self) -> int:
@@ -310,4 +320,6 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         funding_due_gbp_per_month=np.zeros(R),
         flows=MonthFlows.zeros(R),
         performance=PerformanceBook.empty(params.events.funding_case.window_months, R),
+        levy=LevyBook.initial(params, R),
+        funds=FundBook.initial(params, R),
     )

@@ -38,7 +38,8 @@ __all__ = ["GROWTH_ORDER", "plan_team", "secured_budget", "team_review_due"]
 GROWTH_ORDER = (Role.DELIVERY, Role.ENGAGEMENT, Role.LEADERSHIP)
 """Ties between roles equally far below their share are broken in this order."""
 
-_EARNED = ("subscriptions", "commissions", "charitable")
+_EARNED = ("subscriptions", "commissions", "charitable",
+           "membership_levy")  # issue #13: a body's levy, due while its board keeps it (§7.5)
 
 
 def team_review_due(params: Parameters, month: int) -> bool:

@@ -23,6 +23,7 @@ from pydantic import (
 
 __all__ = [
     "CHARITABLE_FORMS",
+    "CharitableFunds",
     "Commissions",
     "Election",
     "Events",
@@ -36,6 +37,7 @@ __all__ = [
     "SpendingReview",
     "SubscriptionBand",
     "Market",
+    "MembershipBody",
     "Meta",
     "Portfolio",
     "Role",
@@ -790,6 +792,64 @@ class Finance(Strict):
         return self
 
 
+# --- delivery models part 2 (issue #13) ---
+
+
+class MembershipBody(Strict):
+    """The Centre run by an existing membership body (the LGA, ADCS): paid for by a levy
+    top-sliced from its members' subscriptions, which the body's board reviews each April
+    (docs/model.md §7.5)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: the LGA and ADCS are membership bodies, not charities (the CoE "
+        "proposal, Appendix 3, *Aligning with existing infrastructure*)",
+        "Whether the Centre is funded by a membership body's levy (docs/model.md §7.5).")
+    levy_gbp_per_member_la_per_year: float = P(
+        2000.0, "GBP/year per LA",
+        "assumption: a small top-slice of a council's subscription to the body (the LGA's "
+        "subscriptions are set by its General Assembly and are not published per council); "
+        "range £0–£6,000",
+        "Levy the body's board sets aside for the Centre from each member council's "
+        "subscription, in 2026/27 prices (rises with CPI).", ge=0, le=1e6)
+    body_member_las: int = P(
+        153, "LAs",
+        "assumption: every children's services authority in England is in membership of the "
+        "LGA (its members are councils; ADCS's members are their directors)",
+        "Councils in the body's membership whose subscriptions carry the levy, whether or not "
+        "they use the Centre.", ge=0, le=153)
+    continue_prob: float = P(
+        0.9, "probability",
+        "assumption: a board continues an established budget line most years; its odds move "
+        "with the Centre's value for money and reach among members (docs/model.md §7.4)",
+        "Chance the board keeps the levy at an April review when the Centre's record is at "
+        "the reference; a levy stopped is not restored.", ge=0, le=1)
+    first_review_month: int = P(
+        12, "month", "assumption: the body's first budget round after launch",
+        "Month of the first April review (reviews then come every 12 months).", ge=1)
+
+
+class CharitableFunds(Strict):
+    """The Centre run by an existing charity (Coram): its trustees designate part of the
+    charity's unrestricted funds to the Centre, drawn to keep it solvent until spent
+    (docs/model.md §7.6)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: a charity's own charitable funds (the CoE proposal, Appendix 3)",
+        "Whether the host charity backs the Centre with a designated fund.")
+    designated_fund_gbp: float = P(
+        200_000.0, "GBP",
+        "assumption: trustees designate a part of unrestricted reserves to a new activity "
+        "(Charity Commission CC19: designated funds are unrestricted funds set aside by the "
+        "trustees; docs/evidence.md §21); range £0–£500,000",
+        "Unrestricted funds the trustees designate to the Centre at launch; drawn down, never "
+        "topped up.", ge=0, le=1e9)
+    floor_gbp: float = P(
+        0.0, "GBP",
+        "assumption: trustees cover a deficit as it arises, not ahead of it",
+        "Reserves the fund restores the Centre to at a month end, while it lasts.",
+        ge=0, le=1e9)
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -1199,6 +1259,11 @@ class Scenario(Strict):
     viability: Viability = P(
         Viability(), "-", "issue #12: survival must mean a working Centre (docs/model.md §5.10)",
         "What a working (viable) Centre needs: a minimum team, reliable services and members.")
+    # --- delivery models part 2 (issue #13) ---
+    membership_body: MembershipBody = P(
+        MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.5).")
+    charitable_funds: CharitableFunds = P(
+        CharitableFunds(), "-", "-", "A host charity's designated fund (docs/model.md §7.6).")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:
@@ -1216,6 +1281,24 @@ class Scenario(Strict):
             if i and month <= months[i - 1]:
                 raise ValueError(f"host_changes[{i}].month must be after "
                                  f"host_changes[{i - 1}].month ({months[i - 1]}), got {month}")
+        return self
+
+    # --- delivery models part 2 (issue #13) ---
+    @model_validator(mode="after")
+    def _delivery_part2_rules(self) -> Scenario:
+        if self.membership_body.enabled:
+            hosts = (self.hosting, *(c.hosting for c in self.host_changes))
+            for i, host in enumerate(hosts):
+                if host.charitable_income_gbp_per_year > 0:
+                    where = "hosting" if i == 0 else f"host_changes[{i - 1}].hosting"
+                    raise ValueError(
+                        f"{where}.charitable_income_gbp_per_year must be 0 when "
+                        f"membership_body.enabled (a membership body such as the LGA or ADCS "
+                        f"is not a charity), got {host.charitable_income_gbp_per_year:g}")
+        if self.charitable_funds.enabled and self.hosting.model not in CHARITABLE_FORMS:
+            raise ValueError(
+                f"charitable_funds.enabled needs a charity-capable host "
+                f"({' or '.join(CHARITABLE_FORMS)}), got hosting.model = {self.hosting.model}")
         return self
 
 
