@@ -23,6 +23,7 @@ from sim.model.parameters import (
     Array,
     CharitableFundsParameters,
     CommissionParameters,
+    ContractParameters,
     ElectionParameters,
     EventParameters,
     FinanceParameters,
@@ -176,7 +177,8 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
                                           for b in s.finance.subscription_bands),
             commissions=_section(CommissionParameters, s.finance.commissions, R)),
         "hosting": HostTable(
-            hosts=tuple(_host(h, R) for h in (s.hosting, *(c.hosting for c in s.host_changes))),
+            hosts=tuple(_host(h, R) for h in (s.hosting, *(c.hosting for c in s.host_changes),
+                                              *_successors(s))),
             change_month=tuple(c.month for c in s.host_changes),
             change_transition_cost_gbp=tuple(c.transition_cost_gbp for c in s.host_changes),
             change_staff_loss_share=tuple(c.staff_loss_share for c in s.host_changes),
@@ -185,13 +187,17 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
             change_double_running_gbp_per_month=tuple(c.double_running_gbp_per_month
                                                       for c in s.host_changes),
             change_productivity_loss=tuple(c.productivity_loss for c in s.host_changes),
-            models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes)))),
+            models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes),
+                                           *_successors(s)))),
         "events": _events(s, las),
         "viability": _section(ViabilityParameters, s.viability, R),
     }
     # --- delivery models part 2 (issue #13) ---
     sections["membership_body"] = _section(MembershipParameters, s.membership_body, R)
     sections["charitable_funds"] = _section(CharitableFundsParameters, s.charitable_funds, R)
+    sections["contract"] = _section(
+        ContractParameters, s.contract, R,
+        successor_host=len(s.host_changes) + 1 if _successors(s) else -1)
     if values:
         _apply(sections, dict(values), R)
     finance, workforce = sections["finance"], sections["workforce"]
@@ -200,6 +206,15 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
         _with_running_costs(h, finance, workforce, R) for h in hosts.hosts))
     return Parameters(replicates=R, las=las, prices_gbp_per_year=finance.la_prices(
         las.child_population), **sections)
+
+
+def _successors(scenario: Scenario) -> tuple[Any, ...]:
+    """The host a contract's service moves to when the provider loses the re-tender (issue
+    #13, docs/model.md §7.7): appended to the hosts after the scheduled changes."""
+    contract = scenario.contract
+    if contract.enabled and contract.on_loss == "move" and contract.successor is not None:
+        return (contract.successor,)
+    return ()
 
 
 def _services(scenario: Scenario) -> ServiceTable:

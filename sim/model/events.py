@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.engine import Calendar, MonthStreams, RandomStreams
 from sim.model.codes import FailureRule, ServiceStatus
+from sim.model.contract import move_service, retender_bid
 from sim.model.external import general_election, spending_review
 from sim.model.finance import (
     decide_renewals,
@@ -50,11 +51,13 @@ class EventKind(StrEnum):
 
     HOST_SET_UP = "host_set_up"
     GRANT_START = "grant_start"
+    RETENDER_BID = "retender_bid"  # issue #13: the incumbent bids before the decision (§7.7)
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
     GRANT_END = "grant_end"
     SPENDING_REVIEW = "spending_review"
     ELECTION = "election"
+    SERVICE_MOVE = "service_move"  # issue #13: a lost re-tender moves the service (§7.7)
     HOST_CHANGE = "host_change"
     REORGANISATION = "reorganisation"
     MEMBERSHIP_REVIEW = "membership_review"  # issue #13: a body's board reviews its levy (§7.5)
@@ -98,6 +101,8 @@ class Event:
             EventKind.HOST_SET_UP: "host set-up",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
+            EventKind.RETENDER_BID: "re-procurement: the incumbent bids",
+            EventKind.SERVICE_MOVE: "service moves to the successor if the re-tender was lost",
             EventKind.MEMBERSHIP_REVIEW: "membership body's budget: levy review",
             EventKind.GRANT_MILESTONE: "grant milestone",
             EventKind.GRANT_END: "grant ends",
@@ -352,6 +357,14 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
     if params.membership_body.enabled:
         every(params.membership_body.first_review_month, 12, EventKind.MEMBERSHIP_REVIEW,
               review_levy)
+    terms = params.contract
+    if terms.enabled:
+        grant = params.finance.grants[terms.contract_grant]
+        for decision in renewal_decision_months(grant):
+            at(decision, EventKind.RETENDER_BID, retender_bid, grant.name)
+            if terms.on_loss == "move":
+                at(decision + grant.taper_months, EventKind.SERVICE_MOVE, move_service,
+                   hosts.models[terms.successor_host])
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

@@ -49,10 +49,13 @@ INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "chari
                   "host_support",
                   "membership_levy")  # delivery models part 2 (issue #13)
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
-              "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender")
+              "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender",
+              # delivery models part 2 (issue #13): a provider under contract (§7.7)
+              "corporation_tax", "distribution", "bid", "provider_exit")
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
-rule rather than by :func:`monthly_cashflow`."""
+rule rather than by :func:`monthly_cashflow`; so are a provider's ``corporation_tax``,
+``distribution``, ``bid`` and ``provider_exit`` (:mod:`sim.model.contract`, §7.7)."""
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                    "membership_levy")
 """Income sources the caller computes from the state; host support follows from the host."""

@@ -33,6 +33,7 @@ from sim.model.codes import Role
 __all__ = [
     "CharitableFundsParameters",
     "CommissionParameters",
+    "ContractParameters",
     "ElectionParameters",
     "EventParameters",
     "FinanceParameters",
@@ -478,6 +479,30 @@ class CharitableFundsParameters:
 
 
 @dataclass(frozen=True)
+class ContractParameters:
+    """A provider under contract (docs/model.md §7.7). The successor's hosting is the last
+    host of :class:`HostTable` (index ``successor_host``; -1 when there is none)."""
+
+    enabled: bool
+    contract_grant: int
+    corporation_tax: bool
+    margin: float
+    successor_margin: float
+    distribution_share: float
+    retained_reserve_months: float
+    bid_cost_gbp: float
+    on_loss: str
+    successor_term_months: int
+    successor_corporation_tax: bool
+    successor_distribution_share: float
+    tupe_transfer_share: float
+    transition_cost_gbp: float
+    transition_months: int
+    productivity_loss: float
+    successor_host: int
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Everything the model reads, for a batch of ``replicates`` replicates of ``las``."""
 
@@ -497,6 +522,7 @@ class Parameters:
     # --- delivery models part 2 (issue #13) ---
     membership_body: MembershipParameters
     charitable_funds: CharitableFundsParameters
+    contract: ContractParameters
 
 
 # --------------------------------------------------------------------------- helpers

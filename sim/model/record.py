@@ -142,6 +142,9 @@ METRICS: dict[str, str] = {
     # Delivery models part 2 (issue #13).
     "levy_stops": "1 in the month a membership body's board stopped the levy that funds the "
                   "Centre (docs/model.md §7.5)",
+    "service_moves": "1 in the month the service passed to the successor host after the "
+                     "provider lost the re-tender, its members and services kept "
+                     "(docs/model.md §7.7)",
     "price_factor": "this year's subscription price ÷ the list price, set each April by the "
                     "host's reserves rule (x; 1 at list price)",
     "pay_index": "nominal pay ÷ 2026/27 pay: 1 in the first fiscal year, then × (1 + the "

@@ -16,6 +16,7 @@ import numpy as np
 from sim.engine import Calendar, RandomStreams
 from sim.model import (
     charitable_funds,
+    contract,
     external,
     finance,
     host,
@@ -51,13 +52,17 @@ SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
 are maintained and built, the money moves, a host charity's designated fund makes good a
 deficit while it lasts, and the host acts on the result."""
 
-MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
-             performance.remember_month)
-"""Rules after the last sub-step, before the month is recorded, in this order: in a March, an
-annuality host takes back a positive balance (nothing is carried across 31 March); the host's
-month-end failure rule reads the balance that is carried; the host closes a Centre that has
-stayed not viable too long; and the month's value and costs are added to the record funders
-judge."""
+MONTH_END = (
+    # delivery models part 2 (issue #13): a provider's profit, tax and distribution (§7.7)
+    contract.settle_year,
+    reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
+    performance.remember_month)
+"""Rules after the last sub-step, before the month is recorded, in this order: a provider
+under contract adds the month to its year's profit and, in a March, pays corporation tax and
+distributes (the failure rules then read what is left); in a March, an annuality host takes
+back a positive balance (nothing is carried across 31 March); the host's month-end failure rule
+reads the balance that is carried; the host closes a Centre that has stayed not viable too
+long; and the month's value and costs are added to the record funders judge."""
 
 
 @dataclass

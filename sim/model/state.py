@@ -18,6 +18,7 @@ from sim.engine import RandomStreams
 from sim.model._kernels import TallyLayout, ladder_tally
 from sim.model.charitable_funds import FundBook
 from sim.model.codes import Ladder, Role, Tally, tally_width
+from sim.model.contract import ContractBook
 from sim.model.finance import (
     COST_TYPES,
     INCOME_SOURCES,
@@ -109,6 +110,8 @@ class MonthFlows:
     # --- delivery models part 2 (issue #13) ---
     levy_stops: np.ndarray
     """a membership body's board stopped the levy (docs/model.md §7.5)"""
+    service_moves: np.ndarray
+    """the service passed to the successor after a lost re-tender (docs/model.md §7.7)"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
     """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -236,6 +239,8 @@ class BatchState:
     """a membership body's levy (docs/model.md §7.5)"""
     funds: FundBook = field(default_factory=lambda: FundBook(np.zeros(0)))
     """a host charity's designated fund (§7.6)"""
+    contract: ContractBook = field(default_factory=lambda: ContractBook.initial(0))
+    """a provider's contract: tax, bids, the move to a successor (§7.7)"""
 
     @property
     def replicates(self) -> int:
@@ -322,4 +327,5 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         performance=PerformanceBook.empty(params.events.funding_case.window_months, R),
         levy=LevyBook.initial(params, R),
         funds=FundBook.initial(params, R),
+        contract=ContractBook.initial(R),
     )

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import ReservesRule, Role
+from sim.model.contract import margin_withheld_gbp
 from sim.model.finance import grant_income, running_cost_rates
 from sim.model.host import free_reserves, serve_notices
 from sim.model.parameters import Parameters
@@ -72,6 +73,7 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     core_months = max(month + H - max(params.finance.core_budget_from_month, month), 0)
     secured = (grants + state.core_budget / 12.0 * min(core_months, H) + earned * H
                + hosting.in_kind_support_gbp_per_year / 12.0 * state.cpi_index * H)
+    secured = secured - margin_withheld_gbp(state, params, month, H)  # issue #13 (§7.7)
     running = posts_cost(state, params, state.establishment)
     # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
     # it funds no post; an overspend is still a first call on the budget.

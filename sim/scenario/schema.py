@@ -25,6 +25,7 @@ __all__ = [
     "CHARITABLE_FORMS",
     "CharitableFunds",
     "Commissions",
+    "DeliveryContract",
     "Election",
     "Events",
     "Finance",
@@ -850,6 +851,89 @@ class CharitableFunds(Strict):
         ge=0, le=1e9)
 
 
+class DeliveryContract(Strict):
+    """A provider under contract (a consultancy, social enterprise or spun-out company): a
+    contract price, corporation tax and distributions, bid costs at each re-procurement, and,
+    when the provider loses the re-tender, the service moving to a successor with its staff
+    under TUPE (docs/model.md §7.7)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: a private delivery partner; a commissioned term with bring-back "
+        "(DfE 2016 workshop record, §4G)",
+        "Whether the Centre is a contract held by a provider (docs/model.md §7.7).")
+    contract_grant: int = P(
+        0, "index", "-",
+        "Which finance.grants[] entry is the contract price: its renewal decision is the "
+        "re-procurement.", ge=0, le=20)
+    corporation_tax: bool = P(
+        True, "-",
+        "Corporation Tax Act 2010: a company's trading profits are taxable, a not-for-profit "
+        "company's included; a charity's are exempt (docs/evidence.md §24)",
+        "Whether the provider pays corporation tax on the year's profit.")
+    margin: float = P(
+        0.0, "share of contract income",
+        "assumption: a for-profit supplier prices a margin into its bid and plans its team to "
+        "keep it; 0 for a not-for-profit provider; range 0–0.2",
+        "Share of the contract price the provider keeps out of its team's budget (docs/model.md "
+        "§3.6: the secured budget is reduced by it).", ge=0, le=0.9)
+    successor_margin: float = P(
+        0.0, "share of contract income", "assumption: an in-house successor plans no margin",
+        "margin of the successor.", ge=0, le=0.9)
+    distribution_share: float = P(
+        1.0, "share",
+        "assumption: a for-profit supplier pays out its profit above working capital; 0 for a "
+        "company limited by guarantee or a CIC's locked assets",
+        "Share of the year's post-tax profit, above the retained reserve, paid to the "
+        "provider's owners each March (the margin the supplier takes).", ge=0, le=1)
+    retained_reserve_months: float = P(
+        2.0, "months", "assumption: working capital of two months' running costs",
+        "Reserves the provider keeps before any distribution, in months of the funded "
+        "posts' running costs.", ge=0, le=60)
+    bid_cost_gbp: float = P(
+        30_000.0, "GBP",
+        "assumption: a few weeks of several people's time and a bid team, about 3–4% of a "
+        "year's contract value; range £10,000–£80,000",
+        "Cost to the incumbent of bidding at each re-procurement, paid in the decision month "
+        "(a cost line of its own, bid).", ge=0, le=1e8)
+    on_loss: Literal["close", "move"] = P(
+        "move", "-",
+        "TUPE Regulations 2006 reg. 3(1)(b): a service provision change transfers the "
+        "service's staff to the new provider; DfE 2016 workshop §4G (brought back in house)",
+        "What a lost re-tender does: close (the provider's income ends; it closes when its "
+        "cash runs out, the old behaviour) or move (the service continues under the "
+        "successor, its members and services kept).")
+    successor_term_months: int = P(
+        600, "months",
+        "assumption: in house, the service is funded from the commissioner's budget with no "
+        "further term; a successor supplier's own re-tender is not modelled",
+        "How long the contract price keeps paying after a move.", ge=1, le=1200)
+    successor_corporation_tax: bool = P(
+        False, "-", "a council or department pays no corporation tax",
+        "Whether the successor pays corporation tax (true for a successor company).")
+    successor_distribution_share: float = P(
+        0.0, "share", "assumption: an in-house successor distributes nothing",
+        "distribution_share of the successor.", ge=0, le=1)
+    tupe_transfer_share: float = P(
+        0.9, "share",
+        "assumption: TUPE transfers everyone assigned to the service, but some object "
+        "(reg. 4(7)) or leave around the change; range 0.7–1",
+        "Share of staff who transfer to the successor; the others leave at the move.",
+        ge=0, le=1)
+    transition_cost_gbp: float = P(
+        50_000.0, "GBP", "assumption: legal, HR and systems work of a service provision change",
+        "One-off cost of the move, paid by the successor in its first month.", ge=0, le=1e9)
+    transition_months: int = P(
+        6, "months", "assumption, as host_changes[].transition_months (docs/model.md §6.1)",
+        "Months after the move with the productivity dip.", ge=0, le=60)
+    productivity_loss: float = P(
+        0.15, "share", "assumption, as host_changes[].productivity_loss",
+        "Share of productive FTE lost in each transition month after the move.", ge=0, le=1)
+    successor: Hosting | None = P(
+        None, "-", "-",
+        "The successor's hosting table (required when on_loss is move): a council or "
+        "department for a bring-back in house, a company for a re-tender to another supplier.")
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -1264,6 +1348,10 @@ class Scenario(Strict):
         MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.5).")
     charitable_funds: CharitableFunds = P(
         CharitableFunds(), "-", "-", "A host charity's designated fund (docs/model.md §7.6).")
+    contract: DeliveryContract = P(
+        DeliveryContract(), "-", "-",
+        "A provider under contract: tax, distributions, bids, re-procurement and TUPE "
+        "(docs/model.md §7.7).")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:
@@ -1299,6 +1387,24 @@ class Scenario(Strict):
             raise ValueError(
                 f"charitable_funds.enabled needs a charity-capable host "
                 f"({' or '.join(CHARITABLE_FORMS)}), got hosting.model = {self.hosting.model}")
+        contract = self.contract
+        if contract.enabled:
+            if contract.contract_grant >= len(self.finance.grants):
+                raise ValueError(
+                    f"contract.contract_grant must name one of the "
+                    f"{len(self.finance.grants)} finance.grants, got {contract.contract_grant}")
+            grant = self.finance.grants[contract.contract_grant]
+            if grant.renewal_prob <= 0:
+                raise ValueError(
+                    f"finance.grants[{contract.contract_grant}].renewal_prob must be above 0 "
+                    f"for contract.enabled (its renewal decision is the re-procurement), got "
+                    f"{grant.renewal_prob:g}")
+            if contract.on_loss == "move" and contract.successor is None:
+                raise ValueError("contract.successor must be given when contract.on_loss is "
+                                 "\"move\" (the host the service moves to)")
+            if self.host_changes:
+                raise ValueError("contract.enabled cannot be combined with host_changes (the "
+                                 "service changes host only by the re-procurement)")
         return self
 
 

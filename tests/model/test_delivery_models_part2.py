@@ -3,7 +3,11 @@
 * a membership body's levy (docs/model.md §7.5): paid at its closed-form rate while the
   board keeps it, never after it stops; a board that always (never) keeps it;
 * a host charity's designated fund (§7.6): never pays out more than designated, keeps the
-  Centre out of deficit while it lasts, and an empty fund changes nothing to the bit.
+  Centre out of deficit while it lasts, and an empty fund changes nothing to the bit;
+* a provider under contract (§7.7): corporation tax by the Finance Act 2021 rates and
+  marginal relief, each March's tax recomputed from the year's accounts to the penny, the
+  bid cost, and a lost re-tender that moves the service (members, services, staff under
+  TUPE) instead of closing it.
 
 Extreme conditions: no money at all closes each of them. The money identity of every new
 scenario is checked with the shipped ones (tests/model/test_conservation.py globs them all).
@@ -15,8 +19,13 @@ import numpy as np
 import pytest
 
 from sim.data import LAPopulation
+from sim.engine import RandomStreams, partition
 from sim.experiments import EnsembleResult, run_ensemble
-from sim.scenario import Scenario
+from sim.model import compile_parameters
+from sim.model.codes import Ladder, ServiceStatus
+from sim.model.contract import corporation_tax_gbp, move_service
+from sim.model.state import initial_state
+from sim.scenario import Scenario, scenario_from_dict
 from sim.scenario.errors import ScenarioError
 from tests.conftest import shipped
 
@@ -118,3 +127,180 @@ def test_an_empty_designated_fund_changes_nothing(las: LAPopulation) -> None:
 def test_only_a_charity_capable_host_has_a_designated_fund() -> None:
     with pytest.raises(ScenarioError, match="charity-capable host"):
         shipped("la_hosted", "charitable_funds.enabled=true")
+
+
+# --------------------------------------------------------------------------- contract
+
+
+@pytest.mark.parametrize(("profit", "tax"), [
+    (-50_000.0, 0.0), (0.0, 0.0), (40_000.0, 7_600.0), (50_000.0, 9_500.0),
+    (100_000.0, 22_750.0),  # 25% × 100,000 − 3/200 × 150,000
+    (250_000.0, 62_500.0), (300_000.0, 75_000.0)])
+def test_corporation_tax_follows_the_finance_act_2021(profit: float, tax: float) -> None:
+    """19% to £50,000, 25% from £250,000, marginal relief of 3/200 × (250,000 − P) between."""
+    assert corporation_tax_gbp(np.array([profit]))[0] == pytest.approx(tax, abs=1e-6)
+
+
+def test_each_march_the_provider_pays_the_tax_on_its_years_profit(las: LAPopulation) -> None:
+    """Recomputed from the run's own accounts: the year's profit (income less the costs of
+    the trade) less losses carried forward (Corporation Tax Act 2010 s.45), taxed at the
+    2021 rates, is each March's corporation tax to the penny, for every provider whose
+    service has not moved."""
+    result = run(shipped("private_partner"), las)
+    m = result.metrics
+    trade = (m["income_total_gbp"] - m["costs_total_gbp"] + m["costs_corporation_tax_gbp"]
+             + m["costs_distribution_gbp"] + m["costs_provider_exit_gbp"])
+    moved = np.cumsum(m["service_moves"], axis=1) > 0
+    losses, start, checked = np.zeros(R), 0, 0
+    for march in year_ends(result):
+        profit = trade[:, start:march + 1].sum(axis=1)
+        used = np.where(profit > 0, np.minimum(losses, profit), 0.0)
+        expected = np.round(corporation_tax_gbp(profit - used), 2)
+        losses = np.where(profit > 0, losses - used, losses - profit)
+        rows = (m["operating"][:, march] == 1) & ~moved[:, march]
+        np.testing.assert_allclose(m["costs_corporation_tax_gbp"][rows, march], expected[rows],
+                                   rtol=0, atol=0.02)
+        checked += int((expected[rows] > 0).sum())
+        start = march + 1
+    assert checked > 0, "some provider made a taxable profit"
+    others = np.ones(m["costs_corporation_tax_gbp"].shape[1], dtype=bool)
+    others[year_ends(result)] = False
+    others[np.flatnonzero(m["service_moves"].any(axis=0))] = False
+    assert (m["costs_corporation_tax_gbp"][:, others] == 0).all()
+
+
+def test_the_incumbent_pays_its_bid_cost_once_at_the_retender(las: LAPopulation) -> None:
+    """bid = bid_cost_gbp × CPI index in the decision month (60, April 2031), in every
+    operating replicate, and never otherwise. The bid comes before the April step of the
+    indices (it is prepared in the year that ends), so it is priced at month 59's index."""
+    result = run(shipped("private_partner"), las, 20)
+    m, bid = result.metrics, result.scenario.contract.bid_cost_gbp
+    at = m["operating"][:, 59] == 1
+    expected = np.round(bid * m["cpi_index"][at, 59], 2)
+    np.testing.assert_allclose(m["costs_bid_gbp"][at, 60], expected, rtol=0, atol=0.005)
+    assert m["costs_bid_gbp"].sum() == pytest.approx(m["costs_bid_gbp"][:, 60].sum())
+
+
+MOVING = ("private_partner",)
+"""The scenarios whose lost re-tender moves the service (to another supplier)."""
+
+
+def _moving_state(las: LAPopulation, name: str, *overrides: str):  # type: ignore[no-untyped-def]
+    """A contract scenario at the end of its term, with the re-tender lost: 30 members, two
+    live services, the team in post, £123,456.78 of the provider's reserves."""
+    scenario = shipped(name, *overrides)
+    params = compile_parameters(scenario, las, 3)
+    streams = RandomStreams(1, partition(3))
+    state = initial_state(params, las, streams)
+    state.ladder[:, :30] = Ladder.MEMBER
+    state.counts.changed()
+    state.portfolio.status[:, :2] = ServiceStatus.LIVE
+    state.staff[:] = [5, 2, 1]
+    state.reserves[:] = 123_456.78
+    g = params.contract.contract_grant
+    state.grants.end[:, g] = 60
+    state.grants.renewals_left[:, g] = 0
+    state.contract.pending[:] = True
+    state.contract.pending_end[:] = 60
+    return state, params, streams
+
+
+@pytest.mark.parametrize("name", MOVING)
+def test_a_lost_retender_moves_the_service_with_its_members_services_and_staff(
+        las: LAPopulation, name: str) -> None:
+    """With everyone transferring (TUPE share 1): the successor is the host, the members and
+    live services are untouched, every member of staff is kept (in the LGPS under a council,
+    out of it under a company), the outgoing provider keeps its balance (provider_exit), the
+    successor pays the transition and the contract price pays on for successor_term_months."""
+    state, params, streams = _moving_state(las, name, "contract.tupe_transfer_share=1.0")
+    ladder, status = state.ladder.copy(), state.portfolio.status.copy()
+    move_service(state, params, streams.at(60), 60)
+    assert (state.host == params.contract.successor_host).all()
+    council = params.hosting.models[params.contract.successor_host] == "la_hosted"
+    assert council == (name == "commissioned_term_bring_back")
+    np.testing.assert_array_equal(state.ladder, ladder)
+    np.testing.assert_array_equal(state.portfolio.status, status)
+    np.testing.assert_array_equal(state.staff, [[5, 2, 1]] * 3)
+    np.testing.assert_array_equal(state.lgps_members, state.staff if council else 0)
+    np.testing.assert_allclose(state.flows.costs["provider_exit"], 123_456.78)
+    assert (state.reserves == 0).all()
+    assert (state.one_off_gbp == params.contract.transition_cost_gbp).all()
+    g = params.contract.contract_grant
+    assert (state.grants.end[:, g] == 60 + params.contract.successor_term_months).all()
+    assert state.contract.moved.all() and not state.contract.pending.any()
+    assert (state.flows.service_moves == 1).all()
+
+
+@pytest.mark.parametrize("name", MOVING)
+def test_nobody_transfers_with_a_tupe_share_of_zero(las: LAPopulation, name: str) -> None:
+    state, params, streams = _moving_state(las, name, "contract.tupe_transfer_share=0.0")
+    move_service(state, params, streams.at(60), 60)
+    assert state.staff.sum() == 0 and state.flows.leavers.sum() == 3 * 8
+
+
+@pytest.mark.parametrize("name", MOVING)
+def test_a_retender_won_moves_nothing(las: LAPopulation, name: str) -> None:
+    """The incumbent renewed (its term's end moved on): the move finds nothing to do."""
+    state, params, streams = _moving_state(las, name)
+    state.grants.end[:, params.contract.contract_grant] = 120
+    move_service(state, params, streams.at(60), 60)
+    assert (state.host == 0).all() and not state.contract.moved.any()
+    assert state.flows.costs["provider_exit"].sum() == 0
+
+
+@pytest.mark.parametrize("name", MOVING)
+def test_a_term_not_renewed_continues_under_the_successor(las: LAPopulation, name: str) -> None:
+    """Whole runs where the re-tender is (almost) always lost: every replicate operating at
+    the end of the term moves in that month and is still operating and paid after it (its
+    staff in the LGPS under a council), where the same term under commissioned_term.toml (a
+    lost re-tender closes) ends its income."""
+    lose = ("finance.grants[0].renewal_prob=1e-9",)
+    moved = run(shipped(name, *lose), las, 20)
+    m = moved.metrics
+    alive = m["operating"][:, 59] == 1
+    np.testing.assert_array_equal(m["service_moves"][:, 60], alive)
+    assert (m["operating"][alive, 61] == 1).all()
+    assert (m["income_grant_gbp"][alive, 61] > 0).all()
+    council = name == "commissioned_term_bring_back"
+    np.testing.assert_array_equal(m["lgps_members"][alive, 61],
+                                  m["staff_fte"][alive, 61] if council else 0)
+    closing = run(shipped("commissioned_term", *lose), las, 20)
+    assert (closing.metrics["income_grant_gbp"][:, 61] == 0).all()
+
+
+def test_the_close_rule_keeps_the_old_behaviour(las: LAPopulation) -> None:
+    """on_loss = "close": nothing moves, and the income ends as in commissioned_term.toml."""
+    lose = "finance.grants[0].renewal_prob=1e-9"
+    result = run(shipped("private_partner", lose, "contract.on_loss=\"close\""), las, 20)
+    assert result.metrics["service_moves"].sum() == 0
+    assert (result.metrics["income_grant_gbp"][:, 61] == 0).all()
+
+
+def test_a_contract_with_no_price_closes(las: LAPopulation) -> None:
+    """Extreme: a contract worth £0 and no reserves: the supplier is insolvent, nothing is
+    viable at year 5, and no corporation tax or distribution is ever paid."""
+    result = run(shipped("private_partner", "finance.grants[0].amount_gbp_per_year=0",
+                         "finance.opening_reserves_gbp=0"), las, 20)
+    m = result.metrics
+    assert result.kpis["viable_prob_y5"].mean() == 0.0
+    assert m["operating"][:, -1].sum() == 0
+    assert m["costs_corporation_tax_gbp"].sum() == 0 and m["costs_distribution_gbp"].sum() == 0
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (("contract.enabled=true", "finance.grants[0].renewal_prob=0"), "renewal_prob must be above"),
+    (("contract.enabled=true", "finance.grants[0].renewal_prob=0.5"), "contract.successor"),
+    (("contract.enabled=true", "contract.contract_grant=3",
+      "finance.grants[0].renewal_prob=0.5"), "contract_grant must name"),
+])
+def test_bad_contracts_are_refused(overrides: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        shipped("base", *overrides)
+
+
+def test_the_successor_is_a_host_of_its_own(las: LAPopulation) -> None:
+    """The successor's hosting is appended after the scheduled hosts (none here)."""
+    params = compile_parameters(shipped("private_partner"), las, 2)
+    assert params.contract.successor_host == 1 == len(params.hosting.hosts) - 1
+    plain = compile_parameters(scenario_from_dict({}, "<test>"), las, 2)
+    assert plain.contract.successor_host == -1 and len(plain.hosting.hosts) == 1
