@@ -181,8 +181,14 @@ def test_the_incumbent_pays_its_bid_cost_once_at_the_retender(las: LAPopulation)
     assert m["costs_bid_gbp"].sum() == pytest.approx(m["costs_bid_gbp"][:, 60].sum())
 
 
-MOVING = ("private_partner",)
-"""The scenarios whose lost re-tender moves the service (to another supplier)."""
+def test_a_not_for_profit_provider_distributes_nothing(las: LAPopulation) -> None:
+    result = run(shipped("commissioned_term_bring_back"), las, 20)
+    assert result.metrics["costs_distribution_gbp"].sum() == 0.0
+    assert result.metrics["costs_corporation_tax_gbp"].sum() > 0.0
+
+
+MOVING = ("private_partner", "commissioned_term_bring_back")
+"""The scenarios whose lost re-tender moves the service: to another supplier, in house."""
 
 
 def _moving_state(las: LAPopulation, name: str, *overrides: str):  # type: ignore[no-untyped-def]
