@@ -20,6 +20,7 @@ from sim.model.codes import FailureRule, ReservesRule, Role
 from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
+    SPOKE_KINDS,
     Array,
     CharitableFundsParameters,
     CommissionParameters,
@@ -38,6 +39,7 @@ from sim.model.parameters import (
     ProgrammeParameters,
     ServiceTable,
     SpendingReviewParameters,
+    SpokeParameters,
     TimeParameters,
     UptakeParameters,
     ViabilityParameters,
@@ -198,6 +200,17 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
     sections["contract"] = _section(
         ContractParameters, s.contract, R,
         successor_host=len(s.host_changes) + 1 if _successors(s) else -1)
+    spokes = s.spokes
+    kinds = [getattr(spokes, k) for k in SPOKE_KINDS]
+    sections["spokes"] = SpokeParameters(
+        enabled=spokes.enabled,
+        count=np.array([k.count for k in kinds], dtype=np.int64),
+        fte_per_spoke=np.array([k.fte_per_spoke for k in kinds]),
+        exit_rate_per_year=np.array([k.exit_rate_per_year for k in kinds]),
+        cost_gbp_per_fte_per_year=np.array([k.cost_gbp_per_fte_per_year for k in kinds]),
+        replacement_months=spokes.replacement_months,
+        coordination_fte_per_spoke=spokes.coordination_fte_per_spoke,
+        coordination_gbp_per_spoke_per_year=spokes.coordination_gbp_per_spoke_per_year)
     if values:
         _apply(sections, dict(values), R)
     finance, workforce = sections["finance"], sections["workforce"]

@@ -31,6 +31,7 @@ from sim.model.parameters import (
 )
 from sim.model.pensions import admission_cost_gbp_per_month, admission_costs, admitted_members
 from sim.model.performance import with_odds_scaled
+from sim.model.spokes import spoke_cost_gbp_per_month
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -51,7 +52,8 @@ INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "chari
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
               "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender",
               # delivery models part 2 (issue #13): a provider under contract (§7.7)
-              "corporation_tax", "distribution", "bid", "provider_exit")
+              "corporation_tax", "distribution", "bid", "provider_exit",
+              "spokes")  # issue #13: a hub's spokes (§7.8)
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`; so are a provider's ``corporation_tax``,
@@ -61,7 +63,8 @@ EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "char
 """Income sources the caller computes from the state; host support follows from the host."""
 
 GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
-                        "recruitment", "vacancy_cover", "launch")
+                        "recruitment", "vacancy_cover", "launch",
+                        "spokes")  # issue #13: the spokes' time and coordination (§7.8)
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
 set-up, the recruitment and agency cover of the project's posts (§3.5) and launch events
@@ -613,7 +616,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      admitted_fte: np.ndarray | None = None,
                      strain_gbp: np.ndarray | None = None,
                      double_running_gbp_per_month: np.ndarray | None = None,
-                     pay_index: float = 1.0, cpi_index: float = 1.0) -> Cashflow:
+                     pay_index: float = 1.0, cpi_index: float = 1.0,
+                     spokes_gbp_per_month: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -637,6 +641,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         × dt); None = 0.
     double_running_gbp_per_month : float[R], the outgoing host's services still running in a
         transition after a change of host (an overhead cost, already indexed); None = 0.
+    spokes_gbp_per_month : float[R], what a hub's spokes cost a month (docs/model.md §7.8,
+        already indexed); None = 0.
     pay_index, cpi_index : the pay and price indices now (1 in 2026/27, docs/model.md §5.13):
         salaries (so staff, overhead, cover and admitted pension costs) × ``pay_index``;
         non-pay, VAT on it, governance, the admission bond and host support × ``cpi_index``.
@@ -689,7 +695,9 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
                                        else recruitment_gbp) * lump),
                "vacancy_cover": pennies(cover * on),
-               "launch": pennies((np.zeros(R) if launch_gbp is None else launch_gbp) * lump)},
+               "launch": pennies((np.zeros(R) if launch_gbp is None else launch_gbp) * lump),
+               "spokes": pennies((np.zeros(R) if spokes_gbp_per_month is None
+                                  else spokes_gbp_per_month) * on)},
     )
 
 
@@ -752,6 +760,8 @@ def running_cost_rates(state: BatchState, params: Parameters) -> tuple[np.ndarra
     if pay_index != 1.0 or cpi_index != 1.0:
         pay = hosting.pay_cost_per_head_gbp_per_month
         fixed, per_head = fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
+    # A hub's spokes (docs/model.md §7.8) are a running cost of no post: exactly 0.0 without.
+    fixed = fixed + spoke_cost_gbp_per_month(state, params)
     return fixed + admission_cost_gbp_per_month(state, params), per_head
 
 
@@ -842,7 +852,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             state.launch_cost_gbp, admitted_members(state),
                             state.pension_strain_gbp if first else None,
                             state.double_running_gbp_per_month,
-                            pay_index=state.pay_index, cpi_index=state.cpi_index)
+                            pay_index=state.pay_index, cpi_index=state.cpi_index,
+                            spokes_gbp_per_month=spoke_cost_gbp_per_month(state, params))
     cash.income["subscriptions"] = pennies(received * state.operating)
     state.recruitment_due_gbp = np.zeros(R)
     state.launch_cost_gbp = np.zeros(R)

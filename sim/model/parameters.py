@@ -47,8 +47,10 @@ __all__ = [
     "Parameters",
     "PortfolioParameters",
     "ProgrammeParameters",
+    "SPOKE_KINDS",
     "ServiceTable",
     "SpendingReviewParameters",
+    "SpokeParameters",
     "TimeParameters",
     "UptakeParameters",
     "ViabilityParameters",
@@ -503,6 +505,25 @@ class ContractParameters:
 
 
 @dataclass(frozen=True)
+class SpokeParameters:
+    """A hub and spoke Centre (docs/model.md §7.8): per kind of spoke (LA, outsourced,
+    volunteer, in :data:`SPOKE_KINDS` order) float64[3] or int64[3]."""
+
+    enabled: bool
+    count: Array
+    fte_per_spoke: Array
+    exit_rate_per_year: Array
+    cost_gbp_per_fte_per_year: Array
+    replacement_months: float
+    coordination_fte_per_spoke: float
+    coordination_gbp_per_spoke_per_year: float
+
+
+SPOKE_KINDS = ("la", "outsourced", "volunteer")
+"""The kinds of spoke, in the order of :class:`SpokeParameters`' arrays."""
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Everything the model reads, for a batch of ``replicates`` replicates of ``las``."""
 
@@ -523,6 +544,7 @@ class Parameters:
     membership_body: MembershipParameters
     charitable_funds: CharitableFundsParameters
     contract: ContractParameters
+    spokes: SpokeParameters
 
 
 # --------------------------------------------------------------------------- helpers

@@ -142,6 +142,12 @@ METRICS: dict[str, str] = {
     # Delivery models part 2 (issue #13).
     "levy_stops": "1 in the month a membership body's board stopped the levy that funds the "
                   "Centre (docs/model.md §7.5)",
+    "spokes_active": "a hub's spokes in place at month end, all kinds (count; docs/model.md "
+                     "§7.8)",
+    "spoke_fte": "delivery time the hub's spokes offer at month end, before coordination "
+                 "(FTE; docs/model.md §7.8)",
+    "spoke_exits": "spokes that withdrew in the month (count)",
+    "spoke_joins": "spokes that replaced them in the month (count)",
     "service_moves": "1 in the month the service passed to the successor host after the "
                      "provider lost the re-tender, its members and services kept "
                      "(docs/model.md §7.7)",
@@ -275,6 +281,9 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["pay_index"][month] = state.pay_index
     m["cpi_index"][month] = state.cpi_index
     m["subscription_price_index"][month] = state.price_index
+    spokes = state.spokes.active * operating[:, None]  # issue #13 (§7.8)
+    m["spokes_active"][month] = spokes.sum(axis=1)
+    m["spoke_fte"][month] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
     value = m["value_delivered_gbp"][month]
     costs = m["costs_total_gbp"][month] - m["costs_surrender_gbp"][month]  # of provision
     members = m["members"][month]

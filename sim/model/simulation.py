@@ -24,6 +24,7 @@ from sim.model import (
     performance,
     portfolio,
     reserves,
+    spokes,
     team,
     uptake,
     workforce,
@@ -37,6 +38,8 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
 MONTH_START = (pensions.transition, external.arrive_programmes, finance.arrive_commissions,
+               # delivery models part 2 (issue #13): a hub's spokes come and go (§7.8)
+               spokes.advance_spokes,
                finance.note_income_due, host.serve_redundancies, host.restore_posts,
                team.plan_team)
 """Rules at the start of each month's step, after the calendar's events, in this order: the

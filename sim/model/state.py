@@ -31,6 +31,7 @@ from sim.model.membership import LevyBook
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
+from sim.model.spokes import SpokeBook
 from sim.model.uptake import GateCache, price_refusals
 from sim.model.workforce import NoticeBook
 
@@ -112,6 +113,10 @@ class MonthFlows:
     """a membership body's board stopped the levy (docs/model.md §7.5)"""
     service_moves: np.ndarray
     """the service passed to the successor after a lost re-tender (docs/model.md §7.7)"""
+    spoke_exits: np.ndarray
+    """a hub's spokes that withdrew (docs/model.md §7.8)"""
+    spoke_joins: np.ndarray
+    """spokes that replaced them"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
     """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -241,6 +246,8 @@ class BatchState:
     """a host charity's designated fund (§7.6)"""
     contract: ContractBook = field(default_factory=lambda: ContractBook.initial(0))
     """a provider's contract: tax, bids, the move to a successor (§7.7)"""
+    spokes: SpokeBook = field(default_factory=lambda: SpokeBook(np.zeros((0, 3), np.int64)))
+    """a hub's spokes (§7.8)"""
 
     @property
     def replicates(self) -> int:
@@ -328,4 +335,5 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         levy=LevyBook.initial(params, R),
         funds=FundBook.initial(params, R),
         contract=ContractBook.initial(R),
+        spokes=SpokeBook.initial(params, R),
     )

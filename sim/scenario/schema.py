@@ -33,6 +33,7 @@ __all__ = [
     "Grant",
     "HOST_MODELS",
     "HostChange",
+    "HubAndSpoke",
     "Hosting",
     "NationalProgrammes",
     "SpendingReview",
@@ -44,6 +45,7 @@ __all__ = [
     "Role",
     "Scenario",
     "Service",
+    "SpokeKind",
     "STRANDS",
     "TimeSettings",
     "Uptake",
@@ -934,6 +936,65 @@ class DeliveryContract(Strict):
         "department for a bring-back in house, a company for a re-tender to another supplier.")
 
 
+class SpokeKind(Strict):
+    """One kind of spoke of a hub and spoke Centre (docs/model.md §7.8)."""
+
+    count: int = P(0, "spokes", "assumption", "Spokes of this kind at launch, and the number "
+                   "the hub keeps recruiting back to.", ge=0, le=100)
+    fte_per_spoke: float = P(0.4, "FTE", "assumption",
+                             "Delivery time each spoke gives the Centre's services.",
+                             ge=0, le=20)
+    exit_rate_per_year: float = P(
+        0.2, "1/year", "assumption", "Hazard that a spoke withdraws (its council's priorities "
+        "change, its contract ends, its volunteers move on).", ge=0, le=12)
+    cost_gbp_per_fte_per_year: float = P(
+        0.0, "GBP/FTE-year", "assumption",
+        "What the hub pays for a spoke's time, in 2026/27 pay (rises with pay awards); 0 for "
+        "a spoke its council or its volunteers pay for.", ge=0, le=1e6)
+
+
+class HubAndSpoke(Strict):
+    """A small hub with spokes run in house by LAs, outsourced, or volunteer-run: the spokes
+    add delivery capacity the hub must coordinate and pay for, and they come and go
+    (docs/model.md §7.8)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: hub and spoke, partial hosting (the CoE proposal, Appendix 3: "
+        "existing organisations could host \"all or part\" of the Centre; DfE 2016 §3: "
+        "Achieving for Children's \"hub and cluster\" model)",
+        "Whether the Centre is a hub with spokes (docs/model.md §7.8).")
+    la: SpokeKind = P(
+        SpokeKind(count=6, fte_per_spoke=0.4, exit_rate_per_year=0.2,
+                  cost_gbp_per_fte_per_year=0.0), "-",
+        "assumption: a council runs a spoke from its own data team, paying its own staff, "
+        "and withdraws when its priorities change (about every five years)",
+        "Spokes run in house by LAs.")
+    outsourced: SpokeKind = P(
+        SpokeKind(count=2, fte_per_spoke=1.0, exit_rate_per_year=0.1,
+                  cost_gbp_per_fte_per_year=75_000.0), "-",
+        "assumption: a supplier's full cost of a data analyst or developer (salary, on-costs, "
+        "overhead and margin), about £350 a day; contracts end about every ten years",
+        "Spokes outsourced to a supplier the hub pays.")
+    volunteer: SpokeKind = P(
+        SpokeKind(count=4, fte_per_spoke=0.2, exit_rate_per_year=0.5,
+                  cost_gbp_per_fte_per_year=0.0), "-",
+        "assumption: a community of practice run by volunteers, a day a week each, turning "
+        "over about every two years",
+        "Volunteer-run spokes.")
+    replacement_months: float = P(
+        6.0, "months", "assumption: finding and setting up a new spoke takes about six months",
+        "Mean time to replace a spoke that withdrew, by one of the same kind (0: at once).",
+        ge=0, le=120)
+    coordination_fte_per_spoke: float = P(
+        0.1, "FTE", "assumption: about half a day a week of the hub's delivery staff per spoke",
+        "Hub delivery time each spoke takes to coordinate; spokes the hub cannot coordinate "
+        "deliver in proportion.", ge=0, le=5)
+    coordination_gbp_per_spoke_per_year: float = P(
+        2_000.0, "GBP/year", "assumption: meetings, travel and shared tools",
+        "Non-pay cost of coordinating each spoke, in 2026/27 prices (rises with CPI).",
+        ge=0, le=1e6)
+
+
 class Hosting(Strict):
     model: Literal["la_hosted", "government_hosted", "independent_company",
                    "existing_infrastructure"] = P(
@@ -1352,6 +1413,9 @@ class Scenario(Strict):
         DeliveryContract(), "-", "-",
         "A provider under contract: tax, distributions, bids, re-procurement and TUPE "
         "(docs/model.md §7.7).")
+    spokes: HubAndSpoke = P(
+        HubAndSpoke(), "-", "-",
+        "A hub with spokes run by LAs, suppliers or volunteers (docs/model.md §7.8).")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:

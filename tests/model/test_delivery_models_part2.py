@@ -24,6 +24,7 @@ from sim.experiments import EnsembleResult, run_ensemble
 from sim.model import compile_parameters
 from sim.model.codes import Ladder, ServiceStatus
 from sim.model.contract import corporation_tax_gbp, move_service
+from sim.model.spokes import advance_spokes, spoke_cost_gbp_per_month, spoke_net_fte
 from sim.model.state import initial_state
 from sim.scenario import Scenario, scenario_from_dict
 from sim.scenario.errors import ScenarioError
@@ -310,3 +311,85 @@ def test_the_successor_is_a_host_of_its_own(las: LAPopulation) -> None:
     assert params.contract.successor_host == 1 == len(params.hosting.hosts) - 1
     plain = compile_parameters(scenario_from_dict({}, "<test>"), las, 2)
     assert plain.contract.successor_host == -1 and len(plain.hosting.hosts) == 1
+
+
+# --------------------------------------------------------------------------- hub and spoke
+
+
+def _hub(las: LAPopulation, replicates: int = 3, *overrides: str):  # type: ignore[no-untyped-def]
+    """The hub and spoke scenario at month 0: 6 LA, 2 outsourced and 4 volunteer spokes."""
+    params = compile_parameters(shipped("hub_and_spoke", *overrides), las, replicates)
+    streams = RandomStreams(1, partition(replicates))
+    return initial_state(params, las, streams), params, streams
+
+
+@pytest.mark.parametrize(("productive", "expected"), [
+    (0.0, 0.0),                        # no hub staff: nothing is coordinated, nothing delivered
+    (0.6, 5.2 * 0.5 - 0.6),            # half the coordination the 12 spokes need (1.2 FTE)
+    (1.2, 5.2 - 1.2), (4.0, 5.2 - 1.2)])  # enough: all 5.2 FTE, less 1.2 FTE coordinating
+def test_spokes_deliver_as_far_as_the_hub_coordinates_them(las: LAPopulation, productive: float,
+                                                           expected: float) -> None:
+    """net = S × min(1, P ÷ need) − min(need, P), S = 6×0.4 + 2×1 + 4×0.2 = 5.2 FTE,
+    need = 0.1 × 12 = 1.2 FTE."""
+    state, params, _ = _hub(las)
+    net = spoke_net_fte(state, params, np.full(3, productive))
+    np.testing.assert_allclose(net, expected, rtol=0, atol=1e-12)
+
+
+def test_what_the_spokes_cost_the_hub(las: LAPopulation) -> None:
+    """2 outsourced FTE at £75,000 a year and 12 spokes at £2,000: £14,500 a month, the time
+    rising with pay and the coordination with prices."""
+    state, params, _ = _hub(las)
+    np.testing.assert_allclose(spoke_cost_gbp_per_month(state, params), 14_500.0)
+    state.pay_index, state.cpi_index = 1.1, 1.05
+    np.testing.assert_allclose(spoke_cost_gbp_per_month(state, params),
+                               12_500.0 * 1.1 + 2_000.0 * 1.05)
+
+
+def test_spokes_withdraw_at_their_rate_and_are_replaced(las: LAPopulation) -> None:
+    """One month start on 4,000 replicates: each spoke withdraws with chance 1 − e^{−rate/12}
+    (mean within 4 standard errors) and, with replacement_months 0, every gap is refilled."""
+    R = 4000
+    state, params, streams = _hub(las, R, "spokes.la.exit_rate_per_year=12",
+                                  "spokes.replacement_months=1e-9")
+    advance_spokes(state, params, streams.at(1), 1)
+    p = 1 - np.exp(-1.0)
+    n = 6 + 2 + 4
+    left = state.flows.spoke_exits
+    assert abs(left.mean() - (6 * p + 2 * (1 - np.exp(-0.1 / 12)) + 4 * (1 - np.exp(-0.5 / 12)))
+               ) < 4 * np.sqrt(n * p * (1 - p) / R)
+    np.testing.assert_array_equal(state.spokes.active, [[6, 2, 4]] * R)  # all replaced at once
+    np.testing.assert_array_equal(state.flows.spoke_joins, left)
+
+
+def test_a_cutting_hub_ends_the_spokes_it_pays_for(las: LAPopulation) -> None:
+    """Under a host cut the outsourced spokes end; the LA and volunteer spokes stay; a closed
+    Centre has none."""
+    state, params, streams = _hub(las, 3, "spokes.la.exit_rate_per_year=0",
+                                  "spokes.outsourced.exit_rate_per_year=0",
+                                  "spokes.volunteer.exit_rate_per_year=0")
+    state.host_cut[0] = True
+    state.operating[2] = False
+    advance_spokes(state, params, streams.at(1), 1)
+    np.testing.assert_array_equal(state.spokes.active, [[6, 0, 4], [6, 2, 4], [0, 0, 0]])
+
+
+def test_a_hub_with_no_spokes_is_its_host_alone(las: LAPopulation) -> None:
+    """Spokes enabled with none of any kind: la_hosted to the bit (common random numbers)."""
+    none = ("spokes.enabled=true", "spokes.la.count=0", "spokes.outsourced.count=0",
+            "spokes.volunteer.count=0")
+    hub = run(shipped("la_hosted", *none), las, 20)
+    alone = run(shipped("la_hosted"), las, 20)
+    for name in ("reserves_gbp", "members", "staff_fte", "live_services", "costs_total_gbp"):
+        np.testing.assert_array_equal(hub.metrics[name], alone.metrics[name], err_msg=name)
+    assert hub.metrics["spokes_active"].sum() == 0
+
+
+def test_spokes_add_delivery(las: LAPopulation) -> None:
+    """The same hub with and without its spokes (common random numbers): more services live
+    by the end of the grant with them."""
+    with_spokes = run(shipped("hub_and_spoke"), las, 40)
+    without = run(shipped("hub_and_spoke", "spokes.enabled=false"), las, 40)
+    assert (with_spokes.metrics["live_services"][:, 35].mean()
+            > without.metrics["live_services"][:, 35].mean() + 1)
+    assert without.metrics["costs_spokes_gbp"].sum() == 0
