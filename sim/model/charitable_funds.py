@@ -1,4 +1,4 @@
-"""A host charity's designated fund (issue #13; docs/model.md §7.6).
+"""A host charity's designated fund (issue #13; docs/model.md §7.10).
 
 A charity such as Coram can back a new activity from its own unrestricted funds: its
 trustees designate a sum to it (a designated fund, Charity Commission CC19). The fund is drawn

@@ -223,7 +223,7 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
 
 def _successors(scenario: Scenario) -> tuple[Any, ...]:
     """The host a contract's service moves to when the provider loses the re-tender (issue
-    #13, docs/model.md §7.7): appended to the hosts after the scheduled changes."""
+    #13, docs/model.md §7.11): appended to the hosts after the scheduled changes."""
     contract = scenario.contract
     if contract.enabled and contract.on_loss == "move" and contract.successor is not None:
         return (contract.successor,)

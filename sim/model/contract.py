@@ -1,4 +1,4 @@
-"""A provider under contract (issue #13; docs/model.md §7.7).
+"""A provider under contract (issue #13; docs/model.md §7.11).
 
 The Centre as a contract: a commissioner pays a provider (a consultancy, a social enterprise,
 a spun-out company) a contract price (``finance.grants[contract_grant]``, basis ``fixed``)
@@ -122,7 +122,7 @@ def margin_withheld_gbp(state: BatchState, params: Parameters, month: int,
                         horizon_months: int) -> np.ndarray:
     """What the provider keeps out of its team's budget over the planning horizon, float[R]
     in £: ``margin × Σ_{k = m … m + H − 1} contract price profile(k)`` (the successor's margin
-    after a move); 0 without a contract (docs/model.md §7.7)."""
+    after a move); 0 without a contract (docs/model.md §7.11)."""
     terms = params.contract
     if not terms.enabled:
         return np.zeros(state.replicates)
@@ -135,7 +135,7 @@ def margin_withheld_gbp(state: BatchState, params: Parameters, month: int,
 def settle_year(state: BatchState, params: Parameters, streams: MonthStreams,
                 month: int) -> None:
     """Month end: add the month's profit (income less the deductible costs) to the year's;
-    in a March, operating providers pay corporation tax and distribute (docs/model.md §7.7)."""
+    in a March, operating providers pay corporation tax and distribute (docs/model.md §7.11)."""
     if not params.contract.enabled:
         return
     flows = state.flows
@@ -167,7 +167,7 @@ def retender_bid(state: BatchState, params: Parameters, streams: MonthStreams,
 def move_service(state: BatchState, params: Parameters, streams: MonthStreams,
                  month: int) -> None:
     """The term ends: where the incumbent lost the re-tender the service passes to the
-    successor with its members and services; staff transfer under TUPE (docs/model.md §7.7)."""
+    successor with its members and services; staff transfer under TUPE (docs/model.md §7.11)."""
     terms, book, grants = params.contract, state.contract, state.grants
     g = terms.contract_grant
     due = book.pending & (book.pending_end == month)

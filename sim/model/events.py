@@ -51,16 +51,16 @@ class EventKind(StrEnum):
 
     HOST_SET_UP = "host_set_up"
     GRANT_START = "grant_start"
-    RETENDER_BID = "retender_bid"  # issue #13: the incumbent bids before the decision (§7.7)
+    RETENDER_BID = "retender_bid"  # issue #13: the incumbent bids before the decision (§7.11)
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
     GRANT_END = "grant_end"
     SPENDING_REVIEW = "spending_review"
     ELECTION = "election"
-    SERVICE_MOVE = "service_move"  # issue #13: a lost re-tender moves the service (§7.7)
+    SERVICE_MOVE = "service_move"  # issue #13: a lost re-tender moves the service (§7.11)
     HOST_CHANGE = "host_change"
     REORGANISATION = "reorganisation"
-    MEMBERSHIP_REVIEW = "membership_review"  # issue #13: a body's board reviews its levy (§7.5)
+    MEMBERSHIP_REVIEW = "membership_review"  # issue #13: a body's board reviews its levy (§7.9)
     FISCAL_YEAR_START = "fiscal_year_start"
     CHARITABLE_INCOME_YEAR = "charitable_income_year"
     LAUNCH_DECISIONS = "launch_decisions"

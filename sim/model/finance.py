@@ -51,20 +51,20 @@ INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "chari
                   "membership_levy")  # delivery models part 2 (issue #13)
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
               "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender",
-              # delivery models part 2 (issue #13): a provider under contract (§7.7)
+              # delivery models part 2 (issue #13): a provider under contract (§7.11)
               "corporation_tax", "distribution", "bid", "provider_exit",
-              "spokes")  # issue #13: a hub's spokes (§7.8)
+              "spokes")  # issue #13: a hub's spokes (§7.12)
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`; so are a provider's ``corporation_tax``,
-``distribution``, ``bid`` and ``provider_exit`` (:mod:`sim.model.contract`, §7.7)."""
+``distribution``, ``bid`` and ``provider_exit`` (:mod:`sim.model.contract`, §7.11)."""
 EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
                    "membership_levy")
 """Income sources the caller computes from the state; host support follows from the host."""
 
 GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
                         "recruitment", "vacancy_cover", "launch",
-                        "spokes")  # issue #13: the spokes' time and coordination (§7.8)
+                        "spokes")  # issue #13: the spokes' time and coordination (§7.12)
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
 set-up, the recruitment and agency cover of the project's posts (§3.5) and launch events
@@ -641,7 +641,7 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         × dt); None = 0.
     double_running_gbp_per_month : float[R], the outgoing host's services still running in a
         transition after a change of host (an overhead cost, already indexed); None = 0.
-    spokes_gbp_per_month : float[R], what a hub's spokes cost a month (docs/model.md §7.8,
+    spokes_gbp_per_month : float[R], what a hub's spokes cost a month (docs/model.md §7.12,
         already indexed); None = 0.
     pay_index, cpi_index : the pay and price indices now (1 in 2026/27, docs/model.md §5.13):
         salaries (so staff, overhead, cover and admitted pension costs) × ``pay_index``;
@@ -760,7 +760,7 @@ def running_cost_rates(state: BatchState, params: Parameters) -> tuple[np.ndarra
     if pay_index != 1.0 or cpi_index != 1.0:
         pay = hosting.pay_cost_per_head_gbp_per_month
         fixed, per_head = fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
-    # A hub's spokes (docs/model.md §7.8) are a running cost of no post: exactly 0.0 without.
+    # A hub's spokes (docs/model.md §7.12) are a running cost of no post: exactly 0.0 without.
     fixed = fixed + spoke_cost_gbp_per_month(state, params)
     return fixed + admission_cost_gbp_per_month(state, params), per_head
 
@@ -786,7 +786,7 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
             state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
         "commissions": state.commissions.income(),
         "charitable": charitable_income(state.hosting, state.charity_factor) * state.cpi_index,
-        "membership_levy": levy_gbp_per_month(state, params),  # issue #13 (§7.5)
+        "membership_levy": levy_gbp_per_month(state, params),  # issue #13 (§7.9)
     }
 
 
@@ -862,7 +862,7 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
               + recognise_subscriptions(state, params, month))
     if book.eligible.any():
         other = (cash.income["grant"] + cash.income["core_budget"]
-                 + cash.income["membership_levy"])  # a levy meets costs first (§7.5)
+                 + cash.income["membership_levy"])  # a levy meets costs first (§7.9)
         claimed = claim_grants(book, cash, other, profile > 0, dt, earned)
         cash.income["grant"] = cash.income["grant"] + claimed.sum(axis=1)
     income, costs = cash.income_total, cash.costs_total

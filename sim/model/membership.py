@@ -1,4 +1,4 @@
-"""A membership body's levy (issue #13; docs/model.md §7.5).
+"""A membership body's levy (issue #13; docs/model.md §7.9).
 
 The LGA and ADCS are membership bodies, not charities: a Centre they run is paid for from
 their members' subscriptions. The body's board sets aside a levy for it from each member

@@ -462,7 +462,7 @@ class ViabilityParameters:
 
 @dataclass(frozen=True)
 class MembershipParameters:
-    """A membership body's levy (docs/model.md §7.5)."""
+    """A membership body's levy (docs/model.md §7.9)."""
 
     enabled: bool
     levy_gbp_per_member_la_per_year: float
@@ -473,7 +473,7 @@ class MembershipParameters:
 
 @dataclass(frozen=True)
 class CharitableFundsParameters:
-    """A host charity's designated fund (docs/model.md §7.6)."""
+    """A host charity's designated fund (docs/model.md §7.10)."""
 
     enabled: bool
     designated_fund_gbp: float
@@ -482,7 +482,7 @@ class CharitableFundsParameters:
 
 @dataclass(frozen=True)
 class ContractParameters:
-    """A provider under contract (docs/model.md §7.7). The successor's hosting is the last
+    """A provider under contract (docs/model.md §7.11). The successor's hosting is the last
     host of :class:`HostTable` (index ``successor_host``; -1 when there is none)."""
 
     enabled: bool
@@ -506,7 +506,7 @@ class ContractParameters:
 
 @dataclass(frozen=True)
 class SpokeParameters:
-    """A hub and spoke Centre (docs/model.md §7.8): per kind of spoke (LA, outsourced,
+    """A hub and spoke Centre (docs/model.md §7.12): per kind of spoke (LA, outsourced,
     volunteer, in :data:`SPOKE_KINDS` order) float64[3] or int64[3]."""
 
     enabled: bool

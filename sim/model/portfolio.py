@@ -230,7 +230,7 @@ def _capacity(state: BatchState, params: Parameters) -> tuple[np.ndarray, np.nda
     productive = productive_delivery_fte(state, params)
     volunteers = np.minimum(volunteer_fte(state, params),
                             params.uptake.volunteer_fte_per_staff_fte * productive)
-    spokes = spoke_net_fte(state, params, productive)  # issue #13: a hub's spokes (§7.8)
+    spokes = spoke_net_fte(state, params, productive)  # issue #13: a hub's spokes (§7.12)
     available = np.maximum(productive + volunteers + spokes - state.commission_fte_demand
                            - member_support_fte(state, params), 0.0)
     onboarding = np.minimum(onboarding_due_fte(state, params), available)

@@ -38,7 +38,7 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
 MONTH_START = (pensions.transition, external.arrive_programmes, finance.arrive_commissions,
-               # delivery models part 2 (issue #13): a hub's spokes come and go (§7.8)
+               # delivery models part 2 (issue #13): a hub's spokes come and go (§7.12)
                spokes.advance_spokes,
                finance.note_income_due, host.serve_redundancies, host.restore_posts,
                team.plan_team)
@@ -48,7 +48,7 @@ cash-shortage redundancies come before the team review, which plans on what is l
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
            portfolio.advance_portfolio, finance.pay_and_collect,
-           # delivery models part 2 (issue #13): a host charity's designated fund (§7.6)
+           # delivery models part 2 (issue #13): a host charity's designated fund (§7.10)
            charitable_funds.draw_designated_fund,
            host.apply_failure_rule)
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
@@ -56,7 +56,7 @@ are maintained and built, the money moves, a host charity's designated fund make
 deficit while it lasts, and the host acts on the result."""
 
 MONTH_END = (
-    # delivery models part 2 (issue #13): a provider's profit, tax and distribution (§7.7)
+    # delivery models part 2 (issue #13): a provider's profit, tax and distribution (§7.11)
     contract.settle_year,
     reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
     performance.remember_month)

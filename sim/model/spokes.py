@@ -1,5 +1,5 @@
 """Hub and spoke: a small hub with spokes run by LAs, suppliers or volunteers (issue #13;
-docs/model.md §7.8).
+docs/model.md §7.12).
 
 The CoE proposal's existing organisations could host "all or part" of the Centre, and
 Achieving for Children ran a "hub and cluster" model (DfE 2016 workshop record, §3). Here the

@@ -110,11 +110,11 @@ class MonthFlows:
     deducts)"""
     # --- delivery models part 2 (issue #13) ---
     levy_stops: np.ndarray
-    """a membership body's board stopped the levy (docs/model.md §7.5)"""
+    """a membership body's board stopped the levy (docs/model.md §7.9)"""
     service_moves: np.ndarray
-    """the service passed to the successor after a lost re-tender (docs/model.md §7.7)"""
+    """the service passed to the successor after a lost re-tender (docs/model.md §7.11)"""
     spoke_exits: np.ndarray
-    """a hub's spokes that withdrew (docs/model.md §7.8)"""
+    """a hub's spokes that withdrew (docs/model.md §7.12)"""
     spoke_joins: np.ndarray
     """spokes that replaced them"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
@@ -241,13 +241,13 @@ class BatchState:
     """the subscription list prices ÷ their 2026/27 level, stepped each April"""
     # --- delivery models part 2 (issue #13) ---
     levy: LevyBook = field(default_factory=lambda: LevyBook(np.zeros(0, dtype=bool)))
-    """a membership body's levy (docs/model.md §7.5)"""
+    """a membership body's levy (docs/model.md §7.9)"""
     funds: FundBook = field(default_factory=lambda: FundBook(np.zeros(0)))
-    """a host charity's designated fund (§7.6)"""
+    """a host charity's designated fund (§7.10)"""
     contract: ContractBook = field(default_factory=lambda: ContractBook.initial(0))
-    """a provider's contract: tax, bids, the move to a successor (§7.7)"""
+    """a provider's contract: tax, bids, the move to a successor (§7.11)"""
     spokes: SpokeBook = field(default_factory=lambda: SpokeBook(np.zeros((0, 3), np.int64)))
-    """a hub's spokes (§7.8)"""
+    """a hub's spokes (§7.12)"""
 
     @property
     def replicates(self) -> int:

@@ -801,12 +801,12 @@ class Finance(Strict):
 class MembershipBody(Strict):
     """The Centre run by an existing membership body (the LGA, ADCS): paid for by a levy
     top-sliced from its members' subscriptions, which the body's board reviews each April
-    (docs/model.md §7.5)."""
+    (docs/model.md §7.9)."""
 
     enabled: bool = P(
         False, "-", "issue #13: the LGA and ADCS are membership bodies, not charities (the CoE "
         "proposal, Appendix 3, *Aligning with existing infrastructure*)",
-        "Whether the Centre is funded by a membership body's levy (docs/model.md §7.5).")
+        "Whether the Centre is funded by a membership body's levy (docs/model.md §7.9).")
     levy_gbp_per_member_la_per_year: float = P(
         2000.0, "GBP/year per LA",
         "assumption: a small top-slice of a council's subscription to the body (the LGA's "
@@ -834,7 +834,7 @@ class MembershipBody(Strict):
 class CharitableFunds(Strict):
     """The Centre run by an existing charity (Coram): its trustees designate part of the
     charity's unrestricted funds to the Centre, drawn to keep it solvent until spent
-    (docs/model.md §7.6)."""
+    (docs/model.md §7.10)."""
 
     enabled: bool = P(
         False, "-", "issue #13: a charity's own charitable funds (the CoE proposal, Appendix 3)",
@@ -857,12 +857,12 @@ class DeliveryContract(Strict):
     """A provider under contract (a consultancy, social enterprise or spun-out company): a
     contract price, corporation tax and distributions, bid costs at each re-procurement, and,
     when the provider loses the re-tender, the service moving to a successor with its staff
-    under TUPE (docs/model.md §7.7)."""
+    under TUPE (docs/model.md §7.11)."""
 
     enabled: bool = P(
         False, "-", "issue #13: a private delivery partner; a commissioned term with bring-back "
         "(DfE 2016 workshop record, §4G)",
-        "Whether the Centre is a contract held by a provider (docs/model.md §7.7).")
+        "Whether the Centre is a contract held by a provider (docs/model.md §7.11).")
     contract_grant: int = P(
         0, "index", "-",
         "Which finance.grants[] entry is the contract price: its renewal decision is the "
@@ -870,7 +870,7 @@ class DeliveryContract(Strict):
     corporation_tax: bool = P(
         True, "-",
         "Corporation Tax Act 2010: a company's trading profits are taxable, a not-for-profit "
-        "company's included; a charity's are exempt (docs/evidence.md §24)",
+        "company's included; a charity's are exempt (docs/evidence.md §25)",
         "Whether the provider pays corporation tax on the year's profit.")
     margin: float = P(
         0.0, "share of contract income",
@@ -937,7 +937,7 @@ class DeliveryContract(Strict):
 
 
 class SpokeKind(Strict):
-    """One kind of spoke of a hub and spoke Centre (docs/model.md §7.8)."""
+    """One kind of spoke of a hub and spoke Centre (docs/model.md §7.12)."""
 
     count: int = P(0, "spokes", "assumption", "Spokes of this kind at launch, and the number "
                    "the hub keeps recruiting back to.", ge=0, le=100)
@@ -956,13 +956,13 @@ class SpokeKind(Strict):
 class HubAndSpoke(Strict):
     """A small hub with spokes run in house by LAs, outsourced, or volunteer-run: the spokes
     add delivery capacity the hub must coordinate and pay for, and they come and go
-    (docs/model.md §7.8)."""
+    (docs/model.md §7.12)."""
 
     enabled: bool = P(
         False, "-", "issue #13: hub and spoke, partial hosting (the CoE proposal, Appendix 3: "
         "existing organisations could host \"all or part\" of the Centre; DfE 2016 §3: "
         "Achieving for Children's \"hub and cluster\" model)",
-        "Whether the Centre is a hub with spokes (docs/model.md §7.8).")
+        "Whether the Centre is a hub with spokes (docs/model.md §7.12).")
     la: SpokeKind = P(
         SpokeKind(count=6, fte_per_spoke=0.4, exit_rate_per_year=0.2,
                   cost_gbp_per_fte_per_year=0.0), "-",
@@ -1406,16 +1406,16 @@ class Scenario(Strict):
         "What a working (viable) Centre needs: a minimum team, reliable services and members.")
     # --- delivery models part 2 (issue #13) ---
     membership_body: MembershipBody = P(
-        MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.5).")
+        MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.9).")
     charitable_funds: CharitableFunds = P(
-        CharitableFunds(), "-", "-", "A host charity's designated fund (docs/model.md §7.6).")
+        CharitableFunds(), "-", "-", "A host charity's designated fund (docs/model.md §7.10).")
     contract: DeliveryContract = P(
         DeliveryContract(), "-", "-",
         "A provider under contract: tax, distributions, bids, re-procurement and TUPE "
-        "(docs/model.md §7.7).")
+        "(docs/model.md §7.11).")
     spokes: HubAndSpoke = P(
         HubAndSpoke(), "-", "-",
-        "A hub with spokes run by LAs, suppliers or volunteers (docs/model.md §7.8).")
+        "A hub with spokes run by LAs, suppliers or volunteers (docs/model.md §7.12).")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:

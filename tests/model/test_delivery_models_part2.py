@@ -1,10 +1,10 @@
 """Delivery models of issue #13, part 2: each form's own rules, checked against the rule.
 
-* a membership body's levy (docs/model.md §7.5): paid at its closed-form rate while the
+* a membership body's levy (docs/model.md §7.9): paid at its closed-form rate while the
   board keeps it, never after it stops; a board that always (never) keeps it;
-* a host charity's designated fund (§7.6): never pays out more than designated, keeps the
+* a host charity's designated fund (§7.10): never pays out more than designated, keeps the
   Centre out of deficit while it lasts, and an empty fund changes nothing to the bit;
-* a provider under contract (§7.7): corporation tax by the Finance Act 2021 rates and
+* a provider under contract (§7.11): corporation tax by the Finance Act 2021 rates and
   marginal relief, each March's tax recomputed from the year's accounts to the penny, the
   bid cost, and a lost re-tender that moves the service (members, services, staff under
   TUPE) instead of closing it.
