@@ -20,10 +20,13 @@ from sim.model.codes import FailureRule, ReservesRule, Role
 from sim.model.finance import monthly_cashflow
 from sim.model.parameters import (
     PER_REPLICATE_PATHS,
+    SPOKE_KINDS,
     Array,
+    CharitableFundsParameters,
     CharityParameters,
     CicParameters,
     CommissionParameters,
+    ContractParameters,
     ElectionParameters,
     EventParameters,
     FinanceParameters,
@@ -33,12 +36,14 @@ from sim.model.parameters import (
     HostParameters,
     HostTable,
     MarketParameters,
+    MembershipParameters,
     Parameters,
     PartnershipParameters,
     PortfolioParameters,
     ProgrammeParameters,
     ServiceTable,
     SpendingReviewParameters,
+    SpokeParameters,
     TeckalParameters,
     TimeParameters,
     UptakeParameters,
@@ -191,7 +196,8 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
                                           for b in s.finance.subscription_bands),
             commissions=_section(CommissionParameters, s.finance.commissions, R)),
         "hosting": HostTable(
-            hosts=tuple(_host(h, R) for h in (s.hosting, *(c.hosting for c in s.host_changes))),
+            hosts=tuple(_host(h, R) for h in (s.hosting, *(c.hosting for c in s.host_changes),
+                                              *_successors(s))),
             change_month=tuple(c.month for c in s.host_changes),
             change_transition_cost_gbp=tuple(c.transition_cost_gbp for c in s.host_changes),
             change_staff_loss_share=tuple(c.staff_loss_share for c in s.host_changes),
@@ -200,10 +206,28 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
             change_double_running_gbp_per_month=tuple(c.double_running_gbp_per_month
                                                       for c in s.host_changes),
             change_productivity_loss=tuple(c.productivity_loss for c in s.host_changes),
-            models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes)))),
+            models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes),
+                                           *_successors(s)))),
         "events": _events(s, las),
         "viability": _section(ViabilityParameters, s.viability, R),
     }
+    # --- delivery models part 2 (issue #13) ---
+    sections["membership_body"] = _section(MembershipParameters, s.membership_body, R)
+    sections["charitable_funds"] = _section(CharitableFundsParameters, s.charitable_funds, R)
+    sections["contract"] = _section(
+        ContractParameters, s.contract, R,
+        successor_host=len(s.host_changes) + 1 if _successors(s) else -1)
+    spokes = s.spokes
+    kinds = [getattr(spokes, k) for k in SPOKE_KINDS]
+    sections["spokes"] = SpokeParameters(
+        enabled=spokes.enabled,
+        count=np.array([k.count for k in kinds], dtype=np.int64),
+        fte_per_spoke=np.array([k.fte_per_spoke for k in kinds]),
+        exit_rate_per_year=np.array([k.exit_rate_per_year for k in kinds]),
+        cost_gbp_per_fte_per_year=np.array([k.cost_gbp_per_fte_per_year for k in kinds]),
+        replacement_months=spokes.replacement_months,
+        coordination_fte_per_spoke=spokes.coordination_fte_per_spoke,
+        coordination_gbp_per_spoke_per_year=spokes.coordination_gbp_per_spoke_per_year)
     if values:
         _apply(sections, dict(values), R)
     finance, workforce = sections["finance"], sections["workforce"]
@@ -268,6 +292,15 @@ def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
                        if hosting.charity.enabled else None)
     return FormTable(teckal=tuple(teckal), partnership=tuple(partnership), cic=tuple(cic),
                      charity=tuple(charity))
+
+
+def _successors(scenario: Scenario) -> tuple[Any, ...]:
+    """The host a contract's service moves to when the provider loses the re-tender (issue
+    #13, docs/model.md §7.11): appended to the hosts after the scheduled changes."""
+    contract = scenario.contract
+    if contract.enabled and contract.on_loss == "move" and contract.successor is not None:
+        return (contract.successor,)
+    return ()
 
 
 def _services(scenario: Scenario) -> ServiceTable:

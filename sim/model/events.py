@@ -19,6 +19,7 @@ import numpy as np
 from sim.engine import Calendar, MonthStreams, RandomStreams
 from sim.model import charity, cic, partnership, teckal
 from sim.model.codes import FailureRule, ServiceStatus
+from sim.model.contract import move_service, retender_bid
 from sim.model.external import general_election, spending_review
 from sim.model.finance import (
     decide_renewals,
@@ -27,6 +28,7 @@ from sim.model.finance import (
     write_off_leavers,
 )
 from sim.model.host import close
+from sim.model.membership import review_levy
 from sim.model.parameters import Parameters
 from sim.model.pensions import enrol, members_leaving, mixed_membership
 from sim.model.performance import case_multiplier, with_odds_scaled
@@ -56,13 +58,16 @@ class EventKind(StrEnum):
     CIC_YEAR_END = "cic_year_end"
     CHARITY_YEAR_END = "charity_year_end"
     GRANT_START = "grant_start"
+    RETENDER_BID = "retender_bid"  # issue #13: the incumbent bids before the decision (§7.11)
     GRANT_RENEWAL_DECISION = "grant_renewal_decision"
     GRANT_MILESTONE = "grant_milestone"
     GRANT_END = "grant_end"
     SPENDING_REVIEW = "spending_review"
     ELECTION = "election"
+    SERVICE_MOVE = "service_move"  # issue #13: a lost re-tender moves the service (§7.11)
     HOST_CHANGE = "host_change"
     REORGANISATION = "reorganisation"
+    MEMBERSHIP_REVIEW = "membership_review"  # issue #13: a body's board reviews its levy (§7.9)
     FISCAL_YEAR_START = "fiscal_year_start"
     CHARITABLE_INCOME_YEAR = "charitable_income_year"
     LAUNCH_DECISIONS = "launch_decisions"
@@ -113,6 +118,9 @@ class Event:
             EventKind.CHARITY_YEAR_END: "charity's year end: VAT recovery share",
             EventKind.GRANT_START: "grant starts",
             EventKind.GRANT_RENEWAL_DECISION: "grant renewal decision",
+            EventKind.RETENDER_BID: "re-procurement: the incumbent bids",
+            EventKind.SERVICE_MOVE: "service moves to the successor if the re-tender was lost",
+            EventKind.MEMBERSHIP_REVIEW: "membership body's budget: levy review",
             EventKind.GRANT_MILESTONE: "grant milestone",
             EventKind.GRANT_END: "grant ends",
             EventKind.SPENDING_REVIEW: "spending review",
@@ -375,6 +383,18 @@ def schedule_events(calendar: Calendar, state: BatchState, params: Parameters,
         every(year_end, 12, EventKind.CIC_YEAR_END, cic.pay_dividend)
     if any(rules is not None for rules in params.forms.charity):
         every(year_end, 12, EventKind.CHARITY_YEAR_END, charity.set_vat_share)
+    # --- delivery models part 2 (issue #13) ---
+    if params.membership_body.enabled:
+        every(params.membership_body.first_review_month, 12, EventKind.MEMBERSHIP_REVIEW,
+              review_levy)
+    terms = params.contract
+    if terms.enabled:
+        grant = params.finance.grants[terms.contract_grant]
+        for decision in renewal_decision_months(grant):
+            at(decision, EventKind.RETENDER_BID, retender_bid, grant.name)
+            if terms.on_loss == "move":
+                at(decision + grant.taper_months, EventKind.SERVICE_MOVE, move_service,
+                   hosts.models[terms.successor_host])
     for j, (month, groups) in enumerate(params.events.reorganisations):
         at(month, EventKind.REORGANISATION, partial(reorganise, j),
            detail=f"{len(groups)} merger(s)")

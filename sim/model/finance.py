@@ -22,6 +22,7 @@ from sim.model import _invoice_kernels as invoice_kernels
 from sim.model._invoice_kernels import NOT_BILLED
 from sim.model.codes import FailureRule, Role, Tally, is_member
 from sim.model.external import poisson_from_uniform
+from sim.model.membership import levy_gbp_per_month
 from sim.model.parameters import (
     CommissionParameters,
     FinanceParameters,
@@ -32,6 +33,7 @@ from sim.model.parameters import (
 )
 from sim.model.pensions import admission_cost_gbp_per_month, admission_costs, admitted_members
 from sim.model.performance import with_odds_scaled
+from sim.model.spokes import spoke_cost_gbp_per_month
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -47,22 +49,32 @@ __all__ = ["Cashflow", "CommissionBook", "EARNED_INCOME", "GRANT_ELIGIBLE_COSTS"
            "settle_invoices", "subscriptions_accrued", "write_off_leavers"]
 
 INCOME_SOURCES = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
-                  "host_support")
+                  "host_support",
+                  "membership_levy")  # delivery models part 2 (issue #13)
 COST_TYPES = ("staff", "overhead", "non_pay", "vat", "governance", "setup", "redundancy",
               "pension_strain", "recruitment", "vacancy_cover", "launch", "surrender",
-              "dividend")
+              "dividend",  # delivery models part 1 (issue #13): a CIC's dividend (§7.7)
+              # delivery models part 2 (issue #13): a provider under contract (§7.11)
+              "corporation_tax", "distribution", "bid", "provider_exit",
+              "spokes")  # issue #13: a hub's spokes (§7.12)
 """Cost lines. ``surrender`` is a transfer, not a cost of provision: a department's positive
 balance handed back at 31 March (annuality, docs/model.md §5.11), charged by its year-end
 rule rather than by :func:`monthly_cashflow`; so is ``dividend``, a community interest
-company's capped distribution to its members (docs/model.md §7.7)."""
-TRANSFERS = ("surrender", "dividend")
+company's capped distribution to its members (docs/model.md §7.7). A provider's
+``corporation_tax``, ``distribution``, ``bid`` and ``provider_exit`` are charged by its own
+rules too (:mod:`sim.model.contract`, §7.11)."""
+TRANSFERS = ("surrender", "dividend", "distribution", "provider_exit")
 """Cost lines that are transfers, not costs of provision (left out of the cost per member and
-the benefit–cost ratio)."""
-EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable")
+the benefit–cost ratio): money handed back, or paid out to owners or members, or kept by an
+outgoing provider; a provider's corporation tax and bid costs are costs of providing the
+service under contract."""
+EXTERNAL_INCOME = ("grant", "core_budget", "subscriptions", "commissions", "charitable",
+                   "membership_levy")
 """Income sources the caller computes from the state; host support follows from the host."""
 
 GRANT_ELIGIBLE_COSTS = ("staff", "overhead", "non_pay", "vat", "governance", "setup",
-                        "recruitment", "vacancy_cover", "launch")
+                        "recruitment", "vacancy_cover", "launch",
+                        "spokes")  # issue #13: the spokes' time and coordination (§7.12)
 """Costs an ``eligible_spend`` grant pays (docs/model.md §5.5): the project's staff with their
 on-costs, the host's overhead recharge, non-pay costs, VAT the body cannot recover, governance,
 set-up, the recruitment and agency cover of the project's posts (§3.5) and launch events
@@ -577,7 +589,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                      admitted_fte: np.ndarray | None = None,
                      strain_gbp: np.ndarray | None = None,
                      double_running_gbp_per_month: np.ndarray | None = None,
-                     pay_index: float = 1.0, cpi_index: float = 1.0) -> Cashflow:
+                     pay_index: float = 1.0, cpi_index: float = 1.0,
+                     spokes_gbp_per_month: np.ndarray | None = None) -> Cashflow:
     """Income and costs of one step.
 
     Parameters
@@ -601,6 +614,8 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
         × dt); None = 0.
     double_running_gbp_per_month : float[R], the outgoing host's services still running in a
         transition after a change of host (an overhead cost, already indexed); None = 0.
+    spokes_gbp_per_month : float[R], what a hub's spokes cost a month (docs/model.md §7.12,
+        already indexed); None = 0.
     pay_index, cpi_index : the pay and price indices now (1 in 2026/27, docs/model.md §5.13):
         salaries (so staff, overhead, cover and admitted pension costs) × ``pay_index``;
         non-pay, VAT on it, governance, the admission bond and host support × ``cpi_index``.
@@ -653,7 +668,9 @@ def monthly_cashflow(finance: FinanceParameters, hosting: HostParameters,
                "recruitment": pennies((np.zeros(R) if recruitment_gbp is None
                                        else recruitment_gbp) * lump),
                "vacancy_cover": pennies(cover * on),
-               "launch": pennies((np.zeros(R) if launch_gbp is None else launch_gbp) * lump)},
+               "launch": pennies((np.zeros(R) if launch_gbp is None else launch_gbp) * lump),
+               "spokes": pennies((np.zeros(R) if spokes_gbp_per_month is None
+                                  else spokes_gbp_per_month) * on)},
     )
 
 
@@ -716,6 +733,8 @@ def running_cost_rates(state: BatchState, params: Parameters) -> tuple[np.ndarra
     if pay_index != 1.0 or cpi_index != 1.0:
         pay = hosting.pay_cost_per_head_gbp_per_month
         fixed, per_head = fixed * cpi_index, pay * pay_index + (per_head - pay) * cpi_index
+    # A hub's spokes (docs/model.md §7.12) are a running cost of no post: exactly 0.0 without.
+    fixed = fixed + spoke_cost_gbp_per_month(state, params)
     return fixed + admission_cost_gbp_per_month(state, params), per_head
 
 
@@ -740,6 +759,7 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
             state.tally()[Tally.MEMBER_PRICES] / 12.0, 0.0),
         "commissions": state.commissions.income(),
         "charitable": charitable_income(state.hosting, state.charity_factor) * state.cpi_index,
+        "membership_levy": levy_gbp_per_month(state, params),  # issue #13 (§7.9)
     }
 
 
@@ -805,7 +825,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
                             state.launch_cost_gbp, admitted_members(state),
                             state.pension_strain_gbp if first else None,
                             state.double_running_gbp_per_month,
-                            pay_index=state.pay_index, cpi_index=state.cpi_index)
+                            pay_index=state.pay_index, cpi_index=state.cpi_index,
+                            spokes_gbp_per_month=spoke_cost_gbp_per_month(state, params))
     cash.income["subscriptions"] = pennies(received * state.operating)
     state.recruitment_due_gbp = np.zeros(R)
     state.launch_cost_gbp = np.zeros(R)
@@ -813,7 +834,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
     earned = (sum(cash.income[s] for s in EARNED_INCOME if s != "subscriptions")
               + recognise_subscriptions(state, params, month))
     if book.eligible.any():
-        other = cash.income["grant"] + cash.income["core_budget"]
+        other = (cash.income["grant"] + cash.income["core_budget"]
+                 + cash.income["membership_levy"])  # a levy meets costs first (§7.9)
         claimed = claim_grants(book, cash, other, profile > 0, dt, earned)
         cash.income["grant"] = cash.income["grant"] + claimed.sum(axis=1)
     income, costs = cash.income_total, cash.costs_total

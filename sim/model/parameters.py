@@ -33,7 +33,9 @@ from sim.model.codes import Role
 __all__ = [
     "CharityParameters",
     "CicParameters",
+    "CharitableFundsParameters",
     "CommissionParameters",
+    "ContractParameters",
     "ElectionParameters",
     "EventParameters",
     "FinanceParameters",
@@ -44,13 +46,16 @@ __all__ = [
     "HostTable",
     "MarketParameters",
     "PartnershipParameters",
+    "MembershipParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
     "PortfolioParameters",
     "ProgrammeParameters",
+    "SPOKE_KINDS",
     "ServiceTable",
     "SpendingReviewParameters",
     "TeckalParameters",
+    "SpokeParameters",
     "TimeParameters",
     "UptakeParameters",
     "ViabilityParameters",
@@ -521,6 +526,70 @@ class FormTable:
     partnership: tuple[PartnershipParameters | None, ...] = ()
     cic: tuple[CicParameters | None, ...] = ()
     charity: tuple[CharityParameters | None, ...] = ()
+# --- delivery models part 2 (issue #13) ---
+
+
+@dataclass(frozen=True)
+class MembershipParameters:
+    """A membership body's levy (docs/model.md §7.9)."""
+
+    enabled: bool
+    levy_gbp_per_member_la_per_year: float
+    body_member_las: int
+    continue_prob: float
+    first_review_month: int
+
+
+@dataclass(frozen=True)
+class CharitableFundsParameters:
+    """A host charity's designated fund (docs/model.md §7.10)."""
+
+    enabled: bool
+    designated_fund_gbp: float
+    floor_gbp: float
+
+
+@dataclass(frozen=True)
+class ContractParameters:
+    """A provider under contract (docs/model.md §7.11). The successor's hosting is the last
+    host of :class:`HostTable` (index ``successor_host``; -1 when there is none)."""
+
+    enabled: bool
+    contract_grant: int
+    corporation_tax: bool
+    margin: float
+    successor_margin: float
+    distribution_share: float
+    retained_reserve_months: float
+    bid_cost_gbp: float
+    on_loss: str
+    successor_term_months: int
+    successor_corporation_tax: bool
+    successor_distribution_share: float
+    tupe_transfer_share: float
+    transition_cost_gbp: float
+    transition_months: int
+    productivity_loss: float
+    successor_host: int
+
+
+@dataclass(frozen=True)
+class SpokeParameters:
+    """A hub and spoke Centre (docs/model.md §7.12): per kind of spoke (LA, outsourced,
+    volunteer, in :data:`SPOKE_KINDS` order) float64[3] or int64[3]."""
+
+    enabled: bool
+    count: Array
+    fte_per_spoke: Array
+    exit_rate_per_year: Array
+    cost_gbp_per_fte_per_year: Array
+    replacement_months: float
+    coordination_fte_per_spoke: float
+    coordination_gbp_per_spoke_per_year: float
+
+
+SPOKE_KINDS = ("la", "outsourced", "volunteer")
+"""The kinds of spoke, in the order of :class:`SpokeParameters`' arrays."""
 
 
 @dataclass(frozen=True)
@@ -540,9 +609,14 @@ class Parameters:
     viability: ViabilityParameters
     prices_gbp_per_year: Array
     """float64[R, N], each LA's subscription once members pay (derived from the bands)"""
+    # --- delivery models part 2 (issue #13) ---
+    membership_body: MembershipParameters
+    charitable_funds: CharitableFundsParameters
+    contract: ContractParameters
+    spokes: SpokeParameters
     # --- delivery models part 1 (issue #13) ---
     forms: FormTable = field(default_factory=FormTable)
-    """the legal forms' own rules by host (docs/model.md §7.5–§7.6)"""
+    """the legal forms' own rules by host (docs/model.md §7.5–§7.8)"""
 
 
 # --------------------------------------------------------------------------- helpers

@@ -26,6 +26,7 @@ from sim.model._portfolio_kernel import PortfolioRates, portfolio_step
 from sim.model.codes import Role, ServiceStatus, Tally
 from sim.model.parameters import Parameters, PortfolioParameters
 from sim.model.performance import bundle_factor
+from sim.model.spokes import spoke_net_fte
 from sim.model.workforce import effective_fte
 
 if TYPE_CHECKING:
@@ -229,7 +230,8 @@ def _capacity(state: BatchState, params: Parameters) -> tuple[np.ndarray, np.nda
     productive = productive_delivery_fte(state, params)
     volunteers = np.minimum(volunteer_fte(state, params),
                             params.uptake.volunteer_fte_per_staff_fte * productive)
-    available = np.maximum(productive + volunteers - state.commission_fte_demand
+    spokes = spoke_net_fte(state, params, productive)  # issue #13: a hub's spokes (§7.12)
+    available = np.maximum(productive + volunteers + spokes - state.commission_fte_demand
                            - member_support_fte(state, params), 0.0)
     onboarding = np.minimum(onboarding_due_fte(state, params), available)
     return available - onboarding, onboarding

@@ -141,6 +141,18 @@ METRICS: dict[str, str] = {
                                 "payment spread over the months it pays for (those already "
                                 "served at once), and what a leaver paid ahead when it leaves "
                                 "(£; what an offsetting grant deducts, docs/model.md §5.6)",
+    # Delivery models part 2 (issue #13).
+    "levy_stops": "1 in the month a membership body's board stopped the levy that funds the "
+                  "Centre (docs/model.md §7.9)",
+    "spokes_active": "a hub's spokes in place at month end, all kinds (count; docs/model.md "
+                     "§7.12)",
+    "spoke_fte": "delivery time the hub's spokes offer at month end, before coordination "
+                 "(FTE; docs/model.md §7.12)",
+    "spoke_exits": "spokes that withdrew in the month (count)",
+    "spoke_joins": "spokes that replaced them in the month (count)",
+    "service_moves": "1 in the month the service passed to the successor host after the "
+                     "provider lost the re-tender, its members and services kept "
+                     "(docs/model.md §7.11)",
     "price_factor": "this year's subscription price ÷ the list price, set each April by the "
                     "host's reserves rule (x; 1 at list price)",
     "pay_index": "nominal pay ÷ 2026/27 pay: 1 in the first fiscal year, then × (1 + the "
@@ -272,6 +284,9 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     m["pay_index"][month] = state.pay_index
     m["cpi_index"][month] = state.cpi_index
     m["subscription_price_index"][month] = state.price_index
+    spokes = state.spokes.active * operating[:, None]  # issue #13 (§7.12)
+    m["spokes_active"][month] = spokes.sum(axis=1)
+    m["spoke_fte"][month] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
     value = m["value_delivered_gbp"][month]
     costs = m["costs_total_gbp"][month] - sum(m[f"costs_{t}_gbp"][month]
                                               for t in TRANSFERS)  # of provision

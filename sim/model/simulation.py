@@ -15,6 +15,8 @@ import numpy as np
 
 from sim.engine import Calendar, RandomStreams
 from sim.model import (
+    charitable_funds,
+    contract,
     external,
     finance,
     forms,
@@ -23,6 +25,7 @@ from sim.model import (
     performance,
     portfolio,
     reserves,
+    spokes,
     team,
     uptake,
     workforce,
@@ -36,8 +39,11 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
 MONTH_START = (pensions.transition, forms.month_start, external.arrive_programmes,
-               finance.arrive_commissions, finance.note_income_due, host.serve_redundancies,
-               host.restore_posts, team.plan_team)
+               finance.arrive_commissions,
+               # delivery models part 2 (issue #13): a hub's spokes come and go (§7.12)
+               spokes.advance_spokes,
+               finance.note_income_due, host.serve_redundancies, host.restore_posts,
+               team.plan_team)
 """Rules at the start of each month's step, after the calendar's events, in this order: the
 month's place in a transition after a change of host (productivity, double running); the legal
 form's own rules (issue #13: owners and partners, contracts, a cap on outside sales) before
@@ -45,18 +51,28 @@ the income due is read; the cash-shortage redundancies come before the team revi
 plans on what is left."""
 
 SUBSTEP = (host.freeze_hiring, workforce.advance_staff, uptake.advance_ladder,
-           portfolio.advance_portfolio, finance.pay_and_collect, host.apply_failure_rule)
+           portfolio.advance_portfolio, finance.pay_and_collect,
+           # delivery models part 2 (issue #13): a host charity's designated fund (§7.10)
+           charitable_funds.draw_designated_fund,
+           host.apply_failure_rule)
 """Rules of each sub-step, in this order: who can be hired, staff move, LAs move, services
-are maintained and built, the money moves, and the host acts on the result."""
+are maintained and built, the money moves, a host charity's designated fund makes good a
+deficit while it lasts, and the host acts on the result."""
 
-MONTH_END = (reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
-             performance.remember_month, forms.month_end)
-"""Rules after the last sub-step, before the month is recorded, in this order: in a March, an
-annuality host takes back a positive balance (nothing is carried across 31 March); the host's
-month-end failure rule reads the balance that is carried; the host closes a Centre that has
-stayed not viable too long; and the month's value and costs are added to the record funders
-judge; last, the legal form's own tally of the month (issue #13: a Teckal company's activity
-for its owners and for others)."""
+MONTH_END = (
+    # delivery models part 2 (issue #13): a provider's profit, tax and distribution (§7.11)
+    contract.settle_year,
+    reserves.surrender_balance, host.month_end_failure_rule, host.close_if_not_viable,
+    performance.remember_month,
+    forms.month_end)  # delivery models part 1 (issue #13): the legal form's tally (§7.5)
+"""Rules after the last sub-step, before the month is recorded, in this order: a provider
+under contract adds the month to its year's profit and, in a March, pays corporation tax and
+distributes (the failure rules then read what is left); in a March, an annuality host takes
+back a positive balance (nothing is carried across 31 March); the host's month-end failure rule
+reads the balance that is carried; the host closes a Centre that has stayed not viable too
+long; the month's value and costs are added to the record funders judge; last, the legal
+form's own tally of the month (issue #13: a Teckal company's activity for its owners and for
+others, a charity's VAT)."""
 
 
 @dataclass

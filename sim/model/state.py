@@ -17,7 +17,9 @@ import numpy as np
 from sim.data import OFSTED_GRADES, LAPopulation
 from sim.engine import RandomStreams
 from sim.model._kernels import TallyLayout, ladder_tally
+from sim.model.charitable_funds import FundBook
 from sim.model.codes import Ladder, Role, Tally, tally_width
+from sim.model.contract import ContractBook
 from sim.model.finance import (
     COST_TYPES,
     INCOME_SOURCES,
@@ -26,9 +28,11 @@ from sim.model.finance import (
     InvoiceBook,
     lognormal_factor,
 )
+from sim.model.membership import LevyBook
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
 from sim.model.portfolio import PortfolioState
+from sim.model.spokes import SpokeBook
 from sim.model.uptake import GateCache, price_refusals
 from sim.model.workforce import NoticeBook
 
@@ -105,6 +109,15 @@ class MonthFlows:
     subscriptions_earned_gbp: np.ndarray
     """£ of subscriptions received that are earned in the month (what an offsetting grant
     deducts)"""
+    # --- delivery models part 2 (issue #13) ---
+    levy_stops: np.ndarray
+    """a membership body's board stopped the levy (docs/model.md §7.9)"""
+    service_moves: np.ndarray
+    """the service passed to the successor after a lost re-tender (docs/model.md §7.11)"""
+    spoke_exits: np.ndarray
+    """a hub's spokes that withdrew (docs/model.md §7.12)"""
+    spoke_joins: np.ndarray
+    """spokes that replaced them"""
     income: dict[str, np.ndarray] = field(default_factory=dict)
     """£ by source of :data:`~sim.model.finance.INCOME_SOURCES`"""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -231,6 +244,15 @@ class BatchState:
     form_state: dict[str, Any] = field(default_factory=dict)
     """the legal form's own books by form name (``teckal``, ``partnership``), made when the
     form's host first acts (docs/model.md §7.5–§7.6)"""
+    # --- delivery models part 2 (issue #13) ---
+    levy: LevyBook = field(default_factory=lambda: LevyBook(np.zeros(0, dtype=bool)))
+    """a membership body's levy (docs/model.md §7.9)"""
+    funds: FundBook = field(default_factory=lambda: FundBook(np.zeros(0)))
+    """a host charity's designated fund (§7.10)"""
+    contract: ContractBook = field(default_factory=lambda: ContractBook.initial(0))
+    """a provider's contract: tax, bids, the move to a successor (§7.11)"""
+    spokes: SpokeBook = field(default_factory=lambda: SpokeBook(np.zeros((0, 3), np.int64)))
+    """a hub's spokes (§7.12)"""
 
     @property
     def replicates(self) -> int:
@@ -315,4 +337,8 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         funding_due_gbp_per_month=np.zeros(R),
         flows=MonthFlows.zeros(R),
         performance=PerformanceBook.empty(params.events.funding_case.window_months, R),
+        levy=LevyBook.initial(params, R),
+        funds=FundBook.initial(params, R),
+        contract=ContractBook.initial(R),
+        spokes=SpokeBook.initial(params, R),
     )

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.codes import ReservesRule, Role
+from sim.model.contract import margin_withheld_gbp
 from sim.model.finance import grant_income, running_cost_rates
 from sim.model.host import free_reserves, serve_notices
 from sim.model.parameters import Parameters
@@ -38,7 +39,8 @@ __all__ = ["GROWTH_ORDER", "plan_team", "secured_budget", "team_review_due"]
 GROWTH_ORDER = (Role.DELIVERY, Role.ENGAGEMENT, Role.LEADERSHIP)
 """Ties between roles equally far below their share are broken in this order."""
 
-_EARNED = ("subscriptions", "commissions", "charitable")
+_EARNED = ("subscriptions", "commissions", "charitable",
+           "membership_levy")  # issue #13: a body's levy, due while its board keeps it (§7.9)
 
 
 def team_review_due(params: Parameters, month: int) -> bool:
@@ -71,6 +73,7 @@ def secured_budget(state: BatchState, params: Parameters, month: int) -> np.ndar
     core_months = max(month + H - max(params.finance.core_budget_from_month, month), 0)
     secured = (grants + state.core_budget / 12.0 * min(core_months, H) + earned * H
                + hosting.in_kind_support_gbp_per_year / 12.0 * state.cpi_index * H)
+    secured = secured - margin_withheld_gbp(state, params, month, H)  # issue #13 (§7.11)
     running = posts_cost(state, params, state.establishment)
     # A department holds no reserves (annuality): a positive balance goes back at 31 March, so
     # it funds no post; an overspend is still a first call on the budget.

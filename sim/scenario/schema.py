@@ -27,6 +27,8 @@ __all__ = [
     "Charity",
     "Commissions",
     "CommunityInterestCompany",
+    "CharitableFunds",
+    "DeliveryContract",
     "Election",
     "Events",
     "Finance",
@@ -34,6 +36,7 @@ __all__ = [
     "Grant",
     "HOST_MODELS",
     "HostChange",
+    "HubAndSpoke",
     "Hosting",
     "JointPartnership",
     "TeckalCompany",
@@ -42,11 +45,13 @@ __all__ = [
     "SubscriptionBand",
     "MAX_DRIVERS",
     "Market",
+    "MembershipBody",
     "Meta",
     "Portfolio",
     "Role",
     "Scenario",
     "Service",
+    "SpokeKind",
     "STRANDS",
     "TimeSettings",
     "Uptake",
@@ -1035,6 +1040,204 @@ class Charity(Strict):
         "Recover the share of the VAT on non-pay costs that last year's business income "
         "(subscriptions, commissions) is of all income; grants and donations are "
         "non-business.")
+# --- delivery models part 2 (issue #13) ---
+
+
+class MembershipBody(Strict):
+    """The Centre run by an existing membership body (the LGA, ADCS): paid for by a levy
+    top-sliced from its members' subscriptions, which the body's board reviews each April
+    (docs/model.md §7.9)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: the LGA and ADCS are membership bodies, not charities (the CoE "
+        "proposal, Appendix 3, *Aligning with existing infrastructure*)",
+        "Whether the Centre is funded by a membership body's levy (docs/model.md §7.9).")
+    levy_gbp_per_member_la_per_year: float = P(
+        2000.0, "GBP/year per LA",
+        "assumption: a small top-slice of a council's subscription to the body (the LGA's "
+        "subscriptions are set by its General Assembly and are not published per council); "
+        "range £0–£6,000",
+        "Levy the body's board sets aside for the Centre from each member council's "
+        "subscription, in 2026/27 prices (rises with CPI).", ge=0, le=1e6)
+    body_member_las: int = P(
+        153, "LAs",
+        "assumption: every children's services authority in England is in membership of the "
+        "LGA (its members are councils; ADCS's members are their directors)",
+        "Councils in the body's membership whose subscriptions carry the levy, whether or not "
+        "they use the Centre.", ge=0, le=153)
+    continue_prob: float = P(
+        0.9, "probability",
+        "assumption: a board continues an established budget line most years; its odds move "
+        "with the Centre's value for money and reach among members (docs/model.md §7.4)",
+        "Chance the board keeps the levy at an April review when the Centre's record is at "
+        "the reference; a levy stopped is not restored.", ge=0, le=1)
+    first_review_month: int = P(
+        12, "month", "assumption: the body's first budget round after launch",
+        "Month of the first April review (reviews then come every 12 months).", ge=1)
+
+
+class CharitableFunds(Strict):
+    """The Centre run by an existing charity (Coram): its trustees designate part of the
+    charity's unrestricted funds to the Centre, drawn to keep it solvent until spent
+    (docs/model.md §7.10)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: a charity's own charitable funds (the CoE proposal, Appendix 3)",
+        "Whether the host charity backs the Centre with a designated fund.")
+    designated_fund_gbp: float = P(
+        200_000.0, "GBP",
+        "assumption: trustees designate a part of unrestricted reserves to a new activity "
+        "(Charity Commission CC19: designated funds are unrestricted funds set aside by the "
+        "trustees; docs/evidence.md §21); range £0–£500,000",
+        "Unrestricted funds the trustees designate to the Centre at launch; drawn down, never "
+        "topped up.", ge=0, le=1e9)
+    floor_gbp: float = P(
+        0.0, "GBP",
+        "assumption: trustees cover a deficit as it arises, not ahead of it",
+        "Reserves the fund restores the Centre to at a month end, while it lasts.",
+        ge=0, le=1e9)
+
+
+class DeliveryContract(Strict):
+    """A provider under contract (a consultancy, social enterprise or spun-out company): a
+    contract price, corporation tax and distributions, bid costs at each re-procurement, and,
+    when the provider loses the re-tender, the service moving to a successor with its staff
+    under TUPE (docs/model.md §7.11)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: a private delivery partner; a commissioned term with bring-back "
+        "(DfE 2016 workshop record, §4G)",
+        "Whether the Centre is a contract held by a provider (docs/model.md §7.11).")
+    contract_grant: int = P(
+        0, "index", "-",
+        "Which finance.grants[] entry is the contract price: its renewal decision is the "
+        "re-procurement.", ge=0, le=20)
+    corporation_tax: bool = P(
+        True, "-",
+        "Corporation Tax Act 2010: a company's trading profits are taxable, a not-for-profit "
+        "company's included; a charity's are exempt (docs/evidence.md §25)",
+        "Whether the provider pays corporation tax on the year's profit.")
+    margin: float = P(
+        0.0, "share of contract income",
+        "assumption: a for-profit supplier prices a margin into its bid and plans its team to "
+        "keep it; 0 for a not-for-profit provider; range 0–0.2",
+        "Share of the contract price the provider keeps out of its team's budget (docs/model.md "
+        "§3.6: the secured budget is reduced by it).", ge=0, le=0.9)
+    successor_margin: float = P(
+        0.0, "share of contract income", "assumption: an in-house successor plans no margin",
+        "margin of the successor.", ge=0, le=0.9)
+    distribution_share: float = P(
+        1.0, "share",
+        "assumption: a for-profit supplier pays out its profit above working capital; 0 for a "
+        "company limited by guarantee or a CIC's locked assets",
+        "Share of the year's post-tax profit, above the retained reserve, paid to the "
+        "provider's owners each March (the margin the supplier takes).", ge=0, le=1)
+    retained_reserve_months: float = P(
+        2.0, "months", "assumption: working capital of two months' running costs",
+        "Reserves the provider keeps before any distribution, in months of the funded "
+        "posts' running costs.", ge=0, le=60)
+    bid_cost_gbp: float = P(
+        30_000.0, "GBP",
+        "assumption: a few weeks of several people's time and a bid team, about 3–4% of a "
+        "year's contract value; range £10,000–£80,000",
+        "Cost to the incumbent of bidding at each re-procurement, paid in the decision month "
+        "(a cost line of its own, bid).", ge=0, le=1e8)
+    on_loss: Literal["close", "move"] = P(
+        "move", "-",
+        "TUPE Regulations 2006 reg. 3(1)(b): a service provision change transfers the "
+        "service's staff to the new provider; DfE 2016 workshop §4G (brought back in house)",
+        "What a lost re-tender does: close (the provider's income ends; it closes when its "
+        "cash runs out, the old behaviour) or move (the service continues under the "
+        "successor, its members and services kept).")
+    successor_term_months: int = P(
+        600, "months",
+        "assumption: in house, the service is funded from the commissioner's budget with no "
+        "further term; a successor supplier's own re-tender is not modelled",
+        "How long the contract price keeps paying after a move.", ge=1, le=1200)
+    successor_corporation_tax: bool = P(
+        False, "-", "a council or department pays no corporation tax",
+        "Whether the successor pays corporation tax (true for a successor company).")
+    successor_distribution_share: float = P(
+        0.0, "share", "assumption: an in-house successor distributes nothing",
+        "distribution_share of the successor.", ge=0, le=1)
+    tupe_transfer_share: float = P(
+        0.9, "share",
+        "assumption: TUPE transfers everyone assigned to the service, but some object "
+        "(reg. 4(7)) or leave around the change; range 0.7–1",
+        "Share of staff who transfer to the successor; the others leave at the move.",
+        ge=0, le=1)
+    transition_cost_gbp: float = P(
+        50_000.0, "GBP", "assumption: legal, HR and systems work of a service provision change",
+        "One-off cost of the move, paid by the successor in its first month.", ge=0, le=1e9)
+    transition_months: int = P(
+        6, "months", "assumption, as host_changes[].transition_months (docs/model.md §6.1)",
+        "Months after the move with the productivity dip.", ge=0, le=60)
+    productivity_loss: float = P(
+        0.15, "share", "assumption, as host_changes[].productivity_loss",
+        "Share of productive FTE lost in each transition month after the move.", ge=0, le=1)
+    successor: Hosting | None = P(
+        None, "-", "-",
+        "The successor's hosting table (required when on_loss is move): a council or "
+        "department for a bring-back in house, a company for a re-tender to another supplier.")
+
+
+class SpokeKind(Strict):
+    """One kind of spoke of a hub and spoke Centre (docs/model.md §7.12)."""
+
+    count: int = P(0, "spokes", "assumption", "Spokes of this kind at launch, and the number "
+                   "the hub keeps recruiting back to.", ge=0, le=100)
+    fte_per_spoke: float = P(0.4, "FTE", "assumption",
+                             "Delivery time each spoke gives the Centre's services.",
+                             ge=0, le=20)
+    exit_rate_per_year: float = P(
+        0.2, "1/year", "assumption", "Hazard that a spoke withdraws (its council's priorities "
+        "change, its contract ends, its volunteers move on).", ge=0, le=12)
+    cost_gbp_per_fte_per_year: float = P(
+        0.0, "GBP/FTE-year", "assumption",
+        "What the hub pays for a spoke's time, in 2026/27 pay (rises with pay awards); 0 for "
+        "a spoke its council or its volunteers pay for.", ge=0, le=1e6)
+
+
+class HubAndSpoke(Strict):
+    """A small hub with spokes run in house by LAs, outsourced, or volunteer-run: the spokes
+    add delivery capacity the hub must coordinate and pay for, and they come and go
+    (docs/model.md §7.12)."""
+
+    enabled: bool = P(
+        False, "-", "issue #13: hub and spoke, partial hosting (the CoE proposal, Appendix 3: "
+        "existing organisations could host \"all or part\" of the Centre; DfE 2016 §3: "
+        "Achieving for Children's \"hub and cluster\" model)",
+        "Whether the Centre is a hub with spokes (docs/model.md §7.12).")
+    la: SpokeKind = P(
+        SpokeKind(count=6, fte_per_spoke=0.4, exit_rate_per_year=0.2,
+                  cost_gbp_per_fte_per_year=0.0), "-",
+        "assumption: a council runs a spoke from its own data team, paying its own staff, "
+        "and withdraws when its priorities change (about every five years)",
+        "Spokes run in house by LAs.")
+    outsourced: SpokeKind = P(
+        SpokeKind(count=2, fte_per_spoke=1.0, exit_rate_per_year=0.1,
+                  cost_gbp_per_fte_per_year=75_000.0), "-",
+        "assumption: a supplier's full cost of a data analyst or developer (salary, on-costs, "
+        "overhead and margin), about £350 a day; contracts end about every ten years",
+        "Spokes outsourced to a supplier the hub pays.")
+    volunteer: SpokeKind = P(
+        SpokeKind(count=4, fte_per_spoke=0.2, exit_rate_per_year=0.5,
+                  cost_gbp_per_fte_per_year=0.0), "-",
+        "assumption: a community of practice run by volunteers, a day a week each, turning "
+        "over about every two years",
+        "Volunteer-run spokes.")
+    replacement_months: float = P(
+        6.0, "months", "assumption: finding and setting up a new spoke takes about six months",
+        "Mean time to replace a spoke that withdrew, by one of the same kind (0: at once).",
+        ge=0, le=120)
+    coordination_fte_per_spoke: float = P(
+        0.1, "FTE", "assumption: about half a day a week of the hub's delivery staff per spoke",
+        "Hub delivery time each spoke takes to coordinate; spokes the hub cannot coordinate "
+        "deliver in proportion.", ge=0, le=5)
+    coordination_gbp_per_spoke_per_year: float = P(
+        2_000.0, "GBP/year", "assumption: meetings, travel and shared tools",
+        "Non-pay cost of coordinating each spoke, in 2026/27 prices (rises with CPI).",
+        ge=0, le=1e6)
 
 
 class Hosting(Strict):
@@ -1460,6 +1663,18 @@ class Scenario(Strict):
     viability: Viability = P(
         Viability(), "-", "issue #12: survival must mean a working Centre (docs/model.md §5.10)",
         "What a working (viable) Centre needs: a minimum team, reliable services and members.")
+    # --- delivery models part 2 (issue #13) ---
+    membership_body: MembershipBody = P(
+        MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.9).")
+    charitable_funds: CharitableFunds = P(
+        CharitableFunds(), "-", "-", "A host charity's designated fund (docs/model.md §7.10).")
+    contract: DeliveryContract = P(
+        DeliveryContract(), "-", "-",
+        "A provider under contract: tax, distributions, bids, re-procurement and TUPE "
+        "(docs/model.md §7.11).")
+    spokes: HubAndSpoke = P(
+        HubAndSpoke(), "-", "-",
+        "A hub with spokes run by LAs, suppliers or volunteers (docs/model.md §7.12).")
 
     @model_validator(mode="after")
     def _grants_inside_horizon(self) -> Scenario:
@@ -1512,6 +1727,42 @@ class Scenario(Strict):
             if hosting.teckal.enabled and hosting.partnership.enabled:
                 raise ValueError(f"{where}: teckal and partnership cannot both be enabled "
                                  f"(one legal form per host)")
+        return self
+
+    # --- delivery models part 2 (issue #13) ---
+    @model_validator(mode="after")
+    def _delivery_part2_rules(self) -> Scenario:
+        if self.membership_body.enabled:
+            hosts = (self.hosting, *(c.hosting for c in self.host_changes))
+            for i, host in enumerate(hosts):
+                if host.charitable_income_gbp_per_year > 0:
+                    where = "hosting" if i == 0 else f"host_changes[{i - 1}].hosting"
+                    raise ValueError(
+                        f"{where}.charitable_income_gbp_per_year must be 0 when "
+                        f"membership_body.enabled (a membership body such as the LGA or ADCS "
+                        f"is not a charity), got {host.charitable_income_gbp_per_year:g}")
+        if self.charitable_funds.enabled and self.hosting.model not in CHARITABLE_FORMS:
+            raise ValueError(
+                f"charitable_funds.enabled needs a charity-capable host "
+                f"({' or '.join(CHARITABLE_FORMS)}), got hosting.model = {self.hosting.model}")
+        contract = self.contract
+        if contract.enabled:
+            if contract.contract_grant >= len(self.finance.grants):
+                raise ValueError(
+                    f"contract.contract_grant must name one of the "
+                    f"{len(self.finance.grants)} finance.grants, got {contract.contract_grant}")
+            grant = self.finance.grants[contract.contract_grant]
+            if grant.renewal_prob <= 0:
+                raise ValueError(
+                    f"finance.grants[{contract.contract_grant}].renewal_prob must be above 0 "
+                    f"for contract.enabled (its renewal decision is the re-procurement), got "
+                    f"{grant.renewal_prob:g}")
+            if contract.on_loss == "move" and contract.successor is None:
+                raise ValueError("contract.successor must be given when contract.on_loss is "
+                                 "\"move\" (the host the service moves to)")
+            if self.host_changes:
+                raise ValueError("contract.enabled cannot be combined with host_changes (the "
+                                 "service changes host only by the re-procurement)")
         return self
 
 
