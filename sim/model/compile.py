@@ -256,7 +256,9 @@ def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
     partnership: list[PartnershipParameters | None] = []
     cic: list[CicParameters | None] = []
     charity: list[CharityParameters | None] = []
-    for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes)):
+    # every host of the HostTable, in its order: the first, each change, a contract's successor
+    for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes),
+                    *_successors(scenario)):
         t = hosting.teckal
         if t.enabled:
             owners = np.zeros(las.count, dtype=bool)
