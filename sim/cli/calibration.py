@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, check_out, fail, out_option
+from sim.cli._common import BAD_INPUT, FAILED, INTERRUPTED, check_out, fail, out_option
 from sim.scenario import ScenarioError
 
 __all__ = ["calibrate"]
@@ -32,8 +32,8 @@ def calibrate(spec: str, out_dir: Path, observed: Path | None, date_column: str 
               value_column: str | None, budget: str, workers: int | None) -> None:
     """Fit a calibration SPEC (calibration/*.toml) and write fit.json, fit.png and
     calibrated.toml (an overlay a scenario can extend) into a new folder under --out."""
+    from sim.experiments.calibration import CalibrationInterrupted, load_spec, with_observed
     from sim.experiments.calibration import calibrate as fit_spec
-    from sim.experiments.calibration import load_spec, with_observed
     from sim.outputs import ArtefactError, manifest
     from sim.outputs.calibration_charts import CALIBRATION_FILES, write_calibration
     from sim.outputs.console import calibration_lines
@@ -54,6 +54,8 @@ def calibrate(spec: str, out_dir: Path, observed: Path | None, date_column: str 
         result = fit_spec(loaded, budget, workers, progress=click.echo)
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
+    except (CalibrationInterrupted, KeyboardInterrupt) as exc:
+        fail(str(exc) or "calibration stopped by Ctrl-C; nothing written", INTERRUPTED)
     fit = result.fit
     model = fit.get("model") or {}
     info = manifest("calibrate", sys.argv, [spec], int(model.get("seed", 0)),
