@@ -261,7 +261,10 @@ class Results:
     def save(self, out: str | Path = "outputs", *, report: bool = False) -> Path:
         """Write the results folder the command line writes (tables, charts, resolved
         scenarios, manifest; with ``report`` also report.html, board_pack.pdf and
-        workbook.xlsx) under ``out``; returns the new folder."""
+        workbook.xlsx) under ``out``; returns the new folder.
+
+        Raises :class:`sim.outputs.ArtefactError` (its ``folder`` holds the data files) if a
+        chart or report file cannot be written."""
         from sim.outputs import write_run
         from sim.scenario import resolved_toml
 
@@ -420,6 +423,8 @@ def sweep(sweep_file: str | Path, out: str | Path = "outputs", *, workers: int |
         A bad sweep file or fit file.
     ValueError
         A design the sweep file cannot make (e.g. a Sobol' sample size that is not a power of 2).
+    sim.outputs.ArtefactError
+        The results are written but the winners table or chart is not.
     """
     import pandas as pd
 
@@ -444,7 +449,12 @@ def sweep(sweep_file: str | Path, out: str | Path = "outputs", *, workers: int |
                                        chunk_size=chunk_size, resume=resume, progress=progress,
                                        command=command, uncertainty=uncertainty))
         if spec.spec.scenario_factor is not None:
-            _write_winners(spec, done)
+            try:
+                _write_winners(spec, done)
+            except Exception as exc:  # results.parquet is kept: say which artefact failed
+                from sim.outputs import ArtefactError
+
+                raise ArtefactError(done.folder, [("winners.csv/winners.png", exc)]) from exc
         return done
 
     if not isinstance(executor, str):

@@ -7,8 +7,10 @@
   numpy scalars become Python numbers).
 * :func:`results_folder_name` names every results folder,
   ``<command>-<names joined by +>-<YYYYmmddTHHMMSSZ>``; :func:`new_folder` claims one (``-2``,
-  ``-3`` … when the name is taken), and :class:`RunFolder` builds one under a hidden name and
-  renames it into place only when complete.
+  ``-3`` … when the name is taken), and :class:`RunFolder` builds one under a hidden name of
+  its own (``.<name>.<random>.partial``, unique even when several runs start in the same
+  second) and renames it into place only when complete.
+* :func:`check_writable` says, before any work, whether a folder can take results.
 
 A layer of its own, above :mod:`sim.engine` and below :mod:`sim.data` and everything else
 (``tests/test_layers.py``): it imports the standard library and numpy only.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -31,6 +34,7 @@ import numpy as np
 __all__ = [
     "RunFolder",
     "atomic_write",
+    "check_writable",
     "folder_prefix",
     "new_folder",
     "read_json",
@@ -64,7 +68,7 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -77,6 +81,36 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _new_file_mode() -> int:
+    """The mode the current umask gives a new file (``0o644`` under umask ``022``)."""
+    return 0o666 & ~_umask()
+
+
+def _new_folder_mode() -> int:
+    """The mode the current umask gives a new folder (``0o755`` under umask ``022``)."""
+    return 0o777 & ~_umask()
+
+
+def check_writable(out_dir: Path) -> Path:
+    """Make ``out_dir`` (and its parents) if needed and check a file can be created in it, by
+    creating and removing one; returns ``out_dir``.
+
+    Called before any simulation, so that a folder that cannot take the results (read-only, on
+    a full or read-only disk, under a file) is reported at once rather than after the work.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be made or written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=out_dir)
+    os.close(fd)
+    os.unlink(probe)
+    return out_dir
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -162,24 +196,26 @@ def new_folder(out_dir: Path, name: str) -> Path:
 class RunFolder:
     """A results folder built under a hidden name and renamed into place on success.
 
-    Use as a context manager; inside, write files with :meth:`path`. If the block raises, the
-    partial folder is removed and nothing appears under the final name. The final name is
+    Use as a context manager; inside, write files with :meth:`path`. The folder is built as
+    ``<out_dir>/.<name>.<random>.partial`` (made by :func:`tempfile.mkdtemp`, so runs started
+    together into one ``out_dir`` never share it) and given the mode any new folder gets under
+    the umask. If the block raises, the partial folder is removed and nothing appears under
+    the final name. On success the final name is claimed with :func:`new_folder` —
     ``<out_dir>/<name>``, or ``<name>-2``, ``-3`` … when taken (an existing folder is never
-    overwritten).
+    overwritten) — and the partial folder renamed onto it; :attr:`final` is then that folder.
     """
 
     def __init__(self, out_dir: Path, name: str):
         self.out_dir = Path(out_dir)
-        self.final = next(p for p in _candidates(self.out_dir, name)
-                          if not p.exists() and not self._hidden(p).exists())
-        self.tmp = self._hidden(self.final)
-
-    @staticmethod
-    def _hidden(final: Path) -> Path:
-        return final.parent / f".{final.name}.partial"
+        self.name = name
+        self.final = self.out_dir / name
+        self.tmp = self.out_dir / f".{name}.partial"
 
     def __enter__(self) -> RunFolder:
-        self.tmp.mkdir(parents=True, exist_ok=False)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.name}.", suffix=".partial",
+                                         dir=self.out_dir))
+        os.chmod(self.tmp, _new_folder_mode())  # mkdtemp makes it private
         return self
 
     def path(self, filename: str) -> Path:
@@ -188,9 +224,13 @@ class RunFolder:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.final)
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
             return
-        for child in sorted(self.tmp.rglob("*"), reverse=True):
-            child.unlink() if child.is_file() else child.rmdir()
-        self.tmp.rmdir()
+        claimed = new_folder(self.out_dir, self.name)
+        try:
+            os.replace(self.tmp, claimed)  # POSIX: a folder may replace an empty folder
+        except OSError:  # Windows: free the claimed name first
+            claimed.rmdir()
+            os.rename(self.tmp, claimed)
+        self.final = claimed

@@ -16,6 +16,7 @@ import pytest
 from sim.files import (
     RunFolder,
     atomic_write,
+    check_writable,
     folder_prefix,
     new_folder,
     read_json,
@@ -85,7 +86,8 @@ def test_run_folder_appears_only_when_complete(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         with RunFolder(tmp_path, "run-x") as folder:
             write_text(folder.path("a.txt"), "a")
-            assert folder.tmp.name == ".run-x.partial" and not folder.final.exists()
+            assert re.fullmatch(r"\.run-x\.\w+\.partial", folder.tmp.name)
+            assert not (tmp_path / "run-x").exists()
             raise ValueError("model failed")
     assert list(tmp_path.iterdir()) == []
     with RunFolder(tmp_path, "run-x") as folder:
@@ -97,6 +99,74 @@ def test_run_folder_appears_only_when_complete(tmp_path: Path) -> None:
         pass
     assert again.final.name == "run-x-2", "an existing folder is never overwritten"
     assert third.final.name == "run-x-3"
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_run_folder_has_the_mode_of_any_new_folder(tmp_path: Path) -> None:
+    """The partial folder is made private (mkdtemp) but the finished one is 0755 under umask
+    022, like a folder made with mkdir, and its files 0644."""
+    with RunFolder(tmp_path, "run-x") as folder:
+        write_text(folder.path("a.txt"), "a")
+    (tmp_path / "direct").mkdir()
+    assert stat.S_IMODE(folder.final.stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "direct").stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder.final / "a.txt").stat().st_mode) == 0o644
+
+
+def test_run_folders_started_together_never_collide(tmp_path: Path) -> None:
+    """Eight folders of the same name built at once, in threads: each partial folder is its
+    own, all eight complete, each under its own name with its own file."""
+    import threading
+
+    barrier = threading.Barrier(8)
+    finals: list[Path] = []
+    errors: list[BaseException] = []
+
+    def build(i: int) -> None:
+        try:
+            with RunFolder(tmp_path, "run-x-20260401T120000Z") as folder:
+                barrier.wait(timeout=30)  # every partial folder exists before any finishes
+                write_text(folder.path("who.txt"), str(i))
+                barrier.wait(timeout=30)
+            finals.append(folder.final)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(set(finals)) == 8
+    assert sorted(p.read_text() for p in tmp_path.glob("*/who.txt")) == [str(i) for i in range(8)]
+    assert not list(tmp_path.glob(".*")), "no partial folder may remain"
+
+
+def test_run_folders_named_in_the_same_instant_never_collide(tmp_path: Path) -> None:
+    """Four folders of one name, all named before any is made (as four processes starting
+    in the same instant): each is built apart and kept, as <name>, -2, -3 and -4."""
+    folders = [RunFolder(tmp_path, "run-x") for _ in range(4)]
+    for i, folder in enumerate(folders):
+        folder.__enter__()
+        write_text(folder.path("who.txt"), str(i))
+    assert len({f.tmp for f in folders}) == 4
+    for folder in reversed(folders):
+        folder.__exit__(None, None, None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-x", "run-x-2", "run-x-3",
+                                                        "run-x-4"]
+    assert {f.final.name: (f.final / "who.txt").read_text() for f in folders} == {
+        "run-x": "3", "run-x-2": "2", "run-x-3": "1", "run-x-4": "0"}
+
+
+def test_check_writable_reports_a_folder_that_cannot_take_files(tmp_path: Path) -> None:
+    """A folder under a file cannot be made; a new folder is made and left empty."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        check_writable(blocker / "out")
+    assert check_writable(tmp_path / "new" / "out").is_dir()
+    assert list((tmp_path / "new" / "out").iterdir()) == []
 
 
 def test_new_folder_claims_the_next_free_name(tmp_path: Path) -> None:

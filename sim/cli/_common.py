@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["BAD_INPUT", "FAILED", "INTERRUPTED", "echo_error", "fail", "options", "out_option"]
+__all__ = ["BAD_INPUT", "FAILED", "INTERRUPTED", "check_out", "echo_error", "fail", "options",
+           "out_option"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -34,6 +35,17 @@ def fail(message: str, code: int) -> NoReturn:
     """Print ``error: <message>`` on stderr and exit with ``code``."""
     echo_error(message)
     sys.exit(code)
+
+
+def check_out(out_dir: Path) -> None:
+    """Stop with exit code 2 unless ``out_dir`` can take results (made if missing): checked
+    before any simulation, so a read-only ``--out`` costs no work."""
+    from sim.files import check_writable
+
+    try:
+        check_writable(out_dir)
+    except OSError as exc:
+        fail(f"--out {out_dir}: cannot write results there ({exc.strerror or exc})", BAD_INPUT)
 
 
 def options(*decorators: Decorator) -> Decorator:

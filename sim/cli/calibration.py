@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, fail, out_option
+from sim.cli._common import BAD_INPUT, FAILED, INTERRUPTED, check_out, fail, out_option
 from sim.scenario import ScenarioError
 
 __all__ = ["calibrate"]
@@ -32,9 +32,9 @@ def calibrate(spec: str, out_dir: Path, observed: Path | None, date_column: str 
               value_column: str | None, budget: str, workers: int | None) -> None:
     """Fit a calibration SPEC (calibration/*.toml) and write fit.json, fit.png and
     calibrated.toml (an overlay a scenario can extend) into a new folder under --out."""
+    from sim.experiments.calibration import CalibrationInterrupted, load_spec, with_observed
     from sim.experiments.calibration import calibrate as fit_spec
-    from sim.experiments.calibration import load_spec, with_observed
-    from sim.outputs import manifest
+    from sim.outputs import ArtefactError, manifest
     from sim.outputs.calibration_charts import CALIBRATION_FILES, write_calibration
     from sim.outputs.console import calibration_lines
 
@@ -50,21 +50,29 @@ def calibrate(spec: str, out_dir: Path, observed: Path | None, date_column: str 
         if observed is not None:
             loaded = with_observed(loaded, observed, str(date_column), str(value_column))
             names.append(observed.stem)
+        check_out(out_dir)
         result = fit_spec(loaded, budget, workers, progress=click.echo)
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
+    except (CalibrationInterrupted, KeyboardInterrupt) as exc:
+        fail(str(exc) or "calibration stopped by Ctrl-C; nothing written", INTERRUPTED)
     fit = result.fit
     model = fit.get("model") or {}
     info = manifest("calibrate", sys.argv, [spec], int(model.get("seed", 0)),
                     int(model.get("replicates", 0)), started, datetime.now(UTC),
                     {"budget": budget, "observed": str(loaded.observed_path)})
+    failed = None
     try:
         folder = write_calibration(out_dir, names, fit, result.overlay, result.observed,
                                    result.simulated, result.chart, result.spec_text, info)
-    except OSError as exc:
+    except ArtefactError as exc:  # fit.json and the tables are written; the chart is not
+        folder, failed = exc.folder, exc
+    except (OSError, ValueError) as exc:
         fail(f"cannot write results under {out_dir}: {exc}", FAILED)
     click.echo("")
     for line in calibration_lines(fit):
         click.echo(line)
     click.echo(f"\nResults written to {folder}/")
     click.echo("  " + ", ".join(CALIBRATION_FILES))
+    if failed is not None:
+        fail(str(failed), FAILED)

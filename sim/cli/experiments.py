@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, INTERRUPTED, fail, options, out_option
+from sim.cli._common import (
+    BAD_INPUT,
+    FAILED,
+    INTERRUPTED,
+    check_out,
+    fail,
+    options,
+    out_option,
+)
 
 if TYPE_CHECKING:
     from sim.experiments.executors import Executor
@@ -134,6 +142,7 @@ def sweep(sweep_file: str, executor: str, workers: int | None, scheduler: str | 
     """
     from sim import api
     from sim.experiments.store import read_results
+    from sim.outputs import ArtefactError
     from sim.outputs.console import sweep_kpi_lines
     from sim.scenario import ScenarioError
 
@@ -143,6 +152,7 @@ def sweep(sweep_file: str, executor: str, workers: int | None, scheduler: str | 
         _header(spec, points, pool, "Resuming sweep" if resuming else "Sweep")
 
     spec = _load(sweep_file)
+    check_out(out_dir)
     with _executor(executor, workers, scheduler) as pool:
         try:
             done = _run(lambda: api.sweep(
@@ -151,6 +161,8 @@ def sweep(sweep_file: str, executor: str, workers: int | None, scheduler: str | 
                 announce=announce, command=sys.argv), "sweep")
         except ScenarioError as exc:
             fail(str(exc), BAD_INPUT)
+        except ArtefactError as exc:  # results.parquet is written; the winners chart is not
+            fail(str(exc), FAILED)
         except ValueError as exc:
             fail(f"{spec.source}: {exc}", BAD_INPUT)
     run = done.run
@@ -194,10 +206,12 @@ def sensitivity(sweep_file: str, method: str, samples: int | None, charts: bool,
     """Global sensitivity of every KPI (and of reserves and members at each fiscal year end)
     to the parameters of SWEEP_FILE, with SALib; plus a one-at-a-time tornado table."""
     from sim.experiments.sensitivity import run_sensitivity, sensitivity_design
+    from sim.outputs import ArtefactError
     from sim.outputs.console import sensitivity_top_lines
     from sim.outputs.sensitivity_charts import write_sensitivity_charts
 
     spec = _load(sweep_file)
+    check_out(out_dir)
     try:
         design, _ = sensitivity_design(spec, method, samples)
     except ValueError as exc:
@@ -213,8 +227,8 @@ def sensitivity(sweep_file: str, method: str, samples: int | None, charts: bool,
         try:
             files += write_sensitivity_charts(result.indices, result.tornado, result.chart_meta,
                                               run.folder)
-        except OSError as exc:
-            fail(f"cannot write the charts in {run.folder}: {exc}", FAILED)
+        except Exception as exc:  # the indices and tables are written: say so
+            fail(f"{ArtefactError(run.folder, [('the sensitivity charts', exc)])}", FAILED)
     click.echo(f"{run.chunks_run} of {run.chunks} chunks run in {run.seconds:.1f} s")
     click.echo("")
     labels = {p.path: p.name for p in spec.parameters}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, echo_error, fail, options, out_option
+from sim.cli._common import BAD_INPUT, FAILED, check_out, echo_error, fail, options, out_option
 from sim.scenario import ScenarioError, load_scenario, parameter_rows
 
 __all__ = ["compare", "params", "report", "run", "validate"]
@@ -51,12 +51,14 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
              parameter_uncertainty: Sequence[Path], real_terms: bool) -> None:
     # Heavy imports here, so `validate` and `--help` stay quick.
     from sim import api
+    from sim.outputs import ArtefactError
     from sim.outputs.console import headline_lines
 
     try:
         scenarios = [api.load_scenario(f, overrides) for f in files]
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
+    check_out(out_dir)
 
     horizon = {s.meta.name: s.time.horizon_months for s in scenarios}
 
@@ -75,8 +77,11 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
         fail(str(exc), BAD_INPUT)
     if real_terms:
         results = results.in_real_terms()
+    failed = None
     try:
         folder = results.save(out_dir, report=report)
+    except ArtefactError as exc:  # the data files are written; some charts or reports are not
+        folder, failed = exc.folder, exc
     except OSError as exc:
         fail(f"cannot write results under {out_dir}: {exc}", FAILED)
     click.echo("")
@@ -90,6 +95,8 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
                + " (.png, .svg),\n  timeseries.csv, summary.json, kpis.parquet, events.csv, "
                "manifest.json, scenario.resolved*.toml"
                + (", parameter_draws.csv" if results.draws else ""))
+    if failed is not None:
+        fail(str(failed), FAILED)
 
 
 @click.command()
@@ -127,12 +134,14 @@ def report(run_dir: Path, real_terms: bool) -> None:
     """Write report.html, board_pack.pdf and workbook.xlsx (and redraw the charts) in RUN_DIR,
     a folder written by run or compare, from its files alone, in the folder's prices
     (manifest.json's ``prices``)."""
-    from sim.outputs import RunFolderError, report_folder
+    from sim.outputs import ArtefactError, RunFolderError, report_folder
 
     try:
         written = report_folder(run_dir, real_terms=real_terms)
     except RunFolderError as exc:
         fail(str(exc), BAD_INPUT)
+    except ArtefactError as exc:
+        fail(str(exc), FAILED)
     except OSError as exc:
         fail(f"cannot write the report in {run_dir}: {exc}", FAILED)
     click.echo(f"Report written to {run_dir}/")

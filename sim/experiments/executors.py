@@ -31,11 +31,13 @@ streams (design point and replicate block), never a worker's.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -133,11 +135,60 @@ class SerialExecutor(Executor):
 # --------------------------------------------------------------------------- local process pool
 
 
+PARENT_CHECK_SECONDS = 0.5
+"""How often a pool worker checks that the process that started it is still alive."""
+
+
 def _init_worker(context: Any) -> None:
     """Pool initializer: keep the context in this process's state; leave Ctrl-C to the parent,
-    which stops the pool."""
+    which stops the pool; exit when the parent dies (:func:`_exit_with_parent`)."""
     state().context = context
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+
+
+def _exit_with_parent() -> None:
+    """Start a daemon thread that ends this worker as soon as its parent process is gone.
+
+    A parent killed with SIGKILL (or the OOM killer) cannot stop its pool, and an orphaned
+    worker would go on holding memory and a core, and finish tasks no one will read. The thread
+    waits on ``multiprocessing.parent_process().sentinel`` — a pipe (a handle on Windows) that
+    becomes ready when the parent exits, on every platform the ``spawn`` start method runs on —
+    and, on POSIX, also notices ``os.getppid()`` changing (the worker was re-parented). Then it
+    ends the process at once with ``os._exit``: nothing of a task in progress is worth saving.
+    """
+    from multiprocessing.connection import wait as wait_ready
+
+    parent = multiprocessing.parent_process()
+    sentinel = parent.sentinel if parent is not None else None
+    first_parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if sentinel is not None and wait_ready([sentinel], timeout=PARENT_CHECK_SECONDS):
+                break
+            if sentinel is None:
+                threading.Event().wait(PARENT_CHECK_SECONDS)
+            if os.name == "posix" and os.getppid() != first_parent:
+                break
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process while the block runs (a process started meanwhile
+    inherits the ignored signal across exec); a no-op outside the main thread, where the
+    handler cannot be changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _call_in_worker(fn: TaskFunction, task: Any) -> Any:
@@ -172,9 +223,19 @@ class LocalExecutor(Executor):
             pool = ProcessPoolExecutor(self.workers,
                                        mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_worker, initargs=(context,))
-            # Start every worker now, while the variables above are set (they are inherited).
-            for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
-                future.result()
+            # Start every worker now, while the variables above are set (they are inherited),
+            # and with Ctrl-C ignored, so that a worker ignores it from its first instruction:
+            # a Ctrl-C while workers are still importing would otherwise print a traceback
+            # from each. The parent stops the pool itself (map_unordered).
+            with _ctrl_c_ignored():
+                started = [pool.submit(os.getpid) for _ in range(self.workers)]
+            try:
+                for future in started:
+                    future.result()
+            except BaseException:  # e.g. Ctrl-C while the workers start: end them now
+                _terminate(pool)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -215,13 +276,27 @@ class LocalExecutor(Executor):
             if not finished:  # an error, Ctrl-C or a caller that stopped early
                 for future in pending:
                     future.cancel()
-                self.close()
+                # No one will read the tasks still running: end them rather than wait for
+                # them, so that Ctrl-C stops a long calibration or sweep at once.
+                self.close(terminate=True)
 
-    def close(self, wait_for_workers: bool = False) -> None:
-        """Stop the workers; by default without waiting (idle workers exit on their own)."""
+    def close(self, wait_for_workers: bool = False, terminate: bool = False) -> None:
+        """Stop the workers; by default without waiting (idle workers exit on their own).
+        ``terminate`` ends workers busy with a task at once (SIGTERM) instead of letting them
+        finish it."""
         if self._pool is not None:
+            if terminate:
+                _terminate(self._pool)
             self._pool.shutdown(wait=wait_for_workers, cancel_futures=True)
             self._pool, self._context = None, None
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """End every worker of ``pool`` at once (SIGTERM), busy or not; ProcessPoolExecutor has no
+    public way to do this."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 # --------------------------------------------------------------------------- Dask

@@ -50,7 +50,14 @@ from sim.experiments.design import design_column, from_unit
 from sim.experiments.distributions import coerce, quantile
 from sim.experiments.store import read_results
 from sim.experiments.sweep import SweepRun, run_design
-from sim.experiments.sweepfile import Parameter, Sweep, get_path
+from sim.experiments.sweepfile import (
+    MAX_DESIGN_POINTS,
+    Parameter,
+    Sweep,
+    design_bytes,
+    get_path,
+    memory_text,
+)
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.files import atomic_write
 
@@ -82,6 +89,13 @@ def salib_unit_sample(sweep: Sweep, method: str, samples: int | None = None) -> 
     """SALib's sample on [0, 1]^d: Saltelli for ``sobol``, trajectories for ``morris``."""
     settings = sweep.spec.sensitivity
     n = samples or settings.samples
+    d = len(sweep.parameters)
+    points = (n * (2 * d + 2 if settings.second_order else d + 2) if method == "sobol"
+              else (settings.trajectories or n) * (d + 1))
+    if points > MAX_DESIGN_POINTS:  # sized before SALib builds it
+        raise ValueError(f"makes a design of {points:,} points, about "
+                         f"{memory_text(design_bytes(points, d))} of memory to build; the limit "
+                         f"is {MAX_DESIGN_POINTS:,} points (docs/experiments.md §2), got {n:,}")
     # An integer seed (derived, not the sweep seed itself) works with every SALib version.
     rng = int(np.random.SeedSequence(sweep.spec.seed, spawn_key=(SALIB_STREAM,))
               .generate_state(1)[0])
@@ -328,6 +342,13 @@ def run_sensitivity(sweep: Sweep, method: str, out_dir: Path, *, samples: int | 
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     settings = sweep.spec.sensitivity
     n = samples or settings.samples
+    d = len(sweep.parameters)
+    points = (n * (2 * d + 2 if settings.second_order else d + 2) if method == "sobol"
+              else (settings.trajectories or n) * (d + 1))
+    if points > MAX_DESIGN_POINTS:  # sized before SALib builds it
+        raise ValueError(f"makes a design of {points:,} points, about "
+                         f"{memory_text(design_bytes(points, d))} of memory to build; the limit "
+                         f"is {MAX_DESIGN_POINTS:,} points (docs/experiments.md §2), got {n:,}")
     design, unit = sensitivity_design(sweep, method, n)
     extra = {"method": method, "samples": n, "salib_points": len(unit),
              "second_order": bool(settings.second_order) if method == "sobol" else None,

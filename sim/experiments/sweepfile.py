@@ -34,15 +34,20 @@ from sim.scenario.load import get_path, parse_toml, read_input_text, set_path, s
 __all__ = [
     "DESIGNS",
     "DISTRIBUTIONS",
+    "MAX_DESIGN_POINTS",
     "SCENARIO_FACTOR",
     "MapSettings",
     "Parameter",
     "Sensitivity",
     "Sweep",
     "SweepFile",
+    "check_design_size",
     "default_metrics",
+    "design_bytes",
+    "design_points",
     "get_path",
     "load_sweep",
+    "memory_text",
     "set_path",
     "split_path",
 ]
@@ -263,6 +268,67 @@ class SweepFile(_Strict):
         return self
 
 
+# --------------------------------------------------------------------------- design size
+
+MAX_DESIGN_POINTS = 1_000_000
+"""Most design points a sweep may have (docs/experiments.md §2): a grid is the product of its
+levels and grows fast (3 parameters × 1,000 levels is 10⁹ points), so its size is checked from
+the sweep file before the design is built, not by running out of memory while building it."""
+
+BYTES_PER_POINT = 48
+BYTES_PER_POINT_VALUE = 24
+"""Memory to build a design, per point and per parameter value of a point: the row tuple of
+the full factorial (a 40-byte header, 8 bytes a value, 8 for the list holding it), the
+per-parameter value lists, and the typed columns of the design table."""
+
+
+def design_points(spec: SweepFile) -> int:
+    """The number of design points ``spec`` makes, counted without building them: the product
+    of each parameter's levels for a grid (every ``values`` entry of a choice, ``levels`` —
+    default 3 — of a range; integer rounding may merge a few), else ``samples`` (times the
+    scenarios of a scenario factor)."""
+    if spec.design == "grid":
+        return math.prod(len(p.values or ()) if p.kind == "choice" else (p.levels or 3)
+                         for p in spec.parameters)
+    factor = spec.scenario_factor
+    scenarios = len(spec.parameters[factor].values or ()) if factor is not None else 1
+    return int(spec.samples or 0) * scenarios
+
+
+def design_bytes(points: int, parameters: int) -> int:
+    """Estimated memory, in bytes, to build a design of ``points`` points of ``parameters``
+    values each (:data:`BYTES_PER_POINT`, :data:`BYTES_PER_POINT_VALUE`)."""
+    return points * (BYTES_PER_POINT + BYTES_PER_POINT_VALUE * parameters)
+
+
+def memory_text(count: float) -> str:
+    """Bytes in words: ``1.2e11`` → ``120.0 GB``."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,.0f} bytes"
+
+
+def check_design_size(spec: SweepFile, source: str) -> int:
+    """The number of design points, or a :class:`ScenarioError` naming the count, the memory
+    it would take to build and the limit, :data:`MAX_DESIGN_POINTS`, when it is above it."""
+    points = design_points(spec)
+    if points <= MAX_DESIGN_POINTS:
+        return points
+    if spec.design == "grid":
+        key, how = "parameters", " × ".join(
+            f"{len(p.values or ()) if p.kind == 'choice' else (p.levels or 3):,}"
+            for p in spec.parameters) + " levels"
+    else:
+        key, how = "samples", f"{spec.samples:,} samples"
+        if spec.scenario_factor is not None:
+            how += f" × {points // max(int(spec.samples or 1), 1):,} scenarios"
+    raise ScenarioError(source, key, f"makes a design of {points:,} points ({how}), about "
+                        f"{memory_text(design_bytes(points, len(spec.parameters)))} of memory to "
+                        f"build; the limit is {MAX_DESIGN_POINTS:,} points (docs/experiments.md "
+                        "§2): use fewer levels or samples, or split the sweep")
+
+
 # --------------------------------------------------------------------------- key paths
 
 split_path = split_key_path
@@ -379,6 +445,7 @@ def load_sweep(path: str | Path) -> Sweep:
         spec = SweepFile.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(source, *explain_validation_error(exc, SweepFile)) from None
+    check_design_size(spec, source)  # before any scenario is loaded or point built
 
     bases: dict[str, dict[str, Any]] = {}
     titles: dict[str, str] = {}

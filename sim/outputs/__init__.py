@@ -9,7 +9,14 @@ from sim.outputs.charts import CHART_BUILDERS, SavedChart, draw_charts, write_ch
 from sim.outputs.fiscal import FiscalTable, fiscal_table
 from sim.outputs.html_report import write_html_report
 from sim.outputs.paired import paired_differences
-from sim.outputs.report import REPORT_FILES, manifest, report_folder, write_report, write_run
+from sim.outputs.report import (
+    REPORT_FILES,
+    ArtefactError,
+    manifest,
+    report_folder,
+    write_report,
+    write_run,
+)
 from sim.outputs.rundata import REQUIRED_FILES, RunData, RunFolderError, load_run
 from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.style import gbp
@@ -24,6 +31,7 @@ from sim.outputs.tables import (
 from sim.outputs.workbook import write_workbook
 
 __all__ = [
+    "ArtefactError",
     "CHART_BUILDERS",
     "FiscalTable",
     "REPORT_FILES",

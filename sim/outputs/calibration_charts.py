@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from sim.files import RunFolder, atomic_write, results_folder_name, write_json, write_text
+from sim.outputs.report import ArtefactError
 from sim.outputs.style import FOOTER_GREY, PALETTE, SCREEN_DPI, save_figure
 
 __all__ = ["CALIBRATION_FILES", "fit_chart", "write_calibration"]
@@ -101,13 +102,28 @@ def write_calibration(out_dir: Path, names: Sequence[str], fit: Mapping[str, Any
 
     The folder appears under its final name only when every file is written
     (:data:`CALIBRATION_FILES`). Returns the folder.
+
+    Raises
+    ------
+    ArtefactError
+        If the chart ``fit.png`` cannot be drawn: every data file (``fit.json`` first) is
+        written and the folder kept all the same.
     """
+    failed: list[tuple[str, Exception]] = []
     with RunFolder(Path(out_dir), results_folder_name("calibrate", list(names))) as folder:
         write_json(folder.path("fit.json"), dict(fit))
         write_text(folder.path("calibrated.toml"), overlay)
         write_text(folder.path("spec.toml"), spec_text)
         atomic_write(folder.path("observed.csv"), lambda tmp: observed.to_csv(tmp, index=False))
         atomic_write(folder.path("simulated.csv"), lambda tmp: simulated.to_csv(tmp, index=False))
-        fit_chart(observed, simulated, chart, folder.path("fit.png"))
         write_json(folder.path("manifest.json"), dict(manifest or {"argv": sys.argv}))
+        open_before = set(plt.get_fignums())
+        try:  # the chart last: a chart that fails never costs the fit
+            fit_chart(observed, simulated, chart, folder.path("fit.png"))
+        except Exception as exc:
+            for number in set(plt.get_fignums()) - open_before:
+                plt.close(number)
+            failed.append(("fit.png", exc))
+    if failed:
+        raise ArtefactError(folder.final, failed)
     return folder.final

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
 from sim.outputs.chart_cliff import funding_cliff_chart
 from sim.outputs.chart_paired import paired_chart
 from sim.outputs.chart_trends import growth_chart, survival_chart, trajectories_chart
@@ -46,13 +48,30 @@ def draw_charts(data: RunData) -> list[Chart]:
     return [chart for build in CHART_BUILDERS if (chart := build(data)) is not None]
 
 
-def write_charts(data: RunData, path_for: Callable[[str], Path]) -> list[SavedChart]:
-    """Draw and save every chart; ``path_for(filename)`` says where each file goes."""
+def write_charts(data: RunData, path_for: Callable[[str], Path],
+                 failed: list[tuple[str, Exception]] | None = None) -> list[SavedChart]:
+    """Draw and save every chart; ``path_for(filename)`` says where each file goes.
+
+    With ``failed`` (a list), a chart that cannot be drawn or saved is left out and
+    ``("<name> chart", error)`` appended, and the other charts are still drawn; without it the
+    error is raised.
+    """
     saved = []
     for build in CHART_BUILDERS:
-        chart = build(data)
-        if chart is None:
+        name = build.__name__.removesuffix("_chart")
+        open_before = set(plt.get_fignums())
+        try:
+            chart = build(data)
+            if chart is None:
+                continue
+            name = chart.name
+            png, svg = save_chart(chart, path_for)
+        except Exception as exc:
+            if failed is None:
+                raise
+            for number in set(plt.get_fignums()) - open_before:
+                plt.close(number)  # the figure the failed chart left open
+            failed.append((f"{name} chart", exc))
             continue
-        png, svg = save_chart(chart, path_for)
         saved.append(SavedChart(chart.name, chart.title, chart.guide, png, svg, chart.cuts))
     return saved

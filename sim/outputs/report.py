@@ -2,7 +2,9 @@
 (``report.html``, ``board_pack.pdf``, ``workbook.xlsx``).
 
 Reads only the result tables built by :mod:`sim.outputs.tables`; every file is written
-atomically and a new folder appears under its final name only when complete. Charts and
+atomically and a new folder appears under its final name only when complete. The data files
+(tables, manifest) are written first; a chart or report file that then fails is left out, the
+folder is still kept with its data, and :class:`ArtefactError` says which files failed. Charts and
 report are drawn from a :class:`~sim.outputs.rundata.RunData`, built from the tables in memory
 for a new run and from the folder's files for ``report RUN_DIR``, so both give the same output.
 """
@@ -33,11 +35,40 @@ from sim.version import __version__
 if TYPE_CHECKING:
     from sim.experiments import EnsembleResult
 
-__all__ = ["write_run", "write_report", "report_folder", "manifest", "git_commit",
-           "REPORT_FILES"]
+__all__ = ["ArtefactError", "write_run", "write_report", "report_folder", "manifest",
+           "git_commit", "REPORT_FILES"]
 
 REPORT_FILES = ("report.html", "board_pack.pdf", "workbook.xlsx")
 """Files written by ``--report`` and ``report RUN_DIR`` besides the charts."""
+
+REASON_MAX_CHARS = 160
+"""Longest reason quoted for each failed artefact (the first line of its error)."""
+
+
+class ArtefactError(Exception):
+    """Some charts or report files could not be written; the data files were kept.
+
+    Attributes
+    ----------
+    folder : the folder holding the data files (and every artefact that did not fail).
+    failed : (artefact, error) for each artefact that failed, e.g. ``("funding_cliff chart",
+        ValueError(...))`` or ``("workbook.xlsx", ...)``.
+    """
+
+    def __init__(self, folder: Path, failed: Sequence[tuple[str, Exception]]):
+        self.folder = Path(folder)
+        self.failed = list(failed)
+        parts = [f"{what} ({_reason(exc)})" for what, exc in self.failed]
+        super().__init__(f"{self.folder}: could not write {'; '.join(parts)}; the data files "
+                         "(tables, summary, manifest) are kept")
+
+
+def _reason(exc: Exception) -> str:
+    """``Type: first line of the message``, shortened."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= REASON_MAX_CHARS else text[:REASON_MAX_CHARS - 1] + "…"
+
 
 KEY_LIBRARIES = ("numpy", "scipy", "simpy", "pydantic", "pandas", "pyarrow", "matplotlib", "click")
 
@@ -84,14 +115,29 @@ def manifest(command: str, argv: Sequence[str], scenario_files: Sequence[str], s
 
 
 def write_report(data: RunData, path_for: Callable[[str], Path],
-                 charts: Sequence[SavedChart] | None = None) -> list[Path]:
+                 charts: Sequence[SavedChart] | None = None,
+                 failed: list[tuple[str, Exception]] | None = None) -> list[Path]:
     """Write ``report.html``, ``board_pack.pdf`` and ``workbook.xlsx`` (drawing the charts first
-    unless ``charts`` are given); ``path_for(filename)`` says where each file goes."""
-    charts = list(charts) if charts is not None else write_charts(data, path_for)
+    unless ``charts`` are given); ``path_for(filename)`` says where each file goes.
+
+    With ``failed`` (a list), a file that cannot be written is left out and ``(file name,
+    error)`` appended, and the other files are still written; without it the error is raised.
+    """
+    charts = list(charts) if charts is not None else write_charts(data, path_for, failed)
     rows = scorecard_rows(data)
-    return [write_html_report(path_for("report.html"), data, rows, charts),
-            write_board_pack(path_for("board_pack.pdf"), data, rows, charts),
-            write_workbook(path_for("workbook.xlsx"), data)]
+    writers: list[tuple[str, Callable[[Path], Path]]] = [
+        ("report.html", lambda path: write_html_report(path, data, rows, charts)),
+        ("board_pack.pdf", lambda path: write_board_pack(path, data, rows, charts)),
+        ("workbook.xlsx", lambda path: write_workbook(path, data))]
+    written = []
+    for filename, write in writers:
+        try:
+            written.append(write(path_for(filename)))
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed.append((filename, exc))
+    return written
 
 
 def report_folder(folder: Path, real_terms: bool = False) -> list[Path]:
@@ -106,6 +152,8 @@ def report_folder(folder: Path, real_terms: bool = False) -> list[Path]:
         If ``folder`` is not a complete, readable run folder, or ``real_terms`` is asked of a
         nominal folder: its per-run KPIs (the lowest reserves, the value over the run) cannot
         be deflated from the files, only from the monthly values of every run.
+    ArtefactError
+        If some charts or report files could not be written (the others are).
     """
     folder = Path(folder)
     data = load_run(folder)
@@ -113,9 +161,13 @@ def report_folder(folder: Path, real_terms: bool = False) -> list[Path]:
         raise RunFolderError(f"{folder / 'manifest.json'}: the run's money is nominal; its "
                              "per-run KPIs cannot be deflated from the files: run it again "
                              "with --real-terms")
-    charts = write_charts(data, lambda name: folder / name)
-    return [*(p for c in charts for p in (c.png, c.svg)),
-            *write_report(data, lambda name: folder / name, charts)]
+    failed: list[tuple[str, Exception]] = []
+    charts = write_charts(data, lambda name: folder / name, failed)
+    written = [*(p for c in charts for p in (c.png, c.svg)),
+               *write_report(data, lambda name: folder / name, charts, failed)]
+    if failed:
+        raise ArtefactError(folder, failed)
+    return written
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> Path:
@@ -128,7 +180,10 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
     """Write every output of a run or comparison into one new folder under ``out_dir``.
 
     The folder is named by :func:`sim.files.results_folder_name` and appears under that name
-    only when every file is written.
+    only when every file is written. The data files (resolved scenarios, tables, summary,
+    manifest) are written first, then the charts and report files; if any of these fails, the
+    others are still written, the folder is kept with its data and :class:`ArtefactError`
+    (carrying the folder) is raised afterwards.
 
     Parameters
     ----------
@@ -155,11 +210,15 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
         _write_csv(folder.path("events.csv"), events)
         for filename, rows in (extra_tables or {}).items():
             _write_csv(folder.path(filename), pd.DataFrame(list(rows)))
-        data = run_data_from_tables(ts, summary, kpis, events, manifest_data)
-        charts = write_charts(data, folder.path)
-        if report:
-            write_report(data, folder.path, charts)
         manifest_data = {**manifest_data,
                          "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         write_json(folder.path("manifest.json"), manifest_data)
+        # Data first, then the artefacts drawn from it: a failed chart never costs the data.
+        data = run_data_from_tables(ts, summary, kpis, events, manifest_data)
+        failed: list[tuple[str, Exception]] = []
+        charts = write_charts(data, folder.path, failed)
+        if report:
+            write_report(data, folder.path, charts, failed)
+    if failed:
+        raise ArtefactError(folder.final, failed)
     return folder.final

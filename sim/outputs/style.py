@@ -3,6 +3,9 @@ the provenance footer, and saving as PNG (200 dpi) and SVG, each written atomica
 charts, the sensitivity charts and the calibration fit chart all take their colours, resolution
 and saving from here.
 
+Every text is drawn literally (``text.parse_math`` off): a ``$`` in a name is a dollar sign,
+never the start of mathtext.
+
 Scenario ``i`` (command-line order) is always drawn in ``PALETTE[i]`` (Okabe & Ito 2008).
 Categories inside one panel (income sources, service strands) use Paul Tol's "muted" scheme,
 so they are never confused with scenarios; known categories keep a fixed colour and new ones
@@ -20,6 +23,12 @@ from typing import TYPE_CHECKING, Any
 import matplotlib
 
 matplotlib.use("Agg")
+# Text is drawn literally, never as mathtext: scenario, grant and parameter names are the
+# user's own text, and a name such as "$$" or "a $b" would otherwise be parsed as TeX and
+# crash the chart after the whole simulation. No chart of ours uses mathtext. This must hold
+# when each Text is made (tight_layout measures text before saving), so it is set here, for
+# the process, as the backend is; RC below repeats it for the saving context.
+matplotlib.rcParams["text.parse_math"] = False
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -65,8 +74,9 @@ RC: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans", "svg.fonttype": "none", "svg.hashsalt": "coe-sim",
     "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
     "axes.titleweight": "bold", "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
-    "legend.fontsize": 8, "legend.frameon": False}
-"""Matplotlib settings used (as a context, never globally) for every chart. SVG text stays text."""
+    "legend.fontsize": 8, "legend.frameon": False, "text.parse_math": False}
+"""Matplotlib settings used (as a context, never globally) for every chart. SVG text stays text.
+``text.parse_math`` is also set for the process when this module is imported (see above)."""
 
 
 @dataclass(frozen=True)

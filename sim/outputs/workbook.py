@@ -4,6 +4,12 @@ fiscal-year tables (income by source, costs by type, surplus, reserves, headcoun
 Every figure is a number cell with a number format (£, FTE, %, dates), never text; totals are
 written as values equal to the sums of the lines above them (no formulas, so any reader sees the
 same numbers without recalculating).
+
+Text is written as text, whatever it says: scenario, grant and KPI names are the user's own, so
+a name such as ``=HYPERLINK(...)`` is stored as a string cell (never a formula) and marked with
+Excel's quote prefix when it starts with ``=``, ``+``, ``-`` or ``@`` (so that editing the
+cell keeps it text); control characters, which the file format cannot hold, are shown as
+``\\xNN`` (:func:`literal_text`); sheet names are made valid and unique (:func:`sheet_name`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sim.outputs.kpi_text import kpi_text
 from sim.outputs.rundata import RunData
 from sim.outputs.scorecard import wilson_interval
 
-__all__ = ["NUMBER_FORMATS", "HEADER_ROW", "sheet_name", "write_workbook"]
+__all__ = ["NUMBER_FORMATS", "HEADER_ROW", "literal_text", "sheet_name", "write_workbook"]
 
 NUMBER_FORMATS = {"gbp": '"£"#,##0;[Red]-"£"#,##0', "fte": "0.0", "count": "#,##0.0",
                   "share": "0%", "chance": "0%", "months": "0", "month": "mmm yyyy",
@@ -41,9 +47,34 @@ HEADER_FILL = PatternFill("solid", fgColor="1F3B57")
 TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="thin"))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters an xlsx file cannot hold (openpyxl raises IllegalCharacterError), and DEL."""
+_FORMULA_START = ("=", "+", "-", "@")
+"""First characters a spreadsheet reads as the start of a formula when a cell is edited."""
+
+
+def literal_text(text: str) -> str:
+    """``text`` with every control character an xlsx file cannot hold written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
+    """Write ``value`` into a cell; text always as a string cell, never as a formula."""
+    if isinstance(value, str):
+        cell = ws.cell(row=row, column=column, value=literal_text(value))
+        cell.data_type = "s"  # openpyxl would store text starting with "=" as a formula
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+        return cell
+    return ws.cell(row=row, column=column, value=value)
+
+
 def sheet_name(name: str, taken: set[str]) -> str:
-    """A valid, unique Excel sheet name (at most 31 characters, none of ``[]:*?/\\``)."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "scenario"
+    """A valid, unique Excel sheet name: at most 31 characters, none of ``[]:*?/\\`` or a
+    control character, not starting or ending with ``'``, and not ``History`` (reserved)."""
+    base = re.sub(r"[\[\]:*?/\\\x00-\x1f\x7f]", "_", name)[:31].strip("'")
+    if not base or base.lower() == "history":
+        base = f"scenario {base}".strip()[:31] if base else "scenario"
     candidate, n = base, 1
     while candidate.lower() in {t.lower() for t in taken}:
         n += 1
@@ -62,16 +93,16 @@ def _number(cell: Cell, value: float | None, kind: str) -> None:
 
 def _header(ws: Worksheet, row: int, labels: list[str]) -> None:
     for col, label in enumerate(labels, start=1):
-        cell = ws.cell(row=row, column=col, value=label)
+        cell = _put(ws, row, col, label)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="left" if col <= 2 else "right", wrap_text=True)
 
 
 def _notes(ws: Worksheet, title: str, lines: list[str]) -> None:
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    _put(ws, 1, 1, title).font = Font(bold=True, size=14)
     for i, text in enumerate(lines, start=2):
-        ws.cell(row=i, column=1, value=text).font = Font(italic=True, color="444444")
+        _put(ws, i, 1, text).font = Font(italic=True, color="444444")
 
 
 def _widths(ws: Worksheet, widths: list[float]) -> None:
@@ -95,10 +126,10 @@ def _scenario_sheet(ws: Worksheet, data: RunData, table: FiscalTable) -> None:
             section = line.section
             for col in range(1, len(table.years) + 4):
                 ws.cell(row=row, column=col).fill = SECTION_FILL
-            ws.cell(row=row, column=1, value=section).font = BOLD
+            _put(ws, row, 1, section).font = BOLD
         row += 1
-        ws.cell(row=row, column=1, value=line.label)
-        ws.cell(row=row, column=2, value=line.source).font = Font(color="666666", size=9)
+        _put(ws, row, 1, line.label)
+        _put(ws, row, 2, line.source).font = Font(color="666666", size=9)
         for i, value in enumerate(line.values):
             _number(ws.cell(row=row, column=3 + i), value, line.kind)
         _number(ws.cell(row=row, column=3 + len(table.years)), line.total, line.kind)
@@ -149,10 +180,10 @@ def _summary_sheet(ws: Worksheet, data: RunData, tables: dict[str, FiscalTable])
     for label, how, words in picks:
         row += 1
         kind = tables[data.scenarios[0]].line(label).kind
-        ws.cell(row=row, column=1, value=words)
+        _put(ws, row, 1, words)
         source = (f"'All years' of '{label}' on each scenario's sheet" if how == "total"
                   else f"last year of '{label}' on each scenario's sheet")
-        ws.cell(row=row, column=2, value=source).font = Font(color="666666", size=9)
+        _put(ws, row, 2, source).font = Font(color="666666", size=9)
         for j, s in enumerate(data.scenarios):
             line = tables[s].line(label)
             _number(ws.cell(row=row, column=3 + j),
@@ -168,9 +199,9 @@ def _summary_sheet(ws: Worksheet, data: RunData, tables: dict[str, FiscalTable])
             row += 1
             stats = data.summary[s][kpi]
             defined = stats.get("defined_share", math.nan)
-            ws.cell(row=row, column=1, value=text.words)
-            ws.cell(row=row, column=2, value=kpi).font = Font(color="666666", size=9)
-            ws.cell(row=row, column=3, value=s)
+            _put(ws, row, 1, text.words)
+            _put(ws, row, 2, kpi).font = Font(color="666666", size=9)
+            _put(ws, row, 3, s)
             if text.kind == "chance":
                 n = round(data.replicates * (defined if defined == defined else 1.0))
                 lo, hi = wilson_interval(stats["mean"], n)
@@ -181,12 +212,12 @@ def _summary_sheet(ws: Worksheet, data: RunData, tables: dict[str, FiscalTable])
                 if text.kind == "month":
                     date = _month_date(data, value)
                     if date is not None:
-                        cell = ws.cell(row=row, column=col, value=date)
+                        cell = _put(ws, row, col, date)
                         cell.number_format = NUMBER_FORMATS["month"]
                 else:
                     _number(ws.cell(row=row, column=col), value, text.kind)
             _number(ws.cell(row=row, column=7), defined, "share")
-            ws.cell(row=row, column=8, value=what).font = Font(color="666666", size=9)
+            _put(ws, row, 8, what).font = Font(color="666666", size=9)
     _widths(ws, [58, 30, *[max(16, len(s) + 2) for s in data.scenarios], 16, 16, 24, 34])
     for col in range(4, 8):
         ws.cell(row=kpi_header, column=col).alignment = Alignment(horizontal="right",
@@ -204,6 +235,7 @@ def write_workbook(path: Path, data: RunData) -> Path:
     _summary_sheet(summary, data, tables)
     for s in data.scenarios:
         _scenario_sheet(book.create_sheet(sheet_name(s, taken)), data, tables[s])
-    book.properties.title = "Centre of Excellence simulation: " + ", ".join(data.scenarios)
+    book.properties.title = literal_text("Centre of Excellence simulation: "
+                                         + ", ".join(data.scenarios))
     book.properties.creator = "coe-sim"
     return atomic_write(Path(path), lambda tmp: book.save(tmp))

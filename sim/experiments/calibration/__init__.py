@@ -10,7 +10,7 @@ See docs/calibration.md.
 
 from __future__ import annotations
 
-from sim.experiments.calibration.calibrate import calibrate, read_series
+from sim.experiments.calibration.calibrate import CalibrationInterrupted, calibrate, read_series
 from sim.experiments.calibration.objective import default_workers, log_likelihood, set_path
 from sim.experiments.calibration.observed import ObservedSeries, parse_date, read_observed
 from sim.experiments.calibration.report import CalibrationResult, goodness_of_fit
@@ -28,6 +28,7 @@ __all__ = [
     "BUDGET_NAMES",
     "CALIBRATION_PARAMETERS",
     "CalibrationError",
+    "CalibrationInterrupted",
     "CalibrationResult",
     "CalibrationSpec",
     "LoadedSpec",

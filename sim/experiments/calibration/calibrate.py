@@ -53,9 +53,26 @@ from sim.experiments.calibration.spec import CalibrationError, LoadedSpec
 from sim.experiments.executors import Executor, default_workers
 from sim.scenario import ScenarioError, load_scenario
 
-__all__ = ["Fitted", "calibrate"]
+__all__ = ["CalibrationInterrupted", "Fitted", "calibrate"]
 
 PROGRESS = Callable[[str], None]
+
+
+class CalibrationInterrupted(Exception):
+    """Ctrl-C stopped a fit part-way: nothing was written (a fit stopped early has no valid
+    interval or posterior to keep).
+
+    Attributes
+    ----------
+    evaluations : candidates simulated before the stop.
+    seconds : time spent fitting.
+    """
+
+    def __init__(self, name: str, evaluations: int, seconds: float):
+        self.evaluations = evaluations
+        self.seconds = seconds
+        super().__init__(f"calibration {name} stopped by Ctrl-C after {evaluations:,} model "
+                         f"evaluations ({seconds:.0f} s); nothing written")
 
 
 @dataclass
@@ -341,6 +358,11 @@ def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = No
     executor : where to run the candidates instead (e.g. ``make_executor("dask", scheduler=…)``
         from :mod:`sim.experiments.executors`); left open for the caller. The fit is the same
         on any executor.
+
+    Raises
+    ------
+    CalibrationInterrupted
+        On Ctrl-C (KeyboardInterrupt) while fitting: the workers are stopped, nothing is kept.
     """
     say = progress or (lambda _text: None)
     spec = loaded.spec
@@ -361,36 +383,46 @@ def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = No
         workers = executor.workers
     else:
         workers = default_workers() if workers is None else max(1, workers)
-    if kind == "closed_form":
-        fitted, extras = _fit_closed_form(loaded, series, plan)
-        if spec.model is not None:
+    used: list[Evaluator] = []  # the evaluator in use, for the count after a Ctrl-C
+    try:
+        if kind == "closed_form":
+            fitted, extras = _fit_closed_form(loaded, series, plan)
+            if spec.model is not None:
+                problem = build_problem(loaded, series, plan.replicates)
+                with evaluator(problem, 1) as ev:
+                    used.append(ev)
+                    simulated = ev.observables([fitted.best])[0]
+                    fitted.likelihood = _scorer(loaded, series)(simulated)
+                    best = problem.monthly(fitted.best)
+                    low, high = fitted.quantiles[0, 0], fitted.quantiles[0, 2]
+                    bands = {
+                        "median": _quiet(np.nanmedian, best, axis=0),
+                        "lower": _quiet(np.nanquantile, best, 0.1, axis=0),
+                        "upper": _quiet(np.nanquantile, best, 0.9, axis=0),
+                        "outer_lower": _quiet(np.nanmedian, problem.monthly(np.array([low])),
+                                              axis=0),
+                        "outer_upper": _quiet(np.nanmedian, problem.monthly(np.array([high])),
+                                              axis=0),
+                    }
+                    fitted.evaluations = ev.evaluations + 3
+        else:
             problem = build_problem(loaded, series, plan.replicates)
-            with evaluator(problem, 1) as ev:
-                simulated = ev.observables([fitted.best])[0]
-                fitted.likelihood = _scorer(loaded, series)(simulated)
-                best = problem.monthly(fitted.best)
-                low, high = fitted.quantiles[0, 0], fitted.quantiles[0, 2]
-                bands = {
-                    "median": _quiet(np.nanmedian, best, axis=0),
-                    "lower": _quiet(np.nanquantile, best, 0.1, axis=0),
-                    "upper": _quiet(np.nanquantile, best, 0.9, axis=0),
-                    "outer_lower": _quiet(np.nanmedian, problem.monthly(np.array([low])), axis=0),
-                    "outer_upper": _quiet(np.nanmedian, problem.monthly(np.array([high])), axis=0),
-                }
-                fitted.evaluations = ev.evaluations + 3
-    else:
-        problem = build_problem(loaded, series, plan.replicates)
-        score = _scorer(loaded, series)
-        where = (executor.describe() if executor is not None
-                 else f"{workers} worker{'s' if workers != 1 else ''}")
-        say(f"Fitting {spec.meta.name}: {kind}, budget {budget}, {where}")
-        with evaluator(problem, min(workers, plan.evaluations), executor=executor) as ev:
-            if kind == "abc":
-                fitted = _fit_abc(loaded, problem, ev, score, plan, say)
-            else:
-                fitted = _fit_optimiser(loaded, problem, ev, score, series, plan, say)
-            fitted.likelihood = score(ev.observables([fitted.best])[0])
-            say("  simulating the fit chart's bands")
-            bands = _model_bands(problem, ev, fitted, plan, spec.method.interval)
+            score = _scorer(loaded, series)
+            where = (executor.describe() if executor is not None
+                     else f"{workers} worker{'s' if workers != 1 else ''}")
+            say(f"Fitting {spec.meta.name}: {kind}, budget {budget}, {where}")
+            with evaluator(problem, min(workers, plan.evaluations), executor=executor) as ev:
+                used.append(ev)
+                if kind == "abc":
+                    fitted = _fit_abc(loaded, problem, ev, score, plan, say)
+                else:
+                    fitted = _fit_optimiser(loaded, problem, ev, score, series, plan, say)
+                fitted.likelihood = score(ev.observables([fitted.best])[0])
+                say("  simulating the fit chart's bands")
+                bands = _model_bands(problem, ev, fitted, plan, spec.method.interval)
+    except KeyboardInterrupt:
+        done = used[-1].evaluations if used else 0
+        raise CalibrationInterrupted(spec.meta.name, done,
+                                     time.perf_counter() - started) from None
     return build_result(loaded, series, budget, problem, fitted, bands=bands, extras=extras,
                         seconds=time.perf_counter() - started, workers=workers)

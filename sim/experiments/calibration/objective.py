@@ -283,8 +283,9 @@ class Evaluator:
 
     def observables(self, thetas: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Simulated observables float[R, n] for each parameter vector."""
-        self.evaluations += len(thetas)
-        return self.map(_observables, thetas)
+        simulated = self.map(_observables, thetas)
+        self.evaluations += len(thetas)  # counted once done, so a Ctrl-C reports finished ones
+        return simulated
 
 
 @contextmanager

@@ -1,0 +1,49 @@
+"""Ctrl-C stops a long calibration at once and says so (issue #17, item 6)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from calibration_helpers import ROOT
+
+
+def _ctrl_c_default() -> None:
+    """In the child: Ctrl-C's default action, even when this test runs with SIGINT ignored
+    (as a background job of a shell does), which the child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_stops_a_calibration_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """SIGINT to the command's process group (as Ctrl-C in a terminal) during the first round
+    of an ABC fit on two workers: exit 130, one line saying how many evaluations were done and
+    that nothing was written, no traceback from the command or its workers, no folder."""
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "calibrate",
+         str(ROOT / "calibration" / "uptake_funded_raa.toml"), "--budget", "small",
+         "--workers", "2", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=_ctrl_c_default,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.lstrip().startswith("round 1/"):
+            break
+    else:
+        raise AssertionError(process.communicate())
+    os.killpg(process.pid, signal.SIGINT)
+    stopped = time.monotonic()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - stopped < 30, "the workers' tasks were waited for"
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert re.fullmatch(r"error: calibration uptake_funded_raa stopped by Ctrl-C after \d+ "
+                        r"model evaluations \(\d+ s\); nothing written", lines[0]), lines[0]
+    assert not out.exists() or list(out.iterdir()) == []
