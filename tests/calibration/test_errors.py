@@ -127,3 +127,31 @@ def test_cli_reports_bad_files_in_one_line_with_exit_code_2(
     assert "missing: --date-column, --value-column" in result.output
     result = runner.invoke(main, ["calibrate", str(tmp_path / "none.toml")])
     assert result.exit_code == 2 and "none.toml: file not found" in result.output
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("1e308", "above its population of 153 LAs"),
+    ("-1e308", "is negative"),
+    ("-5", "is negative (-5); a count cannot be"),
+    ("400", "is 400, above its population of 153 LAs"),
+    ("1e309", "is not a number"),  # overflows to inf when read: not a finite number
+])
+def test_observed_counts_are_checked_against_their_population(
+        write_spec: Callable[..., Path], value: str, words: str) -> None:
+    """A count must be a whole-population share of LAs: ±1e308 crashed a fit after minutes
+    while writing fit.json (issue #17); negative counts and counts above the population were
+    fitted. Now each stops at reading with one line naming the file, the line and the value."""
+    path = write_spec(GOOD_CSV.replace("2014-03-31,25,153", f"2014-03-31,{value},153"))
+    message = error_of(path)
+    assert "line 4: value" in message and words in message, message
+    assert "\n" not in message
+
+
+def test_an_observed_share_above_one_is_refused(write_spec: Callable[..., Path]) -> None:
+    """A share of 60 (a percentage without value_scale) is refused with the fix."""
+    path = write_spec("date,adopters\n2010,0.1\n2012,0.2\n2014,60\n2016,0.4\n",
+                      extra_observed="")
+    text = path.read_text(encoding="utf-8").replace('kind = "count"', 'kind = "share"')
+    path.write_text(text, encoding="utf-8")
+    message = error_of(path)
+    assert "above 1 (for percentages set observed.value_scale = 0.01)" in message, message

@@ -98,6 +98,23 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _out_of_range(kind: str, value: float, population: float) -> str:
+    """Why an observed value (after ``value_scale``) cannot be, or "" if it can: counts are
+    LAs out of their population, shares lie in [0, 1], and nothing is infinite or negative
+    (issue #17: ±1e308 crashed a fit after minutes, and counts of −5 or 400 of 153 LAs were
+    fitted)."""
+    if not math.isfinite(value):
+        return "is not finite after value_scale"
+    if value < 0:
+        return f"is negative ({value:g}); a {kind} cannot be"
+    if kind == "count" and value > population:
+        return f"is {value:g}, above its population of {population:g} LAs"
+    if kind == "share" and value > 1:
+        return (f"is a share of {value:g}, above 1 (for percentages set "
+                "observed.value_scale = 0.01)")
+    return ""
+
+
 def read_rows(path: Path, columns: dict[str, str], referrer: str,
               filters: dict[str, str | int | float] | None = None,
               filter_key: str = "observed.filter") -> pd.DataFrame:
@@ -209,6 +226,10 @@ def read_observed(observed: Observed, path: Path, referrer: str, *, min_points: 
                 raise CalibrationError(str(path), "", f"line {line}: weight "
                                        f"{record[observed.weight_column]!r} in column "
                                        f"'{observed.weight_column}' is not a positive number")
+        problem = _out_of_range(observed.kind, value, population)
+        if problem:
+            raise CalibrationError(str(path), "", f"line {line}: value {raw!r} in column "
+                                   f"'{observed.value_column}' {problem}")
         rows.append((line, date_text, month, value, population, weight))
     for i, exclusion in enumerate(observed.exclude):
         if exclusion.date.strip() not in used_exclusions:
