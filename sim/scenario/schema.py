@@ -196,7 +196,7 @@ class Uptake(Strict):
         5000.0, "GBP/year",
         "assumption: typical officer spend limit in council contract "
         "standing orders", "Annual price above which membership needs "
-        "senior approval (the host's slower gate).", ge=0, le=1e7)
+        "senior approval (the host's slower gate).", ge=0, le=1e9)
     renewal_prob: float = P(0.96, "probability",
                             "assumption: sector subscription services keep most members",
                             "Chance that a member renews each April at full reputation, value for "
@@ -867,7 +867,8 @@ class Hosting(Strict):
     recruitment_delay_months: float = P(4.0, "months",
                                         "assumption: no local-government time-to-hire figure found "
                                         "(docs/evidence.md §12)",
-                                        "Mean time to fill a vacancy.", ge=0.1, le=60)
+                                        "Mean time to fill a vacancy (10⁻⁶: every vacancy "
+                                        "filled in the sub-step).", ge=1e-6, le=60)
     recruitment_cost_gbp_per_hire: float = P(
         1500.0, "GBP",
         "CIPD Resourcing and talent planning 2022: median cost of recruiting an employee other "
