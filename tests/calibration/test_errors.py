@@ -155,3 +155,27 @@ def test_an_observed_share_above_one_is_refused(write_spec: Callable[..., Path])
     path.write_text(text, encoding="utf-8")
     message = error_of(path)
     assert "above 1 (for percentages set observed.value_scale = 0.01)" in message, message
+
+
+def test_an_observed_file_must_be_a_regular_file_under_the_size_limit(
+        write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    """A FIFO would block for ever and a huge file fill memory: both stop before reading, and
+    a CSV parser error is one line (pandas' own message ends in a newline)."""
+    import os
+
+    from sim.experiments.calibration.observed import MAX_OBSERVED_BYTES
+
+    path = write_spec(GOOD_CSV)
+    observed = tmp_path / "observed.csv"
+    observed.unlink()
+    with observed.open("wb") as big:
+        big.truncate(MAX_OBSERVED_BYTES + 1)  # sparse: nothing on disk
+    assert "an observed file may be at most" in error_of(path)
+    observed.unlink()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(observed)
+        assert "is not a regular file" in error_of(path)
+        observed.unlink()
+    observed.write_text(GOOD_CSV.replace("2012-06,12,153", "2012-06,1,000,153"), encoding="utf-8")
+    message = error_of(path)
+    assert "cannot be read as CSV" in message and "\n" not in message, message

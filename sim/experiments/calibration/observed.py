@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.calibration.spec import CalibrationError, Observed
+from sim.scenario.errors import shorten
 
-__all__ = ["MISSING_MARKERS", "ObservedSeries", "month_number", "month_text", "parse_date",
-           "read_observed", "read_rows"]
+__all__ = ["MAX_OBSERVED_BYTES", "MISSING_MARKERS", "ObservedSeries", "month_number",
+           "month_text", "parse_date", "read_observed", "read_rows"]
+
+MAX_OBSERVED_BYTES = 64 << 20
+"""Largest observed CSV read (64 MiB; the shipped ones are under 300 KB)."""
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "x", "z", "c", "u", "low", ":", ".."})
 """Cell values read as "no value" (DfE symbols: x unavailable, z not applicable, c suppressed,
@@ -115,6 +120,23 @@ def _out_of_range(kind: str, value: float, population: float) -> str:
     return ""
 
 
+def _check_readable(path: Path, referrer: str) -> None:
+    """An observed file must be a regular file of at most :data:`MAX_OBSERVED_BYTES` (a FIFO
+    would block for ever, a device or a huge file would fill memory)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CalibrationError(str(path), "", f"file not found (named in {referrer})") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CalibrationError(str(path), "", f"cannot be read: {type(exc).__name__}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CalibrationError(str(path), "", "is not a regular file (a folder, device or FIFO "
+                               "cannot be an observed series)")
+    if info.st_size > MAX_OBSERVED_BYTES:
+        raise CalibrationError(str(path), "", f"is {info.st_size:,} bytes; an observed file may "
+                               f"be at most {MAX_OBSERVED_BYTES:,} bytes")
+
+
 def read_rows(path: Path, columns: dict[str, str], referrer: str,
               filters: dict[str, str | int | float] | None = None,
               filter_key: str = "observed.filter") -> pd.DataFrame:
@@ -122,12 +144,14 @@ def read_rows(path: Path, columns: dict[str, str], referrer: str,
 
     ``columns`` maps a spec key (``observed.date_column``) to the column it names.
     """
+    _check_readable(path, referrer)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise CalibrationError(str(path), "", f"file not found (named in {referrer})") from None
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        raise CalibrationError(str(path), "", f"cannot be read as CSV: {exc}") from None
+        reason = shorten(" ".join(str(exc).split()), 300)  # pandas' messages end in "\n"
+        raise CalibrationError(str(path), "", f"cannot be read as CSV: {reason}") from None
     present = list(table.columns)
     wanted = dict(columns)
     for name in (filters or {}):
