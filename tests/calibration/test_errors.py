@@ -25,7 +25,7 @@ def test_parse_date_accepts_year_month_and_day() -> None:
     assert parse_date("2012", 7) == 12 * 2012 + 6
     assert parse_date("2012-03") == 12 * 2012 + 2
     assert parse_date("2016-12-20") == 12 * 2016 + 11
-    for bad in ("2016-13", "2016-02-30", "12/03/2016", "soon", ""):
+    for bad in ("2016-13", "2016-02-30", "12/03/2016", "soon", "", "0000", "9999-12"):
         assert parse_date(bad) is None
 
 

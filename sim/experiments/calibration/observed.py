@@ -31,6 +31,8 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "x", "z", "c", "u", "low", 
 """Cell values read as "no value" (DfE symbols: x unavailable, z not applicable, c suppressed,
 u low reliability, low rounds to 0)."""
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Years an observed date may fall in (the year 0000 crashed a fit's chart, issue #17)."""
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
@@ -45,12 +47,15 @@ def month_text(number: int) -> str:
 
 
 def parse_date(text: str, year_only_month: int = 7) -> int | None:
-    """A date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as a month number, else None."""
+    """A date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in the years
+    :data:`FIRST_YEAR`–:data:`LAST_YEAR` as a month number, else None."""
     text = str(text).strip()
     match = _DATE.fullmatch(text)
     if not match:
         return None
     year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
     month = int(match.group(2)) if match.group(2) else year_only_month
     if not 1 <= month <= 12:
         return None
@@ -217,7 +222,7 @@ def read_observed(observed: Observed, path: Path, referrer: str, *, min_points: 
         if month is None:
             raise CalibrationError(str(path), "", f"line {line}: date {date_text!r} in column "
                                    f"'{observed.date_column}' is not a date; write YYYY, YYYY-MM "
-                                   "or YYYY-MM-DD")
+                                   f"or YYYY-MM-DD, in {FIRST_YEAR}–{LAST_YEAR}")
         raw = str(record[observed.value_column]).strip()
         value = _number(raw)
         if value is None:
