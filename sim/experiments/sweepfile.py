@@ -67,7 +67,10 @@ def default_metrics() -> list[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are errors and no number is NaN or infinite (a bound of ``inf`` ran and
+    gave NaN, issue #17)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Parameter(_Strict):

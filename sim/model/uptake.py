@@ -54,8 +54,9 @@ def delay_probability(mean_delay_months: np.ndarray | float, dt_months: float) -
     (a mean of 0 means the transition is immediate), elementwise."""
     mean = np.asarray(mean_delay_months, dtype=float)
     positive = mean > 0
-    return np.where(positive, hazard_probability(1.0 / np.where(positive, mean, 1.0), dt_months),
-                    1.0)
+    with np.errstate(over="ignore"):  # a subnormal mean: an infinite rate, probability 1
+        rate = 1.0 / np.where(positive, mean, 1.0)
+    return np.where(positive, hazard_probability(rate, dt_months), 1.0)
 
 
 def peer_adopter_share(ladder: np.ndarray, las: LAPopulation,
@@ -102,7 +103,8 @@ def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) ->
     if smooth.any():
         from scipy.special import ndtr  # the standard normal CDF, vectorised
 
-        z = np.log(price[smooth] / median[smooth]) / sigma[smooth]
+        with np.errstate(over="ignore"):  # a subnormal σ: z = ±inf, F = 0 or 1 (the σ → 0 limit)
+            z = np.log(price[smooth] / median[smooth]) / sigma[smooth]
         out[smooth] = ndtr(z)
     return out
 

@@ -159,9 +159,10 @@ def redundancies_needed(shortfall_gbp_per_month: np.ndarray, staff: np.ndarray,
     for role in (Role.ENGAGEMENT, Role.DELIVERY, Role.LEADERSHIP):
         available = np.maximum(staff[:, role] - under_notice[:, role] - floor[role], 0)
         cost = cost_per_head_gbp_per_month[..., role]
-        wanted = np.where(cost > 0, np.ceil(remaining / np.where(cost > 0, cost, 1.0)),
-                          0).astype(np.int64)
-        take = np.minimum(wanted, available)
+        wanted = np.where(cost > 0, np.ceil(remaining / np.where(cost > 0, cost, 1.0)), 0)
+        # Capped before the cast: a huge (or infinite) shortfall asks for everyone available,
+        # never for an int64 overflow (issue #17).
+        take = np.minimum(wanted, available).astype(np.int64)
         cuts[:, role] = take
         remaining = remaining - take * cost
     return cuts

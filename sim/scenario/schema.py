@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,7 @@ __all__ = [
     "FundingCase",
     "Grant",
     "HOST_MODELS",
+    "MAX_MONTH",
     "HostChange",
     "HubAndSpoke",
     "Hosting",
@@ -73,6 +74,21 @@ charity, and the sector bodies (Coram, Foundations) are charities; a council or 
 cannot."""
 
 
+MAX_MONTH = 1200
+"""Latest month any month field may name: a century, twice the longest horizon (600). A month
+at or after the horizon means "not within the run"; larger values would only overflow the
+model's month arithmetic (issue #17: an end_month of 2⁶³ − 1 paid no grant at all)."""
+LACode = Annotated[int, Field(ge=0, le=999)]
+"""A DfE 3-digit LA code (checked against la_reference.csv at load)."""
+MAX_NAME_CHARS = 120
+"""Longest name of a service, grant or subscription band."""
+MAX_DESCRIPTION_CHARS = 2000
+"""Longest scenario description."""
+MAX_CHILD_POPULATION = 10_000_000
+"""Largest child population a subscription band may start at (England has about 12 million
+children; the largest LA about 300,000)."""
+
+
 def P(default: Any, unit: str, source: str, description: str, **limits: Any) -> Any:
     """A documented parameter field: default, unit, source and description in one place."""
     return Field(
@@ -93,11 +109,13 @@ def _takes_numbers_not_bools(annotation: Any) -> bool:
 
 
 class Strict(BaseModel):
-    """Base for every schema section: unknown keys are errors, objects are immutable, and a
-    number is never given as true/false (pydantic would read ``true`` as 1 and ``false`` as 0,
-    e.g. £0 of reserves)."""
+    """Base for every schema section: unknown keys are errors, objects are immutable, no number
+    is NaN or infinite, and a number is never given as true/false (pydantic would read ``true``
+    as 1 and ``false`` as 0, e.g. £0 of reserves). Every int field has an upper bound, so
+    whatever validates fits an int64 (issue #17)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -121,7 +139,8 @@ class Meta(Strict):
         "Plain title for board pages, charts and tables (e.g. 'Hosted by a council'); not "
         "inherited through extends; default: the name in words (readable_name).",
         min_length=1, max_length=60)
-    description: str = P("", "-", "-", "One line saying what the scenario represents.")
+    description: str = P("", "-", "-", "One line saying what the scenario represents.",
+                         max_length=MAX_DESCRIPTION_CHARS)
     drivers: tuple[str, ...] = P(
         (), "-", "-",
         "Up to three parameter paths (e.g. 'finance.grants[0].end_month', "
@@ -209,7 +228,7 @@ class Uptake(Strict):
         2.0, "FTE",
         "assumption: two engagement staff reach LAs at the published p",
         "Engagement staffing at which the innovation coefficient equals p_per_year; "
-        "p scales in proportion to engagement FTE.", gt=0, le=100)
+        "p scales in proportion to engagement FTE.", ge=0.1, le=100)
     outreach_max_multiplier: float = P(
         2.0, "x",
         "assumption: outreach saturates at twice the published p",
@@ -237,7 +256,7 @@ class Uptake(Strict):
         5000.0, "GBP/year",
         "assumption: typical officer spend limit in council contract "
         "standing orders", "Annual price above which membership needs "
-        "senior approval (the host's slower gate).", ge=0)
+        "senior approval (the host's slower gate).", ge=0, le=1e9)
     renewal_prob: float = P(0.96, "probability",
                             "assumption: sector subscription services keep most members",
                             "Chance that a member renews each April at full reputation, value for "
@@ -270,7 +289,7 @@ class Uptake(Strict):
         "(value = price) renews at 63% of the full value effect",
         "Scale of the value-for-money effect on renewal: value "
         "factor = 1 − exp(−((value + goodwill) ÷ price) ÷ scale).",
-        gt=0, le=100)
+        ge=0.01, le=100)
     renewal_goodwill_gbp_per_year: float = P(
         5200.0, "GBP/year",
         "assumption: goodwill and the network keep half of the members that see no service "
@@ -473,13 +492,13 @@ class Workforce(Strict):
 class Service(Strict):
     name: str = P(
         ..., "-", "CoE proposal, Data to Insight 2025 (docs/evidence.md §3)",
-        "Service (idea) name.", min_length=1)
+        "Service (idea) name.", min_length=1, max_length=MAX_NAME_CHARS)
     strand: Literal[
         "culture_and_leadership", "skills_and_capacity", "collaboration_and_impact"
     ] = P(
         ..., "-", "CoE proposal, Data to Insight 2025 (docs/evidence.md §3)", "Delivery strand.")
     build_effort_fte_months: float = P(..., "FTE-months", "assumption",
-                                       "Delivery effort to build the service.", gt=0, le=1000)
+                                       "Delivery effort to build the service.", ge=0.1, le=1000)
     maintenance_fte: float = P(
         ..., "FTE", "assumption",
         "Delivery staff needed to keep the live service reliable.", ge=0, le=50)
@@ -493,7 +512,7 @@ class Service(Strict):
         ge=0, le=1_000_000)
     schedule_month: int | None = P(None, "month", "assumption",
                                    "Month the build starts under the 'schedule' policy (unset: "
-                                   "never built under that policy).", ge=0)
+                                   "never built under that policy).", ge=0, le=MAX_MONTH)
 
 
 def _default_services() -> tuple[Service, ...]:
@@ -568,7 +587,7 @@ class Portfolio(Strict):
                                        "(scaled by 1 − reliability).", ge=0, le=1)
     reputation_time_months: float = P(6.0, "months", "assumption",
                                       "Time constant with which reputation moves towards the "
-                                      "reliability of live services.", gt=0, le=120)
+                                      "reliability of live services.", ge=0.1, le=120)
     reputation_hit_failed_launch: float = P(0.1, "reputation", "assumption",
                                             "Reputation lost at each failed launch.", ge=0, le=1)
     reputation_hit_incident: float = P(0.03, "reputation", "assumption",
@@ -613,16 +632,19 @@ class Portfolio(Strict):
 
 
 class Grant(Strict):
-    name: str = P("Innovation grant", "-", "-", "Grant name.", min_length=1)
+    name: str = P("Innovation grant", "-", "-", "Grant name.", min_length=1,
+                  max_length=MAX_NAME_CHARS)
     amount_gbp_per_year: float = P(
         1_000_000.0, "GBP/year",
         "assumption (scale: DfE's What Works Centre contracts, c.£10m over "
         "four years, docs/evidence.md §17)", "Grant income while it runs.",
         ge=0, le=1e9)
-    start_month: int = P(0, "month", "assumption", "First month the grant pays.", ge=0)
+    start_month: int = P(0, "month", "assumption", "First month the grant pays.", ge=0,
+                         le=MAX_MONTH)
     end_month: int = P(
         36, "month", "assumption: a three-year innovation grant",
-        "First month the grant no longer pays (the cliff), unless it is renewed.", ge=1)
+        "First month the grant no longer pays (the cliff), unless it is renewed.", ge=1,
+        le=MAX_MONTH)
     taper_months: int = P(
         0, "months", "assumption: innovation grants end abruptly",
         "Months before the end over which income falls linearly to zero: in "
@@ -666,7 +688,7 @@ class Grant(Strict):
         "scenario sets one (docs/model.md §4.10)",
         "Month by which the funder expects milestone_live_services live services; if fewer are "
         "live then, the grant ends that month (unset: no milestone).",
-        ge=1)
+        ge=1, le=MAX_MONTH)
     milestone_live_services: int = P(
         0, "services", "assumption", "Live services the funder expects by milestone_month.",
         ge=0, le=40)
@@ -691,12 +713,13 @@ class Grant(Strict):
 
 
 class SubscriptionBand(Strict):
-    name: str = P("all", "-", "-", "Band name (e.g. small, medium, large).", min_length=1)
+    name: str = P("all", "-", "-", "Band name (e.g. small, medium, large).", min_length=1,
+                  max_length=MAX_NAME_CHARS)
     min_child_population: int = P(
         0, "children",
         "ONS mid-2024 child population 0–17 (sim/data/la_reference.csv)",
         "Smallest child population (0–17) of an LA in this band; the band "
-        "runs up to the next band's minimum.", ge=0)
+        "runs up to the next band's minimum.", ge=0, le=MAX_CHILD_POPULATION)
     price_gbp_per_year: float = P(6000.0, "GBP/year per LA", "assumption",
                                   "Annual subscription of a member LA in this band.", ge=0, le=1e6)
 
@@ -712,7 +735,7 @@ class Commissions(Strict):
         "Rise in the arrival rate from no members to all LAs as members: "
         "rate × reputation × (1 + member_effect × members ÷ N).", ge=0, le=10)
     mean_value_gbp: float = P(40_000.0, "GBP", "assumption: a small data or tool project",
-                              "Mean value of one commission (lognormal).", gt=0, le=1e8)
+                              "Mean value of one commission (lognormal).", ge=1, le=1e8)
     value_sigma: float = P(0.6, "-", "assumption", "Log-scale spread (σ) of commission values.",
                            ge=0, le=3)
     duration_months: int = P(
@@ -723,7 +746,7 @@ class Commissions(Strict):
                                         "assumption: about £400 a day over 20 days",
                                         "What the CoE charges for one FTE-month of delivery: a "
                                         "commission needs (value per month ÷ this) delivery FTE.",
-                                        gt=0, le=1e6)
+                                        ge=100, le=1e6)
     max_active: int = P(8, "count", "assumption",
                         "Most commissions running at once; arrivals beyond it are turned away.",
                         ge=1, le=64)
@@ -743,7 +766,7 @@ class Finance(Strict):
         "Annual subscription charged to each member LA.", ge=0, le=1e6)
     subscriptions_from_month: int = P(
         24, "month", "assumption: free while the grant builds the offer",
-        "First month in which members pay.", ge=0)
+        "First month in which members pay.", ge=0, le=MAX_MONTH)
     invoice_payment_months: int = P(
         1, "months",
         "Public Contracts Regulations 2015 reg. 113: public bodies pay valid invoices within "
@@ -776,7 +799,7 @@ class Finance(Strict):
         "Central-government core budget at its first setting; "
         "spending reviews and elections then move it.", ge=0, le=1e9)
     core_budget_from_month: int = P(0, "month", "assumption", "First month the core budget pays.",
-                                    ge=0)
+                                    ge=0, le=MAX_MONTH)
     commissions: Commissions = P(Commissions(), "-", "-", "Commissioned projects.")
     reserves_policy_months: float = P(
         3.0, "months", "assumption: a common charity reserves policy holds three to six months "
@@ -787,7 +810,7 @@ class Finance(Strict):
         32.0, "GBP/hour",
         "assumption: an LA data analyst on about £40,000 a year plus 30% on-costs, "
         "over about 1,600 working hours", "Converts value delivered to LAs (£) into analyst hours "
-        "saved (docs/evidence.md §1.7).", gt=0, le=1000)
+        "saved (docs/evidence.md §1.7).", ge=1, le=1000)
     pay_awards: tuple[float, ...] = P(
         (0.03,), "share/year by fiscal year from 2026/27",
         "assumption informed by the NJC for Local Government Services awards: 2023/24 £1,925 "
@@ -1294,7 +1317,8 @@ class Hosting(Strict):
     recruitment_delay_months: float = P(4.0, "months",
                                         "assumption: no local-government time-to-hire figure found "
                                         "(docs/evidence.md §12)",
-                                        "Mean time to fill a vacancy.", gt=0, le=60)
+                                        "Mean time to fill a vacancy (10⁻⁶: every vacancy "
+                                        "filled in the sub-step).", ge=1e-6, le=60)
     recruitment_cost_gbp_per_hire: float = P(
         1500.0, "GBP",
         "CIPD Resourcing and talent planning 2022: median cost of recruiting an employee other "
@@ -1412,7 +1436,8 @@ class Hosting(Strict):
 
 
 class HostChange(Strict):
-    month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1)
+    month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1,
+                   le=MAX_MONTH)
     hosting: Hosting = P(
         Hosting(), "-", "-", "The new host's parameters (a complete hosting table).")
     transition_cost_gbp: float = P(
@@ -1457,7 +1482,8 @@ class SpendingReview(Strict):
         36, "month",
         "assumption after Spending Review 2025, which set departmental budgets to "
         "2028/29: the next settlement takes effect in April 2029 (docs/evidence.md §18)",
-        "Month of the first spending review that sets the core budget.", ge=0)
+        "Month of the first spending review that sets the core budget.", ge=0,
+        le=MAX_MONTH)
     period_months: int = P(
         36, "months", "assumption: recent spending reviews set three-year budgets",
         "Months between spending reviews.", ge=1, le=240)
@@ -1483,7 +1509,8 @@ class Election(Strict):
         37, "month",
         "Dissolution and Calling of Parliament Act 2022: Parliament (first met 9 July 2024) "
         "dissolves by July 2029; May 2029 assumed (docs/evidence.md §18)",
-        "Month of the general election (at or after the horizon: none).", ge=0)
+        "Month of the general election (at or after the horizon: none).", ge=0,
+        le=MAX_MONTH)
     policy_change_prob: float = P(
         0.0, "probability", "assumption",
         "Chance, per replicate, that the election changes policy on the CoE.",
@@ -1511,14 +1538,15 @@ class NationalProgrammes(Strict):
                              "(added to the demand multiplier).", ge=0, le=5)
     duration_months: float = P(
         24.0, "months", "assumption: a programme's data burden fades over two years",
-        "Mean life of a programme's uplift (exponential fade).", gt=0, le=240)
+        "Mean life of a programme's uplift (exponential fade).", ge=0.1, le=240)
 
 
 class Reorganisation(Strict):
     month: int = P(..., "month", "assumption (dates of local government reorganisation are set by "
                    "orders; e.g. Cumberland and Westmorland and Furness from April 2023)",
-                   "Month in which the merged authorities take over.", ge=1)
-    merges: tuple[tuple[int, ...], ...] = P(..., "DfE LA codes", "la_reference.csv (old 3-digit "
+                   "Month in which the merged authorities take over.", ge=1,
+                   le=MAX_MONTH)
+    merges: tuple[tuple[LACode, ...], ...] = P(..., "DfE LA codes", "la_reference.csv (old 3-digit "
                                            "codes)", "Groups of LAs that merge; the first code in "
                                            "each group is the successor, the rest leave the "
                                            "population.", min_length=1)
@@ -1545,11 +1573,11 @@ class FundingCase(Strict):
         2.0, "x", "DfT value for money framework: a benefit-cost ratio of 2–4 is 'high' value "
         "for money (docs/evidence.md §17)",
         "Benefit-cost ratio (value to LAs ÷ cost, over the window) at which a decision keeps "
-        "its stated chance.", gt=0, le=100)
+        "its stated chance.", ge=0.01, le=100)
     reference_reach: float = P(
         0.5, "share", "assumption: a Centre used by half of the LAs is doing what a national "
         "centre is for", "Share of LAs that are members at which a decision keeps its stated "
-        "chance.", gt=0, le=1)
+        "chance.", ge=0.01, le=1)
     value_elasticity: float = P(
         0.5, "-", "assumption: value for money matters, with diminishing weight",
         "How the odds of a favourable decision scale with the benefit-cost ratio: "

@@ -25,7 +25,7 @@ def test_parse_date_accepts_year_month_and_day() -> None:
     assert parse_date("2012", 7) == 12 * 2012 + 6
     assert parse_date("2012-03") == 12 * 2012 + 2
     assert parse_date("2016-12-20") == 12 * 2016 + 11
-    for bad in ("2016-13", "2016-02-30", "12/03/2016", "soon", ""):
+    for bad in ("2016-13", "2016-02-30", "12/03/2016", "soon", "", "0000", "9999-12"):
         assert parse_date(bad) is None
 
 
@@ -127,3 +127,55 @@ def test_cli_reports_bad_files_in_one_line_with_exit_code_2(
     assert "missing: --date-column, --value-column" in result.output
     result = runner.invoke(main, ["calibrate", str(tmp_path / "none.toml")])
     assert result.exit_code == 2 and "none.toml: file not found" in result.output
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("1e308", "above its population of 153 LAs"),
+    ("-1e308", "is negative"),
+    ("-5", "is negative (-5); a count cannot be"),
+    ("400", "is 400, above its population of 153 LAs"),
+    ("1e309", "is not a number"),  # overflows to inf when read: not a finite number
+])
+def test_observed_counts_are_checked_against_their_population(
+        write_spec: Callable[..., Path], value: str, words: str) -> None:
+    """A count must be a whole-population share of LAs: ±1e308 crashed a fit after minutes
+    while writing fit.json (issue #17); negative counts and counts above the population were
+    fitted. Now each stops at reading with one line naming the file, the line and the value."""
+    path = write_spec(GOOD_CSV.replace("2014-03-31,25,153", f"2014-03-31,{value},153"))
+    message = error_of(path)
+    assert "line 4: value" in message and words in message, message
+    assert "\n" not in message
+
+
+def test_an_observed_share_above_one_is_refused(write_spec: Callable[..., Path]) -> None:
+    """A share of 60 (a percentage without value_scale) is refused with the fix."""
+    path = write_spec("date,adopters\n2010,0.1\n2012,0.2\n2014,60\n2016,0.4\n",
+                      extra_observed="")
+    text = path.read_text(encoding="utf-8").replace('kind = "count"', 'kind = "share"')
+    path.write_text(text, encoding="utf-8")
+    message = error_of(path)
+    assert "above 1 (for percentages set observed.value_scale = 0.01)" in message, message
+
+
+def test_an_observed_file_must_be_a_regular_file_under_the_size_limit(
+        write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    """A FIFO would block for ever and a huge file fill memory: both stop before reading, and
+    a CSV parser error is one line (pandas' own message ends in a newline)."""
+    import os
+
+    from sim.experiments.calibration.observed import MAX_OBSERVED_BYTES
+
+    path = write_spec(GOOD_CSV)
+    observed = tmp_path / "observed.csv"
+    observed.unlink()
+    with observed.open("wb") as big:
+        big.truncate(MAX_OBSERVED_BYTES + 1)  # sparse: nothing on disk
+    assert "an observed file may be at most" in error_of(path)
+    observed.unlink()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(observed)
+        assert "is not a regular file" in error_of(path)
+        observed.unlink()
+    observed.write_text(GOOD_CSV.replace("2012-06,12,153", "2012-06,1,000,153"), encoding="utf-8")
+    message = error_of(path)
+    assert "cannot be read as CSV" in message and "\n" not in message, message

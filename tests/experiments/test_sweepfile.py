@@ -92,6 +92,12 @@ BAD = [
     ('values = ["gall", "big_bang"]',
      'values = ["gall", "big_bang"]\n[[parameters]]\npath = "uptake.q_per_year"\nlow = 0.1\n'
      'high = 9', "parameters[3]", "less than or equal to 5"),
+    # issue #17: a bound of inf ran and returned NaN; bounds are finite and inside the schema's
+    ("low = 12\nhigh = 30", "low = 12\nhigh = inf", "parameters[0].high",
+     "must be a finite number"),
+    ("low = 2000", "low = nan", "parameters[1].low", "must be a finite number"),
+    ("low = 12\nhigh = 30", "low = 12\nhigh = 9223372036854775807", "parameters[0]",
+     "less than or equal to 1200"),
 ]
 
 

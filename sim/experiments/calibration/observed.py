@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +19,20 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.calibration.spec import CalibrationError, Observed
+from sim.scenario.errors import shorten
 
-__all__ = ["MISSING_MARKERS", "ObservedSeries", "month_number", "month_text", "parse_date",
-           "read_observed", "read_rows"]
+__all__ = ["MAX_OBSERVED_BYTES", "MISSING_MARKERS", "ObservedSeries", "month_number",
+           "month_text", "parse_date", "read_observed", "read_rows"]
+
+MAX_OBSERVED_BYTES = 64 << 20
+"""Largest observed CSV read (64 MiB; the shipped ones are under 300 KB)."""
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "x", "z", "c", "u", "low", ":", ".."})
 """Cell values read as "no value" (DfE symbols: x unavailable, z not applicable, c suppressed,
 u low reliability, low rounds to 0)."""
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Years an observed date may fall in (the year 0000 crashed a fit's chart, issue #17)."""
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
@@ -40,12 +47,15 @@ def month_text(number: int) -> str:
 
 
 def parse_date(text: str, year_only_month: int = 7) -> int | None:
-    """A date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as a month number, else None."""
+    """A date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in the years
+    :data:`FIRST_YEAR`–:data:`LAST_YEAR` as a month number, else None."""
     text = str(text).strip()
     match = _DATE.fullmatch(text)
     if not match:
         return None
     year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
     month = int(match.group(2)) if match.group(2) else year_only_month
     if not 1 <= month <= 12:
         return None
@@ -98,6 +108,40 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _out_of_range(kind: str, value: float, population: float) -> str:
+    """Why an observed value (after ``value_scale``) cannot be, or "" if it can: counts are
+    LAs out of their population, shares lie in [0, 1], and nothing is infinite or negative
+    (issue #17: ±1e308 crashed a fit after minutes, and counts of −5 or 400 of 153 LAs were
+    fitted)."""
+    if not math.isfinite(value):
+        return "is not finite after value_scale"
+    if value < 0:
+        return f"is negative ({value:g}); a {kind} cannot be"
+    if kind == "count" and value > population:
+        return f"is {value:g}, above its population of {population:g} LAs"
+    if kind == "share" and value > 1:
+        return (f"is a share of {value:g}, above 1 (for percentages set "
+                "observed.value_scale = 0.01)")
+    return ""
+
+
+def _check_readable(path: Path, referrer: str) -> None:
+    """An observed file must be a regular file of at most :data:`MAX_OBSERVED_BYTES` (a FIFO
+    would block for ever, a device or a huge file would fill memory)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CalibrationError(str(path), "", f"file not found (named in {referrer})") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CalibrationError(str(path), "", f"cannot be read: {type(exc).__name__}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CalibrationError(str(path), "", "is not a regular file (a folder, device or FIFO "
+                               "cannot be an observed series)")
+    if info.st_size > MAX_OBSERVED_BYTES:
+        raise CalibrationError(str(path), "", f"is {info.st_size:,} bytes; an observed file may "
+                               f"be at most {MAX_OBSERVED_BYTES:,} bytes")
+
+
 def read_rows(path: Path, columns: dict[str, str], referrer: str,
               filters: dict[str, str | int | float] | None = None,
               filter_key: str = "observed.filter") -> pd.DataFrame:
@@ -105,12 +149,14 @@ def read_rows(path: Path, columns: dict[str, str], referrer: str,
 
     ``columns`` maps a spec key (``observed.date_column``) to the column it names.
     """
+    _check_readable(path, referrer)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise CalibrationError(str(path), "", f"file not found (named in {referrer})") from None
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        raise CalibrationError(str(path), "", f"cannot be read as CSV: {exc}") from None
+        reason = shorten(" ".join(str(exc).split()), 300)  # pandas' messages end in "\n"
+        raise CalibrationError(str(path), "", f"cannot be read as CSV: {reason}") from None
     present = list(table.columns)
     wanted = dict(columns)
     for name in (filters or {}):
@@ -176,7 +222,7 @@ def read_observed(observed: Observed, path: Path, referrer: str, *, min_points: 
         if month is None:
             raise CalibrationError(str(path), "", f"line {line}: date {date_text!r} in column "
                                    f"'{observed.date_column}' is not a date; write YYYY, YYYY-MM "
-                                   "or YYYY-MM-DD")
+                                   f"or YYYY-MM-DD, in {FIRST_YEAR}–{LAST_YEAR}")
         raw = str(record[observed.value_column]).strip()
         value = _number(raw)
         if value is None:
@@ -209,6 +255,10 @@ def read_observed(observed: Observed, path: Path, referrer: str, *, min_points: 
                 raise CalibrationError(str(path), "", f"line {line}: weight "
                                        f"{record[observed.weight_column]!r} in column "
                                        f"'{observed.weight_column}' is not a positive number")
+        problem = _out_of_range(observed.kind, value, population)
+        if problem:
+            raise CalibrationError(str(path), "", f"line {line}: value {raw!r} in column "
+                                   f"'{observed.value_column}' {problem}")
         rows.append((line, date_text, month, value, population, weight))
     for i, exclusion in enumerate(observed.exclude):
         if exclusion.date.strip() not in used_exclusions:
