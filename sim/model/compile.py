@@ -39,6 +39,7 @@ from sim.model.parameters import (
     MembershipParameters,
     Parameters,
     PartnershipParameters,
+    PolicyParameters,
     PortfolioParameters,
     ProgrammeParameters,
     ServiceTable,
@@ -53,6 +54,7 @@ from sim.model.parameters import (
     record_parts,
     sigma_from_cv,
 )
+from sim.scenario.policies import parse_condition
 from sim.scenario.schema import CHARITABLE_FORMS, STRANDS, Scenario
 
 __all__ = ["compile_parameters"]
@@ -235,7 +237,14 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
     sections["hosting"] = replace(hosts, hosts=tuple(
         _with_running_costs(h, finance, workforce, R) for h in hosts.hosts))
     return Parameters(replicates=R, las=las, prices_gbp_per_year=finance.la_prices(
-        las.child_population), forms=_forms(s, las), **sections)
+        las.child_population), forms=_forms(s, las), policies=_policies(s), **sections)
+
+
+def _policies(scenario: Scenario) -> tuple[PolicyParameters, ...]:
+    """The adaptive policies with their conditions parsed (docs/model.md §12)."""
+    return tuple(PolicyParameters(p.name, parse_condition(p.when), p.hold_months, p.action,
+                                  p.amount, p.once, p.cooldown_months)
+                 for p in scenario.policies)
 
 
 # --- delivery models part 1 (issue #13) ---

@@ -74,9 +74,10 @@ def affordable(state: BatchState, params: Parameters, month: int = 0) -> np.ndar
 
 def freeze_hiring(state: BatchState, params: Parameters, streams: MonthStreams,
                   month: int) -> None:
-    """Sub-step: recruitment is frozen where a full team is unaffordable or a host cut is in
-    force (docs/model.md §3.3)."""
-    state.flows.hiring_frozen = ~affordable(state, params, month) | state.host_cut
+    """Sub-step: recruitment is frozen where a full team is unaffordable, a host cut is in
+    force (docs/model.md §3.3) or an adaptive policy has frozen it (§12)."""
+    state.flows.hiring_frozen = (~affordable(state, params, month) | state.host_cut
+                                 | state.policy.frozen)
 
 
 def serve_notices(state: BatchState, counts: np.ndarray, month: int) -> None:

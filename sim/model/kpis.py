@@ -59,6 +59,8 @@ KPIS: dict[str, str] = {
     "grant_renewals_total": "grant renewals granted over the horizon (count)",
     "policy_change": "1 if a general election changed policy on the CoE",
     "host_cut_month": "first month with a host-imposed cut in force (NaN if none)",
+    "policy_first_action_month": "first month in which an adaptive policy acted (NaN if "
+                                 "none did; docs/model.md §12)",
 }
 
 
@@ -159,4 +161,5 @@ def compute_kpis(metrics: dict[str, np.ndarray], funding_schedule: np.ndarray | 
     out["grant_renewals_total"] = metrics["grant_renewals"].sum(axis=1)
     out["policy_change"] = metrics["policy_changed"][:, -1].copy()
     out["host_cut_month"] = _first(metrics["host_cut"] == 1)
+    out["policy_first_action_month"] = _first(metrics["policy_actions"] > 0)
     return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ __all__ = [
     "HostTable",
     "MarketParameters",
     "PartnershipParameters",
+    "PolicyParameters",
     "MembershipParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
@@ -518,6 +520,20 @@ class CharityParameters:
 
 
 @dataclass(frozen=True)
+class PolicyParameters:
+    """An adaptive policy (docs/model.md §12): its condition's parsed tree
+    (:func:`sim.scenario.policies.parse_condition`) and its action."""
+
+    name: str
+    tree: Any
+    hold_months: int
+    action: str
+    amount: float
+    once: bool
+    cooldown_months: int
+
+
+@dataclass(frozen=True)
 class FormTable:
     """The legal forms' own rules by host (``hosts[0]`` the first host, then one per change
     of host): ``None`` where a host does not have that form."""
@@ -617,6 +633,8 @@ class Parameters:
     # --- delivery models part 1 (issue #13) ---
     forms: FormTable = field(default_factory=FormTable)
     """the legal forms' own rules by host (docs/model.md §7.5–§7.8)"""
+    policies: tuple[PolicyParameters, ...] = ()
+    """adaptive policies, in the scenario's order (docs/model.md §12)"""
 
 
 # --------------------------------------------------------------------------- helpers

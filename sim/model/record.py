@@ -74,6 +74,8 @@ METRICS: dict[str, str] = {
     "leavers": "resignations in the month (people)",
     "hires": "hires completed in the month (people)",
     "hiring_frozen": "1 if recruitment was frozen at month end",
+    "policy_actions": "adaptive policies that acted at the start of the month (issue #14, "
+                      "docs/model.md §12; 0 without policies)",
     "live_services": "services live at month end (count)",
     **{f"live_services_{s}": f"live services in strand {s} (count)" for s in STRANDS},
     "services_building": "services in build at month end (count)",
@@ -242,6 +244,7 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     for name, values in flows.counts().items():
         m[name][month] = values
     m["hiring_frozen"][month] = flows.hiring_frozen & operating
+    m["policy_actions"][month] = state.policy.actions
     port, table = state.portfolio, params.portfolio.services
     live = port.status == ServiceStatus.LIVE
     m["live_services"][month] = live.sum(axis=1)

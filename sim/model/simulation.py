@@ -23,6 +23,7 @@ from sim.model import (
     host,
     pensions,
     performance,
+    policies,
     portfolio,
     reserves,
     spokes,
@@ -38,13 +39,15 @@ from sim.model.state import BatchState, MonthFlows, initial_state
 
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
 
-MONTH_START = (pensions.transition, forms.month_start, external.arrive_programmes,
+MONTH_START = (policies.apply_policies, pensions.transition, forms.month_start,
+               external.arrive_programmes,
                finance.arrive_commissions,
                # delivery models part 2 (issue #13): a hub's spokes come and go (§7.12)
                spokes.advance_spokes,
                finance.note_income_due, host.serve_redundancies, host.restore_posts,
                team.plan_team)
 """Rules at the start of each month's step, after the calendar's events, in this order: the
+adaptive policies read the month just recorded and act (issue #14, docs/model.md §12); the
 month's place in a transition after a change of host (productivity, double running); the legal
 form's own rules (issue #13: owners and partners, contracts, a cap on outside sales) before
 the income due is read; the cash-shortage redundancies come before the team review, which
@@ -126,6 +129,7 @@ def simulate(params: Parameters, streams: RandomStreams,
                     else {name: np.zeros((T, R)) for name in METRICS},
                     funding_schedule=np.zeros((T, R)))
     state = initial_state(params, params.las, streams)
+    state.history = record.metrics  # the adaptive policies read the months recorded
     calendar = Calendar(T)
     schedule_events(calendar, state, params, streams)
     calendar.monthly_step(lambda month: step(state, params, streams, month, record))

@@ -31,6 +31,7 @@ from sim.model.finance import (
 from sim.model.membership import LevyBook
 from sim.model.parameters import HostParameters, Parameters
 from sim.model.performance import PerformanceBook
+from sim.model.policies import PolicyBook
 from sim.model.portfolio import PortfolioState
 from sim.model.spokes import SpokeBook
 from sim.model.uptake import GateCache, price_refusals
@@ -253,6 +254,11 @@ class BatchState:
     """a provider's contract: tax, bids, the move to a successor (§7.11)"""
     spokes: SpokeBook = field(default_factory=lambda: SpokeBook(np.zeros((0, 3), np.int64)))
     """a hub's spokes (§7.12)"""
+    policy: PolicyBook = field(default_factory=lambda: PolicyBook.empty(0, 0))
+    """the adaptive policies' record (issue #14, docs/model.md §12)"""
+    history: dict[str, np.ndarray] | None = None
+    """the metrics recorded so far, name → float[T, R] (month-major), which the adaptive
+    policies read (None outside a simulation)"""
 
     @property
     def replicates(self) -> int:
@@ -341,4 +347,5 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
         funds=FundBook.initial(params, R),
         contract=ContractBook.initial(R),
         spokes=SpokeBook.initial(params, R),
+        policy=PolicyBook.empty(R, len(params.policies)),
     )

@@ -24,6 +24,7 @@ from pydantic import (
 
 __all__ = [
     "CHARITABLE_FORMS",
+    "Policy",
     "Charity",
     "Commissions",
     "CommunityInterestCompany",
@@ -1603,6 +1604,46 @@ class Events(Strict):
         "LAs (none by default).", max_length=20)
 
 
+class Policy(Strict):
+    """An adaptive policy: a rule that acts on each replicate by its own state (docs/model.md
+    §12). The condition is read in the language of :mod:`sim.scenario.policies` (never as
+    code)."""
+
+    name: str = P(..., "-", "-", "What the rule is called in outputs.", min_length=1,
+                  max_length=60)
+    when: str = P(..., "condition", "-",
+                  "Condition on the last recorded month, e.g. 'months_of_cover < 12 and "
+                  "members >= 20' (names: docs/model.md §12).", min_length=1, max_length=500)
+    hold_months: int = P(1, "months", "assumption: act on the first month the condition holds",
+                         "Consecutive months the condition must hold before the rule acts.",
+                         ge=1, le=120)
+    action: Literal["change_price", "freeze_hiring", "resume_hiring"] = P(
+        ..., "-", "-",
+        "change_price: multiply this year's price factor by 1 + amount; freeze_hiring / "
+        "resume_hiring: stop or allow recruitment on top of the host's own rule.")
+    amount: float = P(0.0, "share", "-",
+                      "change_price: the change, e.g. 0.1 for 10% up, -0.2 for 20% down.",
+                      ge=-0.9, le=5.0)
+    once: bool = P(True, "-", "assumption", "Act at most once in a run.")
+    cooldown_months: int = P(12, "months", "assumption: a board reviews a rule about yearly",
+                             "Months after acting before the rule can act again (once = false).",
+                             ge=1, le=600)
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        from sim.scenario.policies import parse_condition
+
+        parse_condition(value)
+        return value
+
+    @model_validator(mode="after")
+    def _amount_for_price(self) -> Policy:
+        if self.action == "change_price" and self.amount == 0:
+            raise ValueError(f"policy {self.name!r}: change_price needs a non-zero amount")
+        return self
+
+
 class Viability(Strict):
     min_staff_fte: float = P(
         3.0, "FTE", "assumption: the smallest team that builds, supports and runs a service "
@@ -1691,6 +1732,10 @@ class Scenario(Strict):
     viability: Viability = P(
         Viability(), "-", "issue #12: survival must mean a working Centre (docs/model.md §5.10)",
         "What a working (viable) Centre needs: a minimum team, reliable services and members.")
+    policies: tuple[Policy, ...] = P(
+        (), "-", "issue #14: adaptive policies (docs/model.md §12)",
+        "Rules that act on each replicate by its own state: a condition on the last recorded "
+        "month, held for some months, then an action.", max_length=20)
     # --- delivery models part 2 (issue #13) ---
     membership_body: MembershipBody = P(
         MembershipBody(), "-", "-", "A membership body's levy (docs/model.md §7.9).")
