@@ -100,6 +100,9 @@ KPI_TEXT: dict[str, KpiText] = {
                              None, "policy change"),
     "host_cut_month": KpiText("When the host first imposes a cut, in runs where it does", "month",
                               None, "host cut month"),
+    "policy_first_action_month": KpiText(
+        "When an adaptive rule first acts, in runs where one does", "month", None,
+        "first rule action"),
 }
 """Every KPI the model reports, in plain words: the one table of KPI names for people."""
 

@@ -891,7 +891,7 @@ class TeckalCompany(Strict):
         "exemption, docs/evidence.md §24)",
         "The host is a company owned by councils: its owners award it their contract without "
         "tender while more than activity_threshold of its activity is for them.")
-    owner_las: tuple[int, ...] = P(
+    owner_las: tuple[LACode, ...] = P(
         (), "DfE LA codes", "assumption: the owner councils (sim/data/la_reference.csv codes)",
         "LA codes of the owner councils; they are members from month 0 (they own it).",
         max_length=153)
@@ -949,7 +949,7 @@ class JointPartnership(Strict):
         "delivering services); Local Government Act 1972 s.101–102 (joint arrangements)",
         "The host is a partnership of councils: each partner guarantees its contract for a "
         "term, and the partners meet a year-end deficit by agreed shares.")
-    partner_las: tuple[int, ...] = P(
+    partner_las: tuple[LACode, ...] = P(
         (), "DfE LA codes", "assumption: the founding partners (sim/data/la_reference.csv codes)",
         "LA codes of the founding partners; they are members from month 0.", max_length=153)
     deficit_shares: tuple[float, ...] = P(
@@ -1097,7 +1097,8 @@ class MembershipBody(Strict):
         "the reference; a levy stopped is not restored.", ge=0, le=1)
     first_review_month: int = P(
         12, "month", "assumption: the body's first budget round after launch",
-        "Month of the first April review (reviews then come every 12 months).", ge=1)
+        "Month of the first April review (reviews then come every 12 months).", ge=1,
+        le=MAX_MONTH)
 
 
 class CharitableFunds(Strict):

@@ -50,6 +50,10 @@ def test_every_integer_field_has_an_upper_bound_within_int64() -> None:
     for path, field, hint in _number_fields(Scenario):
         if hint is int or int in typing.get_args(hint):
             highs = [getattr(m, "le", None) or getattr(m, "lt", None) for m in field.metadata]
+            for item in typing.get_args(field.annotation):  # tuple[LACode, ...]: the items'
+                for info in getattr(item, "__metadata__", ()):
+                    highs += [getattr(m, "le", None) or getattr(m, "lt", None)
+                              for m in getattr(info, "metadata", [info])]
             assert any(h is not None and h < INT64_MAX for h in highs), path
 
 
