@@ -243,7 +243,8 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
 def _policies(scenario: Scenario) -> tuple[PolicyParameters, ...]:
     """The adaptive policies with their conditions parsed (docs/model.md §12)."""
     return tuple(PolicyParameters(p.name, parse_condition(p.when), p.hold_months, p.action,
-                                  p.amount, p.once, p.cooldown_months)
+                                  p.amount, p.once, p.cooldown_months, p.grant_gbp_per_year,
+                                  p.grant_months, p.success_prob, p.delay_months)
                  for p in scenario.policies)
 
 

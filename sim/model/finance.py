@@ -751,7 +751,9 @@ def income_due(state: BatchState, params: Parameters, month: int) -> dict[str, n
     finance = params.finance
     zero = np.zeros(state.replicates)
     return {
-        "grant": grant_income(state.grants, month).sum(axis=1),
+        # the scenario's grants, and bridging grants won by adaptive policies (§12)
+        "grant": grant_income(state.grants, month).sum(axis=1)
+        + state.policy.bridging_income(month),
         "core_budget": (state.core_budget / 12.0 if month >= finance.core_budget_from_month
                         else zero),
         "subscriptions": state.price_factor * state.price_index * np.where(
@@ -815,7 +817,8 @@ def pay_and_collect(state: BatchState, params: Parameters, streams: MonthStreams
     due = {**state.income_due, "subscriptions": np.zeros(R)}
     if book.eligible.any():  # the cash flow pays fixed grants; eligible ones are claimed below
         profile = grant_income(book, month)
-        due = {**due, "grant": (profile * ~book.eligible).sum(axis=1)}
+        due = {**due, "grant": (profile * ~book.eligible).sum(axis=1)
+               + state.policy.bridging_income(month)}
     dt = params.time.dt_months
     cash = monthly_cashflow(params.finance, state.hosting, params.workforce, state.staff,
                             due, state.one_off_gbp if first else np.zeros(R),

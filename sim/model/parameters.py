@@ -531,6 +531,10 @@ class PolicyParameters:
     amount: float
     once: bool
     cooldown_months: int
+    grant_gbp_per_year: float = 0.0
+    grant_months: int = 12
+    success_prob: float = 0.5
+    delay_months: int = 6
 
 
 @dataclass(frozen=True)

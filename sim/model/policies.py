@@ -13,6 +13,11 @@ months held starts afresh after it acts. Actions:
   keep their price.
 - ``freeze_hiring`` / ``resume_hiring``: recruitment stops (on top of the host's own freeze,
   §3.3) until a ``resume_hiring`` rule acts.
+- ``seek_grant``: an application for a bridging grant, which succeeds with ``success_prob``
+  (one uniform per replicate and application, stream ``policy_grant_<k>``, so runs compare
+  under common random numbers) and then pays ``grant_gbp_per_year ÷ 12`` a month as grant
+  income from ``delay_months`` after applying, for ``grant_months``. A rule does not apply
+  again while its last grant is still to come or paying.
 
 The month's actions are counted in the metric ``policy_actions``; the KPI
 ``policy_first_action_month`` is the first month any rule acted.
@@ -48,19 +53,32 @@ class PolicyBook:
     """Each rule's record in each replicate: ``held`` int64[R, P] (consecutive months its
     condition has held), ``acted`` int64[R, P] (times it acted), ``last`` int64[R, P] (month it
     last acted; very negative if never); ``frozen`` bool[R] (recruitment stopped by a rule);
-    ``actions`` float[R] (rules that acted this month)."""
+    ``actions`` float[R] (rules that acted this month); a bridging grant won by rule ``k``
+    pays ``bridge_rate[r, k]`` £/month in months ``bridge_start ≤ m < bridge_end``."""
 
     held: np.ndarray
     acted: np.ndarray
     last: np.ndarray
     frozen: np.ndarray
     actions: np.ndarray
+    bridge_start: np.ndarray
+    bridge_end: np.ndarray
+    bridge_rate: np.ndarray
 
     @classmethod
     def empty(cls, replicates: int, rules: int) -> PolicyBook:
-        return cls(np.zeros((replicates, rules), np.int64), np.zeros((replicates, rules), np.int64),
-                   np.full((replicates, rules), -(10**9), np.int64),
-                   np.zeros(replicates, bool), np.zeros(replicates))
+        shape = (replicates, rules)
+        return cls(np.zeros(shape, np.int64), np.zeros(shape, np.int64),
+                   np.full(shape, -(10**9), np.int64), np.zeros(replicates, bool),
+                   np.zeros(replicates), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
+                   np.zeros(shape))
+
+    def bridging_income(self, month: int) -> np.ndarray:
+        """£/month, float[R]: the bridging grants paying in ``month``."""
+        if not self.bridge_rate.size:
+            return np.zeros(self.bridge_rate.shape[0])
+        paying = (self.bridge_start <= month) & (month < self.bridge_end)
+        return (self.bridge_rate * paying).sum(axis=1)
 
 
 def evaluate_condition(tree: Any, lookup: Callable[[str], np.ndarray]) -> np.ndarray:
@@ -109,6 +127,8 @@ def apply_policies(state: BatchState, params: Parameters, streams: MonthStreams,
         due = (held >= rule.hold_months) & state.operating
         due &= (book.acted[:, index] == 0) if rule.once else (
             month - book.last[:, index] >= rule.cooldown_months)
+        if rule.action == "seek_grant":  # not while its last grant is to come or paying
+            due &= book.bridge_end[:, index] <= month
         book.held[:, index] = np.where(due, 0, held)
         if not due.any():
             continue
@@ -124,5 +144,13 @@ def apply_policies(state: BatchState, params: Parameters, streams: MonthStreams,
             book.frozen |= due
         elif rule.action == "resume_hiring":
             book.frozen &= ~due
+        elif rule.action == "seek_grant":
+            won = due & (streams(f"policy_grant_{index}").random() < rule.success_prob)
+            start = month + rule.delay_months
+            book.bridge_start[:, index] = np.where(won, start, book.bridge_start[:, index])
+            book.bridge_end[:, index] = np.where(won, start + rule.grant_months,
+                                                 book.bridge_end[:, index])
+            book.bridge_rate[:, index] = np.where(won, rule.grant_gbp_per_year / 12.0,
+                                                  book.bridge_rate[:, index])
     if price_changed:
         refresh_market(state, params)

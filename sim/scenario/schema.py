@@ -1618,13 +1618,27 @@ class Policy(Strict):
     hold_months: int = P(1, "months", "assumption: act on the first month the condition holds",
                          "Consecutive months the condition must hold before the rule acts.",
                          ge=1, le=120)
-    action: Literal["change_price", "freeze_hiring", "resume_hiring"] = P(
+    action: Literal["change_price", "freeze_hiring", "resume_hiring", "seek_grant"] = P(
         ..., "-", "-",
         "change_price: multiply this year's price factor by 1 + amount; freeze_hiring / "
-        "resume_hiring: stop or allow recruitment on top of the host's own rule.")
+        "resume_hiring: stop or allow recruitment on top of the host's own rule; seek_grant: "
+        "apply for a bridging grant (grant_gbp_per_year for grant_months, awarded with "
+        "success_prob after delay_months).")
     amount: float = P(0.0, "share", "-",
                       "change_price: the change, e.g. 0.1 for 10% up, -0.2 for 20% down.",
                       ge=-0.9, le=5.0)
+    grant_gbp_per_year: float = P(0.0, "GBP/year", "-",
+                                  "seek_grant: the bridging grant's rate while it pays.",
+                                  ge=0.0, le=1e8)
+    grant_months: int = P(12, "months", "assumption: a year's bridge",
+                          "seek_grant: how long the bridging grant pays.", ge=1, le=MAX_MONTH)
+    success_prob: float = P(0.5, "probability",
+                            "assumption: a bridging application succeeds half the time",
+                            "seek_grant: chance the application succeeds (one draw per "
+                            "replicate per application).", ge=0.0, le=1.0)
+    delay_months: int = P(6, "months", "assumption: a funder's decision takes about six months",
+                          "seek_grant: months from applying to the first payment.", ge=0,
+                          le=MAX_MONTH)
     once: bool = P(True, "-", "assumption", "Act at most once in a run.")
     cooldown_months: int = P(12, "months", "assumption: a board reviews a rule about yearly",
                              "Months after acting before the rule can act again (once = false).",
@@ -1642,6 +1656,8 @@ class Policy(Strict):
     def _amount_for_price(self) -> Policy:
         if self.action == "change_price" and self.amount == 0:
             raise ValueError(f"policy {self.name!r}: change_price needs a non-zero amount")
+        if self.action == "seek_grant" and self.grant_gbp_per_year <= 0:
+            raise ValueError(f"policy {self.name!r}: seek_grant needs grant_gbp_per_year above 0")
         return self
 
 

@@ -129,3 +129,36 @@ def test_a_bad_rule_is_one_line_with_exit_2() -> None:
         assert outcome.exit_code == 2, outcome.output
         lines = [line for line in outcome.output.splitlines() if line.strip()]
         assert len(lines) == 1 and "--set" in lines[0] and words in lines[0], lines
+
+
+def test_a_bridging_grant_pays_its_rate_for_its_months_after_the_delay() -> None:
+    """With no other grant, grant income is exactly the bridge: £600k a year (£50k a month) from
+    month 3 (applied at 2, one month's delay) for 12 months, in every run still open, and the
+    money identity holds."""
+    metrics, kpis = _run("government_hosted.toml",
+                         '[{name="bridge", when="month == 2", action="seek_grant", '
+                         'grant_gbp_per_year=600000, grant_months=12, success_prob=1.0, '
+                         'delay_months=1}]', ("finance.grants=[]",), reps=30)
+    operating = metrics["operating"] > 0
+    expected = np.zeros_like(metrics["income_grant_gbp"])
+    expected[:, 3:15] = 50_000.0
+    expected *= operating
+    expected[~operating[:, 1]] = 0.0  # closed before applying: never applied
+    np.testing.assert_array_equal(metrics["income_grant_gbp"], expected)
+    assert (expected > 0).any()
+    opening = load_scenario(ROOT / "scenarios" / "government_hosted.toml").finance
+    balance = (opening.opening_reserves_gbp + np.cumsum(metrics["income_total_gbp"], axis=1)
+               - np.cumsum(metrics["costs_total_gbp"], axis=1))
+    np.testing.assert_allclose(metrics["reserves_gbp"], balance, rtol=0, atol=0.005)
+
+
+def test_a_bridging_application_succeeds_at_its_chance() -> None:
+    metrics, _ = _run("government_hosted.toml",
+                      '[{name="bridge", when="month == 6", action="seek_grant", '
+                      'grant_gbp_per_year=120000, grant_months=6, success_prob=0.3, '
+                      'delay_months=0}]', ("finance.grants=[]",), reps=400)
+    applied = metrics["operating"][:, 5] > 0
+    won = metrics["income_grant_gbp"][:, 6] > 0
+    assert not (won & ~applied).any()
+    share, n = won[applied].mean(), applied.sum()
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n), (share, n)
