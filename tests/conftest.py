@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,13 @@ def compiled(las: LAPopulation) -> Callable[..., Parameters]:
     def compile_(replicates: int = 1, **sections: Mapping[str, Any]) -> Parameters:
         return compile_parameters(build_scenario(**sections), las, replicates)
     return compile_
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """Run with umask 022 (the usual one), restoring the caller's afterwards."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,16 +23,6 @@ from sim.files import (
     write_json,
     write_text,
 )
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    """Run with umask 022 (the usual one), restoring the caller's afterwards."""
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -28,15 +27,6 @@ TINY = ("-n", "4", "--set", "time.horizon_months=24")
 """A run of a few seconds: 4 replicates over two years."""
 DATA_FILES = ("scenario.resolved.toml", "timeseries.csv", "summary.json", "kpis.parquet",
               "events.csv", "manifest.json")
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -58,6 +58,7 @@ def threshold(scenario: str, key: str, bounds: tuple[float, float], target_text:
         find_threshold,
         input_is_integer,
         model_evaluator,
+        override,
         parse_target,
     )
     from sim.files import RunFolder, results_folder_name
@@ -74,8 +75,7 @@ def threshold(scenario: str, key: str, bounds: tuple[float, float], target_text:
         if key in {o.partition("=")[0].strip() for o in overrides}:
             raise ThresholdError(f"--vary {key}: is also given with --set; give it once")
         for end in (low, high):  # both ends must be valid values of the input
-            text = str(int(end)) if integer and end == round(end) else repr(float(end))
-            load_scenario(scenario, [*overrides, f"{key}={text}"])
+            load_scenario(scenario, [*overrides, override(key, end, integer)])
     except (ScenarioError, ThresholdError) as exc:
         fail(str(exc), BAD_INPUT)
     try:

@@ -39,7 +39,7 @@ import numpy as np
 
 __all__ = ["STATISTICS", "Target", "ThresholdError", "ThresholdResult", "check_range",
            "find_threshold",
-           "input_is_integer", "model_evaluator", "parse_target", "statistic"]
+           "input_is_integer", "model_evaluator", "override", "parse_target", "statistic"]
 
 STATISTICS = ("mean", "p10", "p50", "p90", "share")
 """How a target reads the replicates: their mean (of a 0/1 KPI: a probability), a quantile, or
@@ -346,12 +346,17 @@ def model_evaluator(scenario_file: str, overrides: Sequence[str], key: str, kpi:
     las = load_la_population()
 
     def evaluate(values: Sequence[float]) -> np.ndarray:
-        texts = [str(int(v)) if integer else repr(float(v)) for v in values]
-        scenarios = [load_scenario(scenario_file, [*overrides, f"{key}={t}"]) for t in texts]
+        scenarios = [load_scenario(scenario_file, [*overrides, override(key, v, integer)])
+                     for v in values]
         runs = compare(scenarios, las, replicates, seed, workers=workers)
         return np.stack([run.kpis[kpi] for run in runs])
 
     return evaluate
+
+
+def override(key: str, value: float, integer: bool) -> str:
+    """``--set`` text giving ``key`` the value (a whole number for an integer input)."""
+    return f"{key}={int(value) if integer else repr(float(value))}"
 
 
 def input_is_integer(scenario: Any, key: str) -> bool:

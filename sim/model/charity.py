@@ -26,7 +26,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.finance import EARNED_INCOME, pennies
-from sim.model.parameters import CharityParameters, Parameters
+from sim.model.parameters import CharityParameters, Parameters, form_of
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -47,8 +47,7 @@ class CharityBook:
 
 def current_rules(state: BatchState, params: Parameters) -> CharityParameters | None:
     """The charity rules of the current host, or None."""
-    rules = params.forms.charity
-    return rules[int(state.host[0])] if rules else None
+    return form_of(params.forms.charity, state.host)
 
 
 def set_up(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model.finance import HALF_PENNY
-from sim.model.parameters import CicParameters, Parameters
+from sim.model.parameters import CicParameters, Parameters, form_of
 from sim.model.reserves import running_costs
 
 if TYPE_CHECKING:
@@ -50,8 +50,7 @@ class CicBook:
 
 def current_rules(state: BatchState, params: Parameters) -> CicParameters | None:
     """The CIC rules of the current host, or None."""
-    rules = params.forms.cic
-    return rules[int(state.host[0])] if rules else None
+    return form_of(params.forms.cic, state.host)
 
 
 def set_up(state: BatchState, params: Parameters, streams: MonthStreams, month: int) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,7 @@ __all__ = [
     "MarketParameters",
     "PartnershipParameters",
     "PolicyParameters",
+    "form_of",
     "MembershipParameters",
     "PER_REPLICATE_PATHS",
     "Parameters",
@@ -535,6 +536,15 @@ class PolicyParameters:
     grant_months: int = 12
     success_prob: float = 0.5
     delay_months: int = 6
+
+
+_Form = TypeVar("_Form")
+
+
+def form_of(rules: tuple[_Form | None, ...], host: Array) -> _Form | None:
+    """A legal form's rules under the current host (``host`` int[R]: every replicate changes
+    host in the same month), or None: a :class:`FormTable` row read at the host now."""
+    return rules[int(host[0])] if rules else None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.finance import HALF_PENNY, pennies
 from sim.model.host import close
-from sim.model.parameters import Parameters, PartnershipParameters
+from sim.model.parameters import Parameters, PartnershipParameters, form_of
 from sim.model.teckal import enrol_las
 
 if TYPE_CHECKING:
@@ -64,8 +64,7 @@ class PartnershipBook:
 
 def current_rules(state: BatchState, params: Parameters) -> PartnershipParameters | None:
     """The partnership rules of the current host, or None."""
-    rules = params.forms.partnership
-    return rules[int(state.host[0])] if rules else None
+    return form_of(params.forms.partnership, state.host)
 
 
 def _set_contracts(state: BatchState, params: Parameters, rules: PartnershipParameters,

@@ -37,7 +37,7 @@ import numpy as np
 from sim.engine import MonthStreams
 from sim.model.codes import Ladder, is_member
 from sim.model.finance import grant_income, write_off_leavers
-from sim.model.parameters import Parameters, TeckalParameters
+from sim.model.parameters import Parameters, TeckalParameters, form_of
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -84,8 +84,7 @@ class TeckalBook:
 def current_rules(state: BatchState, params: Parameters) -> TeckalParameters | None:
     """The Teckal rules of the current host (every replicate changes host in the same month),
     or None."""
-    rules = params.forms.teckal
-    return rules[int(state.host[0])] if rules else None
+    return form_of(params.forms.teckal, state.host)
 
 
 def enrol_las(state: BatchState, las: np.ndarray) -> None:

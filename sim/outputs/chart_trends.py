@@ -4,6 +4,7 @@ path of live services by strand (the Gall picture)."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 from matplotlib.artist import Artist
@@ -171,6 +172,20 @@ def _grant_end_marks(ax: Axes, data: RunData) -> None:
                     va="bottom", annotation_clip=False)
 
 
+def _year_marks(ax: Axes, data: RunData, name: str, share_at: Callable[[RunData, str, int], float],
+                colour: str, size: float) -> list[str]:
+    """A dot at the end of years 5 and 10 (those inside the horizon) at ``share_at``'s share of
+    runs; returns each as words, e.g. ``"62% at 5 years"``."""
+    marks = []
+    for years in (5, 10):
+        month = 12 * years - 1
+        if month < data.horizon_months:
+            share = share_at(data, name, years)
+            ax.plot([month + 1], [share], "o", color=colour, ms=size, zorder=5, clip_on=False)
+            marks.append(f"{pct(share)} at {years} years")
+    return marks
+
+
 def _survival_multiples(data: RunData) -> Chart:
     """One panel per scenario, best first, wrapping at MAX_COLUMNS: its share working (solid)
     and still open (dashed), every other scenario's share working in grey behind it."""
@@ -202,14 +217,7 @@ def _survival_multiples(data: RunData) -> Chart:
                     zorder=3)
             frame = data.series(name, working_metric)
             ax.step(frame["month"], frame["mean"], where="post", color=colour, lw=2.4, zorder=4)
-            marks = []
-            for years in (5, 10):
-                month = 12 * years - 1
-                if month < data.horizon_months:
-                    share = viable_share(data, name, years)
-                    ax.plot([month + 1], [share], "o", color=colour, ms=5, zorder=5,
-                            clip_on=False)
-                    marks.append(f"{pct(share)} at {years} years")
+            marks = _year_marks(ax, data, name, viable_share, colour, size=5)
             ax.set_title("\n".join(textwrap.wrap(f"{k + 1}. {data.title(name)}", 44)),
                          color=colour, fontsize=9.5, loc="left")
             if marks:
@@ -254,14 +262,7 @@ def survival_chart(data: RunData) -> Chart:
             for i, name in enumerate(names):
                 frame = data.series(name, metric)
                 colour = scenario_colour(i)
-                marks = []
-                for years in (5, 10):
-                    month = 12 * years - 1
-                    if month < data.horizon_months:
-                        share = share_at(data, name, years)
-                        ax.plot([month + 1], [share], "o", color=colour, ms=6, zorder=5,
-                                clip_on=False)
-                        marks.append(f"{pct(share)} at {years} years")
+                marks = _year_marks(ax, data, name, share_at, colour, size=6)
                 label = data.title(name) + (f" — {', '.join(marks)}" if marks else "")
                 ax.step(frame["month"], frame["mean"], where="post", color=colour, lw=2.2,
                         label=label, ls=scenario_linestyle(i))

@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario.keys import split_key_path
+
 __all__ = ["ScenarioError", "explain_validation_error", "loc_path", "schema_class_at", "shorten",
            "short_repr"]
 
@@ -100,19 +102,6 @@ def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return f"is not a known key{hint}; allowed here: {', '.join(model.model_fields)}"
 
 
-def _key_path_parts(text: str) -> list[str | int] | None:
-    """``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]``; None for
-    text that is not a key path."""
-    parts: list[str | int] = []
-    for chunk in text.split("."):
-        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)", chunk)
-        if match is None:
-            return None
-        parts.append(match.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
-    return parts
-
-
 def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str]:
     """(key path, message) of one pydantic error."""
     loc = tuple(error["loc"])
@@ -135,7 +124,10 @@ def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str
         elif model is not None and rest:
             # ... or with a key path below the table (``finance.grants[0].renewal_prob must``,
             # ``hosting.teckal: ...``): that path is the key.
-            parts = _key_path_parts(first.rstrip(":"))
+            try:
+                parts = split_key_path(first.rstrip(":"))
+            except ValueError:
+                parts = []
             if parts and parts[0] in model.model_fields:
                 loc, message = (*loc, *parts), rest
     if isinstance(value, Mapping) or ", got " in message:

@@ -20,6 +20,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.scenario.errors import ScenarioError, explain_validation_error, short_repr
+from sim.scenario.keys import split_key_path
 from sim.scenario.schema import Scenario
 
 __all__ = ["BUILTIN", "MAX_FILE_BYTES", "MAX_LINE_CHARS", "MAX_NESTING", "get_path",
@@ -199,23 +200,6 @@ def _mark(value: Any, source: str, provenance: dict[str, str], path: str) -> Non
     elif isinstance(value, list):
         for i, sub in enumerate(value):
             _mark(sub, source, provenance, f"{path}[{i}]")
-
-
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
-
-
-def split_key_path(path: str) -> list[str | int]:
-    """``finance.grants[0].end_month`` → ``["finance", "grants", 0, "end_month"]``; ValueError
-    (with the rule) for text that is not a key path."""
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        match = _SEGMENT.fullmatch(chunk)
-        if not match:
-            raise ValueError(f"is not a key path (write e.g. finance.grants[0].end_month), "
-                             f"got {path!r}")
-        parts.append(match.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
-    return parts
 
 
 def get_path(data: Any, path: str) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from verdict_helpers import NO_EARNED_MONEY, assert_never_viable_and_closed_by_year_5
 
 from sim.data import LAPopulation
 from sim.engine import RandomStreams, partition
@@ -148,13 +149,9 @@ def test_partners_meet_each_years_deficit_in_a_run(las: LAPopulation) -> None:
 def test_no_money_closes_it(las: LAPopulation) -> None:
     """Extreme: no grant, no contracts, no reserves, free to LAs and no commissions → never
     viable, closed within the lead council's rules."""
-    sc = scenario("finance.opening_reserves_gbp=0.0", "finance.grants[0].amount_gbp_per_year=0.0",
-                  "finance.grants[1].amount_gbp_per_year=0.0",
-                  "finance.subscription_bands=[]", "finance.subscription_gbp_per_year=0.0",
-                  "finance.commissions.rate_per_year=0.0")
-    m = run_ensemble(sc, las, 20, 5).metrics
-    assert m["viable"][:, 24:].max() == 0
-    assert m["operating"][:, 59].max() == 0
+    sc = scenario(*NO_EARNED_MONEY, "finance.grants[0].amount_gbp_per_year=0.0",
+                  "finance.grants[1].amount_gbp_per_year=0.0")
+    assert_never_viable_and_closed_by_year_5(run_ensemble(sc, las, 20, 5).metrics)
 
 
 def test_partners_fit_the_cap_and_shares_fit_the_partners() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from verdict_helpers import NO_EARNED_MONEY, assert_never_viable_and_closed_by_year_5
 
 from sim.data import LAPopulation
 from sim.engine import RandomStreams, partition
@@ -155,13 +156,9 @@ def test_capped_company_keeps_outside_trade_nearer_its_cap(las: LAPopulation) ->
 def test_no_money_closes_the_company(las: LAPopulation) -> None:
     """Extreme: no grant, no owners' contract, no reserves and free to LAs → it is never viable
     and is closed; no replicate operates at year 5."""
-    sc = scenario("finance.opening_reserves_gbp=0.0", "finance.grants[0].amount_gbp_per_year=0.0",
-                  "finance.grants[1].amount_gbp_per_year=0.0",
-                  "finance.subscription_bands=[]", "finance.subscription_gbp_per_year=0.0",
-                  "finance.commissions.rate_per_year=0.0")
-    m = run_ensemble(sc, las, 20, 5).metrics
-    assert m["viable"][:, 24:].max() == 0
-    assert m["operating"][:, 59].max() == 0
+    sc = scenario(*NO_EARNED_MONEY, "finance.grants[0].amount_gbp_per_year=0.0",
+                  "finance.grants[1].amount_gbp_per_year=0.0")
+    assert_never_viable_and_closed_by_year_5(run_ensemble(sc, las, 20, 5).metrics)
 
 
 def test_the_contract_must_name_a_fixed_grant() -> None:
