@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from sim.outputs import RunData
 
 __all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "Results", "SweepResults", "compare",
-           "load_scenario", "run", "sweep"]
+           "draw_structure", "load_scenario", "mean_field", "run", "sweep", "xmile"]
 
 DEFAULT_REPLICATES = 1000
 """Monte Carlo replicates per scenario when none are given."""
@@ -463,3 +463,64 @@ def sweep(sweep_file: str | Path, out: str | Path = "outputs", *, workers: int |
         executor = "dask"
     with make_executor(executor, workers, scheduler) as own:
         return go(own)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _mean_field_parameters(scenario: ScenarioLike) -> tuple[Any, int, Scenario]:
+    from sim.data import load_la_population
+    from sim.model import compile_parameters
+    from sim.model.meanfield import mean_field_parameters
+
+    loaded, _ = _scenario(scenario)
+    params = compile_parameters(loaded, load_la_population(), 1)
+    return mean_field_parameters(params), loaded.time.horizon_months, loaded
+
+
+def mean_field(scenario: ScenarioLike) -> pd.DataFrame:
+    """The deterministic mean-field trajectories of a scenario's aggregate core, one row per
+    month (docs/structure.md): LAs by ladder state, staff by role, reserves, members, and the
+    month's joins, leavers, hires, income and costs. The same numbers as the XMILE export
+    (:func:`xmile`) run in PySD."""
+    import pandas as pd
+
+    from sim.model.meanfield import simulate_mean_field
+
+    mf, horizon, _ = _mean_field_parameters(scenario)
+    table = pd.DataFrame(simulate_mean_field(mf, horizon))
+    table.index.name = "month"
+    return table
+
+
+def xmile(scenario: ScenarioLike) -> str:
+    """The XMILE 1.0 text of a scenario's aggregate core, its values as constants
+    (docs/structure.md): what ``python run.py export-xmile`` writes."""
+    from sim.model.xmile import xmile_text
+    from sim.version import __version__
+
+    mf, horizon, loaded = _mean_field_parameters(scenario)
+    return xmile_text(mf, horizon, name=loaded.meta.name, title=loaded.meta.title or "",
+                      version=__version__)
+
+
+def draw_structure(out: str | Path = "docs") -> list[Path]:
+    """Render the diagram of the model's stocks, flows and loops
+    (:func:`sim.model.structure.dot_source`) with graphviz into ``out``/structure.svg and
+    .png; return their paths. Needs graphviz's ``dot`` program."""
+    import graphviz
+
+    from sim.files import atomic_write
+    from sim.model.meanfield import STOCKS as CORE
+    from sim.model.structure import dot_source
+
+    source = graphviz.Source(dot_source(CORE), engine="dot")
+    written = []
+    for fmt in ("svg", "png"):
+        data: bytes = source.pipe(format=fmt)
+
+        def write(path: Path, data: bytes = data) -> None:
+            path.write_bytes(data)
+
+        written.append(atomic_write(Path(out) / f"structure.{fmt}", write))
+    return written
