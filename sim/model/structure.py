@@ -153,11 +153,12 @@ FLOWS: tuple[Flow, ...] = (
          "#27-april-renewal-value-for-money-reputation-and-budget-pressure"),
     Flow("merger", "las_member", "las_merged", "reorganisation orders (any state)",
          "sim.model.reorganisation.merge_las", "#29-local-government-reorganisation"),
-    Flow("hires", "", "staff_delivery", "vacancies × 1 ÷ recruitment delay, unless frozen "
-         "(each role)", "sim.model.workforce.advance_staff", "#32-vacancies-hires-and-ramp-up"),
-    Flow("resignations", "staff_delivery", "", "resignation hazard × (1 + uplift × income "
-         "ending) × (1 + overload) (each role)", "sim.model.workforce.advance_staff",
-         "#31-resignations"),
+    *(Flow(f"hires_{role}", "", f"staff_{role}", "vacancies × 1 ÷ recruitment delay, unless "
+           "frozen", "sim.model.workforce.advance_staff", "#32-vacancies-hires-and-ramp-up")
+      for role in ("delivery", "engagement", "leadership")),
+    *(Flow(f"resignations_{role}", f"staff_{role}", "", "resignation hazard × (1 + uplift × "
+           "income ending) × (1 + overload)", "sim.model.workforce.advance_staff",
+           "#31-resignations") for role in ("delivery", "engagement", "leadership")),
     Flow("redundancies", "staff_delivery", "", "cash shortage ÷ cost per head, after notice",
          "sim.model.host.serve_redundancies", "#34-redundancies-notice-and-pay"),
     Flow("income", "", "reserves", "grants + core budget + subscriptions + commissions + "
@@ -181,7 +182,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow("commission_arrivals", "", "commissions", "rate × reputation × (1 + member effect × "
          "member share)", "sim.model.finance.arrive_commissions", "#57-commissioned-projects"),
 )
-"""The flows between the stocks (a staff flow is drawn once for the three roles)."""
+"""The flows between the stocks (redundancies drawn once, for the delivery staff)."""
 
 # ----------------------------------------------------------------------------- variables
 
@@ -223,7 +224,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("launch_failures", "failed launches", "state:flows.failed_launches"),
     Variable("resignation_hazard", "resignation hazard",
              "rule:sim.model.workforce.resignation_hazard"),
-    Variable("vacancies", "vacancies", "funded_posts"),
+    Variable("vacancies", "vacancies", "rule:sim.model.workforce.step_workforce"),
     Variable("gall_gate", "new builds (Gall's gate)", "rule:sim.model.portfolio.start_builds"),
     Variable("costs", "running costs", "rule:sim.model.finance.running_cost_rates"),
     Variable("redundancy_notices", "redundancy notices", "state:notices"),
@@ -233,8 +234,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("commission_income", "commission income", "state:commissions"),
     Variable("committed_fte", "committed delivery FTE", "state:commission_fte_demand"),
     Variable("host_cut", "host-imposed cut", "state:host_cut"),
-    Variable("reserves_rule", "price factor (hosts' reserves rule)",
-             "rule:sim.model.reserves.price_factor"),
+    Variable("reserves_rule", "price factor (hosts' reserves rule)", "price_factor"),
     Variable("surrender", "surrender at 31 March", "rule:sim.model.reserves.surrender_balance"),
 )
 """Every variable a loop passes through, each naming the code that holds or computes it."""
@@ -254,7 +254,8 @@ LOOPS: tuple[Loop, ...] = (
     Loop("R1b", "Volunteers", "R", "members > contributors > volunteer_time > delivery_capacity "
          "> maintenance_cover > reliability > value_for_money > renewal > members",
          "#28-champions-contribution-and-championing"),
-    Loop("B9", "Champion churn", "B", "members > champion_losses > orphan_lapses > -members",
+    Loop("B9", "Champion churn", "B", "members > champions > champion_losses > orphan_lapses > "
+         "-members",
          "#28-champions-contribution-and-championing"),
     Loop("R2", "Money, capacity and renewal", "R", "members > subscriptions > reserves > "
          "-hiring_freeze > -hires > staff_delivery > maintenance_cover > -technical_debt > "
@@ -348,7 +349,7 @@ def dot_source(core: tuple[str, ...] = (), docs_base: str = "model.md") -> str:
     legend lists each loop, reinforcing or balancing, linked to ``docs_base`` + its anchor.
     """
     lines = ["digraph coe_structure {",
-             "  " + _attrs(rankdir="LR", fontname="Helvetica", fontsize="12", newrank="true",
+             "  " + _attrs(rankdir="TB", fontname="Helvetica", fontsize="12", newrank="true",
                            nodesep="0.25", ranksep="0.45", labelloc="t",
                            label="coe-sim: stocks, flows and feedback loops "
                                  "(generated from sim/model/structure.py)").replace(
@@ -376,11 +377,17 @@ def dot_source(core: tuple[str, ...] = (), docs_base: str = "model.md") -> str:
             URL=f"{docs_base}{f.anchor}", tooltip=f"{f.rate} ({f.rule})") + ";")
         flows.add((f.source, f.target))
     variables = {v.name: v for v in VARIABLES}
+
+    def node(name: str) -> str:
+        """A variable that is a stock is drawn as the stock."""
+        return variables[name].ref if variables[name].ref in stocks else name
+
     signs: dict[tuple[str, str], int] = {}
     for loop in LOOPS:
         for link in loop_links(loop):
-            if (link.cause, link.effect) not in flows:
-                signs.setdefault((link.cause, link.effect), link.sign)
+            pair = (node(link.cause), node(link.effect))
+            if pair not in flows:
+                signs.setdefault(pair, link.sign)
     for name in sorted({n for pair in signs for n in pair} - stocks):
         lines.append(f"  {_q(name)} " + _attrs(label=variables[name].label, shape="ellipse",
                                                 color="#777777", tooltip=variables[name].ref)

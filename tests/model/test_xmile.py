@@ -126,3 +126,23 @@ def test_export_command_writes_the_file_and_refuses_bad_input(tmp_path: Path) ->
                                     "--set", "uptake.q_per_year=-1", "--out", str(out)])
     assert bad.exit_code == 2 and "uptake.q_per_year" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_export_names_the_declared_stocks_and_flows(base) -> None:
+    """Every stock of the XMILE file is a declared stock, and every flow a declared flow (or
+    one role's or one state's part of it, e.g. ``hires_delivery``, ``renewal_lapse_member``)."""
+    import xml.etree.ElementTree as ET
+
+    from sim.model.structure import FLOWS
+    from sim.model.structure import STOCKS as DECLARED
+
+    _, mf = base
+    ns = {"x": "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"}
+    root = ET.fromstring(xmile_text(mf, 12))
+    stocks = [e.get("name") for e in root.iterfind(".//x:stock", ns)]
+    flows = [e.get("name") for e in root.iterfind(".//x:flow", ns)]
+    assert set(stocks) == set(STOCKS)
+    assert set(stocks) <= {s.name for s in DECLARED}
+    declared = {f.name for f in FLOWS}
+    for name in flows:
+        assert name in declared or any(name.startswith(f"{d}_") for d in declared), name
