@@ -13,8 +13,9 @@ What the mean-field leaves out (docs/structure.md §3): discreteness (a replicat
 joins or not; a team of two loses a whole person), heterogeneity between LAs (regions,
 neighbours, sizes, willingness to pay beyond its mean), the portfolio (services, debt,
 reliability and reputation are constants), commissions, redundancies, closure and the
-calendar's random events (spending reviews, the election, programmes, reorganisation),
-nominal pay and prices, and invoices (subscriptions arrive at their monthly run rate).
+calendar's random events (spending reviews, the election, programmes, reorganisation), grant
+tapers and renewals on performance, nominal pay and prices, and invoices (subscriptions arrive
+at their monthly run rate). A grant's renewals enter as their expected value.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sim.model.uptake import (
     share_unwilling,
 )
 
-__all__ = ["LADDER_STOCKS", "MeanFieldParameters", "STAFF_STOCKS", "STOCKS",
+__all__ = ["LADDER_STOCKS", "MeanFieldGrant", "MeanFieldParameters", "STAFF_STOCKS", "STOCKS",
            "mean_field_parameters", "simulate_mean_field"]
 
 LADDER_STOCKS = ("las_unaware", "las_aware", "las_evaluating", "las_member", "las_contributor",
@@ -51,6 +52,42 @@ has no portfolio): an assumption, between an empty offer and a complete one (doc
 def _chance(hazard: np.ndarray | float) -> np.ndarray:
     """P(an event of constant hazard per month happens within the month): 1 − exp(−h)."""
     return -np.expm1(-np.asarray(hazard, dtype=float))
+
+
+@dataclass(frozen=True)
+class MeanFieldGrant:
+    """One grant of the scenario, its expected payments (docs/model.md §5.5): its profile
+    from its start to its end, then each renewal's term with the chance of reaching it
+    (``renewal_prob`` to the power of the renewal's number); no taper."""
+
+    gbp_per_month: float
+    start_month: float
+    end_month: float
+    renewal_prob: float
+    renewal_months: float
+    max_renewals: float
+    eligible_spend: float
+    """1 if the grant pays eligible costs (at most its profile), 0 if it pays its profile"""
+    offsets: float
+    """1 if earned income reduces what an eligible-spend grant pays"""
+
+    def terms(self) -> list[tuple[float, float, float, float]]:
+        """(first month, end month, chance the term runs, chance its end is real) of the
+        grant's first term and of each renewal it may win."""
+        renewals = int(self.max_renewals) if self.renewal_prob > 0 else 0
+        p, length = self.renewal_prob, self.renewal_months
+        return [(self.start_month if k == 0 else self.end_month + (k - 1) * length,
+                 self.end_month + k * length, p ** k, 1.0 - p if k < renewals else 1.0)
+                for k in range(renewals + 1)]
+
+    def running(self, month: int) -> float:
+        """The chance the grant pays in ``month``."""
+        return sum(w for first, end, w, _ in self.terms() if first <= month < end)
+
+    def at_risk(self, month: int, window_months: float) -> float:
+        """The chance the grant pays in ``month`` and its end within the window is real."""
+        return sum(w * real for first, end, w, real in self.terms()
+                   if first <= month < end and end - window_months <= month)
 
 
 @dataclass(frozen=True)
@@ -117,21 +154,18 @@ class MeanFieldParameters:
     cost_leadership_gbp_per_month: float
     fixed_costs_gbp_per_month: float
     opening_reserves_gbp: float
-    grant_gbp_per_month: float
-    """all grants' pay while they run (the first grant's dates)"""
-    grant_start_month: float
-    grant_end_month: float
-    grant_renewal_prob: float
-    grant_eligible_spend: float
-    """1 if the grant pays eligible costs (capped), 0 if it pays its profile"""
-    grant_offsets: float
-    """1 if earned income reduces what an eligible-spend grant pays"""
     core_budget_gbp_per_month: float
     core_budget_from_month: float
+    grants: tuple[MeanFieldGrant, ...] = ()
+    """the scenario's grants, in its order (the order eligible-spend grants are claimed in)"""
 
     def values(self) -> dict[str, float]:
-        """Every constant by name."""
-        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+        """Every constant by name (a grant's as ``grant{g}_{field}``)."""
+        out = {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name != "grants"}
+        for g, grant in enumerate(self.grants):
+            out.update({f"grant{g}_{f.name}": float(getattr(grant, f.name))
+                        for f in fields(grant)})
+        return out
 
 
 def _first(array: np.ndarray) -> float:
@@ -171,8 +205,6 @@ def mean_field_parameters(params: Parameters,
     subs_from = _first(fin.subscriptions_from_month)
     first_april = params.time.first_april
     first_paid = first_april + 12 * np.ceil(max(subs_from - first_april, 0) / 12)
-    grants = fin.grants
-    g0 = grants[0] if grants else None
     per_head = host.cost_per_head_gbp_per_month.reshape(-1, len(Role))[0]
     return MeanFieldParameters(
         las=float(N),
@@ -218,15 +250,35 @@ def mean_field_parameters(params: Parameters,
         cost_leadership_gbp_per_month=float(per_head[Role.LEADERSHIP]),
         fixed_costs_gbp_per_month=_first(host.fixed_costs_gbp_per_month),
         opening_reserves_gbp=_first(fin.opening_reserves_gbp),
-        grant_gbp_per_month=sum(_first(g.amount_gbp_per_year) for g in grants) / 12.0,
-        grant_start_month=float(g0.start_month) if g0 else 0.0,
-        grant_end_month=_first(g0.end_month) if g0 else 0.0,
-        grant_renewal_prob=float(g0.renewal_prob) if g0 else 0.0,
-        grant_eligible_spend=float(g0 is not None and g0.basis == "eligible_spend"),
-        grant_offsets=float(g0 is not None and g0.earned_income == "offsets"),
         core_budget_gbp_per_month=float(fin.core_budget_gbp_per_year) / 12.0,
         core_budget_from_month=float(fin.core_budget_from_month),
+        grants=tuple(MeanFieldGrant(
+            gbp_per_month=_first(g.amount_gbp_per_year) / 12.0,
+            start_month=float(g.start_month), end_month=_first(g.end_month),
+            renewal_prob=float(g.renewal_prob), renewal_months=float(g.renewal_months),
+            max_renewals=float(g.max_renewals),
+            eligible_spend=float(g.basis == "eligible_spend"),
+            offsets=float(g.earned_income == "offsets")) for g in fin.grants),
     )
+
+
+def claim_grants(grants: tuple[MeanFieldGrant, ...], due: list[float], costs: float,
+                 core: float, earned: float) -> float:
+    """What the grants pay in a month, £ (docs/model.md §5.5, as
+    :func:`sim.model.finance.claim_grants`): a ``fixed`` grant its expected profile; the
+    costs not met by those and the core budget are claimed from the eligible-spend grants in
+    order, each first deducting the earned income not yet deducted if it ``offsets``, then
+    paying at most its expected profile."""
+    fixed = sum(d for g, d in zip(grants, due, strict=True) if not g.eligible_spend)
+    need = max(costs - fixed - core, 0.0)
+    paid = fixed
+    for grant, d in zip(grants, due, strict=True):
+        if grant.eligible_spend:
+            deducted = min(earned, need) if grant.offsets else 0.0
+            earned, need = earned - deducted, need - deducted
+            pay = min(need, d)
+            need, paid = max(need - pay, 0.0), paid + pay
+    return paid
 
 
 def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[str, np.ndarray]:
@@ -252,6 +304,10 @@ def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[st
     names = (*STOCKS, "members", "staff_fte", "reserves_gbp", "joins", "leavers", "hires",
              "income_total_gbp", "costs_total_gbp")
     out = {name: np.zeros(T) for name in names}
+    # The grants' expected profile and the part of it at risk, month by month (£/month).
+    due_by_month = [[g.running(m) * g.gbp_per_month for g in mf.grants] for m in range(T)]
+    risk_by_month = [sum(g.at_risk(m, mf.uncertainty_window_months) * g.gbp_per_month
+                         for g in mf.grants) for m in range(T)]
     for m in range(T):
         paying = float(m >= mf.subscriptions_from_month)
         april = float(m >= mf.first_april and (m - mf.first_april) % 12 == 0)
@@ -261,17 +317,14 @@ def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[st
         lapse = april * (1.0 - renew)
         M, C, H, L = M - M * lapse, C - C * lapse, H - H * lapse, L + (M + C + H) * lapse
         # §3.3 the hiring freeze, on the income contracted now and the full team's costs
-        granting = float(mf.grant_start_month <= m < mf.grant_end_month)
-        grant_due = granting * mf.grant_gbp_per_month
+        due, at_risk = due_by_month[m], risk_by_month[m]
         core = float(m >= mf.core_budget_from_month) * mf.core_budget_gbp_per_month
         subs_due = paying * (M + C + H) * mf.member_price_gbp_per_year / 12.0
-        income_now = grant_due + core + subs_due
+        income_now = sum(due) + core + subs_due
         full_team = mf.fixed_costs_gbp_per_month + float(establishment @ per_head)
         frozen = float(reserves + mf.freeze_months * (income_now - full_team) < 0.0)
         # §3.1 resignations, faster ahead of a grant's end; §3.2 hires into vacancies
-        ending = float(mf.grant_end_month - mf.uncertainty_window_months <= m
-                       < mf.grant_end_month) * granting * (1.0 - mf.grant_renewal_prob)
-        ending_share = ending * grant_due / income_now if income_now > 0 else 0.0
+        ending_share = at_risk / income_now if income_now > 0 else 0.0
         leave = float(_chance(mf.resignation_per_month
                               * (1.0 + mf.uncertainty_uplift * ending_share)))
         leavers = staff * leave
@@ -298,10 +351,7 @@ def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[st
         # §5 the money: subscriptions at their run rate, costs, the grant
         subscriptions = paying * (M + C + H) * mf.member_price_gbp_per_year / 12.0
         costs = mf.fixed_costs_gbp_per_month + float(staff @ per_head)
-        earned = subscriptions * mf.grant_offsets
-        grant = grant_due if not mf.grant_eligible_spend else min(
-            grant_due, max(costs - earned, 0.0))
-        income = grant + core + subscriptions
+        income = claim_grants(mf.grants, due, costs, core, subscriptions) + core + subscriptions
         reserves = reserves + income - costs
         for name, value in zip(STOCKS, (U, A, E, M, C, H, L, *staff, reserves), strict=True):
             out[name][m] = value

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from sim.model.meanfield import MeanFieldParameters
+from sim.model.meanfield import MeanFieldGrant, MeanFieldParameters
 from sim.model.structure import LOOPS
 
 __all__ = ["xmile_text"]
@@ -49,7 +49,63 @@ _ROLES = ("delivery", "engagement", "leadership")
 _POLARITY = {"R": "reinforcing", "B": "balancing"}
 
 
-def _equations() -> dict[str, tuple[str, str, str]]:
+def _sum(terms: list[str]) -> str:
+    return " + ".join(terms) if terms else "0"
+
+
+def _grant_equations(grants: tuple[MeanFieldGrant, ...]) -> dict[str, tuple[str, str, str]]:
+    """Each grant's expected payment due and at risk (its terms written out as conditions on
+    TIME), and what the grants pay: fixed ones their profile, eligible-spend ones claimed in
+    order (:func:`sim.model.meanfield.claim_grants`)."""
+    eq: dict[str, tuple[str, str, str]] = {}
+    for g, grant in enumerate(grants):
+        running, risk = [], []
+        terms = len(grant.terms())
+        for k in range(terms):
+            # the term's dates and chances as expressions of the grant's constants
+            c = f"grant{g}_"
+            first_x = (f"{c}start_month" if k == 0
+                       else f"({c}end_month + {k - 1} * {c}renewal_months)")
+            end_x = f"({c}end_month + {k} * {c}renewal_months)" if k else f"{c}end_month"
+            weight = f"{c}renewal_prob ^ {k}" if k else "1"
+            real = f"(1 - {c}renewal_prob)" if k < terms - 1 else "1"
+            running.append(f"(IF TIME >= {first_x} AND TIME < {end_x} THEN {weight} ELSE 0)")
+            risk.append(f"(IF TIME >= {first_x} AND TIME < {end_x} AND TIME >= {end_x} - "
+                        f"uncertainty_window_months THEN {weight} * {real} ELSE 0)")
+        eq[f"grant{g}_due"] = ("aux", f"({_sum(running)}) * grant{g}_gbp_per_month",
+                               "GBP/Month")
+        eq[f"grant{g}_at_risk"] = ("aux", f"({_sum(risk)}) * grant{g}_gbp_per_month",
+                                   "GBP/Month")
+    eq["grants_due"] = ("aux", _sum([f"grant{g}_due" for g in range(len(grants))]),
+                        "GBP/Month")
+    eq["grants_at_risk"] = ("aux", _sum([f"grant{g}_at_risk" for g in range(len(grants))]),
+                            "GBP/Month")
+    return eq
+
+
+def _claim_equations(grants: tuple[MeanFieldGrant, ...]) -> dict[str, tuple[str, str, str]]:
+    eq: dict[str, tuple[str, str, str]] = {
+        "fixed_grants": ("aux", _sum([f"(1 - grant{g}_eligible_spend) * grant{g}_due"
+                                      for g in range(len(grants))]), "GBP/Month"),
+        "need_0": ("aux", "MAX(costs - fixed_grants - core_income, 0)", "GBP/Month"),
+        "earned_0": ("aux", "subscriptions", "GBP/Month"),
+    }
+    for g in range(len(grants)):
+        c = f"grant{g}_"
+        eq[f"deducted_{g}"] = ("aux", f"IF {c}eligible_spend = 1 AND {c}offsets = 1 THEN "
+                               f"MIN(earned_{g}, need_{g}) ELSE 0", "GBP/Month")
+        eq[f"earned_{g + 1}"] = ("aux", f"earned_{g} - deducted_{g}", "GBP/Month")
+        eq[f"claimed_{g}"] = ("aux", f"IF {c}eligible_spend = 1 THEN MIN(need_{g} - "
+                              f"deducted_{g}, {c}due) ELSE 0", "GBP/Month")
+        eq[f"need_{g + 1}"] = ("aux", f"IF {c}eligible_spend = 1 THEN MAX(need_{g} - "
+                               f"deducted_{g} - claimed_{g}, 0) ELSE need_{g}", "GBP/Month")
+    eq["grant_paid"] = ("aux", "fixed_grants + " + _sum([f"claimed_{g}"
+                                                         for g in range(len(grants))]),
+                        "GBP/Month")
+    return eq
+
+
+def _equations(grants: tuple[MeanFieldGrant, ...]) -> dict[str, tuple[str, str, str]]:
     """name → (kind ``flow`` or ``aux``, equation, unit), in reading order."""
     eq: dict[str, tuple[str, str, str]] = {
         # calendar (docs/model.md §1.2, §5.6)
@@ -69,28 +125,26 @@ def _equations() -> dict[str, tuple[str, str, str]]:
         "lapsed_now": ("aux", "las_lapsed + renewal_lapse_member + renewal_lapse_contributor + "
                        "renewal_lapse_champion", "LAs"),
         # §5 income contracted now; §3.3 the hiring freeze
-        "granting": ("aux", "IF TIME >= grant_start_month AND TIME < grant_end_month THEN 1 "
-                     "ELSE 0", "dmnl"),
-        "grant_due": ("aux", "granting * grant_gbp_per_month", "GBP/Month"),
+    }
+    eq.update(_grant_equations(grants))
+    eq.update({
         "core_income": ("aux", "IF TIME >= core_budget_from_month THEN "
                         "core_budget_gbp_per_month ELSE 0", "GBP/Month"),
         "subscriptions_due": ("aux", "paying * (members_renewed + contributors_renewed + "
                               "champions_renewed) * member_price_gbp_per_year / 12",
                               "GBP/Month"),
-        "income_now": ("aux", "grant_due + core_income + subscriptions_due", "GBP/Month"),
+        "income_now": ("aux", "grants_due + core_income + subscriptions_due", "GBP/Month"),
         "full_team_costs": ("aux", "fixed_costs_gbp_per_month + "
                             + " + ".join(f"establishment_{r} * cost_{r}_gbp_per_month"
                                          for r in _ROLES), "GBP/Month"),
         "frozen": ("aux", "IF reserves + freeze_months * (income_now - full_team_costs) < 0 "
                    "THEN 1 ELSE 0", "dmnl"),
         # §3.1 resignations, faster ahead of the grant's end; §3.2 hires
-        "ending": ("aux", "IF TIME >= grant_end_month - uncertainty_window_months AND TIME < "
-                   "grant_end_month THEN granting * (1 - grant_renewal_prob) ELSE 0", "dmnl"),
-        "ending_share": ("aux", "IF income_now > 0 THEN ending * grant_due / income_now ELSE 0",
+        "ending_share": ("aux", "IF income_now > 0 THEN grants_at_risk / income_now ELSE 0",
                          "dmnl"),
         "leave_chance": ("aux", "1 - EXP(-resignation_per_month * (1 + uncertainty_uplift * "
                          "ending_share))", "dmnl"),
-    }
+    })
     for r in _ROLES:
         eq[f"resignations_{r}"] = ("flow", f"staff_{r} * leave_chance", "FTE/Month")
         eq[f"hires_{r}"] = ("flow", f"MAX(establishment_{r} - (staff_{r} - resignations_{r}), 0)"
@@ -126,8 +180,9 @@ def _equations() -> dict[str, tuple[str, str, str]]:
         "costs": ("flow", "fixed_costs_gbp_per_month + "
                   + " + ".join(f"staff_{r}_now * cost_{r}_gbp_per_month" for r in _ROLES),
                   "GBP/Month"),
-        "grant_paid": ("aux", "IF grant_eligible_spend = 1 THEN MIN(grant_due, MAX(costs - "
-                       "grant_offsets * subscriptions, 0)) ELSE grant_due", "GBP/Month"),
+    })
+    eq.update(_claim_equations(grants))
+    eq.update({
         "income": ("flow", "grant_paid + core_income + subscriptions", "GBP/Month"),
         "members": ("aux", "las_member + las_contributor + las_champion", "LAs"),
     })
@@ -163,7 +218,7 @@ def xmile_text(mf: MeanFieldParameters, horizon_months: int, *, name: str = "coe
         links = "".join(f"        <inflow>{f}</inflow>\n" for f in inflows) + "".join(
             f"        <outflow>{f}</outflow>\n" for f in outflows)
         parts.append(_element("stock", stock, initial, unit, links))
-    for var, (kind, eqn, unit) in _equations().items():
+    for var, (kind, eqn, unit) in _equations(mf.grants).items():
         parts.append(_element(kind, var, eqn, unit))
     for const, value in mf.values().items():
         parts.append(_element("aux", const, repr(float(value)), "dmnl"))

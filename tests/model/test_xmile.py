@@ -39,9 +39,12 @@ def _pysd_run(text: str, tmp_path: Path, name: str) -> dict[str, np.ndarray]:
     return {s: table[s].to_numpy()[1:] for s in STOCKS}
 
 
-@pytest.mark.parametrize("name", ["base", "government_hosted", "independent_company"])
+@pytest.mark.parametrize("name", ["base", "government_hosted", "charity_multi_year_grant",
+                                  "council_owned_company", "commissioned_term"])
 def test_pysd_runs_the_export_to_our_mean_field(name: str, tmp_path: Path) -> None:
-    """PySD's run of the XMILE file matches simulate_mean_field within PYSD_TOLERANCE."""
+    """PySD's run of the XMILE file matches simulate_mean_field within PYSD_TOLERANCE (a
+    core budget; a renewable grant; an eligible-spend grant beside a fixed one; a fixed
+    contract price)."""
     scenario = api.load_scenario(ROOT / "scenarios" / f"{name}.toml")
     mf = mean_field_parameters(compile_parameters(scenario, load_la_population(), 1))
     horizon = scenario.time.horizon_months
@@ -86,7 +89,7 @@ def test_reserves_fall_by_the_costs_without_income(base) -> None:
     """With no grant, no subscriptions and a team that neither leaves nor grows, reserves fall
     by exactly the monthly running costs (closed form)."""
     _, mf = base
-    quiet = replace(mf, grant_gbp_per_month=0.0, subscriptions_from_month=1e9,
+    quiet = replace(mf, grants=(), subscriptions_from_month=1e9,
                     first_paid_april=1e9, resignation_per_month=0.0, fill_chance=0.0)
     out = simulate_mean_field(quiet, 12)
     monthly = (mf.fixed_costs_gbp_per_month
@@ -146,3 +149,18 @@ def test_export_names_the_declared_stocks_and_flows(base) -> None:
     declared = {f.name for f in FLOWS}
     for name in flows:
         assert name in declared or any(name.startswith(f"{d}_") for d in declared), name
+
+
+def test_a_renewable_grant_pays_its_expected_value() -> None:
+    """A grant of £1,000 a month to month 12, renewed for 12 months with chance 0.6 at most
+    twice, is expected to pay 1,000, then 600, then 360, then nothing; its end is at risk with
+    chance 0.4, 0.4 and 1 in the window before each end (closed form)."""
+    from sim.model.meanfield import MeanFieldGrant
+
+    grant = MeanFieldGrant(gbp_per_month=1000.0, start_month=0.0, end_month=12.0,
+                           renewal_prob=0.6, renewal_months=12.0, max_renewals=2.0,
+                           eligible_spend=0.0, offsets=0.0)
+    assert [grant.running(m) for m in (0, 11, 12, 23, 24, 35, 36)] == pytest.approx(
+        [1.0, 1.0, 0.6, 0.6, 0.36, 0.36, 0.0])
+    assert [grant.at_risk(m, 3) for m in (8, 9, 11, 21, 33, 36)] == pytest.approx(
+        [0.0, 0.4, 0.4, 0.6 * 0.4, 0.36, 0.0])
