@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.model.codes import Ladder, Role
+from sim.model.codes import Role
 from sim.model.parameters import Parameters, compact
 from sim.model.uptake import (
     approval_gate,
@@ -117,7 +117,11 @@ class MeanFieldParameters:
     """evaluating → member while free: decision × pass (mean over LAs)"""
     decide_paid: float
     join_paid: float
-    """evaluating → member once members pay: decision × pass × value for money × willing"""
+    """evaluating → member once members pay, for an LA willing to pay: decision × pass × value
+    for money (mean over the LAs willing to pay); the chance an evaluating LA is willing is
+    the share of the non-members that are (:attr:`willing_las` less the members)"""
+    willing_las: float
+    """LAs whose willingness to pay reaches their price (expected): the paying market"""
     champion_leave_chance: float
     """a member's one champion leaves, per month (mean over LAs)"""
     orphan_lapse_prob: float
@@ -219,7 +223,9 @@ def mean_field_parameters(params: Parameters,
         decide_free=float(np.mean(decide_free)),
         join_free=float(np.mean(decide_free * pass_free)),
         decide_paid=float(np.mean(decide_paid)),
-        join_paid=float(np.mean(decide_paid * pass_paid * vfm * willing)),
+        join_paid=float(np.sum(decide_paid * pass_paid * vfm * willing)
+                        / max(np.sum(willing), 1e-12)),
+        willing_las=float(np.sum(willing)),
         champion_leave_chance=float(np.mean(leave)),
         orphan_lapse_prob=_first(u.orphan_lapse_prob),
         contribute_chance=float(np.mean(_chance(
@@ -340,7 +346,10 @@ def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[st
         start = (A + aware + back) * mf.start_chance
         evaluating = E + start
         decided = evaluating * (mf.decide_paid if paying else mf.decide_free)
-        joins = evaluating * (mf.join_paid if paying else mf.join_free)
+        # §2.10 once members pay, only LAs willing to pay join: the market's ceiling
+        renewed = M + C + H
+        willing_left = max(mf.willing_las - renewed, 0.0) / max(mf.las - renewed, 1.0)
+        joins = evaluating * (mf.join_paid * willing_left if paying else mf.join_free)
         members = M + joins
         orphaned = members * mf.champion_leave_chance * mf.orphan_lapse_prob
         contributing = (members - orphaned) * mf.contribute_chance
@@ -361,5 +370,4 @@ def simulate_mean_field(mf: MeanFieldParameters, horizon_months: int) -> dict[st
     out["members"] = out["las_member"] + out["las_contributor"] + out["las_champion"]
     out["staff_fte"] = out["staff_delivery"] + out["staff_engagement"] + out["staff_leadership"]
     out["reserves_gbp"] = out["reserves"]
-    assert Ladder.UNAWARE == 0  # the ladder's stocks are in code order
     return out

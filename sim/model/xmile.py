@@ -162,10 +162,14 @@ def _equations(grants: tuple[MeanFieldGrant, ...]) -> dict[str, tuple[str, str, 
         "evaluation_start": ("flow", "(las_aware + awareness + return_from_lapse) * "
                              "start_chance", "LAs/Month"),
         "evaluating_now": ("aux", "las_evaluating + evaluation_start", "LAs"),
-        "approval": ("flow", "evaluating_now * (IF paying = 1 THEN join_paid ELSE join_free)",
-                     "LAs/Month"),
-        "rejection": ("flow", "evaluating_now * (IF paying = 1 THEN decide_paid - join_paid "
-                      "ELSE decide_free - join_free)", "LAs/Month"),
+        # §2.10 once members pay, only LAs willing to pay join: the market's ceiling
+        "willing_left": ("aux", "MAX(willing_las - (members_renewed + contributors_renewed + "
+                         "champions_renewed), 0) / MAX(las - (members_renewed + "
+                         "contributors_renewed + champions_renewed), 1)", "dmnl"),
+        "approval": ("flow", "evaluating_now * (IF paying = 1 THEN join_paid * willing_left "
+                     "ELSE join_free)", "LAs/Month"),
+        "rejection": ("flow", "evaluating_now * (IF paying = 1 THEN decide_paid ELSE "
+                      "decide_free) - approval", "LAs/Month"),
         # §2.8 champions: orphaned members lapse; contribution; championing
         "members_now": ("aux", "members_renewed + approval", "LAs"),
         "orphan_lapse": ("flow", "members_now * champion_leave_chance * orphan_lapse_prob",
