@@ -6,7 +6,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.runs` — ``run``, ``compare``, ``report``, ``validate``, ``params``;
 * :mod:`sim.cli.experiments` — ``sweep``, ``sensitivity``, ``discover``;
 * :mod:`sim.cli.calibration` — ``calibrate``;
-* :mod:`sim.cli.decisions` — ``threshold``;
+* :mod:`sim.cli.decisions` — ``threshold``, ``robust``;
 * :mod:`sim.cli.structure` — ``structure``, ``export-xmile``;
 
 and share :mod:`sim.cli._common` (the one ``fail``, exit codes, common options). A bad input
@@ -20,7 +20,7 @@ from __future__ import annotations
 import click
 
 from sim.cli.calibration import calibrate
-from sim.cli.decisions import threshold
+from sim.cli.decisions import robust, threshold
 from sim.cli.experiments import discover, sensitivity, sweep
 from sim.cli.runs import compare, params, report, run, validate
 from sim.cli.structure import export_xmile, structure
@@ -37,5 +37,5 @@ def main() -> None:
 
 
 for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
-                 threshold, structure, export_xmile):
+                 threshold, robust, structure, export_xmile):
     main.add_command(_command)

@@ -1,22 +1,28 @@
-"""Decision questions: ``threshold`` (break-even and threshold values).
+"""Decision questions: ``threshold`` (break-even and threshold values) and ``robust``
+(candidate policies across futures).
 
 ``python run.py threshold SCENARIO --vary KEY --range LOW HIGH --target 'KPI>=VALUE'`` finds
 the value of one input at which a target on a KPI starts (or stops) to hold, by a root search
 on common random numbers, with a bootstrap interval and a check on a fresh seed
-(:mod:`sim.experiments.threshold`, docs/experiments.md §10). Bad input is one line with exit
-code 2; the answer (found or not) exits 0.
+(:mod:`sim.experiments.threshold`, docs/experiments.md §10). ``python run.py robust SWEEP_FILE``
+runs every candidate policy in every sampled future and reports satisficing, regret and where
+each fails (:mod:`sim.experiments.robust`, docs/experiments.md §11). Bad input is one line with
+exit code 2; the answer (found or not) exits 0.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, fail, out_option
+from sim.cli._common import BAD_INPUT, FAILED, check_out, fail, out_option
+from sim.cli.experiments import _executor, _executor_options, _progress, _run
 
-__all__ = ["threshold"]
+__all__ = ["robust", "threshold"]
 
 DEFAULT_SEED = 20260401
 """The same as :data:`sim.api.DEFAULT_SEED`."""
@@ -113,3 +119,77 @@ def threshold(scenario: str, key: str, bounds: tuple[float, float], target_text:
         fail(f"cannot write results under {out_dir}: {exc}", FAILED)
     click.echo(f"\nResults written to {folder.final}/\n  threshold.json, "
                "threshold_evaluations.csv, threshold (.png, .svg)")
+
+
+@click.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False))
+@click.option("--threshold", "threshold_text", default=None, metavar="'[STAT(]KPI[)] OP VALUE'",
+              help="What a candidate must reach in a future, e.g. 'viable_prob_y10>=0.8' "
+                   "(default: the sweep file's threshold, else viable_prob_y10>=0.8).")
+@click.option("--break-even", "break_even", multiple=True, type=click.Path(path_type=Path),
+              metavar="THRESHOLD_FOLDER",
+              help="A run.py threshold folder (or its threshold.json) whose answer the "
+                   "what-must-be-true page quotes. Repeatable.")
+@_executor_options
+def robust(sweep_file: str, threshold_text: str | None, break_even: tuple[Path, ...],
+           executor: str, workers: int | None, scheduler: str | None, chunk_size: int | None,
+           resume: bool, out_dir: Path, progress: bool | None) -> None:
+    """Run every candidate policy of SWEEP_FILE in every sampled future (common random
+    numbers); rank them by satisficing share and regret; explain where each fails."""
+    from sim.experiments.candidates import load_robust
+    from sim.experiments.robust import (
+        cell_table,
+        explain_futures,
+        futures_design,
+        robustness_table,
+        run_robust,
+    )
+    from sim.experiments.threshold import result_from_record
+    from sim.outputs.robust import robust_title, write_robust
+    from sim.scenario import ScenarioError
+
+    try:
+        study = load_robust(sweep_file, threshold_text)
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    records = []
+    for given in break_even:
+        found = given / "threshold.json" if given.is_dir() else given
+        try:
+            record = json.loads(found.read_text(encoding="utf-8"))
+            records.append((result_from_record(record), record))
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            fail(f"--break-even {given}: not a threshold folder or threshold.json ({exc!r})",
+                 BAD_INPUT)
+    check_out(out_dir)
+    spec = study.sweep.spec
+    with _executor(executor, workers, scheduler) as pool:
+        cells = len(study.candidates) * len(futures_design(study))
+        click.echo(f"Robust {study.name}: {len(study.candidates)} candidates × "
+                   f"{cells // len(study.candidates):,} futures × {spec.replicates:,} replicates "
+                   f"= {cells * spec.replicates:,} runs, seed {spec.seed}, target "
+                   f"{study.target}, on {pool.describe()}")
+        run = _run(lambda: run_robust(study, out_dir, executor=pool, chunk_size=chunk_size,
+                                      resume=resume, progress=_progress(progress),
+                                      command=sys.argv), "robust")
+    cells = cell_table(run.folder, study)
+    table = robustness_table(cells, [c.name for c in study.candidates])
+    explanations = explain_futures(cells, study)
+    futures = int(cells["future"].nunique())
+    footer = (f"{study.name}; {len(study.candidates)} candidates × {futures} futures × "
+              f"{spec.replicates:,} replicates; seed {spec.seed}")
+    try:
+        write_robust(run.folder, study, cells, table, explanations, footer, records)
+    except OSError as exc:
+        fail(f"cannot write results under {run.folder}: {exc}", FAILED)
+    click.echo(f"{run.chunks_run} of {run.chunks} chunks run in {run.seconds:.1f} s\n")
+    for line in robust_title(table, study.target).split("\n"):
+        click.echo(line)
+    for row in table.itertuples(index=False):
+        click.echo(f"  {row.rank}. {row.candidate}: meets the target in "
+                   f"{row.futures_meeting_target}/{row.futures} futures "
+                   f"({100 * row.satisficing_share:.0f}%), max regret {row.max_regret:.3g}, "
+                   f"p90 regret {row.p90_regret:.3g}")
+    click.echo(f"\nResults written to {run.folder}/\n  robustness.csv, cells.csv, failures.csv, "
+               "failures.md, robustness (.png, .svg), what_must_be_true (.md, .html), "
+               "results.parquet, design.parquet, manifest.json")

@@ -36,6 +36,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "MAX_DESIGN_POINTS",
     "SCENARIO_FACTOR",
+    "Candidate",
     "MapSettings",
     "Parameter",
     "Sensitivity",
@@ -91,6 +92,9 @@ class Parameter(_Strict):
     values: tuple[bool | int | float | str, ...] | None = Field(None, min_length=1)
     levels: int | None = Field(None, ge=2, le=1000, description="Grid design: points along the "
                                "range (default 3).")
+    role: Literal["uncertainty", "lever"] = Field(
+        "uncertainty", description="lever: a choice the board makes (searched by optimise, crossed "
+        "with futures by robust); uncertainty: what it does not control (sampled as futures).")
 
     @field_validator("path")
     @classmethod
@@ -190,6 +194,22 @@ class MapSettings(_Strict):
                             "(default: the first in kpis).")
 
 
+class Candidate(_Strict):
+    """A candidate policy of ``run.py robust``: a name and how it differs from the base
+    (docs/experiments.md §11)."""
+
+    name: str = Field(..., min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="Name in tables and charts.")
+    label: str | None = Field(None, min_length=1, description="Plain words for the board page.")
+    scenario: str | None = Field(None, min_length=1, description="Scenario file it starts from "
+                                 "instead of base (relative to the sweep file).")
+    set: tuple[str, ...] = Field((), description="KEY.PATH=VALUE overrides (as --set) after the "
+                                 "sweep's own set; a test function's inputs for a test function.")
+    policies: str | None = Field(None, min_length=1, description="A scenario file whose "
+                                 "[[policies]] replace the starting scenario's (relative to the "
+                                 "sweep file).")
+
+
 class SweepFile(_Strict):
     """The top level of a sweep file."""
 
@@ -218,6 +238,14 @@ class SweepFile(_Strict):
                                    "(default: about two seconds of work).")
     parameters: tuple[Parameter, ...] = Field(..., min_length=1, max_length=200)
     sensitivity: Sensitivity = Sensitivity()
+    candidates: tuple[Candidate, ...] = Field((), max_length=100, description="Candidate "
+                                              "policies of run.py robust (default: a grid, or "
+                                              "candidates_samples LHS points, over the levers).")
+    candidates_samples: int | None = Field(None, ge=1, le=10_000, description="robust without "
+                                           "[[candidates]]: LHS points over the levers (default: "
+                                           "their grid).")
+    threshold: str | None = Field(None, min_length=1, description="robust: the target a future "
+                                  "must meet, e.g. 'viable_prob_y10>=0.8' (as --threshold).")
     map: MapSettings | None = Field(None, description="The winners map of a sweep with a "
                                     "scenario factor.")
 
@@ -226,6 +254,16 @@ class SweepFile(_Strict):
         """Index of the parameter whose values are scenario files, if there is one."""
         return next((i for i, p in enumerate(self.parameters) if p.path == SCENARIO_FACTOR),
                     None)
+
+    @property
+    def levers(self) -> tuple[Parameter, ...]:
+        """The parameters the board chooses (role = "lever")."""
+        return tuple(p for p in self.parameters if p.role == "lever")
+
+    @property
+    def uncertainties(self) -> tuple[Parameter, ...]:
+        """The parameters the board does not control (role = "uncertainty", the default)."""
+        return tuple(p for p in self.parameters if p.role == "uncertainty")
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepFile:
@@ -268,7 +306,24 @@ class SweepFile(_Strict):
         for i, path in enumerate(paths):
             if path in paths[:i]:
                 raise ValueError(f"parameters[{i}].path is repeated, got {path!r}")
+        _check_candidates(self)
         return self
+
+
+def _check_candidates(spec: SweepFile) -> None:
+    """The [[candidates]] of a sweep file: distinct names; files only for a model sweep."""
+    names = [c.name for c in spec.candidates]
+    for i, c in enumerate(spec.candidates):
+        if c.name in names[:i]:
+            raise ValueError(f"candidates[{i}].name is repeated, got {c.name!r}")
+        if spec.test_function is not None:
+            for key in ("scenario", "policies"):
+                if getattr(c, key) is not None:
+                    raise ValueError(f"candidates[{i}].{key} a test function has no scenario, "
+                                     f"got {getattr(c, key)!r}")
+    if spec.candidates and spec.candidates_samples is not None:
+        raise ValueError(f"candidates_samples is only used without [[candidates]], got "
+                         f"{spec.candidates_samples}")
 
 
 # --------------------------------------------------------------------------- design size

@@ -31,14 +31,14 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 __all__ = ["STATISTICS", "Target", "ThresholdError", "ThresholdResult", "check_range",
-           "find_threshold",
+           "find_threshold", "result_from_record",
            "input_is_integer", "model_evaluator", "override", "parse_target", "statistic"]
 
 STATISTICS = ("mean", "p10", "p50", "p90", "share")
@@ -371,3 +371,33 @@ def input_is_integer(scenario: Any, key: str) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ThresholdError(f"--vary {key}: must name a number, got {type(value).__name__}")
     return isinstance(value, int)
+
+
+def result_from_record(record: Mapping[str, Any]) -> ThresholdResult:
+    """The answer of a ``threshold.json`` (``sim.outputs.threshold.threshold_record``) back as
+    a result, e.g. to quote a break-even value on another page (its evaluations are not kept).
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        When ``record`` is not such a record.
+    """
+    check = record.get("check") or {}
+
+    def pair(value: Any) -> tuple[float, float] | None:
+        return (float(value[0]), float(value[1])) if value else None
+
+    return ThresholdResult(
+        key=str(record["key"]), target=Target(str(record["kpi"]), str(record["operator"]),
+                                              float(record["target_value"]),
+                                              str(record["statistic"])),
+        low=float(record["range"][0]), high=float(record["range"][1]),
+        integer=bool(record["integer"]), replicates=int(record["replicates"]),
+        seed=int(record["seed"]), found=bool(record["found"]), value=record.get("value"),
+        interval=pair(record.get("interval_90")),
+        statistic_at_value=record.get("statistic_at_value"),
+        check_seed=check.get("seed"), check_statistic=check.get("statistic"),
+        check_interval=pair(check.get("interval_90")), check_holds=check.get("holds"),
+        crossings=[(float(a), float(b)) for a, b in record.get("crossings", [])],
+        message=str(record.get("message", "")))
+
