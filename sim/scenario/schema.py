@@ -1942,6 +1942,17 @@ class Scenario(Strict):
                 raise ValueError(f"policies[{i}] ({policy.name!r}): change_host cannot be "
                                  "combined with contract.enabled (the service changes host "
                                  "only by the re-procurement)")
+            # A legal form's rules are read at one host for every run of a batch (§7.5-§7.8),
+            # so a move that only some runs make may not start or end under one.
+            assert policy.host is not None
+            for where, hosting in (("hosting", self.hosting),
+                                   (f"policies[{i}].host.hosting", policy.host.hosting)):
+                forms = [name for name in ("teckal", "partnership", "cic", "charity")
+                         if getattr(hosting, name).enabled]
+                if forms:
+                    raise ValueError(f"policies[{i}] ({policy.name!r}): change_host cannot "
+                                     f"move from or to a host with a legal form's own rules "
+                                     f"({where}.{forms[0]}.enabled)")
         return self
 
 

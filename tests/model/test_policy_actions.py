@@ -301,6 +301,16 @@ def test_a_rule_change_of_host_cannot_join_a_dated_one() -> None:
     assert len(lines) == 1 and "dated host_changes" in lines[0], lines
 
 
+def test_a_rule_change_of_host_cannot_reach_a_legal_forms_host() -> None:
+    policy = ('[{name="x", when="month > 3", action="change_host", '
+              'host={hosting={model="independent_company", cic={enabled=true}}}}]')
+    outcome = CliRunner().invoke(main, ["validate", str(ROOT / "scenarios" / "la_hosted.toml"),
+                                        "--set", f"policies={policy}"])
+    assert outcome.exit_code == 2
+    lines = [line for line in outcome.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "policies[0].host.hosting.cic.enabled" in lines[0], lines
+
+
 def test_roles_are_cut_in_the_order_of_the_cash_shortage_redundancies() -> None:
     from sim.model.policies import CUT_ORDER
 
