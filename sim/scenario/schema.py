@@ -1481,9 +1481,13 @@ class HostTransfer(Strict):
         ge=0, le=1)
 
 
-class HostChange(HostTransfer):
+class _ChangeMonth(Strict):
     month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1,
                    le=MAX_MONTH)
+
+
+class HostChange(HostTransfer, _ChangeMonth):
+    """A dated change of host (docs/model.md §6): the month first, then the move's terms."""
 
 
 class SpendingReview(Strict):
@@ -1643,7 +1647,7 @@ class Policy(Strict):
         "host of the rule's host table; rebuild_reserves / draw_reserves: a surcharge or "
         "discount of amount on the price until reserves reach or fall to target_months of "
         "cover (docs/model.md §12).")
-    amount: float = P(0.0, "share", "-",
+    amount: float = P(0.0, "share, posts or services", "-",
                       "change_price: the change, e.g. 0.1 for 10% up, -0.2 for 20% down; "
                       "cut_team / grow_team: posts (unit fte) or a share of the funded posts; "
                       "pause / retire / resume_services: a number of services; "
