@@ -116,5 +116,5 @@ def policy_rules_chart(data: RunData) -> Chart | None:
         fig.subplots_adjust(left=0.08, right=0.98,
                             bottom=(0.5 + 0.75 + 0.2 * most) / height,
                             hspace=(0.75 + 0.2 * most + 0.6) / 2.6,
-                            top=below - 0.45 / height)
+                            top=below - 0.7 / height)
     return Chart("policy_rules", fig, title, POLICY_RULES_GUIDE)
