@@ -378,8 +378,10 @@ class HostParameters:
 
 @dataclass(frozen=True)
 class HostTable:
-    """The scenario's hosts: the first host, then one per change of host, each field stacked
-    ``[H, R, …]``; and the changes' dates and costs."""
+    """The scenario's hosts: the first host, then one per dated change of host, a contract's
+    successor, then one per ``change_host`` rule (docs/model.md §12), each field stacked
+    ``[H, R, …]``; and the dated changes' dates and costs (a rule's are in its
+    :class:`PolicyParameters`)."""
 
     hosts: tuple[HostParameters, ...]
     change_month: tuple[int, ...]
