@@ -88,12 +88,15 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
     for line in headline_lines({e.name: e.kpi_summary() for e in results.ensembles}):
         click.echo(line)
     click.echo(f"Money in £, {results.prices}.")
+    rules = any(e.scenario.policies for e in results.ensembles)  # issue #14 (docs/outputs.md)
     click.echo(f"\nResults written to {folder}/")
     click.echo(("  report.html, board_pack.pdf, workbook.xlsx,\n" if report else "")
                + "  funding_cliff, trajectories, survival, growth_path"
                + (", paired_differences" if len(scenarios) > 1 else "")
+               + (", policy_rules" if rules else "")
                + " (.png, .svg),\n  timeseries.csv, summary.json, kpis.parquet, events.csv, "
                "manifest.json, scenario.resolved*.toml"
+               + (", policy_rules.csv" if rules else "")
                + (", parameter_draws.csv" if results.draws else ""))
     if failed is not None:
         fail(str(failed), FAILED)

@@ -62,6 +62,11 @@ class ServiceStatus(IntEnum):
     PLANNED = 0
     BUILDING = 1
     LIVE = 2
+    PAUSED = 3
+    """taken out of service by an adaptive policy until one resumes it (docs/model.md §12):
+    no maintenance, no value, its debt kept; not rebuilt"""
+    RETIRED = 4
+    """retired for good by an adaptive policy (§12): never rebuilt"""
 
 
 class FailureRule(IntEnum):

@@ -33,6 +33,7 @@ from sim.model.parameters import (
     FormTable,
     FundingCaseParameters,
     GrantParameters,
+    HostMove,
     HostParameters,
     HostTable,
     MarketParameters,
@@ -55,7 +56,7 @@ from sim.model.parameters import (
     sigma_from_cv,
 )
 from sim.scenario.policies import parse_condition
-from sim.scenario.schema import CHARITABLE_FORMS, STRANDS, Scenario
+from sim.scenario.schema import CHARITABLE_FORMS, STRANDS, Hosting, Scenario
 
 __all__ = ["compile_parameters"]
 
@@ -198,8 +199,7 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
                                           for b in s.finance.subscription_bands),
             commissions=_section(CommissionParameters, s.finance.commissions, R)),
         "hosting": HostTable(
-            hosts=tuple(_host(h, R) for h in (s.hosting, *(c.hosting for c in s.host_changes),
-                                              *_successors(s))),
+            hosts=tuple(_host(h, R) for h in _all_hosts(s)),
             change_month=tuple(c.month for c in s.host_changes),
             change_transition_cost_gbp=tuple(c.transition_cost_gbp for c in s.host_changes),
             change_staff_loss_share=tuple(c.staff_loss_share for c in s.host_changes),
@@ -208,8 +208,7 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
             change_double_running_gbp_per_month=tuple(c.double_running_gbp_per_month
                                                       for c in s.host_changes),
             change_productivity_loss=tuple(c.productivity_loss for c in s.host_changes),
-            models=tuple(h.model for h in (s.hosting, *(c.hosting for c in s.host_changes),
-                                           *_successors(s)))),
+            models=tuple(h.model for h in _all_hosts(s))),
         "events": _events(s, las),
         "viability": _section(ViabilityParameters, s.viability, R),
     }
@@ -240,12 +239,32 @@ def compile_parameters(scenario: Scenario, las: LAPopulation, replicates: int,
         las.child_population), forms=_forms(s, las), policies=_policies(s), **sections)
 
 
+def _all_hosts(scenario: Scenario) -> tuple[Hosting, ...]:
+    """Every host of the HostTable, in its order: the first, each dated change, a contract's
+    successor, then each ``change_host`` rule's host (docs/model.md §12)."""
+    return (scenario.hosting, *(c.hosting for c in scenario.host_changes),
+            *_successors(scenario),
+            *(p.host.hosting for p in scenario.policies if p.host is not None))
+
+
 def _policies(scenario: Scenario) -> tuple[PolicyParameters, ...]:
-    """The adaptive policies with their conditions parsed (docs/model.md §12)."""
-    return tuple(PolicyParameters(p.name, parse_condition(p.when), p.hold_months, p.action,
-                                  p.amount, p.once, p.cooldown_months, p.grant_gbp_per_year,
-                                  p.grant_months, p.success_prob, p.delay_months)
-                 for p in scenario.policies)
+    """The adaptive policies with their conditions parsed (docs/model.md §12); a
+    ``change_host`` rule's host is the next host of the table after the dated changes and a
+    contract's successor."""
+    next_host = 1 + len(scenario.host_changes) + len(_successors(scenario))
+    out = []
+    for p in scenario.policies:
+        host, move = -1, None
+        if p.host is not None:
+            host, next_host = next_host, next_host + 1
+            move = HostMove(p.host.transition_cost_gbp, p.host.staff_loss_share,
+                            p.host.lgps_admission, p.host.transition_months,
+                            p.host.double_running_gbp_per_month, p.host.productivity_loss)
+        out.append(PolicyParameters(p.name, parse_condition(p.when), p.hold_months, p.action,
+                                    p.amount, p.once, p.cooldown_months, p.grant_gbp_per_year,
+                                    p.grant_months, p.success_prob, p.delay_months, p.unit,
+                                    p.target_months, host, move))
+    return tuple(out)
 
 
 # --- delivery models part 1 (issue #13) ---
@@ -267,8 +286,7 @@ def _forms(scenario: Scenario, las: LAPopulation) -> FormTable:
     cic: list[CicParameters | None] = []
     charity: list[CharityParameters | None] = []
     # every host of the HostTable, in its order: the first, each change, a contract's successor
-    for hosting in (scenario.hosting, *(c.hosting for c in scenario.host_changes),
-                    *_successors(scenario)):
+    for hosting in _all_hosts(scenario):
         t = hosting.teckal
         if t.enabled:
             owners = np.zeros(las.count, dtype=bool)

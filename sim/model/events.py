@@ -27,16 +27,15 @@ from sim.model.finance import (
     renewal_decision_months,
     write_off_leavers,
 )
-from sim.model.host import close
+from sim.model.host import close, move_host
 from sim.model.membership import review_levy
-from sim.model.parameters import Parameters
-from sim.model.pensions import enrol, members_leaving, mixed_membership
+from sim.model.parameters import HostMove, Parameters
+from sim.model.pensions import mixed_membership
 from sim.model.performance import case_multiplier, with_odds_scaled
 from sim.model.portfolio import decide_launches, member_value_per_year
 from sim.model.reorganisation import merge_las
 from sim.model.reserves import set_prices
 from sim.model.uptake import charged_prices, real_price_scale, refresh_market, renew
-from sim.model.workforce import binomial_draw
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -286,27 +285,14 @@ def host_change(index: int, state: BatchState, params: Parameters, streams: Mont
     says otherwise; a council enrols everyone (§6.1). The transition runs from this month for
     ``transition_months`` (:func:`sim.model.pensions.transition`)."""
     table = params.hosting
-    state.host[:] = index + 1
-    state.hosting = table.select(state.host)
-    lost = binomial_draw(streams("host_change"), state.staff, table.change_staff_loss_share[index])
-    lost[~state.operating] = 0
-    members = members_leaving(lost, state.staff, state.lgps_members,
-                              streams("pension_transfer") if mixed_membership(params) else None)
-    state.staff[:] -= lost
-    state.lgps_members[:] -= members
-    if not table.change_lgps_admission[index]:
-        state.lgps_members[~state.hosting.lgps] = 0  # they join the new host's own scheme
-    enrol(state)
-    np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
-    state.backfill += lost  # their posts are vacated like any leaver's
-    state.flows.leavers += lost.sum(axis=1)
-    state.one_off_gbp[state.operating] += (table.change_transition_cost_gbp[index]
-                                           * state.cpi_index)
-    state.transition_end[:] = month + table.change_transition_months[index]
-    state.transition_loss[:] = table.change_productivity_loss[index]
-    # Priced at this year's prices, fixed for the transition (a contract).
-    state.transition_double_running[:] = (table.change_double_running_gbp_per_month[index]
-                                          * state.cpi_index)
+    move = HostMove(table.change_transition_cost_gbp[index],
+                    table.change_staff_loss_share[index], table.change_lgps_admission[index],
+                    table.change_transition_months[index],
+                    table.change_double_running_gbp_per_month[index],
+                    table.change_productivity_loss[index])
+    move_host(state, params, np.ones(state.replicates, dtype=bool), index + 1, move,
+              streams("host_change"),
+              streams("pension_transfer") if mixed_membership(params) else None, month)
 
 
 def reorganise(index: int, state: BatchState, params: Parameters, streams: MonthStreams,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import MonthStreams
+from sim.engine import BatchGenerator, MonthStreams
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
 from sim.model.finance import (
     HALF_PENNY,
@@ -23,20 +23,21 @@ from sim.model.finance import (
     subscriptions_accrued,
     write_off_leavers,
 )
-from sim.model.parameters import Parameters
+from sim.model.parameters import HostMove, Parameters
 from sim.model.pensions import (
+    enrol,
     members_leaving,
     mixed_membership,
     strain_cost_gbp,
 )
 from sim.model.viability import viable
-from sim.model.workforce import redundancies_needed
+from sim.model.workforce import binomial_draw, redundancies_needed
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
 __all__ = ["affordable", "apply_failure_rule", "close", "close_if_not_viable", "free_reserves",
-           "freeze_hiring", "impose_cut", "month_end_failure_rule", "restore_posts",
+           "freeze_hiring", "impose_cut", "month_end_failure_rule", "move_host", "restore_posts",
            "serve_notices", "serve_redundancies"]
 
 
@@ -140,7 +141,8 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
     (docs/model.md §3.6)."""
     if params.workforce.team_policy == "secured_income":
         return
-    funded_posts = params.workforce.establishment_fte
+    # a team rule's cut is the ceiling posts come back to (docs/model.md §12)
+    funded_posts = np.minimum(params.workforce.establishment_fte, state.policy.cap)
     short = ((state.establishment < funded_posts).any(axis=1) & state.operating
              & ~state.host_cut)
     if not short.any():
@@ -150,7 +152,7 @@ def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,
     k = params.workforce.hiring_freeze_reserve_months
     able = (short & (free_reserves(state, params, month) + k * (_income_now(state) - full) >= 0)
             & (state.notices.under_notice.sum(axis=1) == 0))
-    state.establishment[able] = funded_posts
+    state.establishment[able] = funded_posts[able]
 
 
 def impose_cut(state: BatchState, rows: np.ndarray, month: int) -> None:
@@ -239,3 +241,35 @@ def close_if_not_viable(state: BatchState, params: Parameters, streams: MonthStr
     failing = state.operating & (state.nonviable_months >= state.hosting.nonviable_closure_months)
     if failing.any():
         close(state, failing)
+
+
+def move_host(state: BatchState, params: Parameters, rows: np.ndarray, index: int,
+              move: HostMove, loss: BatchGenerator, pension: BatchGenerator | None,
+              month: int) -> None:
+    """Host ``index`` of the HostTable takes over in ``rows`` (bool[R]): a share of staff
+    leave rather than transfer (one binomial draw each from ``loss``), the transition cost
+    falls due and the transition runs from this month (docs/model.md §6, §6.1). LGPS members
+    who transfer to a host whose own scheme is not the LGPS stay members through an admission
+    agreement unless ``move.lgps_admission`` is false; a council enrols everyone. ``pension``
+    draws which leavers are LGPS members when the membership is mixed. A dated change moves
+    every row (:func:`sim.model.events.host_change`), a ``change_host`` rule the rows where it
+    acts (§12)."""
+    state.host[rows] = index
+    state.hosting = params.hosting.select(state.host)
+    lost = binomial_draw(loss, state.staff, move.staff_loss_share)
+    lost[~(state.operating & rows)] = 0
+    members = members_leaving(lost, state.staff, state.lgps_members, pension)
+    state.staff[:] -= lost
+    state.lgps_members[:] -= members
+    if not move.lgps_admission:
+        state.lgps_members[rows & ~state.hosting.lgps] = 0  # they join the new host's scheme
+    enrol(state)
+    np.minimum(state.novices, state.staff, out=state.novices)  # new starters may go too
+    state.backfill += lost  # their posts are vacated like any leaver's
+    state.flows.leavers += lost.sum(axis=1)
+    paying = state.operating & rows
+    state.one_off_gbp[paying] += move.transition_cost_gbp * state.cpi_index
+    state.transition_end[rows] = month + move.transition_months
+    state.transition_loss[rows] = move.productivity_loss
+    # Priced at this year's prices, fixed for the transition (a contract).
+    state.transition_double_running[rows] = move.double_running_gbp_per_month * state.cpi_index

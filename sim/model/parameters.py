@@ -378,8 +378,10 @@ class HostParameters:
 
 @dataclass(frozen=True)
 class HostTable:
-    """The scenario's hosts: the first host, then one per change of host, each field stacked
-    ``[H, R, …]``; and the changes' dates and costs."""
+    """The scenario's hosts: the first host, then one per dated change of host, a contract's
+    successor, then one per ``change_host`` rule (docs/model.md §12), each field stacked
+    ``[H, R, …]``; and the dated changes' dates and costs (a rule's are in its
+    :class:`PolicyParameters`)."""
 
     hosts: tuple[HostParameters, ...]
     change_month: tuple[int, ...]
@@ -536,6 +538,25 @@ class PolicyParameters:
     grant_months: int = 12
     success_prob: float = 0.5
     delay_months: int = 6
+    unit: str = "share"
+    target_months: float = 6.0
+    host: int = -1
+    """change_host: the new host's index in the HostTable (-1: not a change of host)"""
+    move: HostMove | None = None
+    """change_host: what the move costs"""
+
+
+@dataclass(frozen=True)
+class HostMove:
+    """What a move to a new host costs (docs/model.md §6, §6.1): the fields of a dated change
+    of host without its month."""
+
+    transition_cost_gbp: float
+    staff_loss_share: float
+    lgps_admission: bool
+    transition_months: int
+    double_running_gbp_per_month: float
+    productivity_loss: float
 
 
 _Form = TypeVar("_Form")

@@ -45,8 +45,10 @@ def mixed_membership(params: Parameters) -> bool:
     after a change to a non-LGPS host that keeps its transferred members in the LGPS. Fixed by
     the scenario, so whether the membership streams are drawn never depends on the batch."""
     table = params.hosting
-    return any(admission and not bool(table.hosts[i + 1].lgps.all())
-               for i, admission in enumerate(table.change_lgps_admission))
+    return (any(admission and not bool(table.hosts[i + 1].lgps.all())
+                for i, admission in enumerate(table.change_lgps_admission))
+            or any(rule.move is not None and rule.move.lgps_admission  # a rule's move (§12)
+                   and not bool(table.hosts[rule.host].lgps.all()) for rule in params.policies))
 
 
 def _binomial(rng: BatchGenerator, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:

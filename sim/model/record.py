@@ -76,6 +76,9 @@ METRICS: dict[str, str] = {
     "hiring_frozen": "1 if recruitment was frozen at month end",
     "policy_actions": "adaptive policies that acted at the start of the month (issue #14, "
                       "docs/model.md §12; 0 without policies)",
+    "policy_rules_acting": "which adaptive policies acted at the start of the month: rule k "
+                           "(0 = the first in the file) adds 2**k (issue #14, docs/model.md "
+                           "§12; 0 without policies; read per rule in policy_rules.csv)",
     "live_services": "services live at month end (count)",
     **{f"live_services_{s}": f"live services in strand {s} (count)" for s in STRANDS},
     "services_building": "services in build at month end (count)",
@@ -245,6 +248,7 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
         m[name][month] = values
     m["hiring_frozen"][month] = flows.hiring_frozen & operating
     m["policy_actions"][month] = state.policy.actions
+    m["policy_rules_acting"][month] = state.policy.acting
     port, table = state.portfolio, params.portfolio.services
     live = port.status == ServiceStatus.LIVE
     m["live_services"][month] = live.sum(axis=1)

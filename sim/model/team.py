@@ -121,10 +121,10 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
             serve_notices(state, counts, month)
             state.flows.redundancy_notices += counts.sum(axis=1)
     # Grow: one post at a time into the role furthest below its share of the full team.
-    full = workforce.establishment_fte
+    full = np.minimum(workforce.establishment_fte, state.policy.cap)  # a rule's cut (§12)
     growing = (operating & ~short & ~state.host_cut
                & (state.notices.under_notice.sum(axis=1) == 0))
-    if not growing.any() or full.sum() == 0:
+    if not growing.any() or workforce.establishment_fte.sum() == 0:
         return
     # New posts must fit the budget less a contingency for what is not a post (launches,
     # recruitment, cover, redundancy pay); the team shrinks only below the whole budget, so a

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 from sim.outputs.chart_cliff import funding_cliff_chart
 from sim.outputs.chart_paired import paired_chart
 from sim.outputs.chart_trends import growth_chart, survival_chart, trajectories_chart
+from sim.outputs.policy_rules import policy_rules_chart
 from sim.outputs.rundata import RunData
 from sim.outputs.style import Chart, gbp, save_chart
 
@@ -25,9 +26,11 @@ __all__ = ["CHART_BUILDERS", "SavedChart", "draw_charts", "write_charts", "gbp",
            "paired_chart"]
 
 CHART_BUILDERS: list[Callable[[RunData], Chart | None]] = [
-    funding_cliff_chart, trajectories_chart, survival_chart, growth_chart, paired_chart]
+    funding_cliff_chart, trajectories_chart, survival_chart, growth_chart, paired_chart,
+    policy_rules_chart]
 """Chart builders in board-pack order; a builder returns None when its chart does not apply
-(paired differences need two or more scenarios)."""
+(paired differences need two or more scenarios; when each rule fired needs adaptive
+policies)."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ from sim.files import RunFolder, atomic_write, results_folder_name, write_json, 
 from sim.outputs.boardpack import write_board_pack
 from sim.outputs.charts import SavedChart, write_charts
 from sim.outputs.html_report import write_html_report
-from sim.outputs.rundata import RunData, RunFolderError, load_run, run_data_from_tables
+from sim.outputs.policy_rules import policy_rules_table
+from sim.outputs.rundata import (
+    POLICY_RULES_FILE,
+    RunData,
+    RunFolderError,
+    load_run,
+    run_data_from_tables,
+)
 from sim.outputs.scorecard import scorecard_rows
 from sim.outputs.tables import events_table, kpi_table, summary_dict, timeseries_table
 from sim.outputs.workbook import write_workbook
@@ -208,13 +215,16 @@ def write_run(out_dir: Path, command: str, results: Sequence[EnsembleResult],
         atomic_write(folder.path("kpis.parquet"), lambda tmp: kpis.to_parquet(tmp, index=False))
         events = events_table(results)
         _write_csv(folder.path("events.csv"), events)
+        rules = policy_rules_table(results)  # issue #14: when each adaptive rule acted
+        if rules is not None:
+            _write_csv(folder.path(POLICY_RULES_FILE), rules)
         for filename, rows in (extra_tables or {}).items():
             _write_csv(folder.path(filename), pd.DataFrame(list(rows)))
         manifest_data = {**manifest_data,
                          "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         write_json(folder.path("manifest.json"), manifest_data)
         # Data first, then the artefacts drawn from it: a failed chart never costs the data.
-        data = run_data_from_tables(ts, summary, kpis, events, manifest_data)
+        data = run_data_from_tables(ts, summary, kpis, events, manifest_data, rules)
         failed: list[tuple[str, Exception]] = []
         charts = write_charts(data, folder.path, failed)
         if report:

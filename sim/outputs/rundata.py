@@ -23,6 +23,8 @@ import pandas as pd
 __all__ = ["RunData", "RunFolderError", "REQUIRED_FILES", "load_run", "run_data_from_tables"]
 
 REQUIRED_FILES = ("timeseries.csv", "summary.json", "kpis.parquet", "events.csv", "manifest.json")
+POLICY_RULES_FILE = "policy_rules.csv"
+"""Written only by a run whose scenarios have adaptive policies (docs/outputs.md)."""
 """The files ``report RUN_DIR`` reads; everything else in a run folder is rebuilt from them."""
 
 TIMESERIES_COLUMNS = {"scenario", "month", "date", "fiscal_year", "metric", "mean", "p10", "p50",
@@ -62,6 +64,8 @@ class RunData:
     events: pd.DataFrame
     manifest: dict[str, Any]
     _wide: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+    policy_rules: pd.DataFrame | None = None
+    """``policy_rules.csv``: when each adaptive rule acted (None: no scenario has rules)."""
 
     # ------------------------------------------------------------------ run-level facts
     @property
@@ -233,7 +237,8 @@ class RunData:
 
 
 def run_data_from_tables(timeseries: pd.DataFrame, summary: Mapping[str, Any], kpis: pd.DataFrame,
-                         events: pd.DataFrame, manifest: Mapping[str, Any]) -> RunData:
+                         events: pd.DataFrame, manifest: Mapping[str, Any],
+                         policy_rules: pd.DataFrame | None = None) -> RunData:
     """A :class:`RunData` from in-memory tables (NaN or None for undefined values)."""
     clean = {s: {k: {stat: _nan(v) for stat, v in stats.items()} for k, stats in kpis_.items()}
              for s, kpis_ in summary.items()}
@@ -243,7 +248,12 @@ def run_data_from_tables(timeseries: pd.DataFrame, summary: Mapping[str, Any], k
     ev = events.copy()
     for col in ("scenario", "date", "fiscal_year", "kind", "subject", "detail", "event"):
         ev[col] = ev[col].astype(object).where(ev[col].notna(), "").astype(str)
-    return RunData(ts, clean, kpis.copy(), ev, dict(manifest))
+    rules = None
+    if policy_rules is not None:
+        rules = policy_rules.copy()
+        for col in ("scenario", "rule", "date", "fiscal_year"):
+            rules[col] = rules[col].astype(str)
+    return RunData(ts, clean, kpis.copy(), ev, dict(manifest), policy_rules=rules)
 
 
 def _read(folder: Path, name: str, reader: Any) -> Any:
@@ -281,7 +291,9 @@ def load_run(folder: Path) -> RunData:
     events = _read(folder, "events.csv", pd.read_csv)
     manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
     _check(folder, ts, summary, kpis, events, manifest)
-    return run_data_from_tables(ts, summary, kpis, events, manifest)
+    rules = (_read(folder, POLICY_RULES_FILE, pd.read_csv)
+             if (folder / POLICY_RULES_FILE).is_file() else None)
+    return run_data_from_tables(ts, summary, kpis, events, manifest, rules)
 
 
 def _check(folder: Path, ts: pd.DataFrame, summary: Any, kpis: pd.DataFrame, events: pd.DataFrame,

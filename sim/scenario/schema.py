@@ -25,6 +25,7 @@ from pydantic import (
 __all__ = [
     "CHARITABLE_FORMS",
     "Policy",
+    "HostTransfer",
     "Charity",
     "Commissions",
     "CommunityInterestCompany",
@@ -1437,9 +1438,10 @@ class Hosting(Strict):
         return self
 
 
-class HostChange(Strict):
-    month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1,
-                   le=MAX_MONTH)
+class HostTransfer(Strict):
+    """A move to a new host: its terms and what the move costs (docs/model.md §6, §6.1); a
+    dated change (:class:`HostChange`) or an adaptive policy's ``change_host`` (§12)."""
+
     hosting: Hosting = P(
         Hosting(), "-", "-", "The new host's parameters (a complete hosting table).")
     transition_cost_gbp: float = P(
@@ -1477,6 +1479,15 @@ class HostChange(Strict):
         "processes, uncertainty)",
         "Share of productive FTE lost in each transition month (1: nothing is delivered).",
         ge=0, le=1)
+
+
+class _ChangeMonth(Strict):
+    month: int = P(36, "month", "assumption", "Month in which the new host takes over.", ge=1,
+                   le=MAX_MONTH)
+
+
+class HostChange(HostTransfer, _ChangeMonth):
+    """A dated change of host (docs/model.md §6): the month first, then the move's terms."""
 
 
 class SpendingReview(Strict):
@@ -1605,6 +1616,12 @@ class Events(Strict):
         "LAs (none by default).", max_length=20)
 
 
+PolicyAction = Literal["change_price", "freeze_hiring", "resume_hiring", "seek_grant", "cut_team",
+                      "grow_team", "pause_services", "resume_services", "retire_services",
+                      "change_host", "rebuild_reserves", "draw_reserves"]
+"""The actions of an adaptive policy (docs/model.md §12)."""
+
+
 class Policy(Strict):
     """An adaptive policy: a rule that acts on each replicate by its own state (docs/model.md
     §12). The condition is read in the language of :mod:`sim.scenario.policies` (never as
@@ -1618,15 +1635,38 @@ class Policy(Strict):
     hold_months: int = P(1, "months", "assumption: act on the first month the condition holds",
                          "Consecutive months the condition must hold before the rule acts.",
                          ge=1, le=120)
-    action: Literal["change_price", "freeze_hiring", "resume_hiring", "seek_grant"] = P(
+    action: PolicyAction = P(
         ..., "-", "-",
         "change_price: multiply this year's price factor by 1 + amount; freeze_hiring / "
         "resume_hiring: stop or allow recruitment on top of the host's own rule; seek_grant: "
         "apply for a bridging grant (grant_gbp_per_year for grant_months, awarded with "
-        "success_prob after delay_months).")
-    amount: float = P(0.0, "share", "-",
-                      "change_price: the change, e.g. 0.1 for 10% up, -0.2 for 20% down.",
-                      ge=-0.9, le=5.0)
+        "success_prob after delay_months); cut_team / grow_team: remove or add amount funded "
+        "posts (unit fte) or that share of them (unit share); pause_services / "
+        "retire_services: take the last amount live services out of service for now or for "
+        "good; resume_services: bring back amount paused services; change_host: move to the "
+        "host of the rule's host table; rebuild_reserves / draw_reserves: a surcharge or "
+        "discount of amount on the price until reserves reach or fall to target_months of "
+        "cover (docs/model.md §12).")
+    amount: float = P(0.0, "share, posts or services", "-",
+                      "change_price: the change, e.g. 0.1 for 10% up, -0.2 for 20% down; "
+                      "cut_team / grow_team: posts (unit fte) or a share of the funded posts; "
+                      "pause / retire / resume_services: a number of services; "
+                      "rebuild_reserves / draw_reserves: the surcharge or discount on the price "
+                      "(a share).",
+                      ge=-0.9, le=500.0)
+    unit: Literal["share", "fte"] = P(
+        "share", "-", "-",
+        "cut_team / grow_team: amount is a share of the funded posts (share) or a number of "
+        "posts (fte).")
+    target_months: float = P(
+        6.0, "months", "assumption: the six months of running costs at the top of a common "
+        "charity reserves policy (three to six months)",
+        "rebuild_reserves: the surcharge lasts until reserves cover this many months of running "
+        "costs; draw_reserves: the discount lasts while they cover more.", ge=0.0, le=120.0)
+    host: HostTransfer | None = P(
+        None, "-", "-",
+        "change_host: the new host and the move's costs (a table as host_changes[], without "
+        "month).")
     grant_gbp_per_year: float = P(0.0, "GBP/year", "-",
                                   "seek_grant: the bridging grant's rate while it pays.",
                                   ge=0.0, le=1e8)
@@ -1654,10 +1694,43 @@ class Policy(Strict):
 
     @model_validator(mode="after")
     def _amount_for_price(self) -> Policy:
-        if self.action == "change_price" and self.amount == 0:
-            raise ValueError(f"policy {self.name!r}: change_price needs a non-zero amount")
-        if self.action == "seek_grant" and self.grant_gbp_per_year <= 0:
-            raise ValueError(f"policy {self.name!r}: seek_grant needs grant_gbp_per_year above 0")
+        name, action, amount = self.name, self.action, self.amount
+        if action == "change_price" and amount == 0:
+            raise ValueError(f"policy {name!r}: change_price needs a non-zero amount")
+        if action == "change_price" and amount > 5.0:
+            raise ValueError(f"policy {name!r}: change_price amount must be at most 5, "
+                             f"got {amount:g}")
+        if action == "seek_grant" and self.grant_gbp_per_year <= 0:
+            raise ValueError(f"policy {name!r}: seek_grant needs grant_gbp_per_year above 0")
+        if action in ("cut_team", "grow_team"):
+            if self.unit == "fte" and (amount < 1 or amount != int(amount)):
+                raise ValueError(f"policy {name!r}: {action} with unit = \"fte\" needs a whole "
+                                 f"number of posts (amount ≥ 1), got {amount:g}")
+            top = 1.0 if action == "cut_team" else 5.0
+            if self.unit == "share" and not 0 < amount <= top:
+                raise ValueError(f"policy {name!r}: {action} with unit = \"share\" needs "
+                                 f"0 < amount ≤ {top:g}, got {amount:g}")
+        elif self.unit != "share":
+            raise ValueError(f"policy {name!r}: unit applies only to cut_team and grow_team, "
+                             f"got unit = {self.unit!r} for {action}")
+        if action in ("pause_services", "retire_services", "resume_services") and (
+                amount < 1 or amount != int(amount)):
+            raise ValueError(f"policy {name!r}: {action} needs a whole number of services "
+                             f"(amount ≥ 1), got {amount:g}")
+        if action in ("rebuild_reserves", "draw_reserves") and not 0 < amount <= (
+                5.0 if action == "rebuild_reserves" else 0.9):
+            raise ValueError(f"policy {name!r}: {action} needs a surcharge or discount "
+                             f"0 < amount ≤ {5 if action == 'rebuild_reserves' else 0.9}, "
+                             f"got {amount:g}")
+        if action == "change_host":
+            if self.host is None:
+                raise ValueError(f"policy {name!r}: change_host needs a [policies.host] table "
+                                 "(the new host's hosting and the move's costs)")
+            if not self.once:
+                raise ValueError(f"policy {name!r}: change_host acts once (once = true)")
+        elif self.host is not None:
+            raise ValueError(f"policy {name!r}: a host table belongs only to change_host, "
+                             f"not {action}")
         return self
 
 
@@ -1789,7 +1862,9 @@ class Scenario(Strict):
     def _form_grants_exist(self) -> Scenario:
         grants = {g.name: g for g in self.finance.grants}
         hosts = [("hosting", self.hosting), *((f"host_changes[{i}].hosting", c.hosting)
-                                              for i, c in enumerate(self.host_changes))]
+                                              for i, c in enumerate(self.host_changes)),
+                 *((f"policies[{i}].host.hosting", p.host.hosting)
+                   for i, p in enumerate(self.policies) if p.host is not None)]
         for where, hosting in hosts:
             for key, name in ((f"{where}.teckal.owner_contract_grant",
                                hosting.teckal.owner_contract_grant if hosting.teckal.enabled
@@ -1823,10 +1898,13 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _delivery_part2_rules(self) -> Scenario:
         if self.membership_body.enabled:
-            hosts = (self.hosting, *(c.hosting for c in self.host_changes))
-            for i, host in enumerate(hosts):
+            named = [("hosting", self.hosting),
+                     *((f"host_changes[{i}].hosting", c.hosting)
+                       for i, c in enumerate(self.host_changes)),
+                     *((f"policies[{i}].host.hosting", p.host.hosting)
+                       for i, p in enumerate(self.policies) if p.host is not None)]
+            for where, host in named:
                 if host.charitable_income_gbp_per_year > 0:
-                    where = "hosting" if i == 0 else f"host_changes[{i - 1}].hosting"
                     raise ValueError(
                         f"{where}.charitable_income_gbp_per_year must be 0 when "
                         f"membership_body.enabled (a membership body such as the LGA or ADCS "
@@ -1853,6 +1931,32 @@ class Scenario(Strict):
             if self.host_changes:
                 raise ValueError("contract.enabled cannot be combined with host_changes (the "
                                  "service changes host only by the re-procurement)")
+        return self
+
+    @model_validator(mode="after")
+    def _policy_hosts(self) -> Scenario:
+        """A rule's change of host (docs/model.md §12) is the run's only change of host."""
+        for i, policy in enumerate(self.policies):
+            if policy.action != "change_host":
+                continue
+            if self.host_changes:
+                raise ValueError(f"policies[{i}] ({policy.name!r}): change_host cannot be "
+                                 "combined with dated host_changes (one way to change host)")
+            if self.contract.enabled:
+                raise ValueError(f"policies[{i}] ({policy.name!r}): change_host cannot be "
+                                 "combined with contract.enabled (the service changes host "
+                                 "only by the re-procurement)")
+            # A legal form's rules are read at one host for every run of a batch (§7.5-§7.8),
+            # so a move that only some runs make may not start or end under one.
+            assert policy.host is not None
+            for where, hosting in (("hosting", self.hosting),
+                                   (f"policies[{i}].host.hosting", policy.host.hosting)):
+                forms = [name for name in ("teckal", "partnership", "cic", "charity")
+                         if getattr(hosting, name).enabled]
+                if forms:
+                    raise ValueError(f"policies[{i}] ({policy.name!r}): change_host cannot "
+                                     f"move from or to a host with a legal form's own rules "
+                                     f"({where}.{forms[0]}.enabled)")
         return self
 
 
