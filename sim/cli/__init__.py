@@ -7,6 +7,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.experiments` — ``sweep``, ``sensitivity``, ``discover``;
 * :mod:`sim.cli.calibration` — ``calibrate``;
 * :mod:`sim.cli.decisions` — ``threshold``;
+* :mod:`sim.cli.explore` — ``explore`` (the live explorer, :mod:`sim.explorer`);
 
 and share :mod:`sim.cli._common` (the one ``fail``, exit codes, common options). A bad input
 file is reported as one line naming the file, the key, the value and the rule, with exit code 2
@@ -21,6 +22,7 @@ import click
 from sim.cli.calibration import calibrate
 from sim.cli.decisions import threshold
 from sim.cli.experiments import discover, sensitivity, sweep
+from sim.cli.explore import explore
 from sim.cli.runs import compare, params, report, run, validate
 
 __all__ = ["main"]
@@ -35,5 +37,5 @@ def main() -> None:
 
 
 for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
-                 threshold):
+                 threshold, explore):
     main.add_command(_command)
