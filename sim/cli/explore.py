@@ -30,6 +30,7 @@ def explore(scenarios: tuple[str, ...], port: int, replicates: int, seed: int) -
     scenario, la_hosted first); the first is the baseline. Ctrl-C stops it."""
     from sim.explorer import Explorer, create_app, free_port, serve, warm_up
     from sim.explorer.controls import SHIPPED, shipped_scenarios
+    from sim.explorer.server import kernels_cached
 
     for path in scenarios:
         try:
@@ -43,9 +44,13 @@ def explore(scenarios: tuple[str, ...], port: int, replicates: int, seed: int) -
         first = SHIPPED / "la_hosted.toml"
         shipped = [first] + [p for p in shipped if p != first]
     explorer = Explorer(given + shipped, replicates, seed)
-    click.echo("Loading the model: numba compiles its kernels on the first start after an "
-               "install or a code change (about a minute) and loads them from its disk cache "
-               "after that ...", nl=False)
+    if kernels_cached():
+        click.echo("Loading the model (its compiled kernels from numba's disk cache) ...",
+                   nl=False)
+    else:
+        click.echo("Compiling the model's kernels: the first start after an install or a code "
+                   "change takes about a minute; they are cached on disk for later starts ...",
+                   nl=False)
     load_seconds, first_seconds = warm_up(explorer)
     click.echo(f" {load_seconds:.1f} s; first screen ({replicates:,} replicates × 2) in "
                f"{first_seconds:.1f} s.")

@@ -5,19 +5,32 @@ caches them on disk, ``cache=True`` in sim/model/_kernels.py), pick the port, se
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
+from pathlib import Path
 
 from dash import Dash
 
 from sim.explorer.compute import Explorer
 from sim.explorer.controls import base_values
 
-__all__ = ["WARM_UP_REPLICATES", "free_port", "serve", "warm_up"]
+__all__ = ["WARM_UP_REPLICATES", "free_port", "kernels_cached", "serve", "warm_up"]
 
 HOST = "127.0.0.1"
 """The only address the explorer listens on."""
 WARM_UP_REPLICATES = 20
+
+
+def kernels_cached() -> bool:
+    """Whether numba's disk cache of the model's kernels exists (``__pycache__`` beside
+    sim/model/_kernels.py, or under ``NUMBA_CACHE_DIR``): if not, the first ensemble compiles
+    them."""
+    model = Path(__file__).resolve().parents[1] / "model"
+    folders = [model / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        folders.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    return any(any(folder.rglob("_kernels.*.nbi")) for folder in folders if folder.is_dir())
 
 
 def warm_up(explorer: Explorer) -> tuple[float, float]:

@@ -2,8 +2,8 @@
 
 Loads the page, drags a slider and lets go, waits for the numbers and charts to change, checks
 a number shown against an API run of the same scenario and seed, downloads the scenario and
-validates it, and checks that no request left 127.0.0.1. With ``EXPLORER_SCREENSHOTS=DIR`` it
-saves the screenshots docs/explorer.md shows.
+validates it, downloads the board pack, and checks that no request left 127.0.0.1. With
+``EXPLORER_SCREENSHOTS=DIR`` it saves the screenshots docs/explorer.md shows.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def _value(page: object, kpi: str) -> str:
 
 def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
     """Drag the grant slider to £0: the numbers change, match an API run of the saved file
-    with the same seed, the saved file validates, and nothing is fetched from outside."""
+    with the same seed, the saved file validates, the board pack of the screen downloads, and
+    nothing is fetched from outside."""
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
@@ -111,6 +112,10 @@ def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
                 page.click("#save")
             saved = tmp_path / download.value.suggested_filename
             download.value.save_as(saved)
+            with page.expect_download(timeout=WAIT_MS) as packed:
+                page.click("#boardpack")
+            pack = tmp_path / packed.value.suggested_filename
+            packed.value.save_as(pack)
             if shots:
                 page.screenshot(path=str(shots / "explorer_no_grant.png"), full_page=True)
                 page.get_by_text("Scorecard and paired differences").click()
@@ -129,6 +134,9 @@ def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
     kpis = api.run(scenario, REPLICATES, SEED).kpis.set_index("kpi")
     assert shown == kpis.loc["min_reserves_gbp", "p50"]
     assert np.isclose(survival, kpis.loc["survival_prob_y10", "mean"], rtol=0, atol=0)
+    report = pack.read_text(encoding="utf-8")
+    assert report.count('src="data:image/png;base64,') == 5  # every chart, paired included
+    assert "Hosted by a council (explored)" in report and "<script" not in report.lower()
     outside = [url for url in requests if not url.startswith(server + "/")
                and not url.startswith(("data:", "blob:"))]
     assert not outside, outside
