@@ -31,6 +31,7 @@ from sim.explorer.figures import cliff_figure, fan_figure, trends_figure, viabil
 from sim.outputs.kpi_text import format_kpi, kpi_text
 from sim.outputs.paired import PAIRED_KPIS, paired_differences
 from sim.outputs.scorecard import scorecard_rows
+from sim.scenario import ScenarioError
 
 __all__ = ["HEADLINE_KPIS", "create_app", "values_of"]
 
@@ -286,7 +287,12 @@ def render(explorer: Explorer, name: str, values: Mapping[str, Any],
     the browser (benchmarks/bench_explorer.py times this)."""
     if any(values[c.id] is None and not explorer_disabled(explorer, name, c) for c in SLIDERS):
         return [no_update] * 9
-    screen = explorer.screen(name, values, (baseline["file"], baseline["values"]))
+    try:
+        screen = explorer.screen(name, values, (baseline["file"], baseline["values"]))
+    except ScenarioError as exc:  # e.g. a negative price typed into a slider's box
+        where = f"{exc.path} " if exc.path else ""
+        return [no_update] * 7 + [f"Not run: the screen's settings ({name} with the changes): "
+                                  f"{where}{exc.message}", no_update]
     policy = {e.name: e.scenario.finance.reserves_policy_months for e in screen.results.ensembles}
     data = screen.data
     status = (f"{data.replicates:,} runs of each scenario · seed {data.seed} (the same for every "

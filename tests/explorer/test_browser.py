@@ -88,6 +88,8 @@ def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
             before = _value(page, "min_reserves_gbp")
             traces = page.locator("#cliff .scatterlayer .trace").count()
             assert traces > 0
+            hover = page.get_attribute("#label-grant_amount", "title") or ""
+            assert "unit: GBP/year" in hover and "source:" in hover, hover
             if shots:
                 page.screenshot(path=str(shots / "explorer.png"), full_page=True)
 
@@ -116,6 +118,14 @@ def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
                 page.click("#boardpack")
             pack = tmp_path / packed.value.suggested_filename
             packed.value.save_as(pack)
+            # A second tab starts from the file and does not disturb the first.
+            other = browser.new_page(viewport={"width": 1500, "height": 1000})
+            other.on("request", lambda request: requests.append(request.url))
+            other.goto(server + "/")
+            other.wait_for_selector("#kpi-min_reserves_gbp", timeout=WAIT_MS)
+            assert _value(other, "min_reserves_gbp") == before
+            assert _value(page, "min_reserves_gbp") == repr(shown)
+            other.close()
             if shots:
                 page.screenshot(path=str(shots / "explorer_no_grant.png"), full_page=True)
                 page.get_by_text("Scorecard and paired differences").click()

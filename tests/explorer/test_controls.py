@@ -6,11 +6,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from sim import api
 from sim.cli import main
-from sim.explorer import CONTROLS, Explorer, base_values, explored_scenario, explored_toml, render
+from sim.explorer import (
+    CONTROLS,
+    Explorer,
+    base_values,
+    create_app,
+    explored_scenario,
+    explored_toml,
+    render,
+)
 from sim.explorer.controls import explored_patch, hover_text
 from sim.outputs.paired import paired_differences
 from sim.scenario import load_scenario
@@ -157,3 +166,28 @@ def test_explore_refuses_a_bad_scenario_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["explore", str(bad)])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "wtp_median_gbp_per_year" in result.output
+
+
+def test_a_bad_value_is_reported_not_run(explorer: Explorer) -> None:
+    """A value the schema refuses (a negative price typed into a slider's box) leaves the
+    charts as they were and says which key and rule in the status line."""
+    values = {**base_values(explorer.scenario(LA_HOSTED)), "price_0": -5}
+    out = render(explorer, str(LA_HOSTED), values, {"file": str(LA_HOSTED), "values": None})
+    assert out[7].startswith("Not run: ") and "price_gbp_per_year" in out[7]
+    assert "must be greater than or equal to 0, got -5" in out[7]
+
+
+def test_structure_diagram_is_served_only_when_present(explorer: Explorer, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """/structure.svg serves docs/structure.svg when it exists, else answers 404."""
+    from sim.explorer import app as page
+
+    client = create_app(explorer).server.test_client()
+    monkeypatch.setattr(page, "STRUCTURE_SVG", tmp_path / "absent.svg")
+    assert client.get("/structure.svg").status_code == 404
+    drawn = tmp_path / "structure.svg"
+    drawn.write_text('<svg xmlns="http://www.w3.org/2000/svg"></svg>', encoding="utf-8")
+    monkeypatch.setattr(page, "STRUCTURE_SVG", drawn)
+    answer = client.get("/structure.svg")
+    assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
+    assert answer.data == drawn.read_bytes()
