@@ -26,17 +26,21 @@ DEFAULT_SEED = 20260401
 @click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
               help="Seed of every ensemble (the same for every change: common random numbers).")
 def explore(scenarios: tuple[str, ...], port: int, replicates: int, seed: int) -> None:
-    """Start the live explorer (a local web page) on SCENARIOS (default: every shipped
-    scenario, la_hosted first); the first is the baseline. Ctrl-C stops it."""
+    """Start the live explorer, a local web page on 127.0.0.1 (docs/explorer.md), on SCENARIOS
+    and every shipped scenario (scenarios/*.toml, scenarios/policies/*.toml; la_hosted first
+    when none is given); the first is the baseline. Ctrl-C stops it."""
     from sim.explorer import Explorer, create_app, free_port, serve, warm_up
     from sim.explorer.controls import SHIPPED, shipped_scenarios
-    from sim.explorer.server import kernels_cached
+    from sim.explorer.server import kernels_cached, port_free
 
     for path in scenarios:
         try:
             load_scenario(path)
         except ScenarioError as exc:
             fail(str(exc), BAD_INPUT)
+    if port and not port_free(port):
+        fail(f"--port: 127.0.0.1:{port} is in use or not allowed; choose another port, or "
+             "--port 0 for any free one", BAD_INPUT)
     given = [Path(p) for p in scenarios]
     shipped = [p for p in shipped_scenarios()
                if p.resolve() not in {g.resolve() for g in given}]
@@ -55,5 +59,5 @@ def explore(scenarios: tuple[str, ...], port: int, replicates: int, seed: int) -
     click.echo(f" {load_seconds:.1f} s; first screen ({replicates:,} replicates × 2) in "
                f"{first_seconds:.1f} s.")
     port = port or free_port()
-    click.echo(f"Explorer at http://127.0.0.1:{port}/ (Ctrl-C to stop)", )
+    click.echo(f"Explorer at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     serve(create_app(explorer), port)

@@ -74,8 +74,9 @@ MAX_BANDS = 3
 
 
 def shipped_scenarios() -> list[Path]:
-    """Every shipped delivery-model scenario (``scenarios/*.toml``), by name."""
-    return sorted(SHIPPED.glob("*.toml"))
+    """Every shipped delivery-model scenario (``scenarios/*.toml``), by name, then those with
+    adaptive policies (``scenarios/policies/*.toml``)."""
+    return sorted(SHIPPED.glob("*.toml")) + sorted((SHIPPED / "policies").glob("*.toml"))
 
 
 def _rows() -> dict[str, dict[str, str]]:

@@ -15,7 +15,7 @@ from dash import Dash
 from sim.explorer.compute import Explorer
 from sim.explorer.controls import base_values
 
-__all__ = ["WARM_UP_REPLICATES", "free_port", "kernels_cached", "serve", "warm_up"]
+__all__ = ["WARM_UP_REPLICATES", "free_port", "kernels_cached", "port_free", "serve", "warm_up"]
 
 HOST = "127.0.0.1"
 """The only address the explorer listens on."""
@@ -51,6 +51,16 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    """Whether ``port`` on 127.0.0.1 can be listened on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def serve(app: Dash, port: int) -> None:

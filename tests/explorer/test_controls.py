@@ -191,3 +191,16 @@ def test_structure_diagram_is_served_only_when_present(explorer: Explorer, tmp_p
     answer = client.get("/structure.svg")
     assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
     assert answer.data == drawn.read_bytes()
+
+
+def test_explore_refuses_a_port_in_use_in_one_line() -> None:
+    """A port something already listens on stops explore before the model loads: exit 2."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["explore", "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and f"127.0.0.1:{port} is in use" in result.output
