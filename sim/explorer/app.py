@@ -241,7 +241,7 @@ def create_app(explorer: Explorer) -> Dash:
                   Output("trends", "figure"), Output("scorecard", "children"),
                   Output("paired", "children"), Output("status", "children"),
                   Output("baseline-label", "children"),
-                  *controls, Input("baseline", "data"), State("scenario", "value"))
+                  *controls, Input("baseline", "data"), Input("scenario", "value"))
     def update(*args: Any) -> list[Any]:
         values, baseline, name = values_of(args[:-2]), args[-2], args[-1]
         return render(explorer, name, values, baseline)
