@@ -34,8 +34,9 @@ CHART_METRICS = ("income_total_gbp", "costs_total_gbp", "reserves_gbp", "months_
                  "viable", "operating", "members", "market_las", "staff_fte", "funded_posts",
                  "live_services")
 """The metrics the explorer's charts read (with every ``income_<source>_gbp``)."""
-CACHE_SIZE = 32
-"""Finished ensembles kept (about 10 MB each at 1,000 replicates)."""
+CACHE_SIZE = 6
+"""Finished ensembles kept: every metric of every run, about 125 MB each at 1,000 ten-year
+replicates, so a handful (the baseline and the last few screens, enough to step back)."""
 
 
 @dataclass(frozen=True)
