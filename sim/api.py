@@ -273,6 +273,18 @@ class Results:
                          self.ensembles, [resolved_toml(e.scenario) for e in self.ensembles],
                          self._manifest(), report=report, extra_tables=draws)
 
+    def write_html_report(self, path: str | Path) -> Path:
+        """Write ``report.html`` alone (the board pack as one self-contained page: ranking,
+        drivers, scorecard and every chart) to ``path``; the charts are drawn in a temporary
+        folder and embedded. The explorer's "Board pack" button calls this."""
+        import tempfile
+
+        from sim.outputs import scorecard_rows, write_charts, write_html_report
+
+        with tempfile.TemporaryDirectory(prefix="coe-report-") as folder:
+            charts = write_charts(self._data, lambda name: Path(folder) / name)
+            return write_html_report(Path(path), self._data, scorecard_rows(self._data), charts)
+
     def report(self, out: str | Path = "outputs") -> Path:
         """:meth:`save` with the board pack, HTML report and finance workbook."""
         return self.save(out, report=True)

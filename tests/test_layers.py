@@ -23,6 +23,7 @@ LAYERS = [
     "sim.experiments",
     "sim.outputs",
     "sim.api",
+    "sim.explorer",
     "sim.cli",
     "sim.__main__",
 ]

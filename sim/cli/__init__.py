@@ -8,6 +8,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.calibration` — ``calibrate``;
 * :mod:`sim.cli.decisions` — ``threshold``, ``robust``;
 * :mod:`sim.cli.structure` — ``structure``, ``export-xmile``;
+* :mod:`sim.cli.explore` — ``explore`` (the live explorer, :mod:`sim.explorer`);
 
 and share :mod:`sim.cli._common` (the one ``fail``, exit codes, common options). A bad input
 file is reported as one line naming the file, the key, the value and the rule, with exit code 2
@@ -22,6 +23,7 @@ import click
 from sim.cli.calibration import calibrate
 from sim.cli.decisions import robust, threshold
 from sim.cli.experiments import discover, sensitivity, sweep
+from sim.cli.explore import explore
 from sim.cli.runs import compare, params, report, run, validate
 from sim.cli.structure import export_xmile, structure
 
@@ -37,5 +39,5 @@ def main() -> None:
 
 
 for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
-                 threshold, robust, structure, export_xmile):
+                 threshold, robust, structure, export_xmile, explore):
     main.add_command(_command)

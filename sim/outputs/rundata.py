@@ -191,8 +191,12 @@ class RunData:
     def calendar(self, scenario: str | None = None) -> pd.DataFrame:
         """``month``, ``date`` and ``fiscal_year`` of every month of a scenario (default: first)."""
         name = scenario or self.scenarios[0]
-        frame = self.timeseries[self.timeseries["scenario"] == name]
-        return frame.drop_duplicates("month").sort_values("month")[["month", "date", "fiscal_year"]]
+        key = f"{name}\0calendar"  # kept: month_label asks for it once per label
+        if key not in self._wide:
+            frame = self.timeseries[self.timeseries["scenario"] == name]
+            self._wide[key] = frame.drop_duplicates("month").sort_values("month")[
+                ["month", "date", "fiscal_year"]]
+        return self._wide[key]
 
     def month_date(self, month: int) -> tuple[int, int] | None:
         """(year, calendar month 1–12) of month index ``month``, or None outside the run."""
