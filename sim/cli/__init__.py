@@ -6,7 +6,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.runs` — ``run``, ``compare``, ``report``, ``validate``, ``params``;
 * :mod:`sim.cli.experiments` — ``sweep``, ``sensitivity``, ``discover``;
 * :mod:`sim.cli.calibration` — ``calibrate``;
-* :mod:`sim.cli.decisions` — ``threshold``;
+* :mod:`sim.cli.decisions` — ``threshold``, ``optimise``;
 
 and share :mod:`sim.cli._common` (the one ``fail``, exit codes, common options). A bad input
 file is reported as one line naming the file, the key, the value and the rule, with exit code 2
@@ -19,7 +19,7 @@ from __future__ import annotations
 import click
 
 from sim.cli.calibration import calibrate
-from sim.cli.decisions import threshold
+from sim.cli.decisions import optimise, threshold
 from sim.cli.experiments import discover, sensitivity, sweep
 from sim.cli.runs import compare, params, report, run, validate
 
@@ -35,5 +35,5 @@ def main() -> None:
 
 
 for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
-                 threshold):
+                 threshold, optimise):
     main.add_command(_command)

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_DESIGN_POINTS",
     "SCENARIO_FACTOR",
     "MapSettings",
+    "OptimiseSettings",
     "Parameter",
     "Sensitivity",
     "Sweep",
@@ -91,6 +92,9 @@ class Parameter(_Strict):
     values: tuple[bool | int | float | str, ...] | None = Field(None, min_length=1)
     levels: int | None = Field(None, ge=2, le=1000, description="Grid design: points along the "
                                "range (default 3).")
+    role: Literal["uncertainty", "lever"] = Field(
+        "uncertainty", description="lever: a choice the board makes (searched by optimise, crossed "
+        "with futures by robust); uncertainty: what it does not control (sampled as futures).")
 
     @field_validator("path")
     @classmethod
@@ -190,6 +194,50 @@ class MapSettings(_Strict):
                             "(default: the first in kpis).")
 
 
+class OptimiseSettings(_Strict):
+    """Settings of ``run.py optimise`` (docs/experiments.md §11): what to optimise, under which
+    constraints, with how many evaluations and replicates. The text of ``objective``,
+    ``objectives`` and ``constraints`` is checked against the sweep's levers and KPIs by
+    :func:`sim.experiments.optimise.optimise_problem`."""
+
+    objective: str | None = Field(None, min_length=1, description="'minimise X' or 'maximise "
+                                  "X', X a lever's key path or [STAT(]KPI[)] (one objective).")
+    objectives: tuple[str, ...] | None = Field(None, min_length=2, max_length=6,
+                                               description="Two or more objectives, as "
+                                               "objective: a Pareto front (NSGA-II).")
+    constraints: tuple[str, ...] = Field((), max_length=20, description="Targets that must "
+                                         "hold, [STAT(]KPI[)] OP VALUE as threshold --target.")
+    budget: int = Field(200, ge=4, le=1_000_000, description="Candidate evaluations of the "
+                        "search (each: every future × replicates).")
+    population: int | None = Field(None, ge=4, le=10_000, description="Candidates per "
+                                   "generation (default: from the budget and the levers).")
+    replicates: int | None = Field(None, ge=1, le=1_000_000, description="Replicates per future "
+                                   "for every candidate (default: the sweep's replicates).")
+    fresh_seeds: int | None = Field(None, ge=2, le=1_000_000, description="Replicates per future "
+                                    "of the re-evaluation of the chosen policy on a fresh seed "
+                                    "(default: twice replicates).")
+    precision: float | None = Field(None, gt=0, description="Standard error wanted for each "
+                                    "constrained statistic at the optimum (reported against).")
+    confidence: float = Field(0.9, ge=0.5, lt=1, description="One-sided confidence with which "
+                              "a candidate must meet each constraint on the search replicates "
+                              "(0.5: the estimate alone).")
+    method: Literal["auto", "differential_evolution", "nsga2"] = Field(
+        "auto", description="auto: differential_evolution for one objective, nsga2 for several.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> OptimiseSettings:
+        if (self.objective is None) == (self.objectives is None):
+            raise ValueError("objective [optimise] names exactly one of objective (one "
+                             "objective) and objectives (two or more: a Pareto front)")
+        if self.objective is not None and self.method == "nsga2":
+            raise ValueError("method nsga2 searches a Pareto front of two or more objectives; "
+                             "give objectives, or use differential_evolution, got 'nsga2'")
+        if self.objectives is not None and self.method == "differential_evolution":
+            raise ValueError("method differential_evolution optimises one objective; with "
+                             "objectives use nsga2, got 'differential_evolution'")
+        return self
+
+
 class SweepFile(_Strict):
     """The top level of a sweep file."""
 
@@ -199,7 +247,7 @@ class SweepFile(_Strict):
     description: str = ""
     base: str | None = Field(None, min_length=1, description="Base scenario file, relative to "
                              "the sweep file.")
-    test_function: Literal["ishigami", "sobol_g", "linear"] | None = Field(
+    test_function: Literal["ishigami", "sobol_g", "linear", "quadratic", "zdt1"] | None = Field(
         None, description="Instead of a scenario: a shipped test function (checks the machinery).")
     set: tuple[str, ...] = Field((), description="KEY.PATH=VALUE overrides applied to the base "
                                  "scenario, as with --set.")
@@ -220,12 +268,24 @@ class SweepFile(_Strict):
     sensitivity: Sensitivity = Sensitivity()
     map: MapSettings | None = Field(None, description="The winners map of a sweep with a "
                                     "scenario factor.")
+    optimise: OptimiseSettings | None = Field(None, description="Settings of `run.py "
+                                              "optimise` (docs/experiments.md §11).")
 
     @property
     def scenario_factor(self) -> int | None:
         """Index of the parameter whose values are scenario files, if there is one."""
         return next((i for i, p in enumerate(self.parameters) if p.path == SCENARIO_FACTOR),
                     None)
+
+    @property
+    def levers(self) -> tuple[Parameter, ...]:
+        """The parameters the board chooses (role = "lever")."""
+        return tuple(p for p in self.parameters if p.role == "lever")
+
+    @property
+    def uncertainties(self) -> tuple[Parameter, ...]:
+        """The parameters the board does not control (role = "uncertainty", the default)."""
+        return tuple(p for p in self.parameters if p.role == "uncertainty")
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepFile:
