@@ -261,7 +261,9 @@ def _message(result: OptimiseResult) -> str:
     problem = result.problem
     values = ", ".join(f"{k} = {_show(v)}" for k, v in result.chosen_values.items())
     if not result.found:
-        return (f"No candidate evaluated met every constraint; the closest is {values}")
+        closest = ("the one that misses least" if len(problem.objectives) == 1 else
+                   "the compromise of the front of all candidates")
+        return f"No candidate evaluated met every constraint; {closest} is {values}"
     first = problem.objectives[0]
     what = ((f"the {'highest' if first.maximise else 'lowest'} {first.label} that meets the "
              "constraints" if problem.constraints else
