@@ -147,6 +147,7 @@ def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
     from sim.experiments.optimise_run import (
         OptimiseError,
         OptimiseInterrupted,
+        check_resumable,
         run_optimise,
         settings_record,
     )
@@ -164,6 +165,11 @@ def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
         check_out(out_dir)
     elif not resume.is_dir():
         fail(f"--resume {resume}: no such folder", BAD_INPUT)
+    else:
+        try:
+            check_resumable(problem, resume)
+        except OptimiseError as exc:
+            fail(str(exc), BAD_INPUT)
     if scheduler and executor == "local":
         executor = "dask"
     try:

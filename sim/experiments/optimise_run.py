@@ -42,7 +42,7 @@ from sim.experiments.threshold import statistic
 from sim.files import write_json, write_text
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "OptimiseError", "OptimiseInterrupted", "OptimiseResult",
-           "run_optimise", "run_search", "settings_record"]
+           "check_resumable", "run_optimise", "run_search", "settings_record"]
 
 BOOTSTRAP_RESAMPLES = 1000
 SEARCH_STREAM = zlib.crc32(b"optimise-search")
@@ -316,23 +316,28 @@ def settings_record(problem: OptimiseProblem) -> dict[str, Any]:
     }
 
 
+def check_resumable(problem: OptimiseProblem, folder: Path) -> None:
+    """Raise :class:`OptimiseError` unless ``folder`` is an optimise run of this very sweep file
+    and base scenario (the digest in its manifest)."""
+    if not (folder / MANIFEST).is_file():
+        raise OptimiseError(f"--resume {folder}: not an optimise run folder (no {MANIFEST})")
+    manifest = read_manifest(folder)
+    if manifest.get("kind") != "optimise":
+        raise OptimiseError(f"--resume {folder}: a {manifest.get('kind')!r} folder, not an "
+                            "optimise run")
+    if manifest.get("digest") != problem.sweep.digest():
+        raise OptimiseError(f"--resume {folder}: the sweep file or its base scenario has "
+                            "changed since the run started (their hash differs); run without "
+                            "--resume to start afresh")
+
+
 def _open(problem: OptimiseProblem, out_dir: Path, resume: Path | None,
           started: datetime, command: Sequence[str], executor: Executor) -> Path:
     sweep = problem.sweep
     digest = sweep.digest()
     if resume is not None:
-        folder = Path(resume)
-        if not (folder / MANIFEST).is_file():
-            raise OptimiseError(f"--resume {folder}: not an optimise run folder (no {MANIFEST})")
-        manifest = read_manifest(folder)
-        if manifest.get("kind") != "optimise":
-            raise OptimiseError(f"--resume {folder}: a {manifest.get('kind')!r} folder, not an "
-                                "optimise run")
-        if manifest.get("digest") != digest:
-            raise OptimiseError(f"--resume {folder}: the sweep file or its base scenario has "
-                                "changed since the run started (their hash differs); run without "
-                                "--resume to start afresh")
-        return folder
+        check_resumable(problem, Path(resume))
+        return Path(resume)
     from sim.experiments.sweep import _version
     from sim.scenario import resolved_toml
 

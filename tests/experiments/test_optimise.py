@@ -284,3 +284,23 @@ def test_shipped_optimise_sweep_is_a_valid_problem() -> None:
     assert problem.lever_integer == (True, False)
     assert len(problem.futures) == 4
     assert str(problem.constraints[0]) == "mean(viable_prob_y10) >= 0.8"
+
+
+def test_cli_resume_rewrites_the_same_answer_and_refuses_a_stranger(tmp_path: Path) -> None:
+    """--resume of a finished folder simulates nothing new and writes the same optimum.json;
+    a folder that is not an optimise run is one line, exit code 2."""
+    path = _sweep(tmp_path, QUADRATIC.format(x2_high=1.0, optimise='objective = "minimise y"\n'
+                                             'constraints = ["g <= 1"]\nbudget = 24'))
+    args = ["optimise", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    folder = next((tmp_path / "o").iterdir())
+    first = (folder / "optimum.json").read_text()
+    again = CliRunner().invoke(main, [*args, "--resume", str(folder)])
+    assert again.exit_code == 0, again.output
+    assert (folder / "optimum.json").read_text() == first
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["attempts"][-1]["simulated"] == 0
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    outcome = CliRunner().invoke(main, [*args, "--resume", str(stranger)])
+    assert outcome.exit_code == 2 and len(outcome.output.strip().splitlines()) == 1
