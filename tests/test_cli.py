@@ -196,12 +196,12 @@ def test_summary_names_kpis_from_the_one_table(tmp_path: Path) -> None:
 
 
 def test_help_lists_every_command() -> None:
-    """`run.py --help` lists the fourteen commands, each defined in the sim.cli package."""
+    """`run.py --help` lists the fifteen commands, each defined in the sim.cli package."""
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     listed = re.findall(r"^  ([\w-]+)\s", result.output.split("Commands:")[1], flags=re.M)
-    assert listed == ["calibrate", "compare", "discover", "explore", "export-xmile", "params",
-                      "report", "robust", "run", "sensitivity", "structure", "sweep",
+    assert listed == ["calibrate", "compare", "discover", "explore", "export-xmile", "optimise",
+                      "params", "report", "robust", "run", "sensitivity", "structure", "sweep",
                       "threshold", "validate"]
     assert all(main.commands[name].callback.__module__.startswith("sim.cli.")
                for name in listed)

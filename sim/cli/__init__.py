@@ -6,7 +6,7 @@ Only parses, calls the library and reports; the tables it prints come from
 * :mod:`sim.cli.runs` — ``run``, ``compare``, ``report``, ``validate``, ``params``;
 * :mod:`sim.cli.experiments` — ``sweep``, ``sensitivity``, ``discover``;
 * :mod:`sim.cli.calibration` — ``calibrate``;
-* :mod:`sim.cli.decisions` — ``threshold``, ``robust``;
+* :mod:`sim.cli.decisions` — ``threshold``, ``robust``, ``optimise``;
 * :mod:`sim.cli.structure` — ``structure``, ``export-xmile``;
 * :mod:`sim.cli.explore` — ``explore`` (the live explorer, :mod:`sim.explorer`);
 
@@ -39,5 +39,5 @@ def main() -> None:
 
 
 for _command in (run, compare, report, validate, params, sweep, sensitivity, discover, calibrate,
-                 threshold, robust, structure, export_xmile, explore):
+                 threshold, robust, optimise, structure, export_xmile, explore):
     main.add_command(_command)

@@ -1,5 +1,5 @@
-"""Decision questions: ``threshold`` (break-even and threshold values) and ``robust``
-(candidate policies across futures).
+"""Decision questions: ``threshold`` (break-even and threshold values), ``robust``
+(candidate policies across futures) and ``optimise`` (the best policy under uncertainty).
 
 ``python run.py threshold SCENARIO --vary KEY --range LOW HIGH --target 'KPI>=VALUE'`` finds
 the value of one input at which a target on a KPI starts (or stops) to hold, by a root search
@@ -8,21 +8,27 @@ on common random numbers, with a bootstrap interval and a check on a fresh seed
 runs every candidate policy in every sampled future and reports satisficing, regret and where
 each fails (:mod:`sim.experiments.robust`, docs/experiments.md §11). Bad input is one line with
 exit code 2; the answer (found or not) exits 0.
+
+``python run.py optimise SWEEPFILE`` searches a sweep file's levers for the policy its
+``[optimise]`` table asks for, under its sampled uncertainties
+(:mod:`sim.experiments.optimise`, docs/experiments.md §12); ``--resume DIR`` continues a run
+folder from its cached evaluations and ends as an uninterrupted run would.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from sim.cli._common import BAD_INPUT, FAILED, check_out, fail, out_option
+from sim.cli._common import BAD_INPUT, FAILED, INTERRUPTED, check_out, fail, out_option
 from sim.cli.experiments import _executor, _executor_options, _progress, _run
 
-__all__ = ["robust", "threshold"]
+__all__ = ["optimise", "robust", "threshold"]
 
 DEFAULT_SEED = 20260401
 """The same as :data:`sim.api.DEFAULT_SEED`."""
@@ -193,3 +199,88 @@ def robust(sweep_file: str, threshold_text: str | None, break_even: tuple[Path, 
     click.echo(f"\nResults written to {run.folder}/\n  robustness.csv, cells.csv, failures.csv, "
                "failures.md, robustness (.png, .svg), what_must_be_true (.md, .html), "
                "results.parquet, design.parquet, manifest.json")
+
+
+@click.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False))
+@out_option("the optimise folder")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: every core; 1 runs in this process). Never "
+                   "changes the numbers.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True,
+              help="local: a process pool on this machine; dask: dask.distributed (a new "
+                   "LocalCluster, or the cluster at --scheduler).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler to join (implies --executor dask).")
+@click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Continue this optimise folder: cached evaluations are reused, the search "
+                   "ends as an uninterrupted one would.")
+def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
+             scheduler: str | None, resume: Path | None) -> None:
+    """Search the levers of SWEEP_FILE for the best policy under its uncertainties."""
+    from sim.experiments.executors import ExecutorError, make_executor
+    from sim.experiments.optimise import optimise_problem
+    from sim.experiments.optimise_run import (
+        OptimiseError,
+        OptimiseInterrupted,
+        check_resumable,
+        run_optimise,
+        settings_record,
+    )
+    from sim.experiments.sweep import SweepError
+    from sim.experiments.sweepfile import load_sweep
+    from sim.outputs.optimum import optimum_lines, write_optimum
+    from sim.scenario import ScenarioError
+
+    try:
+        sweep = load_sweep(sweep_file)
+        problem = optimise_problem(sweep)
+    except ScenarioError as exc:
+        fail(str(exc), BAD_INPUT)
+    if resume is None:
+        check_out(out_dir)
+    elif not resume.is_dir():
+        fail(f"--resume {resume}: no such folder", BAD_INPUT)
+    else:
+        try:
+            check_resumable(problem, resume)
+        except OptimiseError as exc:
+            fail(str(exc), BAD_INPUT)
+    if scheduler and executor == "local":
+        executor = "dask"
+    try:
+        pool = make_executor(executor, workers, scheduler)
+    except (ExecutorError, ValueError) as exc:
+        fail(str(exc), FAILED)
+    click.echo(f"Optimising {sweep.name} by {problem.method}: {len(problem.levers)} lever(s), "
+               f"{len(problem.futures)} future(s) × {problem.replicates:,} replicates per "
+               f"candidate, budget {problem.settings.budget:,} candidates, seed {problem.seed}, "
+               f"on {pool.describe()}")
+    try:
+        with pool:
+            folder, result = run_optimise(problem, out_dir, executor=pool, resume=resume,
+                                          command=sys.argv[1:], say=click.echo)
+    except OptimiseInterrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        args = [a for a in sys.argv[1:] if a != "--resume"]
+        click.echo("resume with: python run.py " + " ".join(shlex.quote(a) for a in args)
+                   + f" --resume {shlex.quote(str(exc.folder))}", err=True)
+        sys.exit(INTERRUPTED)
+    except (OptimiseError, SweepError) as exc:
+        fail(str(exc), BAD_INPUT)
+    except ExecutorError as exc:
+        fail(f"{exc}; the evaluations already cached are kept: resume with --resume", FAILED)
+    click.echo("")
+    for line in optimum_lines(result):
+        click.echo(line.replace("**", ""))
+    title = f"{sweep.name}: {result.message.split(':')[0]}"
+    footer = (f"{sweep.name}; {len(problem.futures)} futures × {problem.replicates:,} "
+              f"replicates per candidate; seed {problem.seed}; fresh seed {problem.fresh_seed}")
+    try:
+        write_optimum(result, folder, settings_record(problem), title, footer)
+    except OSError as exc:
+        fail(f"cannot write results under {folder}: {exc}", FAILED)
+    click.echo(f"\nResults written to {folder}/\n  optimum.json, optimum.md, "
+               "evaluations.parquet, pareto.csv, pareto (.png, .svg)")

@@ -38,6 +38,7 @@ __all__ = [
     "SCENARIO_FACTOR",
     "Candidate",
     "MapSettings",
+    "OptimiseSettings",
     "Parameter",
     "Sensitivity",
     "Sweep",
@@ -210,6 +211,50 @@ class Candidate(_Strict):
                                  "sweep file).")
 
 
+class OptimiseSettings(_Strict):
+    """Settings of ``run.py optimise`` (docs/experiments.md §12): what to optimise, under which
+    constraints, with how many evaluations and replicates. The text of ``objective``,
+    ``objectives`` and ``constraints`` is checked against the sweep's levers and KPIs by
+    :func:`sim.experiments.optimise.optimise_problem`."""
+
+    objective: str | None = Field(None, min_length=1, description="'minimise X' or 'maximise "
+                                  "X', X a lever's key path or [STAT(]KPI[)] (one objective).")
+    objectives: tuple[str, ...] | None = Field(None, min_length=2, max_length=6,
+                                               description="Two or more objectives, as "
+                                               "objective: a Pareto front (NSGA-II).")
+    constraints: tuple[str, ...] = Field((), max_length=20, description="Targets that must "
+                                         "hold, [STAT(]KPI[)] OP VALUE as threshold --target.")
+    budget: int = Field(200, ge=4, le=1_000_000, description="Candidate evaluations of the "
+                        "search (each: every future × replicates).")
+    population: int | None = Field(None, ge=4, le=10_000, description="Candidates per "
+                                   "generation (default: from the budget and the levers).")
+    replicates: int | None = Field(None, ge=1, le=1_000_000, description="Replicates per future "
+                                   "for every candidate (default: the sweep's replicates).")
+    fresh_seeds: int | None = Field(None, ge=2, le=1_000_000, description="Replicates per future "
+                                    "of the re-evaluation of the chosen policy on a fresh seed "
+                                    "(default: twice replicates).")
+    precision: float | None = Field(None, gt=0, description="Standard error wanted for each "
+                                    "constrained statistic at the optimum (reported against).")
+    confidence: float = Field(0.9, ge=0.5, lt=1, description="One-sided confidence with which "
+                              "a candidate must meet each constraint on the search replicates "
+                              "(0.5: the estimate alone).")
+    method: Literal["auto", "differential_evolution", "nsga2"] = Field(
+        "auto", description="auto: differential_evolution for one objective, nsga2 for several.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> OptimiseSettings:
+        if (self.objective is None) == (self.objectives is None):
+            raise ValueError("objective [optimise] names exactly one of objective (one "
+                             "objective) and objectives (two or more: a Pareto front)")
+        if self.objective is not None and self.method == "nsga2":
+            raise ValueError("method nsga2 searches a Pareto front of two or more objectives; "
+                             "give objectives, or use differential_evolution, got 'nsga2'")
+        if self.objectives is not None and self.method == "differential_evolution":
+            raise ValueError("method differential_evolution optimises one objective; with "
+                             "objectives use nsga2, got 'differential_evolution'")
+        return self
+
+
 class SweepFile(_Strict):
     """The top level of a sweep file."""
 
@@ -219,7 +264,7 @@ class SweepFile(_Strict):
     description: str = ""
     base: str | None = Field(None, min_length=1, description="Base scenario file, relative to "
                              "the sweep file.")
-    test_function: Literal["ishigami", "sobol_g", "linear"] | None = Field(
+    test_function: Literal["ishigami", "sobol_g", "linear", "quadratic", "zdt1"] | None = Field(
         None, description="Instead of a scenario: a shipped test function (checks the machinery).")
     set: tuple[str, ...] = Field((), description="KEY.PATH=VALUE overrides applied to the base "
                                  "scenario, as with --set.")
@@ -248,6 +293,8 @@ class SweepFile(_Strict):
                                   "must meet, e.g. 'viable_prob_y10>=0.8' (as --threshold).")
     map: MapSettings | None = Field(None, description="The winners map of a sweep with a "
                                     "scenario factor.")
+    optimise: OptimiseSettings | None = Field(None, description="Settings of `run.py "
+                                              "optimise` (docs/experiments.md §12).")
 
     @property
     def scenario_factor(self) -> int | None:

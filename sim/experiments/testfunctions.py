@@ -13,17 +13,26 @@ for computer models. ISUMA '90, 398–403. doi:10.1109/ISUMA.1990.151285
 Saltelli, A. & Sobol', I. M. (1995). About the use of rank transformation in sensitivity
 analysis of model output. Reliability Engineering & System Safety 50(3), 225–239.
 doi:10.1016/0951-8320(95)00099-2 (the G function)
+Zitzler, E., Deb, K. & Thiele, L. (2000). Comparison of multiobjective evolutionary algorithms:
+empirical results. Evolutionary Computation 8(2), 173–195. doi:10.1162/106365600568202 (ZDT1)
+
+Two functions check ``run.py optimise`` (docs/experiments.md §12) rather than sensitivity
+analysis: ``quadratic``, a constrained quadratic whose optimum is a projection in closed form
+(:func:`quadratic_optimum`), with Gaussian noise per replicate on both outputs when the
+optimiser evaluates it; and ``zdt1``, two objectives whose Pareto front is known
+(:func:`zdt1_front`). A sweep evaluates every test function without noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["TEST_FUNCTIONS", "TestFunction", "ishigami", "ishigami_indices", "sobol_g",
-           "sobol_g_indices", "linear", "linear_indices"]
+           "sobol_g_indices", "linear", "linear_indices", "quadratic", "quadratic_optimum", "zdt1",
+           "zdt1_front"]
 
 ISHIGAMI_A = 7.0
 ISHIGAMI_B = 0.1
@@ -93,6 +102,41 @@ def linear_indices(variances: Mapping[str, float]) -> dict[str, dict[str, float]
     return {"S1": s, "ST": dict(s)}
 
 
+QUADRATIC_CENTRE = (0.8, 0.6)
+QUADRATIC_NOISE_SD = 0.05
+ZDT1_INPUTS = 3
+
+
+def quadratic(x1: np.ndarray, x2: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+    """``y = (x1 − 0.8)² + (x2 − 0.6)²`` (to minimise) and ``g = x1 + x2 + u`` (to bound), with
+    ``u`` an uncertain shift (0 unless sampled)."""
+    cx, cy = QUADRATIC_CENTRE
+    return {"y": (x1 - cx) ** 2 + (x2 - cy) ** 2, "g": x1 + x2 + u}
+
+
+def quadratic_optimum(bound: float) -> tuple[float, float]:
+    """The minimum of ``y`` subject to ``x1 + x2 ≤ bound`` (with ``u`` = 0), ``x`` in the unit
+    square: the centre if it is feasible, else its orthogonal projection on the line."""
+    cx, cy = QUADRATIC_CENTRE
+    excess = max(0.0, cx + cy - bound) / 2
+    return cx - excess, cy - excess
+
+
+def zdt1(**x: np.ndarray) -> dict[str, np.ndarray]:
+    """ZDT1 on ``ZDT1_INPUTS`` inputs in [0, 1]: ``f1 = x1``, ``f2 = g (1 − sqrt(f1 / g))``,
+    ``g = 1 + 9 Σ_{i≥2} x_i / (n − 1)``; both minimised (Zitzler, Deb & Thiele 2000)."""
+    f1 = np.asarray(x["x1"], dtype=float)
+    rest = sum(np.asarray(x[f"x{i}"], dtype=float) for i in range(2, ZDT1_INPUTS + 1))
+    g = 1 + 9 * rest / (ZDT1_INPUTS - 1)
+    return {"f1": f1, "f2": g * (1 - np.sqrt(f1 / g))}
+
+
+def zdt1_front(f1: np.ndarray) -> np.ndarray:
+    """The Pareto front of :func:`zdt1`: ``f2 = 1 − sqrt(f1)``, f1 in [0, 1] (all other
+    inputs 0)."""
+    return 1 - np.sqrt(np.asarray(f1, dtype=float))
+
+
 @dataclass(frozen=True)
 class TestFunction:
     """A function of named inputs with named outputs, evaluated on whole columns at once."""
@@ -100,8 +144,11 @@ class TestFunction:
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    function: Callable[..., np.ndarray]
+    function: Callable[..., np.ndarray | Mapping[str, np.ndarray]]
     defaults: Mapping[str, float]
+    noise: Mapping[str, float] = field(default_factory=dict)
+    """Standard deviation of the Gaussian noise the optimiser adds to each output, per
+    replicate (outputs not named: none)."""
 
     __test__ = False  # not a pytest test class
 
@@ -109,7 +156,10 @@ class TestFunction:
         """Outputs for columns of input values (inputs not given take their defaults)."""
         given = [np.asarray(values.get(k, self.defaults[k]), dtype=float) for k in self.inputs]
         arguments = dict(zip(self.inputs, np.broadcast_arrays(*given), strict=True))
-        return {self.outputs[0]: np.asarray(self.function(**arguments), dtype=float)}
+        out = self.function(**arguments)
+        if isinstance(out, Mapping):
+            return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+        return {self.outputs[0]: np.asarray(out, dtype=float)}
 
 
 TEST_FUNCTIONS: dict[str, TestFunction] = {
@@ -119,5 +169,10 @@ TEST_FUNCTIONS: dict[str, TestFunction] = {
                             {f"x{i + 1}": 0.25 for i in range(G_INPUTS)}),
     "linear": TestFunction("linear", tuple(f"x{i + 1}" for i in range(LINEAR_INPUTS)), ("y",),
                            linear, {f"x{i + 1}": 0.0 for i in range(LINEAR_INPUTS)}),
+    "quadratic": TestFunction("quadratic", ("x1", "x2", "u"), ("y", "g"), quadratic,
+                              {"x1": 0.5, "x2": 0.5, "u": 0.0},
+                              {"y": QUADRATIC_NOISE_SD, "g": QUADRATIC_NOISE_SD}),
+    "zdt1": TestFunction("zdt1", tuple(f"x{i + 1}" for i in range(ZDT1_INPUTS)), ("f1", "f2"),
+                         zdt1, {f"x{i + 1}": 0.0 for i in range(ZDT1_INPUTS)}),
 }
 """The shipped test functions by the name a sweep file gives in ``test_function``."""
