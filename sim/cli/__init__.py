@@ -21,7 +21,7 @@ from __future__ import annotations
 import click
 
 from sim.cli.calibration import calibrate
-from sim.cli.decisions import robust, threshold
+from sim.cli.decisions import optimise, robust, threshold
 from sim.cli.experiments import discover, sensitivity, sweep
 from sim.cli.explore import explore
 from sim.cli.runs import compare, params, report, run, validate
