@@ -38,7 +38,8 @@ from scipy import special
 
 from sim.experiments.calibration.posterior import polish, sample_posterior
 
-__all__ = ["BassFit", "BassPrior", "bass_share", "fit_bass", "marginal_log_likelihood"]
+__all__ = ["BassFit", "BassPrior", "bass_share", "curve_counts", "fit_bass",
+           "marginal_log_likelihood", "variance"]
 
 
 def bass_share(t_years: np.ndarray, p: np.ndarray | float, q: np.ndarray | float,
@@ -85,29 +86,42 @@ def marginal_log_likelihood(y: np.ndarray, mu: np.ndarray, v: np.ndarray, prior_
     return base + special.gammaln(n / 2) - (n / 2) * np.log(np.maximum(q, 1e-300) / 2)
 
 
+Bound = tuple[float, float] | float | None
+
+
 @dataclass(frozen=True)
 class BassPrior:
-    """Bounds of the uniform (or log-uniform) prior on each parameter.
+    """Bounds of the uniform (or log-uniform) prior on each parameter, or its fixed value.
 
     ``p``: innovation per year (log scale); ``q``: imitation per year; ``m``: market share of
-    the population; ``a0``: adopters at ``t = 0`` as a share of the population (``None``: fixed
-    at 0, the series starts at launch).
+    the population (``None``: 1); ``a0``: adopters at ``t = 0`` as a share of the population
+    (``None``: 0, the series starts at launch). A number fixes the parameter.
     """
 
-    p: tuple[float, float] = (1e-4, 1.0)
-    q: tuple[float, float] = (0.0, 3.0)
-    m: tuple[float, float] | None = (0.05, 1.0)
-    a0: tuple[float, float] | None = (0.0, 0.1)
+    p: Bound = (1e-4, 1.0)
+    q: Bound = (0.0, 3.0)
+    m: Bound = (0.05, 1.0)
+    a0: Bound = (0.0, 0.1)
     log: tuple[str, ...] = ("p",)
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(n for n in ("p", "q", "m", "a0") if getattr(self, n) is not None)
+        """The fitted parameters, in the order p, q, m, a0."""
+        return tuple(n for n in ("p", "q", "m", "a0") if isinstance(getattr(self, n), tuple))
+
+    @property
+    def fixed(self) -> dict[str, float]:
+        """Values of the parameters that are not fitted."""
+        default = {"p": 0.0, "q": 0.0, "m": 1.0, "a0": 0.0}
+        return {n: float(v) if isinstance(v := getattr(self, n), int | float) else default[n]
+                for n in ("p", "q", "m", "a0") if not isinstance(getattr(self, n), tuple)}
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         names = self.names
         lower = np.array([getattr(self, n)[0] for n in names], dtype=float)
         upper = np.array([getattr(self, n)[1] for n in names], dtype=float)
+        if len(names) == 0:
+            raise ValueError("a Bass fit needs at least one parameter to fit")
         return lower, upper, np.array([n in self.log for n in names])
 
 
@@ -133,13 +147,14 @@ def _theta(z: np.ndarray, lower: np.ndarray, upper: np.ndarray, log: np.ndarray)
     return np.where(log, np.exp(x), x)
 
 
-def curve_counts(theta: np.ndarray, names: tuple[str, ...], t_years: np.ndarray,
-                 population: np.ndarray) -> np.ndarray:
-    """Expected counts float[m, n] for parameter rows ``theta`` float[m, k]."""
+def curve_counts(theta: np.ndarray, prior: BassPrior, t_years: np.ndarray,
+                 population: np.ndarray | float) -> np.ndarray:
+    """Expected counts float[m, n] for parameter rows ``theta`` float[m, k] (the fitted
+    parameters of ``prior``, in its order; the others at their fixed values)."""
     theta = np.atleast_2d(theta)
-    column = {n: theta[:, i:i + 1] for i, n in enumerate(names)}
-    m = column.get("m", np.ones((len(theta), 1)))
-    a0 = column.get("a0", np.zeros((len(theta), 1)))
+    column = {n: np.full((len(theta), 1), v) for n, v in prior.fixed.items()}
+    column.update({n: theta[:, i:i + 1] for i, n in enumerate(prior.names)})
+    m, a0 = column["m"], column["a0"]
     f0 = np.minimum(a0 / m, 0.999)
     return m * bass_share(t_years, column["p"], column["q"], f0) * population
 
@@ -162,7 +177,7 @@ def fit_bass(t_years: np.ndarray, y: np.ndarray, population: np.ndarray | float,
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 16])))
 
     def log_like(z: np.ndarray) -> np.ndarray:
-        mu = curve_counts(_theta(z, lower, upper, log), names, t, pop)
+        mu = curve_counts(_theta(z, lower, upper, log), prior, t, pop)
         return marginal_log_likelihood(y, mu, variance(loss, mu, pop), prior_dof, prior_value)
 
     post = sample_posterior(log_like, len(names), per_round, rounds, rng, draws=draws)
