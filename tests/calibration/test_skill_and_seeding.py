@@ -160,3 +160,23 @@ def test_observed_three_points_is_a_clear_error(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, [
         "calibrate", str(CALIBRATION / "uptake_fdac.toml"), "--population", "100"])
     assert again.exit_code == 2 and "need --observed" in again.output
+
+
+def test_observed_options_reach_the_spec(tmp_path: Path) -> None:
+    """with_observed sets the population, seeding and likelihood options on the spec it
+    returns; estimated seeding adds calibration.initial_share, any other drops it."""
+    from sim.experiments.calibration import with_observed
+
+    loaded = load_spec(CALIBRATION / "uptake_contextual_safeguarding.toml")
+    assert "calibration.initial_share" in [p.path for p in loaded.spec.parameters]
+    new = with_observed(loaded, tmp_path / "x.csv", "d", "v", population=90,
+                        initial_adopters="first_observation", loss="binomial",
+                        model_variance=True).spec
+    assert new.observed.population == 90 and new.loss.kind == "binomial"
+    assert new.loss.model_variance and new.model is not None
+    assert new.model.initial_adopters == "first_observation"
+    assert "calibration.initial_share" not in [p.path for p in new.parameters]
+    again = with_observed(load_spec(CALIBRATION / "uptake_fdac.toml"), tmp_path / "y.csv", "d",
+                          "v", initial_adopters="estimated").spec
+    assert [p.path for p in again.parameters][-1] == "calibration.initial_share"
+    assert again.meta.name == "y" and "uptake_fdac" in again.meta.description
