@@ -180,3 +180,16 @@ def test_observed_options_reach_the_spec(tmp_path: Path) -> None:
                           "v", initial_adopters="estimated").spec
     assert [p.path for p in again.parameters][-1] == "calibration.initial_share"
     assert again.meta.name == "y" and "uptake_fdac" in again.meta.description
+
+
+def test_the_template_spec_finds_the_truth_of_its_synthetic_data() -> None:
+    """calibration/uptake_bass.toml ships a fit of SYNTHETIC data drawn with p 0.02, q 0.8 and
+    market 0.5 (calibration/data/SOURCES.md): its 90% intervals contain all three, and the fit
+    beats both naive baselines out of sample."""
+    fit = json.loads((CALIBRATION / "fitted" / "uptake_bass" / "fit.json").read_text(
+        encoding="utf-8"))
+    truth = {"uptake.p_per_year": 0.02, "uptake.q_per_year": 0.8,
+             "calibration.market_share": 0.5}
+    for p in fit["parameters"]:
+        assert p["lower"] <= truth[p["path"]] <= p["upper"], p
+    assert fit["skill"]["out_of_sample"]["beats_both"]
