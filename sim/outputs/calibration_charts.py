@@ -46,7 +46,9 @@ def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[st
     Parameters
     ----------
     observed : columns ``month`` (YYYY-MM), ``value``, ``used`` and optionally ``spread_lower``
-        and ``spread_upper`` (drawn as a bar at each point: the spread across LAs).
+        and ``spread_upper`` (drawn as a bar at each point: the spread across LAs) and
+        ``lower`` and ``upper`` (a thin line at each point: the posterior predictive interval,
+        parameters plus observation noise, against which the point is checked).
     simulated : columns ``month`` and ``median`` and optionally ``mean`` (dashed),
         ``lower``/``upper`` (inner band) and ``outer_lower``/``outer_upper`` (outer band).
     chart : ``title``, ``subtitle``, ``ylabel``, ``percent`` and labels (see
@@ -72,6 +74,11 @@ def fit_chart(observed: pd.DataFrame, simulated: pd.DataFrame, chart: Mapping[st
         xs = _dates(used["month"])
         ax.vlines(xs, used["spread_lower"], used["spread_upper"], color=SPREAD, linewidth=3,
                   alpha=0.6, label=chart.get("spread_label", "spread across LAs"))
+    if {"lower", "upper"} <= set(observed.columns):  # the posterior predictive check
+        band = used.dropna(subset=["lower", "upper"])
+        ax.vlines(_dates(band["month"]), band["lower"], band["upper"], color="black",
+                  linewidth=1, alpha=0.45, zorder=4,
+                  label=chart.get("predictive_label", "predictive interval at each point"))
     ax.scatter(_dates(used["month"]), used["value"], color="black", zorder=5, s=28,
                label="observed")
     if not unused.empty:

@@ -132,5 +132,21 @@ def calibration_lines(fit: Mapping[str, Any]) -> list[str]:
     gof, quality = fit["goodness_of_fit"], fit["quality"]
     lines.append(f"fit: rmse {gof['rmse']:.4g}, r² {gof['r2']:.3f} on {gof['points']} points; "
                  f"documented quality {'met' if quality['passed'] else 'NOT met'}")
+    skill = fit.get("skill")
+    if skill:
+        inside, out = skill["in_sample"], skill["out_of_sample"]
+        lines.append(f"skill in sample: rmse {inside['model_rmse']:.4g} against a straight "
+                     f"line's {inside['line_rmse']:.4g} and the last value's "
+                     f"{inside['persistence_rmse']:.4g}")
+        if out["computed"]:
+            verdict = "beats both" if out["beats_both"] else "does NOT beat both"
+            lines.append(f"skill out of sample (last {out['held_out']} from the first "
+                         f"{out['training_points']}): rmse {out['model_rmse']:.4g} against "
+                         f"{out['line_rmse']:.4g} (line) and {out['persistence_rmse']:.4g} "
+                         f"(last value): {verdict}")
+    for p in fit["parameters"]:
+        if "pinned_by" in p:
+            lines.append(f"  {p['path']}: pinned down by {p['pinned_by']} (posterior "
+                         f"contraction {p['contraction']:.2f})")
     lines += [f"warning: {warning}" for warning in fit["warnings"]]
     return lines

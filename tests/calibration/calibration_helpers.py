@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CALIBRATION = ROOT / "calibration"
 UPTAKE_ONLY = CALIBRATION / "models" / "uptake_only.toml"
 SHIPPED_SPECS = ("uptake_fdac", "uptake_contextual_safeguarding", "uptake_funded_raa",
-                 "workforce_turnover", "ofsted_good_share")
+                 "uptake_bass", "workforce_turnover", "ofsted_good_share")
 
 
 def spec_text(observed: str, *, extra_observed: str = "", model: str | None = None,

@@ -46,10 +46,12 @@ def test_unparseable_date_gives_line_and_value(write_spec: Callable[..., Path]) 
 
 
 def test_too_few_points_says_how_many_and_how_many_needed(write_spec: Callable[..., Path]) -> None:
-    """Two points cannot fit two parameters: the message gives both numbers."""
+    """Two points cannot fit two parameters: the message gives both numbers, and the first
+    point, which only seeds the model, counts toward no minimum (issue #16)."""
     path = write_spec("date,adopters\n2010,5\n2012,9\n")
     message = error_of(path)
-    assert "has 2 usable points" in message and "needs at least 3" in message
+    assert "has 2 usable points" in message and "needs at least 4" in message
+    assert "after the first point, which only seeds the model" in message
 
 
 def test_non_numeric_value_is_an_error_but_dfe_symbols_are_dropped(
@@ -57,7 +59,8 @@ def test_non_numeric_value_is_an_error_but_dfe_symbols_are_dropped(
     """'x' (DfE: unavailable) is dropped and listed; other text is an error naming its line."""
     path = write_spec(GOOD_CSV + "2018,x,153\n")
     series = read_series(load_spec(path))
-    assert series.count == 4 and series.dropped == [(6, "2018", "x")]
+    assert series.count == 3 and series.dropped == [(6, "2018", "x")]
+    assert series.seed is not None and series.seed[1] == "2010"  # the seed is not a point
     path = write_spec(GOOD_CSV + "2018,lots,153\n")
     assert "line 6: value 'lots' in column 'adopters' is not a number" in error_of(path)
 

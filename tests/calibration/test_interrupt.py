@@ -26,7 +26,7 @@ def test_ctrl_c_stops_a_calibration_with_one_line_and_writes_nothing(tmp_path: P
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "calibrate",
-         str(ROOT / "calibration" / "uptake_funded_raa.toml"), "--budget", "small",
+         str(ROOT / "calibration" / "uptake_fdac.toml"), "--budget", "small",
          "--workers", "2", "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True, preexec_fn=_ctrl_c_default,
@@ -44,6 +44,6 @@ def test_ctrl_c_stops_a_calibration_with_one_line_and_writes_nothing(tmp_path: P
     assert time.monotonic() - stopped < 30, "the workers' tasks were waited for"
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
-    assert re.fullmatch(r"error: calibration uptake_funded_raa stopped by Ctrl-C after \d+ "
+    assert re.fullmatch(r"error: calibration uptake_fdac stopped by Ctrl-C after \d+ "
                         r"model evaluations \(\d+ s\); nothing written", lines[0]), lines[0]
     assert not out.exists() or list(out.iterdir()) == []

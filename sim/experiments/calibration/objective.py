@@ -38,6 +38,7 @@ __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator",
 # sim.experiments.calibration.
 
 MARKET = "calibration.market_share"
+INITIAL = "calibration.initial_share"
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -120,6 +121,9 @@ class Problem:
                   if not p.startswith("calibration.")}
         if self.initial_share is not None:
             values["uptake.initial_aware_share"] = min(self.initial_share / self.market(theta), 1.0)
+        if INITIAL in self.paths:  # estimated with the others (issue #16)
+            share = float(theta[self.paths.index(INITIAL)])
+            values["uptake.initial_aware_share"] = min(share / self.market(theta), 1.0)
         return values
 
     def scenario(self, theta: np.ndarray) -> Scenario:

@@ -12,7 +12,7 @@ import difflib
 import math
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +83,9 @@ class ObservedSeries:
     weights : float[n], weights for weighted least squares (1 without a weight column).
     excluded : (line, date, value, reason) of points left out by the spec.
     dropped : (line, date, text) of points without a value.
+    seed : (line, date, month, value, population) of a first point used only to set the
+        initial adopters (``model.initial_adopters = "first_observation"``): it is not one of
+        the points above, so it counts toward no fit measure and no minimum (issue #16).
     """
 
     file: Path
@@ -94,10 +97,24 @@ class ObservedSeries:
     weights: np.ndarray
     excluded: list[tuple[int, str, float, str]] = field(default_factory=list)
     dropped: list[tuple[int, str, str]] = field(default_factory=list)
+    seed: tuple[int, str, int, float, float] | None = None
 
     @property
     def count(self) -> int:
         return len(self.values)
+
+    @property
+    def first_month(self) -> int:
+        """The calendar month of the first point, the seed included."""
+        return self.seed[2] if self.seed is not None else int(self.months[0])
+
+    def without_first(self) -> ObservedSeries:
+        """The series with its first point moved to :attr:`seed`."""
+        return replace(self, lines=self.lines[1:], dates=self.dates[1:], months=self.months[1:],
+                       values=self.values[1:], population=self.population[1:],
+                       weights=self.weights[1:],
+                       seed=(int(self.lines[0]), self.dates[0], int(self.months[0]),
+                             float(self.values[0]), float(self.population[0])))
 
 
 def _number(text: str) -> float | None:

@@ -31,6 +31,8 @@ bounds (on its own scale: linear, or logarithmic for log-scale parameters)."""
 
 METHOD_NAMES = {
     "abc": "approximate Bayesian computation (adaptive importance sampling, synthetic likelihood)",
+    "bass": "closed-form Bass curve (the uptake-only model's mean field), posterior by adaptive "
+            "importance sampling; the model is run at the best fit as a check",
     "least_squares": "scipy.optimize.least_squares with a parametric bootstrap",
     "differential_evolution": "scipy.optimize.differential_evolution with a parametric bootstrap",
     "closed_form": "closed form (a rate is a rate) with a bootstrap over dates and groups",
@@ -111,8 +113,22 @@ def _parameters(loaded: LoadedSpec, fitted: Fitted) -> list[dict[str, Any]]:
             identification = "lower limit only"
         else:
             identification = "not identified"
+        column = fitted.samples[:, j]
+        if log:
+            column = np.log(np.maximum(column, p.lower)) - math.log(p.lower)
+            span = math.log(p.upper / p.lower)
+        else:
+            column, span = column - p.lower, p.upper - p.lower
+        # posterior contraction: 1 − posterior variance ÷ prior variance (uniform prior on the
+        # parameter's scale, variance span²/12): near 1, the data pin it down; near 0, only
+        # the prior does (Betancourt 2018, arXiv:1803.08393)
+        contraction = (max(0.0, 1 - float(np.var(column)) / (span**2 / 12))
+                       if len(column) > 1 and span > 0 else math.nan)
         rows.append({
             "path": p.path,
+            "contraction": contraction,
+            "pinned_by": ("the data" if contraction >= 0.9 else "the data and the prior"
+                          if contraction >= 0.5 else "mostly the prior"),
             "model_parameter": not p.path.startswith("calibration."),
             "best": best, "median": med, "lower": lo, "upper": hi,
             "bounds": [p.lower, p.upper], "scale": p.scale,
@@ -151,6 +167,11 @@ def _observed_block(loaded: LoadedSpec, series: ObservedSeries) -> dict[str, Any
                                                   series.values, series.population, strict=True)],
         "excluded": [{"line": line, "date": d, "value": v, "reason": r}
                      for line, d, v, r in series.excluded],
+        "seed": None if series.seed is None else {
+            "line": series.seed[0], "date": series.seed[1], "month": month_text(series.seed[2]),
+            "value": series.seed[3],
+            "note": "sets the initial adopters only; not scored, not counted in the fit measures "
+                    "or the minimum number of points"},
         "dropped_missing": [{"line": line, "date": d, "text": t} for line, d, t in series.dropped],
     }
 
@@ -347,6 +368,16 @@ def build_result(loaded: LoadedSpec, series: ObservedSeries, budget: str, proble
             observed_rows["spread_lower"] = group_band["lower"]
             observed_rows["spread_upper"] = group_band["upper"]
     fit["goodness_of_fit"] = gof
+    skill = extras.pop("skill", None)
+    if skill is not None:
+        fit["skill"] = skill
+        warnings.extend(_skill_warnings(skill))
+    if "coverage" in gof:
+        check = _predictive_check(y, observed_rows["lower"].to_numpy(),
+                                  observed_rows["upper"].to_numpy(), level)
+        fit["predictive_check"] = check
+        if check["flag"]:
+            warnings.append(check["summary"])
     fit["quality"] = _quality(loaded, gof)
     if not fit["quality"]["passed"]:
         warnings.append("the documented fit quality is not met: " + "; ".join(
@@ -358,6 +389,11 @@ def build_result(loaded: LoadedSpec, series: ObservedSeries, budget: str, proble
     excluded = pd.DataFrame([{"date": d, "month": month_text(_month_of(d, year_month)),
                               "value": v, "used": False, "note": f"excluded: {r}"}
                              for _, d, v, r in series.excluded])
+    if series.seed is not None:
+        line, date, month, value, _pop = series.seed
+        excluded = pd.concat([excluded, pd.DataFrame([{
+            "date": date, "month": month_text(month), "value": value, "used": False,
+            "note": "seed: sets the initial adopters; not scored"}])], ignore_index=True)
     observed_table = pd.concat([observed_rows, excluded], ignore_index=True) if len(excluded) \
         else observed_rows
     observed_table = observed_table.sort_values("month", kind="stable").reset_index(drop=True)
@@ -366,6 +402,36 @@ def build_result(loaded: LoadedSpec, series: ObservedSeries, budget: str, proble
                              overlay=_overlay(loaded, fit, fit["parameters"]),
                              observed=observed_table, simulated=simulated, chart=chart,
                              spec_text=loaded.text)
+
+
+def _skill_warnings(skill: dict[str, Any]) -> list[str]:
+    out = skill["out_of_sample"]
+    if not out["computed"]:
+        return [f"skill out of sample not computed: {out.get('reason', '')}"]
+    if out["beats_both"]:
+        return []
+    return [f"the fit does NOT beat the naive baselines out of sample (last "
+            f"{out['held_out']} point(s) predicted from the first {out['training_points']}): "
+            f"rmse {out['model_rmse']:.3g} against a straight line's {out['line_rmse']:.3g} "
+            f"and the last value's {out['persistence_rmse']:.3g}"]
+
+
+def _predictive_check(y: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                      level: float) -> dict[str, Any]:
+    """Observations outside the predictive band, against the band's level: flagged when more
+    fall outside than the level allows; the binomial tail says how surprising that is."""
+    from scipy import stats
+
+    outside = int(np.sum((y < lower) | (y > upper)))
+    n = len(y)
+    expected = (1 - level) * n
+    tail = float(stats.binom.sf(outside - 1, n, 1 - level)) if outside else 1.0
+    flag = outside > expected
+    summary = (f"posterior predictive check: {outside} of {n} observations outside the "
+               f"{round(100 * level)}% predictive band (expected {expected:.1f}; chance of so "
+               f"many if the model were right {tail:.2g})")
+    return {"outside": outside, "points": n, "expected_outside": expected,
+            "binomial_tail": tail, "flag": bool(flag), "summary": summary}
 
 
 def _month_of(date: str, year_only_month: int) -> int:
@@ -398,22 +464,40 @@ def _chart_info(loaded: LoadedSpec, fit: dict[str, Any]) -> dict[str, Any]:
                 parts.append(f"{_label(p['path'])} {p['lower']:.2g}–{p['upper']:.2g} "
                              f"({p['identification']})")
         headline = f"{spec.meta.name}: " + ", ".join(parts) + f" — {quality}"
+    out = (fit.get("skill") or {}).get("out_of_sample", {})
+    if out.get("computed"):
+        headline += ("; beats a straight line and the last value out of sample"
+                     if out["beats_both"] else
+                     "; does NOT beat the naive baselines out of sample")
+    check = fit.get("predictive_check")
+    if check:
+        headline += (f"; {check['outside']} of {check['points']} points outside the "
+                     f"{level}% predictive band" + (" (MORE than expected)" if check["flag"]
+                                                     else ""))
     ylabel = {"count": "LAs", "share": "share of LAs", "rate": "rate per year"}[kind]
     return {
         "title": headline,
         "subtitle": spec.meta.description,
         "ylabel": ylabel,
         "percent": kind in ("share", "rate"),
-        "mean_label": "model at the best fit: mean of replicates (what is fitted)",
-        "median_label": "model at the best fit (median of replicates)"
-        if spec.method.kind != "trend" else "logit-linear trend",
+        "mean_label": ("model (simulation) at the best fit: mean of replicates, the check"
+                       if spec.method.kind == "bass" else
+                       "model at the best fit: mean of replicates (what is fitted)"),
+        "median_label": ("closed-form Bass curve at the best fit (what is fitted)"
+                         if spec.method.kind == "bass" else
+                         "model at the best fit (median of replicates)"
+                         if spec.method.kind != "trend" else "logit-linear trend"),
         "inner_label": "model noise at the best fit (10–90% of replicates)",
         "outer_label": (f"parameter uncertainty + model noise ({level}%)"
                         if spec.method.kind in ("abc", "least_squares", "differential_evolution")
+                        else f"parameter uncertainty of the curve ({level}%)"
+                        if spec.method.kind == "bass"
                         else f"{level}% interval of the fitted value"
                         if spec.method.kind == "closed_form"
                         else f"{level}% bootstrap band"),
         "spread_label": f"{level}% of LAs in each year",
+        "predictive_label": f"{level}% predictive interval at each point (parameters + "
+                            "observation noise)",
         "footer": (f"Data: {loaded.observed_path} · method {spec.method.kind}, "
                    f"budget {fit['budget']}"
                    + (f", {fit['model']['replicates']} replicates per run, "

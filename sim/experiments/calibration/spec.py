@@ -56,8 +56,14 @@ CALIBRATION_PARAMETERS = {
         "population). Equivalent to Bass with market m when imitation acts on adopters as a "
         "share of the market. Not a model parameter: the model has no market ceiling."
     ),
+    "calibration.initial_share": (
+        "Adopters at the model's start as a share of the population, estimated with the other "
+        "parameters (model.initial_adopters = \"estimated\"): the first observation is data "
+        "with its own error, not a seed. Sets uptake.initial_aware_share = initial_share ÷ m."
+    ),
 }
 """Parameters that live in the calibration layer, not in the scenario schema."""
+MARKET_SHARE, INITIAL_SHARE = "calibration.market_share", "calibration.initial_share"
 
 BUDGET_NAMES = ("small", "full")
 
@@ -116,7 +122,7 @@ class Model(_Strict):
     window_months: int = Field(default=1, ge=1, le=120)
     aggregate: Literal["end", "sum", "mean"] = "end"
     scale: float = Field(default=1.0, gt=0)
-    initial_adopters: Literal["none", "first_observation"] = "none"
+    initial_adopters: Literal["none", "first_observation", "estimated"] = "none"
     seed: int = Field(default=20260401, ge=0)
 
     @field_validator("start")
@@ -190,7 +196,8 @@ FULL = Budget(replicates=50, evaluations=128, rounds=5, polish=30, bootstrap=100
 
 
 class Method(_Strict):
-    kind: Literal["abc", "least_squares", "differential_evolution", "closed_form", "trend"]
+    kind: Literal["abc", "bass", "least_squares", "differential_evolution", "closed_form",
+                  "trend"]
     seed: int = Field(default=1, ge=0)
     interval: float = Field(default=0.9, gt=0, lt=1, description="Central interval reported.")
     rate_to_hazard: bool = False
@@ -224,6 +231,23 @@ class CalibrationSpec(_Strict):
     method: Method
     quality: Quality = Quality()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _initial_share(cls, data: Any) -> Any:
+        """``initial_adopters = "estimated"`` fits ``calibration.initial_share`` (bounds 0–1
+        unless the spec lists it with its own)."""
+        if not isinstance(data, Mapping):
+            return data
+        model = data.get("model")
+        params = data.get("parameters", ())
+        if (isinstance(model, Mapping) and model.get("initial_adopters") == "estimated"
+                and isinstance(params, list | tuple)
+                and not any(isinstance(p, Mapping) and p.get("path") == INITIAL_SHARE
+                            for p in params)):
+            return {**data, "parameters": [*params, {"path": INITIAL_SHARE, "lower": 0.0,
+                                                     "upper": 1.0}]}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationSpec:
         kind = self.method.kind
@@ -236,7 +260,18 @@ class CalibrationSpec(_Strict):
         if unknown:
             raise ValueError(f"parameters {unknown[0]!r} is not a calibration-layer parameter; "
                              f"allowed: {', '.join(CALIBRATION_PARAMETERS)}")
-        if kind in ("abc", "least_squares", "differential_evolution"):
+        seeding = self.model.initial_adopters if self.model else "none"
+        if INITIAL_SHARE in paths and seeding != "estimated":
+            raise ValueError(f"parameters {INITIAL_SHARE!r} needs model.initial_adopters = "
+                             f"\"estimated\", got {seeding!r}")
+        if kind == "bass":
+            allowed = {"uptake.p_per_year", "uptake.q_per_year", MARKET_SHARE, INITIAL_SHARE}
+            other = [p for p in paths if p not in allowed]
+            if other or self.observed.kind != "count" or self.model is None:
+                raise ValueError("method.kind 'bass' (the closed-form Bass curve) fits counts "
+                                 "with a [model] and only the parameters "
+                                 f"{', '.join(sorted(allowed))}; got {other or self.observed.kind}")
+        if kind in ("abc", "bass", "least_squares", "differential_evolution"):
             if self.model is None:
                 raise ValueError(f"model is required by method.kind = {kind!r}")
             if not self.parameters:
@@ -358,20 +393,53 @@ def load_spec(path: str | Path) -> LoadedSpec:
     return loaded
 
 
-def with_observed(loaded: LoadedSpec, file: str | Path, date_column: str,
-                  value_column: str) -> LoadedSpec:
+def with_observed(loaded: LoadedSpec, file: str | Path, date_column: str, value_column: str,
+                  *, population: float | None = None, initial_adopters: str | None = None,
+                  loss: str | None = None, model_variance: bool | None = None) -> LoadedSpec:
     """The same spec fitted to another observed series (``calibrate --observed``).
 
     The file's own columns replace the spec's; filters, exclusions, the population column and
     a fixed ``model.start`` are dropped (they describe the spec's file), so the model starts at
     the new series' first date. Kind, population, value scale, model, parameters, loss and
-    method are kept.
+    method are kept unless given here: ``population`` (LAs a count is out of),
+    ``initial_adopters`` (``none``, ``first_observation`` or ``estimated``), ``loss`` (its
+    kind) and ``model_variance``. The name and description become the file's, so labels,
+    titles and ``fit.json`` describe the file actually fitted.
+
+    Raises
+    ------
+    CalibrationError
+        when an option breaks a rule of the spec (named as the option, with its value).
     """
     spec = loaded.spec
-    observed = spec.observed.model_copy(update={
+    data = spec.model_dump(mode="python")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(file).stem)[:60] or "observed"
+    data["meta"] = {"name": stem, "description": (
+        f"{Path(file).name} (column {value_column}), fitted with the model, parameters and "
+        f"method of the spec {spec.meta.name}")}
+    data["observed"].update({
         "file": str(file), "date_column": date_column, "value_column": value_column,
         "population_column": None, "filter": {}, "exclude": (), "weight_column": None,
     })
-    model = spec.model.model_copy(update={"start": None}) if spec.model else None
-    new = spec.model_copy(update={"observed": observed, "model": model})
+    if population is not None:
+        data["observed"]["population"] = population
+    if data.get("model"):
+        data["model"]["start"] = None
+        if initial_adopters is not None:
+            data["model"]["initial_adopters"] = initial_adopters
+            if initial_adopters != "estimated":
+                data["parameters"] = [p for p in data["parameters"]
+                                      if p["path"] != INITIAL_SHARE]
+    elif initial_adopters is not None:
+        raise CalibrationError(str(loaded.path), "--initial-adopters",
+                               f"needs a spec with a [model], got {initial_adopters!r}")
+    if loss is not None:
+        data["loss"]["kind"] = loss
+    if model_variance is not None:
+        data["loss"]["model_variance"] = model_variance
+    try:
+        new = CalibrationSpec.model_validate(data)
+    except ValidationError as exc:
+        raise CalibrationError(str(loaded.path), *explain_validation_error(
+            exc, CalibrationSpec)) from None
     return replace(loaded, spec=new, observed_path=Path(file))
