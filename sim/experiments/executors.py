@@ -226,7 +226,9 @@ class LocalExecutor(Executor):
             # Start every worker now, while the variables above are set (they are inherited),
             # and with Ctrl-C ignored, so that a worker ignores it from its first instruction:
             # a Ctrl-C while workers are still importing would otherwise print a traceback
-            # from each. The parent stops the pool itself (map_unordered).
+            # from each (a Ctrl-C in the milliseconds of the spawn itself is therefore not seen;
+            # blocking it instead would not hold it: numpy's BLAS threads would take and drop
+            # it). The parent stops the pool itself (map_unordered).
             with _ctrl_c_ignored():
                 started = [pool.submit(os.getpid) for _ in range(self.workers)]
             try:

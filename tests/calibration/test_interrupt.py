@@ -19,6 +19,32 @@ def _ctrl_c_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _workers(pid: int) -> list[int]:
+    """The multiprocessing workers whose parent is ``pid`` (from /proc: Linux, as CI)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # the process ended while being read
+            continue
+        if int(fields[1]) == pid and b"--multiprocessing-fork" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_for_workers(process: subprocess.Popen[str], count: int) -> None:
+    """Until ``count`` pool workers have been spawned. While it spawns them, the command ignores
+    Ctrl-C for a few milliseconds (so that the workers inherit the ignored signal and never print
+    a traceback while importing; sim/experiments/executors.py): a Ctrl-C in that window is not
+    seen, as a second press would be. Under a loaded machine the test once hit the window."""
+    deadline = time.monotonic() + 120
+    while len(_workers(process.pid)) < count:
+        assert process.poll() is None and time.monotonic() < deadline, "no workers started"
+        time.sleep(0.01)
+    time.sleep(0.2)  # the parent restores its Ctrl-C handler just after the last spawn
+
+
 def test_ctrl_c_stops_a_calibration_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     """SIGINT to the command's process group (as Ctrl-C in a terminal) during the first round
     of an ABC fit on two workers: exit 130, one line saying how many evaluations were done and
@@ -37,6 +63,7 @@ def test_ctrl_c_stops_a_calibration_with_one_line_and_writes_nothing(tmp_path: P
             break
     else:
         raise AssertionError(process.communicate())
+    _wait_for_workers(process, 2)
     os.killpg(process.pid, signal.SIGINT)
     stopped = time.monotonic()
     _, stderr = process.communicate(timeout=120)
