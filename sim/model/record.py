@@ -9,10 +9,6 @@ recover them from metric names.
 
 from __future__ import annotations
 
-import ctypes
-import mmap
-import sys
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +28,7 @@ from sim.scenario.schema import STRANDS
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["DIMENSIONS", "METRICS", "Record", "prefault", "record_month"]
+__all__ = ["DIMENSIONS", "METRICS", "Record", "record_month"]
 
 METRICS: dict[str, str] = {
     **{f"las_{s}": f"LAs in ladder state '{s}' at month end (count)" for s in LADDER_STATES},
@@ -212,57 +208,6 @@ _TALLY_METRICS: tuple[tuple[int, str], ...] = (
       for code, region in enumerate(REGION_NAMES)),
 )
 """Which tally row each count metric is."""
-
-
-_MADV_HUGEPAGE = 14
-_MADV_POPULATE_WRITE = 23  # Linux 5.14 and later; older kernels refuse it (EINVAL)
-
-
-def _madvise() -> Callable[[int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        madvise = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    madvise.restype = ctypes.c_int
-    return madvise  # type: ignore[no-any-return]
-
-
-_MADVISE = _madvise()
-
-
-def prefault(arrays: Iterable[np.ndarray]) -> None:
-    """Ask the kernel to back the storage of ``arrays`` (float64[T, R], rows contiguous,
-    possibly column slices of wider arrays) with memory now, in one call per row: transparent
-    huge pages where the kernel allows them, then every page mapped writable.
-
-    Why: the record writes each metric's month as a fresh row of a new ``np.zeros`` array or
-    shared file, so without this every 4 KiB page costs a page fault on first touch, and
-    those faults were a large share of the record's time. The values are untouched (zeros
-    stay zeros); where the kernel does not support the advice (not Linux, or older than 5.14)
-    nothing is done and pages fault in on first touch as before.
-    """
-    madvise = _MADVISE
-    if madvise is None:
-        return
-    page = mmap.PAGESIZE
-    for values in arrays:
-        if values.ndim != 2 or values.size == 0 or values.strides[1] != values.itemsize:
-            continue
-        rows, row_bytes = values.shape[0], values.shape[1] * values.itemsize
-        if values.strides[0] == row_bytes:  # one contiguous block
-            rows, row_bytes = 1, values.nbytes
-        first = values.ctypes.data
-        for row in range(rows):
-            start = first + row * values.strides[0]
-            lo = start - start % page
-            hi = start + row_bytes
-            length = hi - lo + (-(hi - lo)) % page
-            madvise(lo, length, _MADV_HUGEPAGE)
-            if madvise(lo, length, _MADV_POPULATE_WRITE) != 0:
-                return  # not supported here: leave the pages to fault in on first touch
 
 
 def record_month(state: BatchState, params: Parameters, month: int, record: Record) -> None:

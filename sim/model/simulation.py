@@ -34,7 +34,7 @@ from sim.model import (
 from sim.model.events import Event, events_from_log, schedule_events
 from sim.model.kpis import compute_kpis
 from sim.model.parameters import Parameters
-from sim.model.record import DIMENSIONS, METRICS, Record, prefault, record_month
+from sim.model.record import DIMENSIONS, METRICS, Record, record_month
 from sim.model.state import BatchState, MonthFlows, initial_state
 
 __all__ = ["BatchResult", "MONTH_END", "MONTH_START", "SUBSTEP", "simulate"]
@@ -128,7 +128,6 @@ def simulate(params: Parameters, streams: RandomStreams,
     record = Record(metrics={name: out[name] for name in METRICS} if out is not None
                     else {name: np.zeros((T, R)) for name in METRICS},
                     funding_schedule=np.zeros((T, R)))
-    prefault([*record.metrics.values(), record.funding_schedule])
     state = initial_state(params, params.las, streams)
     state.history = record.metrics  # the adaptive policies read the months recorded
     calendar = Calendar(T)
