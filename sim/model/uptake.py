@@ -34,8 +34,8 @@ from sim.model.workforce import effective_fte
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["GateCache", "UptakeFlows", "advance_ladder", "approval_chances", "approval_gate",
-           "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
+__all__ = ["GateCache", "PriceCache", "UptakeFlows", "advance_ladder", "approval_chances",
+           "approval_gate", "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
            "peer_adopter_share", "price_refusals", "real_price_scale", "refresh_market", "renew",
            "renewal_probability", "share_unwilling", "step_uptake", "subscription_price"]
 
@@ -166,6 +166,18 @@ class GateCache:
     key: tuple[np.ndarray, ...] = field(default_factory=tuple)
     decide_prob: np.ndarray | None = None
     pass_prob: np.ndarray | None = None
+
+
+@dataclass
+class PriceCache:
+    """The prices charged (float[R, N], read-only) and what they were computed from
+    (``paying``: whether members pay in each replicate; ``factor``: each replicate's price
+    factor × the real price scale): they change only when one of these does (about once a
+    year), so :func:`charged_prices` does not multiply R × N prices every sub-step."""
+
+    paying: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prices: np.ndarray | None = None
 
 
 def approval_chances(state: BatchState, params: Parameters,
@@ -431,12 +443,20 @@ def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndar
     """Each LA's price in ``month`` as charged, in 2026/27 prices (what members weigh),
     £/year float[R, N]: its list price (:func:`subscription_price`) × the replicate's price
     factor of the year, set by the host's reserves rule (:mod:`sim.model.reserves`), × the
-    real price scale (:func:`real_price_scale`)."""
+    real price scale (:func:`real_price_scale`). Read-only: kept in ``state.charged`` until
+    what it is computed from changes."""
     prices = subscription_price(params, month)
     factor = state.price_factor * real_price_scale(state)
     if (factor == 1.0).all():
         return prices
-    return prices * factor[:, None]
+    paying = month >= compact(params.finance.subscriptions_from_month)
+    cache = state.charged
+    if (cache.prices is None or not np.array_equal(cache.paying, paying)
+            or not np.array_equal(cache.factor, factor)):
+        cache.paying, cache.factor = paying, factor
+        cache.prices = prices * factor[:, None]
+        cache.prices.flags.writeable = False
+    return cache.prices
 
 
 def outreach_fte(state: BatchState, params: Parameters) -> np.ndarray:
