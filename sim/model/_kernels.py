@@ -263,9 +263,10 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
     :class:`~sim.model.codes.Tally` count after one per ladder state, so each count of all
     replicates is contiguous; whole numbers, so exact; prices sum exactly in whole pounds).
 
-    Branch-free integer counting, into four interleaved histograms so that consecutive LAs
-    never wait on the same counter. The plain version is
-    :func:`sim.model.reference.ladder_tally`.
+    Integer counting into four interleaved histograms, so that consecutive LAs never wait on
+    the same counter; the member-only counts sit behind one branch, as most LAs of most
+    replicates are not members (adding a non-member's price × 0 changed nothing). The plain
+    version is :func:`sim.model.reference.ladder_tally`.
     """
     low_rated, prices = layout.low_rated, layout.prices
     ofsted, region_column = layout.ofsted, layout.region_row
@@ -280,16 +281,15 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
             s = np.int64(ladder[r, i])
             h = i & 3
             hist[h, s] += 1
-            low = np.int64(low_rated[i])
-            member = np.int64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
-            reached += (s != Ladder.UNAWARE) * low
-            members += member
-            paid += prices[r, i] * member
-            engaged += member * (s != Ladder.MEMBER)
-            low_members += member * low
-            hist[h, Tally.GRADES + ofsted[i]] += member
-            hist[h, region_column[i]] += member
+            reached += (s != Ladder.UNAWARE) * np.int64(low_rated[i])
             champion_count += champions[r, i]
+            if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
+                members += 1
+                paid += prices[r, i]
+                engaged += s != Ladder.MEMBER
+                low_members += np.int64(low_rated[i])
+                hist[h, Tally.GRADES + ofsted[i]] += 1
+                hist[h, region_column[i]] += 1
         for k in range(width):
             out[k, r] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
         out[Tally.MEMBERS, r] = members

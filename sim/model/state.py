@@ -34,7 +34,7 @@ from sim.model.performance import PerformanceBook
 from sim.model.policies import PolicyBook
 from sim.model.portfolio import PortfolioState
 from sim.model.spokes import SpokeBook
-from sim.model.uptake import GateCache, price_refusals
+from sim.model.uptake import GateCache, PriceCache, price_refusals
 from sim.model.workforce import NoticeBook
 
 __all__ = ["BatchState", "LadderCounts", "MonthFlows", "initial_state"]
@@ -235,6 +235,7 @@ class BatchState:
     performance: PerformanceBook
     substep: int = 0
     gate: GateCache = field(default_factory=GateCache)
+    charged: PriceCache = field(default_factory=PriceCache)
     pay_index: float = 1.0
     """nominal pay ÷ 2026/27 pay, stepped each April by the year's pay award (§5.13)"""
     cpi_index: float = 1.0

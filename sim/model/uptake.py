@@ -34,8 +34,8 @@ from sim.model.workforce import effective_fte
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["GateCache", "UptakeFlows", "advance_ladder", "approval_chances", "approval_gate",
-           "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
+__all__ = ["GateCache", "PriceCache", "UptakeFlows", "advance_ladder", "approval_chances",
+           "approval_gate", "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
            "peer_adopter_share", "price_refusals", "real_price_scale", "refresh_market", "renew",
            "renewal_probability", "share_unwilling", "step_uptake", "subscription_price"]
 
@@ -166,6 +166,18 @@ class GateCache:
     key: tuple[np.ndarray, ...] = field(default_factory=tuple)
     decide_prob: np.ndarray | None = None
     pass_prob: np.ndarray | None = None
+
+
+@dataclass
+class PriceCache:
+    """The prices charged (float[R, N], read-only) and what they were computed from
+    (``paying``: whether members pay in each replicate; ``factor``: each replicate's price
+    factor × the real price scale): they change only when one of these does (about once a
+    year), so :func:`charged_prices` does not multiply R × N prices every sub-step."""
+
+    paying: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prices: np.ndarray | None = None
 
 
 def approval_chances(state: BatchState, params: Parameters,
@@ -342,8 +354,8 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
 
 
 def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation: np.ndarray,
-                        value_gbp_per_year: np.ndarray,
-                        price_gbp_per_year: np.ndarray) -> np.ndarray:
+                        value_gbp_per_year: np.ndarray, price_gbp_per_year: np.ndarray,
+                        at: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Chance that each member LA renews in April, float[R, N].
 
     ``renewal_prob · (1 − s_rep · (1 − reputation)) · (1 − s_budget · pressure_i) · g_i`` with the
@@ -356,18 +368,28 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
     Parameters
     ----------
     value_gbp_per_year : float[R], value of the live services to an ordinary member LA.
+    price_gbp_per_year : float[R, N] (a broadcast view is fine).
+    at : optional (replicate, LA) index arrays of one shape: only those LAs' chances, in that
+        shape (each the same number as in the full array; the renewal needs only members').
     """
-    value = value_gbp_per_year[:, None] * np.where(las.low_rated, uptake.low_rated_value_multiplier,
-                                                   1.0)[None, :]
-    price = np.asarray(price_gbp_per_year, dtype=float)  # [R, N]
+    R, N = len(reputation), las.count
+    rows, cols = at if at is not None else (np.arange(R)[:, None], np.arange(N)[None, :])
+
+    def per_replicate(values: np.ndarray | float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(values, dtype=float), (R,))[rows]
+
+    multiplier = np.where(las.low_rated, uptake.low_rated_value_multiplier, 1.0)
+    value = per_replicate(value_gbp_per_year) * multiplier[cols]
+    price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))[rows, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        goodwill = (uptake.renewal_goodwill_gbp_per_year * reputation)[:, None]
+        goodwill = per_replicate(uptake.renewal_goodwill_gbp_per_year * reputation)
         ratio = (value + goodwill) / np.where(price > 0, price, 1.0)
     factor = np.where(price > 0, -np.expm1(-ratio / uptake.renewal_value_ratio_scale), 1.0)
     reputation_factor = 1 - uptake.renewal_reputation_sensitivity * (1 - reputation)
-    budget_factor = (1 - uptake.renewal_budget_pressure_sensitivity[:, None]
-                     * las.budget_pressure)
-    return uptake.renewal_prob[:, None] * reputation_factor[:, None] * budget_factor * factor
+    budget_factor = (1 - per_replicate(uptake.renewal_budget_pressure_sensitivity)
+                     * las.budget_pressure[cols])
+    return (per_replicate(uptake.renewal_prob) * per_replicate(reputation_factor)
+            * budget_factor * factor)
 
 
 def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
@@ -376,12 +398,22 @@ def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
           rng: BatchGenerator, refuses: np.ndarray | None = None) -> np.ndarray:
     """April renewal: each member LA renews with :func:`renewal_probability`, or never when
     it is charged a price above its willingness to pay (``refuses``, bool[R, N]); the rest
-    lapse (and lose their champions). Returns bool[R, N] of lapses."""
+    lapse (and lose their champions). Returns bool[R, N] of lapses.
+
+    One uniform is drawn for every LA of every replicate (a fixed shape keeps common random
+    numbers aligned); the chances are computed only for the member LAs of operating
+    replicates, the only ones that can lapse (most LAs of most replicates are not members)."""
     R, N = ladder.shape
-    prob = renewal_probability(uptake, las, reputation, value_gbp_per_year, price_gbp_per_year)
+    u = rng.random(N)
+    rows, cols = np.nonzero(is_member(ladder) & operating[:, None])
+    prob = renewal_probability(uptake, las, reputation, value_gbp_per_year, price_gbp_per_year,
+                               at=(rows, cols))
     if refuses is not None:
-        prob = np.where(refuses & (np.asarray(price_gbp_per_year) > 0), 0.0, prob)
-    lapses = is_member(ladder) & operating[:, None] & (rng.random(N) >= prob)
+        price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))
+        prob = np.where(refuses[rows, cols] & (price[rows, cols] > 0), 0.0, prob)
+    lapsing = u[rows, cols] >= prob
+    lapses = np.zeros((R, N), dtype=bool)
+    lapses[rows[lapsing], cols[lapsing]] = True
     ladder[lapses] = Ladder.LAPSED
     champions[lapses] = 0
     return lapses
@@ -411,12 +443,20 @@ def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndar
     """Each LA's price in ``month`` as charged, in 2026/27 prices (what members weigh),
     £/year float[R, N]: its list price (:func:`subscription_price`) × the replicate's price
     factor of the year, set by the host's reserves rule (:mod:`sim.model.reserves`), × the
-    real price scale (:func:`real_price_scale`)."""
+    real price scale (:func:`real_price_scale`). Read-only: kept in ``state.charged`` until
+    what it is computed from changes."""
     prices = subscription_price(params, month)
     factor = state.price_factor * real_price_scale(state)
     if (factor == 1.0).all():
         return prices
-    return prices * factor[:, None]
+    paying = month >= compact(params.finance.subscriptions_from_month)
+    cache = state.charged
+    if (cache.prices is None or not np.array_equal(cache.paying, paying)
+            or not np.array_equal(cache.factor, factor)):
+        cache.paying, cache.factor = paying, factor
+        cache.prices = prices * factor[:, None]
+        cache.prices.flags.writeable = False
+    return cache.prices
 
 
 def outreach_fte(state: BatchState, params: Parameters) -> np.ndarray:
