@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from sim.files import atomic_write, write_json, write_text
-from sim.outputs.style import FOOTER_GREY, PALETTE, SCREEN_DPI, add_footer, save_figure
+from sim.outputs.style import PALETTE, SCREEN_DPI, finish_plot, save_figure
 
 if TYPE_CHECKING:
     from sim.experiments.optimise_run import OptimiseResult
@@ -150,13 +150,8 @@ def plot_pareto(result: OptimiseResult, title: str, footer: str) -> Figure:
                    label=f"target: {problem.constraints[0]}")
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, frameon=False)
-    ax.set_title(title, loc="left", fontsize=11)
-    fig.subplots_adjust(bottom=0.16, top=0.9)
-    add_footer(fig, footer, "common futures and random numbers for every candidate")
-    ax.xaxis.label.set_color(FOOTER_GREY)
-    return fig
+    return finish_plot(fig, ax, title, footer,
+                       "common futures and random numbers for every candidate")
 
 
 def write_optimum(result: OptimiseResult, folder: Path, settings: Mapping[str, Any],

@@ -284,6 +284,19 @@ def add_footer(fig: Figure, footer: str, note: str = "") -> None:
         fig.text(0.99, 0.006, note, fontsize=7, color=FOOTER_GREY, ha="right", va="bottom")
 
 
+def finish_plot(fig: Figure, ax: Axes, title: str, footer: str, note: str) -> Figure:
+    """The end of a one-panel decision chart (threshold, optimise): a light grid, the legend
+    where it covers least, the title at the top left, the footer and its note, the x label grey.
+    """
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    ax.set_title(title, loc="left", fontsize=11)
+    fig.subplots_adjust(bottom=0.16, top=0.9)
+    add_footer(fig, footer, note)
+    ax.xaxis.label.set_color(FOOTER_GREY)
+    return fig
+
+
 def save_figure(figure: Figure, path_for: Callable[[str], Path], stem: str, *, title: str = "",
                 dpi: int = DPI, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
     """Write ``<stem>.png`` (at ``dpi``) and ``<stem>.svg``, each atomically, and close the

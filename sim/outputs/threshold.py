@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.files import atomic_write, write_json
-from sim.outputs.style import FOOTER_GREY, PALETTE, SCREEN_DPI, add_footer, save_figure
+from sim.outputs.style import PALETTE, SCREEN_DPI, finish_plot, save_figure
 
 if TYPE_CHECKING:
     from sim.experiments.threshold import ThresholdResult
@@ -99,13 +99,8 @@ def plot_threshold(result: ThresholdResult, title: str, footer: str) -> Figure:
                    label=f"answer: {_number(result.value)}")
     ax.set_xlabel(result.key)
     ax.set_ylabel(f"{result.target.statistic}({result.target.kpi})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, frameon=False)
-    ax.set_title(title, loc="left", fontsize=11)
-    fig.subplots_adjust(bottom=0.16, top=0.9)
-    add_footer(fig, footer, "common random numbers; interval: bootstrap over replicates")
-    ax.xaxis.label.set_color(FOOTER_GREY)
-    return fig
+    return finish_plot(fig, ax, title, footer,
+                       "common random numbers; interval: bootstrap over replicates")
 
 
 def write_threshold(result: ThresholdResult, folder: Path, settings: Mapping[str, Any],
