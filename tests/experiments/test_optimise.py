@@ -286,6 +286,15 @@ def test_shipped_optimise_sweep_is_a_valid_problem() -> None:
     assert str(problem.constraints[0]) == "mean(viable_prob_y10) >= 0.8"
 
 
+def test_shipped_pareto_sweep_is_a_two_objective_problem() -> None:
+    """scenarios/sweeps/optimise_pareto.toml: NSGA-II on two levers for two objectives, one of
+    them a KPI, with no constraint."""
+    problem = optimise_problem(load_sweep(ROOT / "scenarios" / "sweeps" / "optimise_pareto.toml"))
+    assert problem.method == "nsga2"
+    assert len(problem.objectives) == 2 and not problem.constraints
+    assert len(problem.levers) == 2 and len(problem.futures) == 2
+
+
 def test_cli_resume_rewrites_the_same_answer_and_refuses_a_stranger(tmp_path: Path) -> None:
     """--resume of a finished folder simulates nothing new and writes the same optimum.json;
     a folder that is not an optimise run is one line, exit code 2."""
