@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
-__all__ = ["QUANTILES", "summarise"]
+__all__ = ["QUANTILES", "Z90", "summarise", "wilson_interval"]
+
+Z90 = 1.644854
+"""The standard normal quantile of a two-sided 90% interval."""
 
 QUANTILES: dict[str, float] = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
 """Quantiles reported for every metric and KPI."""
@@ -43,3 +47,14 @@ def summarise(values: np.ndarray) -> dict[str, np.ndarray]:
     for name, q in zip(QUANTILES, qs, strict=True):
         out[name] = q
     return out
+
+
+def wilson_interval(share: float, n: int, z: float = Z90) -> tuple[float, float]:
+    """Wilson (1927) score interval of a proportion ``share`` observed in ``n`` trials (runs,
+    or futures); ``z`` the normal quantile of the interval (default: 90%)."""
+    if n <= 0 or share != share:
+        return math.nan, math.nan
+    denom = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denom
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -104,21 +104,16 @@ def _lever_points(spec: SweepFile, levers: tuple[Parameter, ...],
                   integer: tuple[bool, ...]) -> list[dict[str, Any]]:
     """Lever values of the generated candidates: the grid of the levers' levels, or
     ``candidates_samples`` Latin-hypercube points (docs/experiments.md §11)."""
-    from sim.experiments.design import from_unit, grid_levels, unit_design
+    from sim.experiments.design import design_columns
 
     if spec.candidates_samples is None:
-        import itertools
-
-        levels = [grid_levels(p, i) for p, i in zip(levers, integer, strict=True)]
-        return [dict(zip([p.path for p in levers], row, strict=True))
-                for row in itertools.product(*levels)]
-    seed = int(np.random.SeedSequence(spec.seed, spawn_key=(CANDIDATE_STREAM,))
-               .generate_state(1, np.uint64)[0])
-    unit = unit_design("lhs", len(levers), spec.candidates_samples, seed)
-    columns = [from_unit(p, unit[:, j], i)
-               for j, (p, i) in enumerate(zip(levers, integer, strict=True))]
-    return [{p.path: columns[j][k] for j, p in enumerate(levers)}
-            for k in range(spec.candidates_samples)]
+        columns = design_columns(levers, integer, "grid", 0, spec.seed)
+    else:
+        seed = int(np.random.SeedSequence(spec.seed, spawn_key=(CANDIDATE_STREAM,))
+                   .generate_state(1, np.uint64)[0])
+        columns = design_columns(levers, integer, "lhs", spec.candidates_samples, seed)
+    n = len(next(iter(columns.values())))
+    return [{path: values[k] for path, values in columns.items()} for k in range(n)]
 
 
 def _describe(values: Mapping[str, Any], labels: Mapping[str, str]) -> str:

@@ -27,8 +27,8 @@ from scipy.stats import qmc
 from sim.experiments.distributions import coerce, quantile
 from sim.experiments.sweepfile import Parameter, Sweep
 
-__all__ = ["DESIGN_STREAM", "build_design", "design_column", "from_unit", "grid_levels",
-           "unit_design"]
+__all__ = ["DESIGN_STREAM", "build_design", "design_column", "design_columns", "from_unit",
+           "grid_levels", "unit_design"]
 
 DESIGN_STREAM = zlib.crc32(b"design")
 """Spawn key of the design's random numbers: separate from every simulation stream."""
@@ -84,6 +84,20 @@ def grid_levels(param: Parameter, integer: bool) -> list[Any]:
     return list(dict.fromkeys(values))  # integer rounding may repeat a level
 
 
+def design_columns(params: Sequence[Parameter], integer: Sequence[bool], design: str,
+                   samples: int, seed: int) -> dict[str, list[Any]]:
+    """Each parameter's values (key path → list) at the points of a design over ``params``
+    alone: every combination of their grid levels (``design = "grid"``), or ``samples`` points
+    of the random, lhs or sobol design drawn from ``seed``. The sweep's own design, a robust
+    study's futures and candidates, and optimise's futures are all made here."""
+    pairs = list(zip(params, integer, strict=True))
+    if design == "grid":
+        rows = list(itertools.product(*[grid_levels(p, i) for p, i in pairs]))
+        return {p.path: [row[j] for row in rows] for j, (p, _) in enumerate(pairs)}
+    unit = unit_design(design, len(pairs), samples, seed)
+    return {p.path: from_unit(p, unit[:, j], i) for j, (p, i) in enumerate(pairs)}
+
+
 def build_design(sweep: Sweep, unit: np.ndarray | None = None) -> pd.DataFrame:
     """The design points of a sweep: column ``point`` (0, 1, …) and one column per key path.
 
@@ -93,9 +107,7 @@ def build_design(sweep: Sweep, unit: np.ndarray | None = None) -> pd.DataFrame:
     """
     params: Sequence[Parameter] = sweep.parameters
     if unit is None and sweep.spec.design == "grid":
-        levels = [grid_levels(p, i) for p, i in zip(params, sweep.integer, strict=True)]
-        rows = list(itertools.product(*levels))
-        columns = {p.path: [row[j] for row in rows] for j, p in enumerate(params)}
+        columns = design_columns(params, sweep.integer, "grid", 0, sweep.spec.seed)
     elif unit is None and sweep.spec.scenario_factor is not None:
         # Every scenario at every sampled point of the other parameters (scenario-major within
         # a point), so scenarios are compared at the same inputs.
@@ -110,10 +122,10 @@ def build_design(sweep: Sweep, unit: np.ndarray | None = None) -> pd.DataFrame:
                             if j == factor else
                             [v for v in sampled[p.path] for _ in files])
                    for j, p in enumerate(params)}
+    elif unit is None:
+        columns = design_columns(params, sweep.integer, sweep.spec.design,
+                                 int(sweep.spec.samples or 0), sweep.spec.seed)
     else:
-        if unit is None:
-            unit = unit_design(sweep.spec.design, len(params), int(sweep.spec.samples or 0),
-                               sweep.spec.seed)
         columns = {p.path: from_unit(p, unit[:, j], i)
                    for j, (p, i) in enumerate(zip(params, sweep.integer, strict=True))}
     n = len(next(iter(columns.values())))

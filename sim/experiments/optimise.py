@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiments.design import from_unit, grid_levels, unit_design
+from sim.experiments.design import design_columns, from_unit
 from sim.experiments.optimise_eval import EvaluationContext
 from sim.experiments.sweepfile import OptimiseSettings, Parameter, Sweep
 from sim.experiments.testfunctions import TEST_FUNCTIONS
@@ -178,16 +178,9 @@ def _futures(sweep: Sweep) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]
               if p.role == "uncertainty"]
     if not params:
         return (), ((),)
-    paths = tuple(p.path for p, _ in params)
-    if sweep.spec.design == "grid":
-        import itertools
-
-        rows = list(itertools.product(*[grid_levels(p, i) for p, i in params]))
-        return paths, tuple(tuple(r) for r in rows)
-    unit = unit_design(sweep.spec.design, len(params), int(sweep.spec.samples or 1),
-                       sweep.spec.seed)
-    columns = [from_unit(p, unit[:, j], i) for j, (p, i) in enumerate(params)]
-    return paths, tuple(zip(*columns, strict=True))
+    columns = design_columns([p for p, _ in params], [i for _, i in params], sweep.spec.design,
+                             int(sweep.spec.samples or 1), sweep.spec.seed)
+    return tuple(columns), tuple(zip(*columns.values(), strict=True))
 
 
 def optimise_problem(sweep: Sweep) -> OptimiseProblem:

@@ -45,7 +45,6 @@ JASA 22(158), 209–212. doi:10.1080/01621459.1927.10502953
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,8 +54,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine.stats import wilson_interval
 from sim.experiments.candidates import CANDIDATE, RobustStudy
-from sim.experiments.design import design_column, from_unit, grid_levels, unit_design
+from sim.experiments.design import design_column, design_columns
 from sim.experiments.discover import Box, prim
 from sim.experiments.store import find_resumable, read_manifest, read_results
 from sim.experiments.sweep import SweepRun, read_design, run_design
@@ -65,7 +65,7 @@ from sim.experiments.threshold import Target, statistic
 from sim.scenario import ScenarioError
 
 __all__ = ["FUTURE", "KIND", "Explanation", "cell_table", "explain_futures", "futures_design",
-           "regret", "robust_design", "robustness_table", "run_robust", "wilson_interval"]
+           "regret", "robust_design", "robustness_table", "run_robust"]
 
 KIND = "robust"
 """Folder prefix and manifest kind of a robust study."""
@@ -82,15 +82,8 @@ def futures_design(study: RobustStudy) -> pd.DataFrame:
     """The futures: column ``future`` and one per uncertainty, from the sweep's design (a grid
     of the uncertainties' levels, or ``samples`` points of random, lhs or sobol)."""
     spec = study.sweep.spec
-    params, integer = study.uncertainties, study.uncertainty_integer
-    if spec.design == "grid":
-        rows = list(itertools.product(*[grid_levels(p, i)
-                                        for p, i in zip(params, integer, strict=True)]))
-        columns = {p.path: [row[j] for row in rows] for j, p in enumerate(params)}
-    else:
-        unit = unit_design(spec.design, len(params), int(spec.samples or 0), spec.seed)
-        columns = {p.path: from_unit(p, unit[:, j], i)
-                   for j, (p, i) in enumerate(zip(params, integer, strict=True))}
+    columns = design_columns(study.uncertainties, study.uncertainty_integer, spec.design,
+                             int(spec.samples or 0), spec.seed)
     n = len(next(iter(columns.values())))
     frame = pd.DataFrame({FUTURE: np.arange(n, dtype=np.int64)})
     for path, values in columns.items():
@@ -159,20 +152,6 @@ def regret(cells: pd.DataFrame, target: Target) -> np.ndarray:
     return stat - best
 
 
-def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE
-                    ) -> tuple[float, float]:
-    """Wilson (1927) score interval of a binomial share ``successes / n``."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def cell_table(folder: Path, study: RobustStudy) -> pd.DataFrame:
     """One row per candidate × future: ``candidate``, ``future``, the uncertainties,
     ``statistic`` (the target's statistic over the replicates), ``meets_target``, ``regret``."""
@@ -205,12 +184,15 @@ def robustness_table(cells: pd.DataFrame, order: Sequence[str],
     ``confidence``), ``mean_statistic``, ``max_regret``, ``p90_regret``, ``mean_regret``,
     ``best_in_futures`` (futures where its regret is 0, ties counting for each).
     """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     rows = []
     for position, name in enumerate(order):
         part = cells[cells[CANDIDATE] == name]
         n = len(part)
         met = int(part["meets_target"].sum())
-        low, high = wilson_interval(met, n, confidence)
+        low, high = wilson_interval(met / n if n else math.nan, n, z)
         stat = part["statistic"].to_numpy(dtype=float)
         loss = part["regret"].to_numpy(dtype=float)
         loss = loss[~np.isnan(loss)]

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from sim.engine.stats import Z90, wilson_interval
 from sim.outputs.kpi_text import format_kpi, kpi_text
 from sim.outputs.rundata import RunData
 from sim.outputs.style import RC, add_footer, add_title, scenario_colour
 
 __all__ = ["ScoreCell", "ScoreRow", "Z90", "wilson_interval", "scorecard_rows", "scorecard_title",
            "scorecard_figure", "scorecard_figures", "SCORECARD_COLUMNS", "SCORECARD_GUIDE"]
-
-Z90 = 1.644854
-"""Normal quantile for a two-sided 90% interval."""
 
 SCORECARD_GUIDE = (
     "Working (first rows) means open with a minimum team, a reliable service and enough members; "
@@ -50,16 +48,6 @@ class ScoreRow:
     words: str
     better: str | None
     cells: list[ScoreCell]
-
-
-def wilson_interval(share: float, n: int, z: float = Z90) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``share`` observed in ``n`` runs."""
-    if n <= 0 or share != share:
-        return math.nan, math.nan
-    denom = 1 + z * z / n
-    centre = (share + z * z / (2 * n)) / denom
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _cell(data: RunData, scenario: str, kpi: str, kind: str) -> tuple[str, str, str, float]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from sim.cli import main
 from sim.data import LAPopulation
+from sim.engine.stats import wilson_interval
 from sim.experiments.candidates import load_robust
 from sim.experiments.executors import make_executor
 from sim.experiments.robust import (
@@ -22,7 +23,6 @@ from sim.experiments.robust import (
     regret,
     robustness_table,
     run_robust,
-    wilson_interval,
 )
 from sim.experiments.store import chunk_path
 from sim.experiments.threshold import Target
@@ -81,9 +81,9 @@ def test_a_lower_is_better_target_measures_regret_from_the_lowest() -> None:
 
 def test_wilson_interval_edges() -> None:
     """0 of n and n of n stay inside [0, 1] and are not degenerate."""
-    low, high = wilson_interval(0, 10)
+    low, high = wilson_interval(0 / 10, 10)
     assert low == 0.0 and 0 < high < 0.3
-    low, high = wilson_interval(10, 10)
+    low, high = wilson_interval(10 / 10, 10)
     assert high == 1.0 and 0.7 < low < 1
 
 
