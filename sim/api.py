@@ -30,6 +30,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.engine.rng import DEFAULT_BLOCK_SIZE
 from sim.scenario import Scenario, ScenarioError
 from sim.scenario import load_scenario as _load_scenario
 
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
     from sim.experiments.sweepfile import Sweep
     from sim.outputs import RunData
 
-__all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "Results", "SweepResults", "compare",
-           "draw_structure", "load_scenario", "mean_field", "run", "sweep", "xmile"]
+__all__ = ["DEFAULT_BLOCK_SIZE", "DEFAULT_REPLICATES", "DEFAULT_SEED", "Results", "SweepResults",
+           "compare", "draw_structure", "load_scenario", "mean_field", "run", "sweep", "xmile"]
 
 DEFAULT_REPLICATES = 1000
 """Monte Carlo replicates per scenario when none are given."""
@@ -110,6 +111,8 @@ class Results:
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
     prices: str = "nominal"
     """``nominal`` (as the model runs), or ``2026/27 prices`` (:meth:`in_real_terms`)."""
+    block_size: int = DEFAULT_BLOCK_SIZE
+    """Replicates per random-stream block of the run (part of what fixes its numbers)."""
 
     def in_real_terms(self) -> Results:
         """The same results with every money metric and KPI in 2026/27 prices (each month's
@@ -186,7 +189,8 @@ class Results:
         from sim.experiments.uncertainty import PARAMETER_GROUP_SIZE
         from sim.outputs import manifest
 
-        extra: dict[str, Any] = {"overrides": list(self.overrides), "prices": self.prices,
+        extra: dict[str, Any] = {"block_size": self.block_size,
+                                 "overrides": list(self.overrides), "prices": self.prices,
                                  "real_terms": self.prices != "nominal",
                                  "scenario_meta": self._scenario_meta}
         if self.parameter_uncertainty:
@@ -292,7 +296,8 @@ class Results:
 
 def run(scenario: ScenarioLike, replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED,
         workers: int | None = None, *, parameter_uncertainty: Sequence[str | Path] = (),
-        executor: Executor | None = None, progress: Progress | None = None) -> Results:
+        executor: Executor | None = None, progress: Progress | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE) -> Results:
     """Run one scenario (a :class:`~sim.scenario.Scenario` or a scenario file).
 
     Parameters
@@ -305,17 +310,22 @@ def run(scenario: ScenarioLike, replicates: int = DEFAULT_REPLICATES, seed: int 
     executor : an executor from :func:`sim.experiments.make_executor` (e.g. Dask), used
         instead of ``workers`` and left open.
     progress : called as each scenario starts and ends (see :data:`Progress`).
+    block_size : replicates per random-stream block (default 1,000). Part of what fixes the
+        numbers: the same seed and block size give the same numbers with any ``workers``, but
+        another block size gives other numbers (docs/experiments.md §8). Smaller blocks let
+        more workers share a small ensemble.
     """
     return compare([scenario], replicates, seed, workers,
                    parameter_uncertainty=parameter_uncertainty, executor=executor,
-                   progress=progress)
+                   progress=progress, block_size=block_size)
 
 
 def compare(scenarios: Sequence[ScenarioLike], replicates: int = DEFAULT_REPLICATES,
             seed: int = DEFAULT_SEED, workers: int | None = None, *,
             parameter_uncertainty: Sequence[str | Path] = (),
             executor: Executor | None = None, progress: Progress | None = None,
-            sources: Sequence[str] | None = None, overrides: Sequence[str] = ()) -> Results:
+            sources: Sequence[str] | None = None, overrides: Sequence[str] = (),
+            block_size: int = DEFAULT_BLOCK_SIZE) -> Results:
     """Run several scenarios with the same seed, so they share common random numbers, mechanism
     by mechanism (the options as for :func:`run`). Scenario names must differ.
 
@@ -329,6 +339,8 @@ def compare(scenarios: Sequence[ScenarioLike], replicates: int = DEFAULT_REPLICA
         run_with_parameter_uncertainty,
     )
 
+    if block_size < 1:
+        raise ValueError(f"block_size must be at least 1, got {block_size}")
     loaded = [_scenario(item) for item in scenarios]
     names = [s.meta.name for s, _ in loaded]
     if len(set(names)) != len(names):
@@ -344,11 +356,11 @@ def compare(scenarios: Sequence[ScenarioLike], replicates: int = DEFAULT_REPLICA
             progress(scenario.meta.name, None)
         if distributions:
             ensemble, rows = run_with_parameter_uncertainty(scenario, las, replicates, seed,
-                                                            distributions)
+                                                            distributions, block_size=block_size)
             draws += [{"scenario": scenario.meta.name, **row} for row in rows]
         else:
-            ensemble = run_ensemble(scenario, las, replicates, seed, workers=workers,
-                                    executor=executor)
+            ensemble = run_ensemble(scenario, las, replicates, seed, block_size,
+                                    workers=workers, executor=executor)
         ensembles.append(ensemble)
         if progress is not None:
             progress(scenario.meta.name, time.perf_counter() - t0)
@@ -356,7 +368,7 @@ def compare(scenarios: Sequence[ScenarioLike], replicates: int = DEFAULT_REPLICA
                    sources=list(sources) if sources is not None else [src for _, src in loaded],
                    overrides=list(overrides),
                    parameter_uncertainty=[d.source for d in distributions], draws=draws,
-                   started=started, finished=datetime.now(UTC))
+                   started=started, finished=datetime.now(UTC), block_size=block_size)
 
 
 @dataclass

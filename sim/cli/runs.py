@@ -17,6 +17,8 @@ DEFAULT_REPLICATES = 1000
 """The same as :data:`sim.api.DEFAULT_REPLICATES` (kept here so --help imports no numpy)."""
 DEFAULT_SEED = 20260401
 """The same as :data:`sim.api.DEFAULT_SEED`."""
+DEFAULT_BLOCK_SIZE = 1000
+"""The same as :data:`sim.engine.DEFAULT_BLOCK_SIZE`."""
 
 _ensemble_options = options(
     click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -26,6 +28,12 @@ _ensemble_options = options(
                  show_default=True, help="Monte Carlo replicates per scenario."),
     click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
                  help="Seed of the run; the same seed gives the same numbers."),
+    click.option("--block-size", "block_size", type=int, default=DEFAULT_BLOCK_SIZE,
+                 show_default=True, metavar="N",
+                 help="Replicates per random-stream block (at least 1). Changing it changes "
+                      "the numbers; the same seed and block size give the same numbers with "
+                      "any --workers, and smaller blocks let more workers share a small run "
+                      "(docs/experiments.md §8)."),
     click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
                  help="Override a scenario value, e.g. --set finance.grants[0].end_month=48 "
                       "(VALUE is read as TOML, else as text). Repeatable; applied to every "
@@ -47,8 +55,11 @@ _ensemble_options = options(
 
 
 def _execute(command: str, files: Sequence[str], *, workers: int | None, replicates: int,
-             seed: int, overrides: Sequence[str], out_dir: Path, report: bool,
+             seed: int, block_size: int, overrides: Sequence[str], out_dir: Path, report: bool,
              parameter_uncertainty: Sequence[Path], real_terms: bool) -> None:
+    if block_size < 1:
+        fail(f"--block-size: replicates per random-stream block must be at least 1, "
+             f"got {block_size}", BAD_INPUT)
     # Heavy imports here, so `validate` and `--help` stay quick.
     from sim import api
     from sim.outputs import ArtefactError
@@ -72,7 +83,8 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
     try:
         results = api.compare(scenarios, replicates, seed, workers,
                               parameter_uncertainty=parameter_uncertainty, progress=progress,
-                              sources=list(files), overrides=list(overrides))
+                              sources=list(files), overrides=list(overrides),
+                              block_size=block_size)
     except ScenarioError as exc:
         fail(str(exc), BAD_INPUT)
     if real_terms:
@@ -105,12 +117,12 @@ def _execute(command: str, files: Sequence[str], *, workers: int | None, replica
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @_ensemble_options
-def run(scenario: str, workers: int | None, replicates: int, seed: int,
+def run(scenario: str, workers: int | None, replicates: int, seed: int, block_size: int,
         overrides: tuple[str, ...], out_dir: Path, report: bool,
         parameter_uncertainty: tuple[Path, ...], real_terms: bool) -> None:
     """Run one SCENARIO file and write its results folder (tables and charts)."""
     _execute("run", [scenario], workers=workers, replicates=replicates, seed=seed,
-             overrides=overrides, out_dir=out_dir, report=report,
+             block_size=block_size, overrides=overrides, out_dir=out_dir, report=report,
              parameter_uncertainty=parameter_uncertainty, real_terms=real_terms)
 
 
@@ -118,12 +130,12 @@ def run(scenario: str, workers: int | None, replicates: int, seed: int,
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_ensemble_options
 def compare(scenarios: tuple[str, ...], workers: int | None, replicates: int, seed: int,
-            overrides: tuple[str, ...], out_dir: Path, report: bool,
+            block_size: int, overrides: tuple[str, ...], out_dir: Path, report: bool,
             parameter_uncertainty: tuple[Path, ...], real_terms: bool) -> None:
     """Run several SCENARIOS with common random numbers and write one results folder
     comparing them."""
     _execute("compare", scenarios, workers=workers, replicates=replicates, seed=seed,
-             overrides=overrides, out_dir=out_dir, report=report,
+             block_size=block_size, overrides=overrides, out_dir=out_dir, report=report,
              parameter_uncertainty=parameter_uncertainty, real_terms=real_terms)
 
 

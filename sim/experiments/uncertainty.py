@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from sim.data import LAPopulation
+from sim.engine import DEFAULT_BLOCK_SIZE
 from sim.experiments.ensemble import EnsembleResult, run_ensemble
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
 
@@ -169,12 +170,14 @@ def check_parameters(scenario: Scenario, values: dict[str, float]) -> None:
 def run_with_parameter_uncertainty(
         scenario: Scenario, las: LAPopulation, replicates: int, seed: int,
         distributions: Sequence[ParameterDistribution],
-        group_size: int = PARAMETER_GROUP_SIZE) -> tuple[EnsembleResult, list[dict[str, Any]]]:
+        group_size: int = PARAMETER_GROUP_SIZE, *,
+        block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[EnsembleResult, list[dict[str, Any]]]:
     """Run ``replicates`` replicates in groups, each with its own parameter draw.
 
     Returns the ensemble (replicates in group order, as one :class:`EnsembleResult` of the
     undrawn scenario) and one row per group: group, first replicate, replicates, seed and the
-    drawn values.
+    drawn values. ``block_size`` splits each group's replicates into random-stream blocks (no
+    effect while it is at least ``group_size``).
     """
     groups = math.ceil(replicates / group_size)
     sets = draw_parameter_sets(distributions, seed, groups)
@@ -186,7 +189,7 @@ def run_with_parameter_uncertainty(
         start = g * group_size
         size = min(group_size, replicates - start)
         check_parameters(scenario, values)
-        part = run_ensemble(scenario, las, size, group_seed(seed, g), values=values)
+        part = run_ensemble(scenario, las, size, group_seed(seed, g), block_size, values=values)
         if first is None:
             first = part
             metrics = {k: np.empty((replicates, *v.shape[1:])) for k, v in part.metrics.items()}
