@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures.process import BrokenProcessPool
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
+from sim.experiments.executors import ExecutorError
 from sim.explorer.compute import Explorer, Screen
 from sim.explorer.controls import (
     CONTROLS,
@@ -270,11 +272,11 @@ def create_app(explorer: Explorer) -> Dash:
                   prevent_initial_call=True)
     def board_pack(_clicks: int, *args: Any) -> tuple[Any, str]:
         values, baseline, name = values_of(args[:-2]), args[-2], args[-1]
-        screen = explorer.screen(name, values, (baseline["file"], baseline["values"]))
+        results = explorer.full_results(name, values, (baseline["file"], baseline["values"]))
         with tempfile.TemporaryDirectory(prefix="coe-explore-pack-") as folder:
-            path = screen.results.write_html_report(Path(folder) / "report.html")
+            path = results.write_html_report(Path(folder) / "report.html")
             content = path.read_text(encoding="utf-8")
-        return ({"content": content, "filename": f"board_pack_{screen.explored}.html",
+        return ({"content": content, "filename": f"board_pack_{results.scenarios[1]}.html",
                  "type": "text/html"}, "Board pack (HTML) built.")
 
     return app
@@ -293,11 +295,15 @@ def render(explorer: Explorer, name: str, values: Mapping[str, Any],
         where = f"{exc.path} " if exc.path else ""
         return [no_update] * 7 + [f"Not run: the screen's settings ({name} with the changes): "
                                   f"{where}{exc.message}", no_update]
+    except (ExecutorError, BrokenProcessPool) as exc:  # workers died again after a restart
+        return [no_update] * 7 + [f"Not run: the worker processes failed ({exc}); restart the "
+                                  "explorer", no_update]
     policy = {e.name: e.scenario.finance.reserves_policy_months for e in screen.results.ensembles}
     data = screen.data
     status = (f"{data.replicates:,} runs of each scenario · seed {data.seed} (the same for every "
               f"change: common random numbers) · simulated in {screen.simulate_seconds:.2f} s, "
-              f"shown in {screen.seconds:.2f} s")
+              f"shown in {screen.seconds:.2f} s"
+              + (f" · {screen.notice}" if screen.notice else ""))
     pinned = ("Baseline: " + escape(data.title(screen.baseline))
               + ("" if baseline["values"] is None else " (pinned settings)"))
     paired = paired_differences(data, screen.baseline,

@@ -1,9 +1,14 @@
 """What the explorer computes for a screen: the pinned baseline and the scenario on screen, run
 with the same seed (common random numbers), and the tables the charts read.
 
-Every ensemble goes through :func:`sim.api.compare`, as ``python run.py run`` does, so a number
-on screen is the number the command line prints for the same file and seed. Results are kept
-by the text of the scenario file that made them (and the replicates and seed), so the same
+Ensembles run on a pool of worker processes kept for the life of the app
+(:class:`sim.experiments.pool.EnsemblePool`), in random-stream blocks of 500
+(:data:`~sim.experiments.pool.EXPLORER_BLOCK_SIZE`), so the two blocks of 1,000 replicates run
+on both cores at once. A number on screen is the number ``python run.py run FILE --seed S
+--replicates N --block-size 500`` prints for the saved file (tests/explorer checks it). The
+workers send back only what the screen reads — the charts' metrics and every KPI — and the
+board pack runs its ensembles again with every metric. Results are kept by the text of the
+scenario file that made them (and the replicates and seed), the baseline's pinned, so the same
 screen is never run twice and two browser tabs share finished work but never each other's
 state: a tab's state is its own inputs, sent with every request (docs/explorer.md).
 """
@@ -23,20 +28,25 @@ import pandas as pd
 
 from sim import api
 from sim.engine.stats import summarise
+from sim.experiments.pool import EXPLORER_BLOCK_SIZE, EnsemblePool
 from sim.explorer.controls import explored_scenario
 from sim.outputs import calendar_columns, events_table, kpi_table, summary_dict
 from sim.outputs.rundata import RunData, run_data_from_tables
 from sim.scenario import Scenario, load_scenario
 
-__all__ = ["CHART_METRICS", "Explorer", "Screen"]
+__all__ = ["CHART_METRICS", "EXPLORER_BLOCK_SIZE", "Explorer", "Screen"]
 
 CHART_METRICS = ("income_total_gbp", "costs_total_gbp", "reserves_gbp", "months_of_cover",
                  "viable", "operating", "members", "market_las", "staff_fte", "funded_posts",
                  "live_services")
 """The metrics the explorer's charts read (with every ``income_<source>_gbp``)."""
-CACHE_SIZE = 6
-"""Finished ensembles kept: every metric of every run, about 125 MB each at 1,000 ten-year
-replicates, so a handful (the baseline and the last few screens, enough to step back)."""
+CHART_PATTERNS = (*CHART_METRICS, "income_*_gbp")
+"""What the workers send back of each run, besides the KPIs (``fnmatch`` patterns)."""
+CLOSE_WAIT_SECONDS = 5.0
+"""How long stopping the app waits for an ensemble that is running to finish."""
+CACHE_SIZE = 12
+"""Finished ensembles kept besides the pinned baseline: the charts' 20 metrics of every run,
+about 20 MB each at 1,000 ten-year replicates (enough to step back through recent screens)."""
 
 
 @dataclass(frozen=True)
@@ -52,21 +62,49 @@ class Screen:
     toml: str
     seconds: float
     simulate_seconds: float
+    notice: str = ""
+    """Said on the status line: e.g. that a worker died and the pool was restarted."""
 
 
 class Explorer:
-    """The explorer's state on the server: the scenario files it offers and a cache of
-    finished ensembles (by scenario text, replicates and seed). Safe to call from several
-    threads: one ensemble runs at a time."""
+    """The explorer's state on the server: the scenario files it offers, a pool of
+    ``workers`` processes that runs its ensembles in random-stream blocks of ``block_size``
+    (1 worker: in this process) and a cache of finished ensembles (by scenario text,
+    replicates and seed). Safe to call from several threads: one
+    ensemble runs at a time. :meth:`start` starts the workers; :meth:`close` stops them."""
 
     def __init__(self, files: list[Path], replicates: int = 500,
-                 seed: int = api.DEFAULT_SEED) -> None:
+                 seed: int = api.DEFAULT_SEED, workers: int = 1,
+                 block_size: int = EXPLORER_BLOCK_SIZE) -> None:
         self.files = [Path(f) for f in files]
         self.replicates = replicates
         self.seed = seed
+        self.block_size = block_size
         self._scenarios: dict[str, Scenario] = {}
         self._cache: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._pinned: tuple[str, int, int] | None = None
         self._lock = threading.Lock()
+        self.pool = EnsemblePool(workers, self.block_size)
+
+    @property
+    def workers(self) -> int:
+        return self.pool.workers
+
+    def start(self) -> float:
+        """Start the worker processes and load the model in each (numba compiles its kernels
+        the first time). Returns the seconds taken."""
+        with self._lock:
+            return self.pool.start(self.scenario(self.files[0]))
+
+    def close(self) -> None:
+        """Stop the worker processes (idempotent): after the ensemble running now, if any,
+        unless it takes more than a few seconds (then it is ended and fails)."""
+        locked = self._lock.acquire(timeout=CLOSE_WAIT_SECONDS)
+        try:
+            self.pool.close()
+        finally:
+            if locked:
+                self._lock.release()
 
     def scenario(self, file: str | Path) -> Scenario:
         """The base scenario of a file (loaded once)."""
@@ -82,17 +120,22 @@ class Explorer:
                 return file
         raise KeyError(f"not a scenario this explorer offers: {name!r}")
 
-    def _ensemble(self, scenario: Scenario, text: str, replicates: int) -> Any:
+    def _ensemble(self, scenario: Scenario, text: str, replicates: int,
+                  pin: bool = False) -> Any:
+        """The cached (ensemble, chart table) of a scenario, run on the pool if missing; the
+        caller holds the lock. ``pin`` keeps it whatever else is run (the baseline)."""
         key = (text, replicates, self.seed)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-            ensemble = api.run(scenario, replicates, self.seed).ensembles[0]
-            self._cache[key] = found = (ensemble, _light_timeseries(ensemble))
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-            return found
+        if pin:
+            self._pinned = key
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        ensemble = self.pool.run(scenario, replicates, self.seed, CHART_PATTERNS)
+        self._cache[key] = found = (ensemble, _light_timeseries(ensemble))
+        unpinned = [k for k in self._cache if k != self._pinned]
+        while len(unpinned) > CACHE_SIZE:
+            del self._cache[unpinned.pop(0)]
+        return found
 
     def prepare(self, name: str, values: Mapping[str, Any] | None,
                 role: str = "explored") -> tuple[Scenario, str]:
@@ -112,17 +155,37 @@ class Explorer:
         replicates = replicates or self.replicates
         base_scenario, base_text = self.prepare(baseline[0], baseline[1], role="baseline")
         scenario, text = self.prepare(name, values)
-        t0 = time.perf_counter()
-        runs = [self._ensemble(base_scenario, base_text, replicates),
-                self._ensemble(scenario, text, replicates)]
-        simulate = time.perf_counter() - t0
+        with self._lock:
+            restarts = self.pool.restarts
+            t0 = time.perf_counter()
+            runs = [self._ensemble(base_scenario, base_text, replicates, pin=True),
+                    self._ensemble(scenario, text, replicates)]
+            simulate = time.perf_counter() - t0
+            notice = ("" if self.pool.restarts == restarts else
+                      "a worker process died: the explorer restarted its workers and ran the "
+                      "change again")
         ensembles = [ensemble for ensemble, _ in runs]
-        results = api.Results(ensembles=ensembles, seed=self.seed, replicates=replicates,
-                              sources=[baseline[0], f"{name} (explored)"])
+        results = self._results(ensembles, baseline[0], name, replicates)
         data = screen_data(ensembles, pd.concat([ts for _, ts in runs], ignore_index=True),
                            self.seed, replicates)
         return Screen(data, results, ensembles[0].name, ensembles[1].name, text,
-                      time.perf_counter() - started, simulate)
+                      time.perf_counter() - started, simulate, notice)
+
+    def full_results(self, name: str, values: Mapping[str, Any],
+                     baseline: tuple[str, Mapping[str, Any] | None]) -> api.Results:
+        """The baseline and the explored scenario with every metric of every run (for the
+        board pack): run again on the pool, not kept."""
+        base_scenario, _ = self.prepare(baseline[0], baseline[1], role="baseline")
+        scenario, _ = self.prepare(name, values)
+        with self._lock:
+            ensembles = [self.pool.run(s, self.replicates, self.seed)
+                         for s in (base_scenario, scenario)]
+        return self._results(ensembles, baseline[0], name, self.replicates)
+
+    def _results(self, ensembles: list[Any], baseline: str, name: str,
+                 replicates: int) -> api.Results:
+        return api.Results(ensembles=ensembles, seed=self.seed, replicates=replicates,
+                           sources=[baseline, f"{name} (explored)"], block_size=self.block_size)
 
 
 def _light_timeseries(ensemble: Any) -> pd.DataFrame:

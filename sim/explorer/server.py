@@ -15,11 +15,10 @@ from dash import Dash
 from sim.explorer.compute import Explorer
 from sim.explorer.controls import base_values
 
-__all__ = ["WARM_UP_REPLICATES", "free_port", "kernels_cached", "port_free", "serve", "warm_up"]
+__all__ = ["free_port", "kernels_cached", "port_free", "serve", "warm_up"]
 
 HOST = "127.0.0.1"
 """The only address the explorer listens on."""
-WARM_UP_REPLICATES = 20
 
 
 def kernels_cached() -> bool:
@@ -34,13 +33,12 @@ def kernels_cached() -> bool:
 
 
 def warm_up(explorer: Explorer) -> tuple[float, float]:
-    """Load the model (compiling its kernels the first time) with a small ensemble, then run
-    the first screen so the first page shows at once. Returns (seconds to load the model,
-    seconds for the first screen)."""
+    """Start the explorer's worker processes and load the model in each (compiling its
+    kernels the first time), then run the first screen so the first page shows at once.
+    Returns (seconds to start the workers and load the model, seconds for the first screen)."""
     first = str(explorer.files[0])
     t0 = time.perf_counter()
-    explorer.screen(first, base_values(explorer.scenario(explorer.files[0])), (first, None),
-                    replicates=WARM_UP_REPLICATES)
+    explorer.start()
     t1 = time.perf_counter()
     explorer.screen(first, base_values(explorer.scenario(explorer.files[0])), (first, None))
     return t1 - t0, time.perf_counter() - t1

@@ -26,6 +26,9 @@ from tests.explorer.conftest import ADAPTIVE, LA_HOSTED, ROOT
 
 REPLICATES = 60
 SEED = 20260401
+BLOCK_SIZE = 25
+"""The app runs blocks of 500 on two workers; here 60 replicates in blocks of 25 are three
+blocks on two workers, and the numbers shown must be those of a run with that block size."""
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -39,10 +42,13 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("ch
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """The explorer on a free port of 127.0.0.1, served from a thread of this process."""
+    """The explorer on a free port of 127.0.0.1, served from a thread of this process, its
+    ensembles on a warm pool of two worker processes, as the app's."""
     from werkzeug.serving import make_server
 
-    explorer = Explorer([LA_HOSTED, ADAPTIVE], REPLICATES, SEED)
+    explorer = Explorer([LA_HOSTED, ADAPTIVE], REPLICATES, SEED, workers=2,
+                        block_size=BLOCK_SIZE)
+    explorer.start()
     port = free_port()
     httpd = make_server("127.0.0.1", port, create_app(explorer).server, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -52,6 +58,7 @@ def server() -> Iterator[str]:
     finally:
         httpd.shutdown()
         thread.join(timeout=10)
+        explorer.close()
 
 
 def _shots() -> Path | None:
@@ -141,7 +148,7 @@ def test_explorer_in_headless_chromium(server: str, tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stderr
     scenario = load_scenario(saved)
     assert scenario.finance.grants[0].amount_gbp_per_year == 0
-    kpis = api.run(scenario, REPLICATES, SEED).kpis.set_index("kpi")
+    kpis = api.run(scenario, REPLICATES, SEED, block_size=BLOCK_SIZE).kpis.set_index("kpi")
     assert shown == kpis.loc["min_reserves_gbp", "p50"]
     assert np.isclose(survival, kpis.loc["survival_prob_y10", "mean"], rtol=0, atol=0)
     report = pack.read_text(encoding="utf-8")

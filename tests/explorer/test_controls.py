@@ -23,7 +23,7 @@ from sim.explorer import (
 from sim.explorer.controls import explored_patch, hover_text
 from sim.outputs.paired import paired_differences
 from sim.scenario import load_scenario
-from tests.explorer.conftest import ADAPTIVE, LA_HOSTED, NO_BANDS, REPLICATES, SEED
+from tests.explorer.conftest import ADAPTIVE, BLOCK_SIZE, LA_HOSTED, NO_BANDS, REPLICATES, SEED
 
 
 def _without_meta(scenario: object) -> dict:
@@ -86,7 +86,8 @@ def test_every_control_explains_unit_range_and_source() -> None:
 def test_saved_file_validates_and_reproduces_the_screen(explorer: Explorer,
                                                         tmp_path: Path) -> None:
     """The saved TOML names its base by extends, holds only the changed keys, passes
-    `validate`, and `run` of it with the same seed gives the screen's KPIs to the bit."""
+    `validate`, and `run` of it with the same seed and block size gives the screen's KPIs to
+    the bit (and the default block size other numbers)."""
     base = explorer.scenario(LA_HOSTED)
     values = {**base_values(base), "wtp_median": 7_000, "turnover": 0.2}
     text = explored_toml(LA_HOSTED, base, values)
@@ -100,13 +101,17 @@ def test_saved_file_validates_and_reproduces_the_screen(explorer: Explorer,
 
     screen = explorer.screen(str(LA_HOSTED), values, (str(LA_HOSTED), None))
     shown = screen.results.ensembles[1].kpis
-    again = api.run(load_scenario(saved), REPLICATES, SEED).ensembles[0].kpis
+    again = api.run(load_scenario(saved), REPLICATES, SEED,
+                    block_size=BLOCK_SIZE).ensembles[0].kpis
+    assert list(shown) == list(again)
     for kpi, column in shown.items():
         assert np.array_equal(column, again[kpi], equal_nan=True), kpi
+    one_block = api.run(load_scenario(saved), REPLICATES, SEED).ensembles[0].kpis
+    assert not np.array_equal(shown["min_reserves_gbp"], one_block["min_reserves_gbp"])
 
     out = tmp_path / "out"
     ran = runner.invoke(main, ["run", str(saved), "-n", str(REPLICATES), "--seed", str(SEED),
-                               "--out", str(out)])
+                               "--block-size", str(BLOCK_SIZE), "--out", str(out)])
     assert ran.exit_code == 0, ran.output
     summary = json.loads(next(out.glob("*/summary.json")).read_text())["la_hosted_explored"]
     for kpi in ("survival_prob_y10", "members_y10", "min_reserves_gbp"):
