@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,7 +93,8 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="needs Linux's /proc/PID/task/TID/children")
 def test_ctrl_c_stops_the_app_and_its_workers() -> None:
     """`explore` says it starts its workers, serves, and on Ctrl-C (SIGINT) exits and leaves
     no worker process behind."""
@@ -100,6 +102,8 @@ def test_ctrl_c_stops_the_app_and_its_workers() -> None:
                              "--port", "0", "-n", "20", "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    guard = threading.Timer(600, proc.kill)  # never hang the suite on a stuck start
+    guard.start()
     try:
         assert proc.stdout is not None
         lines = []
@@ -120,6 +124,7 @@ def test_ctrl_c_stops_the_app_and_its_workers() -> None:
         left = [p for p in workers if Path(f"/proc/{p}").exists() and "Z" not in _state(p)]
         assert not left, left
     finally:
+        guard.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
