@@ -69,7 +69,10 @@ def test_candidates_in_one_batch_equal_each_run_alone(problem: Problem) -> None:
         assert here.stack
         _same(alone, here.observables(thetas))
         _same(monthly, here.monthly(thetas[:2], 3))
-        assert here.evaluations == len(thetas)
+        assert here.evaluations == here.simulated == len(thetas)
+        again = here.observables([thetas[1], thetas[1].copy()])  # already simulated: not rerun
+        _same([alone[1], alone[1]], again)
+        assert (here.evaluations, here.simulated) == (len(thetas) + 2, len(thetas))
     with evaluator(problem, workers=2) as pooled:
         _same(alone[::-1], pooled.observables(thetas[::-1]))
 

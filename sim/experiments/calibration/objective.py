@@ -341,14 +341,19 @@ class Evaluator:
     number of workers; results come back in the order of the inputs. Several candidates are
     simulated side by side in shared batches (:meth:`Problem.stacked`: the same numbers as one
     at a time) when the problem allows it and :data:`STACK` is on; the batches are shared out
-    evenly over the executor's workers.
+    evenly over the executor's workers. A parameter vector already simulated is not simulated
+    again (the result is a function of the vector: the ABC's best point, which the polish
+    starts from and the fit reports, was simulated in its round); ``evaluations`` counts the
+    vectors asked for, as before, ``simulated`` those run.
     """
 
     def __init__(self, problem: Problem, executor: Executor | None = None):
         self.problem = problem
         self.executor = executor or SerialExecutor()
         self.evaluations = 0
+        self.simulated = 0
         self.stack = STACK and problem.stackable
+        self._done: dict[bytes, np.ndarray] = {}
 
     def map(self, function: Callable[[Problem, Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[function(problem, item) for item in items]``; ``function`` must be module-level."""
@@ -359,13 +364,19 @@ class Evaluator:
 
     def observables(self, thetas: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Simulated observables float[R, n] for each parameter vector."""
-        thetas = list(thetas)
-        if self.stack and len(thetas) > 1:
-            simulated = self._stacked(thetas, None, False)
+        thetas = [np.asarray(theta, dtype=float) for theta in thetas]
+        keys = [theta.tobytes() for theta in thetas]
+        new = {key: theta for key, theta in zip(keys, thetas, strict=True)
+               if key not in self._done}
+        todo = list(new.values())
+        if self.stack and len(todo) > 1:
+            simulated = self._stacked(todo, None, False)
         else:
-            simulated = self.map(_observables, thetas)
+            simulated = self.map(_observables, todo)
+        self._done.update(zip(new, simulated, strict=True))
+        self.simulated += len(todo)
         self.evaluations += len(thetas)  # counted once done, so a Ctrl-C reports finished ones
-        return simulated
+        return [self._done[key] for key in keys]
 
     def monthly(self, thetas: Sequence[np.ndarray], replicates: int) -> list[np.ndarray]:
         """The observable every month, float[replicates, T], for each parameter vector."""
