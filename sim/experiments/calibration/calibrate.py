@@ -450,11 +450,6 @@ def _quiet(function: Callable[..., np.ndarray], *args: Any, **kwargs: Any) -> np
         return function(*args, **kwargs)
 
 
-def _monthly(problem: Problem, task: tuple[np.ndarray, int]) -> np.ndarray:
-    theta, replicates = task
-    return problem.monthly(theta, replicates)
-
-
 def _model_bands(problem: Problem, ev: Evaluator, fitted: Fitted, budget: Any,
                  interval: float) -> dict[str, np.ndarray]:
     """Monthly simulated median and bands at the best fit, and over parameter draws."""
@@ -467,7 +462,7 @@ def _model_bands(problem: Problem, ev: Evaluator, fitted: Fitted, budget: Any,
     if draws:
         picks = np.linspace(0, len(fitted.samples) - 1, draws).round().astype(int)
         each = max(5, problem.replicates // 4)
-        runs = ev.map(_monthly, [(fitted.samples[i], each) for i in picks])
+        runs = ev.monthly([fitted.samples[i] for i in picks], each)
         pooled = np.vstack(runs)
         out["outer_lower"] = _quiet(np.nanquantile, pooled, alpha, axis=0)
         out["outer_upper"] = _quiet(np.nanquantile, pooled, 1 - alpha, axis=0)

@@ -28,8 +28,12 @@ from typing import Any
 import numpy as np
 
 from sim.data import LAPopulation
-from sim.experiments.ensemble import run_ensemble
+from sim.engine import DEFAULT_BLOCK_SIZE, partition
+from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, run_blocks, run_ensemble
 from sim.experiments.executors import Executor, SerialExecutor, default_workers, make_executor
+from sim.experiments.process import state
+from sim.experiments.runner import _value_at
+from sim.model import METRICS, is_per_replicate
 from sim.scenario import Scenario, scenario_from_dict
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
@@ -143,6 +147,44 @@ class Problem:
         """The simulated observable at the observed months, float[R, n]."""
         result = run_ensemble(self.scenario(theta), self.las, self.replicates, self.seed)
         return self._observable(result.metrics, theta, self.months)
+
+    @property
+    def stackable(self) -> bool:
+        """Whether candidates can share a batch: every model value a candidate sets is one the
+        model holds per replicate (:func:`sim.model.is_per_replicate`)."""
+        return all(is_per_replicate(path) for path in self.overrides(self.to_theta(
+            np.full(self.dimension, 0.5))))
+
+    def stacked(self, thetas: Sequence[np.ndarray], replicates: int | None = None,
+                months: np.ndarray | None = None) -> list[np.ndarray]:
+        """The observables of several candidates simulated side by side in one batch, float[R,
+        n] each (float[R, T] every month with ``months`` = all of them): each candidate's
+        scenario is built and validated alone, then the first one is compiled with every
+        candidate value written per replicate (``values=`` of :func:`sim.model.
+        compile_parameters`), ``copies`` of the same random-stream blocks, one per candidate.
+        A replicate's numbers depend only on the seed, its block and the month, so each
+        candidate's rows are those of :meth:`observables` (or :meth:`monthly`), to the bit
+        (tests/calibration/test_stacked.py)."""
+        n = replicates or self.replicates
+        months = self.months if months is None else months
+        scenarios = [self.scenario(theta) for theta in thetas]
+        paths = list(self.overrides(thetas[0]))
+        values = {path: np.repeat(np.asarray([_value_at(s, path) for s in scenarios],
+                                             dtype=float), n) for path in paths}
+        horizon = self._horizon()
+        rows = len(scenarios) * n
+        storage = state().metric_scratch(METRICS, horizon, rows,
+                                         minimum_rows=DEFAULT_BATCH_REPLICATES)
+        part = run_blocks(scenarios[0], self.las, self.seed, partition(n, DEFAULT_BLOCK_SIZE),
+                          copies=len(scenarios), values=values, out=storage)
+        wanted = [self.metric] + ([self.denominator] if self.denominator else [])
+        out = []
+        for i, theta in enumerate(thetas):
+            metrics = {name: part.metrics[name][i * n:(i + 1) * n] for name in wanted
+                       if name in part.metrics}
+            # copied out of the scratch storage (fancy indexing), which the next batch reuses
+            out.append(np.array(self._observable(metrics, theta, months)))
+        return out
 
     def _horizon(self) -> int:
         return int(self.base["time"]["horizon_months"])
@@ -265,18 +307,53 @@ def _observables(problem: Problem, theta: np.ndarray) -> np.ndarray:
     return problem.observables(theta)
 
 
+def _monthly(problem: Problem, task: tuple[np.ndarray, int]) -> np.ndarray:
+    theta, replicates = task
+    return problem.monthly(theta, replicates)
+
+
+def _stacked(problem: Problem, task: tuple[list[np.ndarray], int | None, bool]) -> list[np.ndarray]:
+    thetas, replicates, every_month = task
+    months = np.arange(problem._horizon()) if every_month else None
+    return problem.stacked(thetas, replicates, months)
+
+
+STACK = True
+"""Whether an :class:`Evaluator` simulates a round's candidates side by side in shared batches
+(the same numbers either way; False: one candidate per simulation, as before issue #16)."""
+
+
+def stacks(count: int, replicates: int, workers: int) -> list[slice]:
+    """Consecutive groups of ``count`` candidates, each of at most about
+    ``DEFAULT_BATCH_REPLICATES`` rows (one candidate at least), as many as a multiple of
+    ``workers`` when there are candidates enough, sizes as even as possible."""
+    per = max(1, DEFAULT_BATCH_REPLICATES // max(1, replicates))
+    groups = min(count, max(1, workers) * math.ceil(count / (max(1, workers) * per)))
+    bounds = np.linspace(0, count, groups + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
 class Evaluator:
     """Runs candidates on an executor (:mod:`sim.experiments.executors`), the problem being the
     context every task gets.
 
     Every candidate uses the problem's seed, so results do not depend on the executor or the
-    number of workers; results come back in the order of the inputs.
+    number of workers; results come back in the order of the inputs. Several candidates are
+    simulated side by side in shared batches (:meth:`Problem.stacked`: the same numbers as one
+    at a time) when the problem allows it and :data:`STACK` is on; the batches are shared out
+    evenly over the executor's workers. A parameter vector already simulated is not simulated
+    again (the result is a function of the vector: the ABC's best point, which the polish
+    starts from and the fit reports, was simulated in its round); ``evaluations`` counts the
+    vectors asked for, as before, ``simulated`` those run.
     """
 
     def __init__(self, problem: Problem, executor: Executor | None = None):
         self.problem = problem
         self.executor = executor or SerialExecutor()
         self.evaluations = 0
+        self.simulated = 0
+        self.stack = STACK and problem.stackable
+        self._done: dict[bytes, np.ndarray] = {}
 
     def map(self, function: Callable[[Problem, Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[function(problem, item) for item in items]``; ``function`` must be module-level."""
@@ -287,9 +364,33 @@ class Evaluator:
 
     def observables(self, thetas: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Simulated observables float[R, n] for each parameter vector."""
-        simulated = self.map(_observables, thetas)
+        thetas = [np.asarray(theta, dtype=float) for theta in thetas]
+        keys = [theta.tobytes() for theta in thetas]
+        new = {key: theta for key, theta in zip(keys, thetas, strict=True)
+               if key not in self._done}
+        todo = list(new.values())
+        if self.stack and len(todo) > 1:
+            simulated = self._stacked(todo, None, False)
+        else:
+            simulated = self.map(_observables, todo)
+        self._done.update(zip(new, simulated, strict=True))
+        self.simulated += len(todo)
         self.evaluations += len(thetas)  # counted once done, so a Ctrl-C reports finished ones
-        return simulated
+        return [self._done[key] for key in keys]
+
+    def monthly(self, thetas: Sequence[np.ndarray], replicates: int) -> list[np.ndarray]:
+        """The observable every month, float[replicates, T], for each parameter vector."""
+        thetas = list(thetas)
+        if self.stack and len(thetas) > 1:
+            return self._stacked(thetas, replicates, True)
+        return [self.problem.monthly(theta, replicates) for theta in thetas] if len(thetas) < 2 \
+            else self.map(_monthly, [(theta, replicates) for theta in thetas])
+
+    def _stacked(self, thetas: list[np.ndarray], replicates: int | None,
+                 every_month: bool) -> list[np.ndarray]:
+        groups = stacks(len(thetas), replicates or self.problem.replicates, self.executor.workers)
+        parts = self.map(_stacked, [(thetas[g], replicates, every_month) for g in groups])
+        return [x for part in parts for x in part]
 
 
 @contextmanager
