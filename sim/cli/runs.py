@@ -49,7 +49,8 @@ _ensemble_options = options(
                  type=click.Path(path_type=Path), metavar="FIT",
                  help="Draw calibrated parameters from a calibration's fit.json (or its folder), "
                       "one draw per group of 25 replicates, so the bands include parameter "
-                      "uncertainty. Repeatable, one file per fit (docs/calibration.md)."),
+                      "uncertainty; a market ceiling is drawn as the median willingness to pay. "
+                      "Repeatable, one file per fit (docs/calibration.md §7)."),
 )
 """Options shared by ``run`` and ``compare``."""
 

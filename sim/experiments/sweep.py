@@ -185,7 +185,7 @@ def run_design(sweep: Sweep, design: pd.DataFrame, out_dir: Path, *, kind: str =
     executor = executor or SerialExecutor()
     extra = dict(extra or {})
     if uncertainty:
-        drawn = {p for d in uncertainty for p in d.paths}
+        drawn = {p for d in uncertainty for p in d.model_paths}
         clash = sorted(drawn & set(sweep.paths))
         if clash:
             raise SweepError(f"{sweep.source}: parameters {clash} are both varied by the sweep and "

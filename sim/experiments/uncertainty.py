@@ -22,8 +22,11 @@ values are checked by the scenario schema, then written into the compiled parame
 group's replicates (never into the scenario).
 
 Several files may be given (say, uptake and workforce fits); each is sampled independently, and
-two files must not set the same parameter. Calibration-layer parameters (``calibration.*``,
-e.g. the market ceiling) are not model parameters and are ignored.
+two files must not set the same parameter. Calibration-layer parameters (``calibration.*``) are
+not model parameters and are ignored, except the market ceiling ``calibration.market_share``
+(issue #16): a drawn plateau m becomes the median willingness to pay at which a share m of LAs
+would pay the reference scenario's prices (:func:`market_median`, docs/model.md §2.10), so the
+draw sets ``market.wtp_median_gbp_per_year``.
 """
 
 from __future__ import annotations
@@ -44,17 +47,27 @@ from sim.experiments.ensemble import EnsembleResult, run_ensemble
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
 
 __all__ = [
+    "MARKET_SHARE",
     "PARAMETER_GROUP_SIZE",
+    "WTP_MEDIAN",
     "ParameterDistribution",
     "check_parameters",
     "draw_parameter_sets",
     "group_seed",
     "load_parameter_distribution",
+    "market_median",
+    "model_values",
+    "reference_prices",
     "run_with_parameter_uncertainty",
 ]
 
 PARAMETER_GROUP_SIZE = 25
 """Replicates that share one parameter draw (see the module docstring)."""
+
+MARKET_SHARE = "calibration.market_share"
+"""The calibration's market ceiling m (share of LAs), drawn as :data:`WTP_MEDIAN`."""
+WTP_MEDIAN = "market.wtp_median_gbp_per_year"
+"""The model parameter a drawn market ceiling sets (see :func:`market_median`)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,8 @@ class ParameterDistribution:
     source : the file read.
     name : the calibration's name.
     kind : how the samples were made (posterior samples, bootstrap refits …).
-    paths : model parameter key paths (calibration-layer parameters dropped).
+    paths : model parameter key paths (calibration-layer parameters dropped, except the market
+        ceiling :data:`MARKET_SHARE`, drawn as :data:`WTP_MEDIAN`).
     samples : float[S, k], one joint draw per row.
     """
 
@@ -75,6 +89,11 @@ class ParameterDistribution:
     kind: str
     paths: tuple[str, ...]
     samples: np.ndarray
+
+    @property
+    def model_paths(self) -> tuple[str, ...]:
+        """The model parameters a draw sets (the market ceiling sets :data:`WTP_MEDIAN`)."""
+        return tuple(WTP_MEDIAN if p == MARKET_SHARE else p for p in self.paths)
 
 
 def load_parameter_distribution(path: str | Path) -> ParameterDistribution:
@@ -109,7 +128,12 @@ def load_parameter_distribution(path: str | Path) -> ParameterDistribution:
     if table.ndim != 2 or table.shape[1] != len(paths) or not np.isfinite(table).all():
         raise ScenarioError(str(file), "distribution.samples",
                             f"must be rows of {len(paths)} finite numbers, one per parameter")
-    keep = [i for i, p in enumerate(paths) if not str(p).startswith("calibration.")]
+    keep = [i for i, p in enumerate(paths)
+            if not str(p).startswith("calibration.") or p == MARKET_SHARE]
+    at = paths.index(MARKET_SHARE) if MARKET_SHARE in paths else None
+    if at is not None and not ((table[:, at] >= 0) & (table[:, at] <= 1)).all():
+        raise ScenarioError(str(file), "distribution.samples",
+                            f"{MARKET_SHARE} must be a share between 0 and 1")
     if not keep:
         raise ScenarioError(str(file), "distribution.parameters",
                             f"names no model parameter, got {paths}")
@@ -122,7 +146,7 @@ def load_parameter_distribution(path: str | Path) -> ParameterDistribution:
 def _check_disjoint(distributions: Sequence[ParameterDistribution]) -> None:
     seen: dict[str, str] = {}
     for dist in distributions:
-        for p in dist.paths:
+        for p in dist.model_paths:
             if p in seen:
                 raise ScenarioError(dist.source, p, f"is also drawn from {seen[p]}: give each "
                                     "parameter's distribution once")
@@ -156,6 +180,40 @@ def draw_parameter_sets(distributions: Sequence[ParameterDistribution], seed: in
     return sets
 
 
+def reference_prices(las: LAPopulation) -> np.ndarray:
+    """Each LA's price in the reference scenario (``scenarios/base.toml``), float[N]: the
+    prices at which a drawn market ceiling is read (:func:`market_median`)."""
+    from sim.model import compile_parameters
+    from sim.scenario.drivers import REFERENCE_FILE, reference_scenario
+
+    scenario = reference_scenario()
+    if scenario is None:
+        raise ScenarioError(str(REFERENCE_FILE), "", "cannot be read: a drawn market ceiling "
+                            "is read at the reference scenario's prices")
+    return np.asarray(compile_parameters(scenario, las, 1).prices_gbp_per_year[0], dtype=float)
+
+
+def market_median(share: float, sigma: float, prices: np.ndarray) -> float:
+    """The median willingness to pay (£/year) at which a ``share`` of LAs would pay
+    ``prices`` (float[N], :func:`reference_prices`) with log-scale spread ``sigma``: the
+    calibrated plateau m read as the model's market ceiling (docs/model.md §2.10)."""
+    from sim.model.uptake import wtp_median_for_share
+
+    return wtp_median_for_share(share, prices, sigma)
+
+
+def model_values(values: dict[str, float], scenario: Scenario,
+                 prices: np.ndarray | None) -> dict[str, float]:
+    """A drawn parameter set as model parameters: a drawn :data:`MARKET_SHARE` is replaced by
+    the :data:`WTP_MEDIAN` it implies at ``prices`` with the scenario's ``market.wtp_sigma``."""
+    if MARKET_SHARE not in values:
+        return dict(values)
+    assert prices is not None
+    out = {k: v for k, v in values.items() if k != MARKET_SHARE}
+    out[WTP_MEDIAN] = market_median(values[MARKET_SHARE], scenario.market.wtp_sigma, prices)
+    return out
+
+
 def check_parameters(scenario: Scenario, values: dict[str, float]) -> None:
     """Check drawn values through the schema, as a ``--set`` would be (ScenarioError if a
     value is outside its field's range or the scenario's rules)."""
@@ -176,18 +234,22 @@ def run_with_parameter_uncertainty(
 
     Returns the ensemble (replicates in group order, as one :class:`EnsembleResult` of the
     undrawn scenario) and one row per group: group, first replicate, replicates, seed and the
-    drawn values. ``block_size`` splits each group's replicates into random-stream blocks (no
-    effect while it is at least ``group_size``).
+    drawn values (a drawn market ceiling with the willingness-to-pay median it sets).
+    ``block_size`` splits each group's replicates into random-stream blocks (no effect while it
+    is at least ``group_size``).
     """
     groups = math.ceil(replicates / group_size)
     sets = draw_parameter_sets(distributions, seed, groups)
+    prices = (reference_prices(las) if any(MARKET_SHARE in d.paths for d in distributions)
+              else None)
     metrics: dict[str, np.ndarray] = {}
     kpis: dict[str, np.ndarray] = {}
     first: EnsembleResult | None = None
     rows: list[dict[str, Any]] = []
-    for g, values in enumerate(sets):
+    for g, drawn in enumerate(sets):
         start = g * group_size
         size = min(group_size, replicates - start)
+        values = model_values(drawn, scenario, prices)
         check_parameters(scenario, values)
         part = run_ensemble(scenario, las, size, group_seed(seed, g), block_size, values=values)
         if first is None:
@@ -199,7 +261,7 @@ def run_with_parameter_uncertainty(
         for k, v in part.kpis.items():
             kpis[k][start:start + size] = v
         rows.append({"group": g, "first_replicate": start, "replicates": size,
-                     "seed": group_seed(seed, g), **values})
+                     "seed": group_seed(seed, g), **drawn, **values})
     assert first is not None
     result = replace(first, scenario=scenario, seed=seed, replicates=replicates, metrics=metrics,
                      kpis=kpis)

@@ -138,6 +138,8 @@ class UptakeParameters:
     champion_turnover_multiplier: float
     champion_peer_weight: int
     volunteer_fte_per_contributor: float
+    initial_aware_count: float | None = None
+    """LAs aware at month 0 as an exact seed (None: ``initial_aware_share`` per LA)"""
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,27 @@ class BatchState:
         return self.counts.now(self.ladder, self.champions)
 
 
+def initial_awareness(share: np.ndarray, count: float | None, replicates: int, las: int,
+                      streams: RandomStreams) -> np.ndarray:
+    """Which LAs are aware at month 0, bool[R, N] (docs/model.md §2.1).
+
+    Without ``count`` each LA is aware with probability ``share`` (float[R]), independently:
+    the number aware is binomial, so a small share can leave a replicate with none. With
+    ``count`` = n (``uptake.initial_aware_count``, an exact seed) every replicate has floor(n)
+    aware LAs plus one more with probability n − floor(n), so the count is within one LA of n
+    and its mean is n; which LAs is random (the smallest of one uniform per LA)."""
+    draw = streams.month("initial", 0)
+    if count is None:
+        return draw.random(las) < share[:, None]
+    u = draw.random(las + 1)
+    n = min(float(count), float(las))
+    k = np.minimum(int(np.floor(n)) + (u[:, las] < n - np.floor(n)), las)
+    order = np.argsort(u[:, :las], axis=1, kind="stable")
+    aware = np.zeros((replicates, las), dtype=bool)
+    np.put_along_axis(aware, order, np.arange(las)[None, :] < k[:, None], axis=1)
+    return aware
+
+
 def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams) -> BatchState:
     """The state at month 0: LAs unaware except those drawn aware at launch, each LA's
     willingness to pay drawn (as its rank in the distribution), the initial team in post, no
@@ -277,8 +298,8 @@ def initial_state(params: Parameters, las: LAPopulation, streams: RandomStreams)
     R, N = params.replicates, las.count
     uptake, workforce, finance = params.uptake, params.workforce, params.finance
     ladder = np.full((R, N), Ladder.UNAWARE, dtype=np.int8)
-    aware = streams.month("initial", 0).random(N) < uptake.initial_aware_share[:, None]
-    ladder[aware] = Ladder.AWARE
+    ladder[initial_awareness(uptake.initial_aware_share, uptake.initial_aware_count, R, N,
+                             streams)] = Ladder.AWARE
     wtp_rank = streams.month("willingness_to_pay", 0).random(N)
     refuses = price_refusals(params.market, params.prices_gbp_per_year, wtp_rank)
     staff = np.tile(workforce.initial_fte, (R, 1))

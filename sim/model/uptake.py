@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["GateCache", "PriceCache", "UptakeFlows", "advance_ladder", "approval_chances",
            "approval_gate", "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
            "peer_adopter_share", "price_refusals", "real_price_scale", "refresh_market", "renew",
-           "renewal_probability", "share_unwilling", "step_uptake", "subscription_price"]
+           "paying_share", "renewal_probability", "share_unwilling", "step_uptake",
+           "subscription_price", "willingness_cdf", "wtp_median_for_share",
+           "WTP_MEDIAN_MAX_GBP_PER_YEAR"]
 
 
 @dataclass
@@ -94,10 +96,19 @@ def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) ->
     spread ``σ = wtp_sigma``: ``F(p) = Φ(ln(p ÷ M) ÷ σ)`` for ``p > 0``; 0 for a free offer;
     1 for any price when ``M = 0``; ``[p > M]`` when ``σ = 0`` (docs/model.md §2.10).
     """
-    price = compact(np.asarray(price_gbp_per_year, dtype=float))
-    median = compact(market.wtp_median_gbp_per_year)[:, None]
-    sigma = compact(market.wtp_sigma)[:, None]
-    price, median, sigma = np.broadcast_arrays(price, median, sigma)
+    return willingness_cdf(compact(np.asarray(price_gbp_per_year, dtype=float)),
+                           compact(market.wtp_median_gbp_per_year)[:, None],
+                           compact(market.wtp_sigma)[:, None])
+
+
+def willingness_cdf(price: np.ndarray, median: np.ndarray | float,
+                    sigma: np.ndarray | float) -> np.ndarray:
+    """``F(price)``: the chance that a willingness to pay, lognormal with ``median`` and
+    log-scale spread ``sigma``, is below ``price`` (arrays broadcast; the conventions of
+    :func:`share_unwilling`)."""
+    price, median, sigma = np.broadcast_arrays(np.asarray(price, dtype=float),
+                                               np.asarray(median, dtype=float),
+                                               np.asarray(sigma, dtype=float))
     out = np.where(price > median, 1.0, 0.0)  # σ = 0 (and M = 0 for any price above 0)
     smooth = (price > 0) & (median > 0) & (sigma > 0)
     if smooth.any():
@@ -107,6 +118,53 @@ def share_unwilling(market: MarketParameters, price_gbp_per_year: np.ndarray) ->
             z = np.log(price[smooth] / median[smooth]) / sigma[smooth]
         out[smooth] = ndtr(z)
     return out
+
+
+WTP_MEDIAN_MAX_GBP_PER_YEAR = 1e7
+"""The schema's upper bound on ``market.wtp_median_gbp_per_year`` (a market of every LA)."""
+
+
+def paying_share(price_gbp_per_year: np.ndarray, median: float, sigma: float) -> float:
+    """Expected share of LAs whose willingness to pay reaches their price,
+    ``mean_i (1 − F(p_i))`` over the LAs' prices ``p_i`` (float[N]): the market ceiling as a
+    share of LAs (docs/model.md §2.10; 28.4% at the shipped bands with the defaults)."""
+    price = np.asarray(price_gbp_per_year, dtype=float).ravel()
+    return float(1.0 - willingness_cdf(price, median, sigma).mean())
+
+
+def wtp_median_for_share(share: float, price_gbp_per_year: np.ndarray, sigma: float) -> float:
+    """The median willingness to pay at which a ``share`` of LAs would pay their prices: the
+    inverse of :func:`paying_share` in the median (docs/model.md §2.10).
+
+    With one price P for every LA it is ``P · exp(σ · Φ⁻¹(share))``; with several prices it
+    is found by bracketing and bisection (the share rises monotonically with the median). A
+    share of 0 gives 0 (no LA pays any price); a share no median reaches (1, or any share
+    with σ = 0 above the share of free LAs) gives the schema's upper bound, £10m, far above
+    every price.
+    """
+    from scipy.optimize import brentq
+
+    price = np.asarray(price_gbp_per_year, dtype=float).ravel()
+    share = float(share)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a paying share must be between 0 and 1, got {share}")
+    top = WTP_MEDIAN_MAX_GBP_PER_YEAR
+    if share <= paying_share(price, 0.0, sigma):  # the free LAs pay at any median
+        return 0.0
+    if share >= paying_share(price, top, sigma):
+        return top
+    if sigma == 0:  # a step in the median: the lowest price at which the share is reached
+        for p in np.unique(price):
+            if paying_share(price, float(p), sigma) >= share:
+                return float(p)
+        return top
+    def gap(log_median: float) -> float:
+        return paying_share(price, float(np.exp(log_median)), sigma) - share
+
+    low = np.log(float(price[price > 0].min()))
+    while gap(low) >= 0:  # share is just above the free LAs': go lower until it is not reached
+        low -= 10.0
+    return float(np.exp(brentq(gap, low, np.log(top), xtol=1e-12)))
 
 
 def price_refusals(market: MarketParameters, price_gbp_per_year: np.ndarray,

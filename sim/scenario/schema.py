@@ -212,6 +212,14 @@ class Uptake(Strict):
         "half are taken to know of the new CoE offer at launch",
         "Share of LAs aware of the CoE at month 0 (drawn per LA and replicate).",
         ge=0, le=1)
+    initial_aware_count: float | None = P(
+        None, "LAs",
+        "assumption: unset in every CoE scenario; the uptake calibration specs set it from their "
+        "first observation or estimated initial share (docs/calibration.md §4)",
+        "LAs aware at month 0 as an exact seed, replacing initial_aware_share: floor(n) LAs "
+        "chosen at random in each replicate, plus one more with probability n − floor(n), so "
+        "every replicate starts within one LA of n (unset: initial_aware_share).",
+        ge=0, le=153)
     p_per_year: float = P(
         0.03, "1/year",
         "Sultan, Farley & Lehmann (1990) meta-analysis mean (docs/evidence.md §10)",

@@ -41,6 +41,19 @@ def test_uptake_only_members_never_lapse_without_renewal_loss(las: LAPopulation)
     assert result.metrics["operating"].min() == 1
 
 
+def test_uptake_only_never_closes_on_a_slow_take_off(las: LAPopulation) -> None:
+    """A take-off slower than any viability rule allows (3 seeded LAs, almost no innovation or
+    imitation, 17 years like FDAC's series) still runs to the end: no replicate closes and
+    membership never falls (renewal 1), so a slow series is fitted as diffusion, not closure."""
+    scenario = load_scenario(MODELS / "uptake_only.toml", [
+        'time.start="2008-01"', "time.horizon_months=204", "uptake.initial_aware_count=3",
+        "uptake.p_per_year=0.0005", "uptake.q_per_year=0.05"])
+    metrics = run_ensemble(scenario, las, 20, 4).metrics
+    assert metrics["operating"].min() == 1, "calibration/models/uptake_only.toml lets it close"
+    assert (np.diff(metrics["members"], axis=1) >= 0).all()
+    assert np.median(metrics["members"][:, -1]) < 15  # most stay below viability.min_members
+
+
 def test_workforce_only_turnover_matches_the_hazard(las: LAPopulation) -> None:
     """Leavers in a year ÷ staff in post equals the turnover the hazard conversion promises."""
     turnover = 0.15

@@ -33,7 +33,8 @@ def test_each_spec_has_a_shipped_fit_with_its_overlay(name: str) -> None:
     if spec.parameters:
         dist = load_parameter_distribution(CALIBRATION / "fitted" / name)
         assert dist.paths == tuple(p.path for p in spec.parameters
-                                   if not p.path.startswith("calibration."))
+                                   if not p.path.startswith("calibration.")
+                                   or p.path == "calibration.market_share")
 
 
 def test_recommended_overlay_matches_its_fits() -> None:
@@ -77,3 +78,16 @@ def test_recommended_distribution_pairs_the_shipped_draws() -> None:
         index = source["parameters"].index(path)
         expected = [row[index] for row in source["samples"]][: len(dist.samples)]
         assert dist.samples[:, column].tolist() == expected
+
+
+def test_market_ceiling_distribution_is_the_network_fits_plateau() -> None:
+    """calibration/fitted/market_ceiling holds the Contextual Safeguarding fit's m draws alone,
+    row by row, so that it combines with recommended (which draws q) in one run."""
+    dist = load_parameter_distribution(CALIBRATION / "fitted" / "market_ceiling")
+    assert dist.paths == ("calibration.market_share",)
+    assert dist.model_paths == ("market.wtp_median_gbp_per_year",)
+    source = fit_of("uptake_contextual_safeguarding")["distribution"]
+    index = source["parameters"].index("calibration.market_share")
+    assert dist.samples[:, 0].tolist() == [row[index] for row in source["samples"]]
+    recommended = load_parameter_distribution(CALIBRATION / "fitted" / "recommended")
+    assert not set(dist.model_paths) & set(recommended.model_paths)

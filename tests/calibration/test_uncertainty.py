@@ -41,11 +41,16 @@ def short(**uptake: float) -> Scenario:
 
 
 def test_distribution_drops_calibration_layer_parameters(tmp_path: Path) -> None:
-    """Only model parameters are drawn; calibration.* columns are ignored."""
-    dist = load_parameter_distribution(fit_file(tmp_path))
+    """Only model parameters are drawn; calibration.* columns are ignored, except the market
+    ceiling, which is drawn as the median willingness to pay."""
+    dist = load_parameter_distribution(fit_file(tmp_path, paths=(
+        "uptake.q_per_year", "calibration.initial_share")))
     assert dist.paths == ("uptake.q_per_year",)
     assert dist.samples[:, 0].tolist() == list(Q_VALUES)
     assert load_parameter_distribution(tmp_path).paths == dist.paths  # a folder works too
+    market = load_parameter_distribution(fit_file(tmp_path, "m.json"))
+    assert market.paths == ("uptake.q_per_year", "calibration.market_share")
+    assert market.model_paths == ("uptake.q_per_year", "market.wtp_median_gbp_per_year")
 
 
 def test_bad_distribution_files_are_clear_errors(tmp_path: Path) -> None:
@@ -55,9 +60,12 @@ def test_bad_distribution_files_are_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "trend.json").write_text(json.dumps({"name": "t", "distribution": None}))
     with pytest.raises(ScenarioError, match="holds no calibrated parameter distribution"):
         load_parameter_distribution(tmp_path / "trend.json")
-    only = fit_file(tmp_path, "only.json", ("calibration.market_share",), [[0.5], [0.6]])
+    only = fit_file(tmp_path, "only.json", ("calibration.initial_share",), [[0.5], [0.6]])
     with pytest.raises(ScenarioError, match="names no model parameter"):
         load_parameter_distribution(only)
+    above = fit_file(tmp_path, "above.json", ("calibration.market_share",), [[0.5], [1.2]])
+    with pytest.raises(ScenarioError, match="must be a share between 0 and 1"):
+        load_parameter_distribution(above)
 
 
 def test_draws_depend_only_on_seed_and_group(tmp_path: Path) -> None:
@@ -85,6 +93,7 @@ def test_groups_run_with_their_draw_and_seed(tmp_path: Path, las: LAPopulation) 
     row = rows[1]
     data = scenario.model_dump(mode="json", exclude_none=True)
     data["uptake"]["q_per_year"] = row["uptake.q_per_year"]
+    data["market"]["wtp_median_gbp_per_year"] = row["market.wtp_median_gbp_per_year"]
     drawn = scenario_from_dict(data, "<drawn>")
     alone = run_ensemble(drawn, las, 25, group_seed(11, 1))
     np.testing.assert_array_equal(result.metrics["members"][25:50], alone.metrics["members"])

@@ -43,3 +43,15 @@ def test_a_swept_parameter_cannot_also_be_drawn(tmp_path: Path, las: LAPopulatio
     with pytest.raises(SweepError, match="uptake.q_per_year"):
         run_sweep(sweep, tmp_path / "c", las=las,
                   uncertainty=[load_parameter_distribution(FIT)])
+
+
+def test_a_swept_median_cannot_also_be_drawn_as_a_market_ceiling(tmp_path: Path,
+                                                                 las: LAPopulation) -> None:
+    """A drawn market ceiling sets market.wtp_median_gbp_per_year (docs/calibration.md §7)."""
+    text = write_sweep(tmp_path).read_text().replace(
+        'path = "finance.subscription_gbp_per_year"',
+        'path = "market.wtp_median_gbp_per_year"')
+    sweep = load_sweep(write_sweep(tmp_path, text, "clash.toml"))
+    with pytest.raises(SweepError, match="market.wtp_median_gbp_per_year"):
+        run_sweep(sweep, tmp_path / "c", las=las, uncertainty=[load_parameter_distribution(
+            ROOT / "calibration" / "fitted" / "market_ceiling")])

@@ -123,11 +123,15 @@ class Problem:
         """Model key path → value for a parameter vector (derived values included)."""
         values = {p: float(v) for p, v in zip(self.paths, theta, strict=True)
                   if not p.startswith("calibration.")}
+        # The seed is exact (issue #16): n = N·share ÷ m aware LAs in every replicate, within
+        # one LA (uptake.initial_aware_count), not a per-LA draw that can leave a run with none.
+        N = float(self.las.count)
         if self.initial_share is not None:
-            values["uptake.initial_aware_share"] = min(self.initial_share / self.market(theta), 1.0)
+            values["uptake.initial_aware_count"] = N * min(
+                self.initial_share / self.market(theta), 1.0)
         if INITIAL in self.paths:  # estimated with the others (issue #16)
             share = float(theta[self.paths.index(INITIAL)])
-            values["uptake.initial_aware_share"] = min(share / self.market(theta), 1.0)
+            values["uptake.initial_aware_count"] = N * min(share / self.market(theta), 1.0)
         return values
 
     def scenario(self, theta: np.ndarray) -> Scenario:

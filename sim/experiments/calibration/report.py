@@ -204,8 +204,8 @@ def _overlay(loaded: LoadedSpec, fit: dict[str, Any], params: list[dict[str, Any
                      f"{format_number(p['best'])} ({level} {format_number(p['lower'])}–"
                      f"{format_number(p['upper'])}).")
     for path, value in fit.get("derived", {}).items():
-        lines.append(f"# Derived during the fit, not written here: {path} = {value} (set from the "
-                     "first observation).")
+        lines.append(f"# Derived during the fit, not written here: {path} = {value} (the "
+                     "initial adopters, ÷ m).")
     model = [p for p in params if p["model_parameter"]]
     if not model:
         lines += ["#", "# This fit informs no model parameter: the file sets nothing."]

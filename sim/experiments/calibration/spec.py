@@ -59,7 +59,8 @@ CALIBRATION_PARAMETERS = {
     "calibration.initial_share": (
         "Adopters at the model's start as a share of the population, estimated with the other "
         "parameters (model.initial_adopters = \"estimated\"): the first observation is data "
-        "with its own error, not a seed. Sets uptake.initial_aware_share = initial_share ÷ m."
+        "with its own error, not a seed. Sets uptake.initial_aware_count = N × initial_share "
+        "÷ m (an exact seed of LAs)."
     ),
 }
 """Parameters that live in the calibration layer, not in the scenario schema."""
