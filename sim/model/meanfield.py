@@ -212,8 +212,9 @@ def mean_field_parameters(params: Parameters,
     per_head = host.cost_per_head_gbp_per_month.reshape(-1, len(Role))[0]
     return MeanFieldParameters(
         las=float(N),
-        initial_aware=(float(N * _first(u.initial_aware_share)) if u.initial_aware_count is None
-                       else min(float(u.initial_aware_count), float(N))),
+        initial_aware=(float(N * _first(u.initial_aware_share))
+                       if np.isnan(_first(u.initial_aware_count))
+                       else min(float(_first(u.initial_aware_count)), float(N))),
         p_per_month=_first(u.p_per_year) / 12.0,
         q_per_month=_first(u.q_per_year) / 12.0,
         champion_peer_weight=float(u.champion_peer_weight),

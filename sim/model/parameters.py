@@ -111,6 +111,9 @@ class UptakeParameters:
     """LA uptake (docs/model.md §2)."""
 
     initial_aware_share: Array = field(metadata=PER_REPLICATE)
+    initial_aware_count: Array = field(metadata=PER_REPLICATE)
+    """LAs aware at month 0 as an exact seed (NaN, the schema's unset: ``initial_aware_share``
+    per LA); per replicate, so calibration candidates with different seeds share a batch"""
     p_per_year: Array = field(metadata=PER_REPLICATE)
     q_per_year: Array = field(metadata=PER_REPLICATE)
     evaluation_start_months: Array = field(metadata=PER_REPLICATE)
@@ -138,8 +141,6 @@ class UptakeParameters:
     champion_turnover_multiplier: float
     champion_peer_weight: int
     volunteer_fte_per_contributor: float
-    initial_aware_count: float | None = None
-    """LAs aware at month 0 as an exact seed (None: ``initial_aware_share`` per LA)"""
 
 
 @dataclass(frozen=True)

@@ -270,24 +270,32 @@ class BatchState:
         return self.counts.now(self.ladder, self.champions)
 
 
-def initial_awareness(share: np.ndarray, count: float | None, replicates: int, las: int,
+def initial_awareness(share: np.ndarray, count: np.ndarray, replicates: int, las: int,
                       streams: RandomStreams) -> np.ndarray:
     """Which LAs are aware at month 0, bool[R, N] (docs/model.md §2.1).
 
-    Without ``count`` each LA is aware with probability ``share`` (float[R]), independently:
-    the number aware is binomial, so a small share can leave a replicate with none. With
-    ``count`` = n (``uptake.initial_aware_count``, an exact seed) every replicate has floor(n)
-    aware LAs plus one more with probability n − floor(n), so the count is within one LA of n
-    and its mean is n; which LAs is random (the smallest of one uniform per LA)."""
-    draw = streams.month("initial", 0)
-    if count is None:
-        return draw.random(las) < share[:, None]
-    u = draw.random(las + 1)
-    n = min(float(count), float(las))
-    k = np.minimum(int(np.floor(n)) + (u[:, las] < n - np.floor(n)), las)
-    order = np.argsort(u[:, :las], axis=1, kind="stable")
+    Where ``count`` (float[R]) is NaN, the schema's unset, each LA is aware with probability
+    ``share`` (float[R]), independently: the number aware is binomial, so a small share can
+    leave a replicate with none. Where ``count`` = n (``uptake.initial_aware_count``, an exact
+    seed) the replicate has floor(n) aware LAs plus one more with probability n − floor(n), so
+    the count is within one LA of n and its mean is n; which LAs is random (the smallest of one
+    uniform per LA). Each rule draws from its own fresh handle on the ``initial`` stream, so a
+    replicate's LAs do not depend on which rule the other rows of its batch follow."""
+    count = np.broadcast_to(np.asarray(count, dtype=float), (replicates,))
+    unset = np.isnan(count)
     aware = np.zeros((replicates, las), dtype=bool)
-    np.put_along_axis(aware, order, np.arange(las)[None, :] < k[:, None], axis=1)
+    if unset.any():
+        by_share = streams.month("initial", 0).random(las) < share[:, None]
+        if unset.all():
+            return by_share
+        aware[unset] = by_share[unset]
+    u = streams.month("initial", 0).random(las + 1)
+    n = np.minimum(np.where(unset, 0.0, count), float(las))
+    k = np.minimum(np.floor(n).astype(np.int64) + (u[:, las] < n - np.floor(n)), las)
+    order = np.argsort(u[:, :las], axis=1, kind="stable")
+    seeded = np.zeros((replicates, las), dtype=bool)
+    np.put_along_axis(seeded, order, np.arange(las)[None, :] < k[:, None], axis=1)
+    aware[~unset] = seeded[~unset]
     return aware
 
 

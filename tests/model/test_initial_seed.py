@@ -46,6 +46,21 @@ def test_extremes_none_and_all(las: LAPopulation) -> None:
     assert (seeded(1.0, las.count).sum(axis=1) == 1).all()
 
 
+def test_a_batch_mixing_rules_gives_each_row_its_own_las(las: LAPopulation) -> None:
+    """Rows with a seed count and rows without (NaN: the per-LA share) in one batch each get
+    exactly the LAs they get in a batch of their own rule (sweep or calibration candidates
+    sharing a batch must not change each other's numbers)."""
+    R, N = 40, las.count
+    share = np.full(R, 0.3)
+    count = np.where(np.arange(R) % 2 == 0, np.nan, 5.5)
+    mixed = initial_awareness(share, count, R, N, RandomStreams(7, partition(R)))
+    by_share = initial_awareness(share, np.full(R, np.nan), R, N, RandomStreams(7, partition(R)))
+    by_count = initial_awareness(share, np.full(R, 5.5), R, N, RandomStreams(7, partition(R)))
+    np.testing.assert_array_equal(mixed[::2], by_share[::2])
+    np.testing.assert_array_equal(mixed[1::2], by_count[1::2])
+    assert set(np.unique(mixed[1::2].sum(axis=1))) <= {5, 6}
+
+
 def test_which_las_is_random_and_reproducible(las: LAPopulation) -> None:
     """Each LA is chosen with probability n/N (over 200 replicates × 10 seeds: a binomial
     check on the most and least chosen), and the same seed chooses the same LAs."""
