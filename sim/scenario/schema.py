@@ -1773,7 +1773,7 @@ class Market(Strict):
         "derived from the CoE proposal: year-round data-quality support saves 25–50% of the "
         "£9,000–£22,500 a statutory return costs an LA, £2,250–£11,250 a year, geometric "
         "midpoint £5,031, rounded; at the shipped band prices 28% of LAs would pay, inside "
-        "the calibrated plateaus, FDAC m ≥ 0.26 and Contextual Safeguarding m 0.26–0.37 (90%, "
+        "the calibrated plateaus, FDAC m ≥ 0.31 and Contextual Safeguarding m 0.26–0.37 (90%, "
         "calibration/fitted/; docs/evidence.md §11.1)",
         "Median willingness to pay of an LA for membership: each LA's is drawn once per "
         "replicate, lognormal with this median and spread wtp_sigma; an LA does not join or "
