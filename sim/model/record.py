@@ -219,7 +219,7 @@ def _write(row: np.ndarray, values: np.ndarray | float) -> None:
     never touched (an ensemble's metrics are mostly zero rows; the first write to each page of
     them costs more than the values). Compared by bits, so -0.0 and NaN are written."""
     v = np.asarray(values, dtype=np.float64)
-    if v.view(np.uint64).any():
+    if np.count_nonzero(v.view(np.uint64)):
         row[...] = v
 
 
