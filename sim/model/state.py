@@ -275,6 +275,9 @@ class BatchState:
     """a hub's spokes (§7.12)"""
     policy: PolicyBook = field(default_factory=lambda: PolicyBook.empty(0, 0))
     """the adaptive policies' record (issue #14, docs/model.md §12)"""
+    admission_cost: tuple[tuple[Any, ...], np.ndarray, np.ndarray] | None = None
+    """the last :func:`~sim.model.pensions.admission_cost_gbp_per_month`: (its host, workforce
+    parameters and indices; the LGPS members it was computed for; its value)"""
     history: dict[str, np.ndarray] | None = None
     """the metrics recorded so far, name → float[T, R] (month-major), which the adaptive
     policies read (None outside a simulation)"""
