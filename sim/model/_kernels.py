@@ -18,7 +18,8 @@ from numba import njit
 
 from sim.model.codes import Ladder, Tally
 
-__all__ = ["LadderRates", "TallyLayout", "binomial_from_uniform", "ladder_step", "ladder_tally"]
+__all__ = ["LadderRates", "TallyLayout", "binomial_from_uniform", "ladder_step",
+           "ladder_step_tallied", "ladder_tally"]
 
 
 _LADDER_STATES = len(Ladder)
@@ -112,6 +113,53 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
     statistical neighbours. ``out`` is float[R, 3] and receives joins, champion losses and
     orphan lapses. The plain version is :func:`sim.model.reference.ladder_step`.
     """
+    no_layout = TallyLayout(np.zeros(0, dtype=np.bool_), np.zeros((0, 0)),
+                            np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    _ladder_step(ladder, champions, u, live, region, neighbours, rates, out, no_layout,
+                 np.zeros((0, 0)))
+
+
+@njit(cache=True, nogil=True)
+def ladder_step_tallied(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray,
+                        live: np.ndarray, region: np.ndarray, neighbours: np.ndarray,
+                        rates: LadderRates, out: np.ndarray, layout: TallyLayout,
+                        tally: np.ndarray) -> None:
+    """:func:`ladder_step`, keeping ``tally`` (float[rows, R], the :func:`ladder_tally` of the
+    ladder and champions before the step, by ``layout``) the tally of the ladder after it:
+    each LA that moves is taken out of the counts in its old state and put back in its new
+    one, instead of counting every LA afresh. Exact when the counts are whole numbers, which
+    the member prices are only if they are whole pounds: the caller checks
+    (:class:`sim.model.state.LadderCounts`)."""
+    _ladder_step(ladder, champions, u, live, region, neighbours, rates, out, layout, tally)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count_la(tally: np.ndarray, layout: TallyLayout, r: int, i: int, s: int, c: int,
+              sign: float) -> None:
+    """Add (``sign`` 1) or take away (−1) LA ``i`` of replicate ``r``, in ladder state ``s``
+    with ``c`` champions, to or from ``tally`` (the rows :func:`ladder_tally` counts)."""
+    tally[s, r] += sign
+    low = layout.low_rated[i]
+    if s != Ladder.UNAWARE and low:
+        tally[Tally.LOW_RATED_REACHED, r] += sign
+    tally[Tally.CHAMPIONS, r] += sign * c
+    if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
+        tally[Tally.MEMBERS, r] += sign
+        tally[Tally.MEMBER_PRICES, r] += sign * layout.prices[r, i]
+        if s != Ladder.MEMBER:
+            tally[Tally.ENGAGED, r] += sign
+        if low:
+            tally[Tally.LOW_RATED_MEMBERS, r] += sign
+        tally[Tally.GRADES + layout.ofsted[i], r] += sign
+        tally[layout.region_row[i], r] += sign
+
+
+@njit(cache=True, nogil=True)
+def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: np.ndarray,
+                 region: np.ndarray, neighbours: np.ndarray, rates: LadderRates,
+                 out: np.ndarray, layout: TallyLayout, tally: np.ndarray) -> None:
+    """The step of :func:`ladder_step`; ``tally`` is kept current unless it has no rows."""
+    keep = tally.shape[0] > 0
     aware_p, q, dt = rates.aware_p, rates.q, rates.dt
     w_nation_per_la, region_scale = rates.w_nation_per_la, rates.region_scale
     neighbour_scale, champion_weight = rates.neighbour_scale, rates.champion_weight
@@ -183,6 +231,7 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
             ui = u[r, i]
             if ui >= bound[s]:
                 continue  # nothing can fire for this LA in this sub-step (see bound)
+            s0, c0 = s, champions[r, i]
             if s == Ladder.UNAWARE:
                 share = national
                 if region_scale[region[i]] > 0.0:
@@ -254,6 +303,9 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                     s = np.int8(Ladder.CHAMPION)
             ladder[r, i] = s
             u[r, i] = ui
+            if keep and (s != s0 or champions[r, i] != c0):
+                _count_la(tally, layout, r, i, s0, c0, -1.0)
+                _count_la(tally, layout, r, i, s, champions[r, i], 1.0)
 
 
 @njit(cache=True, nogil=True)

@@ -460,18 +460,22 @@ def refund_unexpired(state: BatchState, rows: np.ndarray) -> None:
     left = 11 - (book.month - book.year_first)
     if left <= 0:
         return
-    current = (rows[:, None] & _paying_members(state) & (book.billed_for == book.year_first)
-               & (book.paid > 0))
+    # Only the closing rows (few) are looked at: the others owe nothing.
+    closing = np.flatnonzero(rows)
+    paid, covers = book.paid[closing], book.covers[closing]
+    current = (is_member(state.ladder[closing]) & state.operating[closing, None]
+               & (book.billed_for[closing] == book.year_first) & (paid > 0))
     if not current.any():
         return
-    owed = np.where(current, book.paid * np.minimum(left, book.covers) / book.covers,
-                    0.0).sum(axis=1)
+    owed = np.zeros(state.replicates)
+    owed[closing] = np.where(current, paid * np.minimum(left, covers) / covers, 0.0).sum(axis=1)
     company = state.hosting.failure_rule == FailureRule.INSOLVENCY
     refund = pennies(np.where(company, np.minimum(owed, np.maximum(state.reserves, 0.0)), owed))
     state.reserves[:] = state.reserves - refund
     state.flows.income["subscriptions"] = state.flows.income["subscriptions"] - refund
     state.flows.subscription_refunds_gbp += refund
-    book.paid[current] = 0.0
+    paid[current] = 0.0
+    book.paid[closing] = paid
 
 
 def _collect(state: BatchState, params: Parameters, month: int) -> np.ndarray:

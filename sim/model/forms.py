@@ -63,25 +63,28 @@ def month_end(state: BatchState, params: Parameters, streams: MonthStreams,
     charity.recover_vat(state, params, streams, month)
 
 
-def record_forms(state: BatchState, params: Parameters, month: int,
-                 metrics: dict[str, np.ndarray]) -> None:
-    """Write the forms' metrics of ``month`` (month-major arrays ``[T, R]``)."""
+def record_forms(state: BatchState, params: Parameters,
+                 month: int) -> dict[str, np.ndarray | float]:
+    """The forms' metrics of ``month`` by name (float[R], or one number for every
+    replicate), for the month-end record to write."""
+    metrics: dict[str, np.ndarray | float] = {}
     t = state.form_state.get("teckal")
     if teckal.current_rules(state, params) is not None and t is not None:
-        metrics["teckal_exempt"][month] = t.exempt & state.operating
-        metrics["teckal_outside_share"][month] = t.outside_share
+        metrics["teckal_exempt"] = t.exempt & state.operating
+        metrics["teckal_outside_share"] = t.outside_share
     else:
-        metrics["teckal_exempt"][month] = 0.0
-        metrics["teckal_outside_share"][month] = np.nan
+        metrics["teckal_exempt"] = 0.0
+        metrics["teckal_outside_share"] = np.nan
     j = state.form_state.get("partnership")
     if partnership.current_rules(state, params) is not None and j is not None:
-        metrics["partners"][month] = j.seats.sum(axis=1) * state.operating
-        metrics["partner_deficit_paid_gbp"][month] = (j.paid_month_gbp if j.paid_in == month
-                                                      else 0.0)
+        metrics["partners"] = j.seats.sum(axis=1) * state.operating
+        metrics["partner_deficit_paid_gbp"] = (j.paid_month_gbp if j.paid_in == month
+                                               else 0.0)
     else:
-        metrics["partners"][month] = 0.0
-        metrics["partner_deficit_paid_gbp"][month] = 0.0
+        metrics["partners"] = 0.0
+        metrics["partner_deficit_paid_gbp"] = 0.0
     c = state.form_state.get("charity")
-    metrics["charity_vat_share"][month] = (
+    metrics["charity_vat_share"] = (
         c.vat_share if charity.current_rules(state, params) is not None and c is not None
         else 0.0)
+    return metrics

@@ -102,11 +102,21 @@ def admission_costs(admitted: np.ndarray, hosting: HostParameters,
 
 
 def admission_cost_gbp_per_month(state: BatchState, params: Parameters) -> np.ndarray:
-    """:func:`admission_costs` of each replicate now, pension and bond together, float[R]."""
+    """:func:`admission_costs` of each replicate now, pension and bond together, float[R]
+    (read-only: kept, and computed again only when the host, the pay or price index or the
+    LGPS members have changed since; the running costs ask several times a sub-step)."""
+    key = (state.hosting, params.workforce, state.pay_index, state.cpi_index)
+    last = state.admission_cost
+    if (last is not None and last[0][0] is key[0] and last[0][1] is key[1]
+            and last[0][2:] == key[2:] and np.array_equal(last[1], state.lgps_members)):
+        return last[2]
     pension, bond = admission_costs(admitted_members(state), state.hosting,
                                     params.workforce.salary_gbp_per_year / 12.0
                                     * state.pay_index, state.cpi_index)
-    return pension + bond
+    value = pension + bond
+    value.flags.writeable = False
+    state.admission_cost = (key, state.lgps_members.copy(), value)
+    return value
 
 
 def strain_cost_gbp(members_made_redundant: np.ndarray, params: Parameters,

@@ -62,7 +62,7 @@ def bundle_factor(state: BatchState, params: Parameters) -> np.ndarray:
     strand = params.portfolio.services.strand
     complete = np.ones(len(live), dtype=bool)
     for code in range(len(STRANDS)):
-        complete &= (live & (strand == code)).any(axis=1)
+        complete &= live[:, strand == code].any(axis=1)
     return 1.0 + params.portfolio.bundle_value_uplift * complete
 
 

@@ -16,7 +16,7 @@ with scarce capacity its concurrent complex launches and thin maintenance fail m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,10 +65,21 @@ class PortfolioState:
             launched=np.zeros(replicates),
         )
 
+    _reliability: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False,
+                                                                 compare=False)
+    """the last :attr:`reliability` and the debt it was computed from"""
+
     @property
     def reliability(self) -> np.ndarray:
-        """float[R, S]: ``exp(−debt)``, meaningful for live services."""
-        return np.exp(-self.debt)
+        """float[R, S]: ``exp(−debt)``, meaningful for live services (read-only: kept, and
+        computed again only when the debt has changed since)."""
+        last = self._reliability
+        if last is not None and np.array_equal(last[0], self.debt):  # ±0 give the same exp
+            return last[1]
+        value = np.exp(-self.debt)
+        value.flags.writeable = False
+        self._reliability = (self.debt.copy(), value)
+        return value
 
 
 @dataclass

@@ -213,95 +213,109 @@ _TALLY_METRICS: tuple[tuple[int, str], ...] = (
 """Which tally row each count metric is."""
 
 
+def _write(row: np.ndarray, values: np.ndarray | float) -> None:
+    """Write one month's values into ``row`` (a month's row of a metric, holding zeros),
+    unless every value is +0.0: the row already says so, and a row never written is memory
+    never touched (an ensemble's metrics are mostly zero rows; the first write to each page of
+    them costs more than the values). Compared by bits, so -0.0 and NaN are written."""
+    v = np.asarray(values, dtype=np.float64)
+    if np.count_nonzero(v.view(np.uint64)):
+        row[...] = v
+
+
 def record_month(state: BatchState, params: Parameters, month: int, record: Record) -> None:
-    """Write month ``month``'s metrics from the state at month end."""
+    """Write month ``month``'s metrics from the state at month end (into rows holding zeros:
+    a row of zeros is left as it is)."""
     m = record.metrics
     las = params.las
     tally = state.tally()  # [rows, R]
+    put: dict[str, np.ndarray | float] = {}
     for row, name in _TALLY_METRICS:
-        m[name][month] = tally[row]
-    m["las_reached"][month] = las.count - m["las_unaware"][month] - m["las_merged"][month]
-    m["low_rated_reached"][month] = (tally[Tally.LOW_RATED_REACHED]
-                                     / max(int(las.low_rated.sum()), 1))
-    m["volunteer_fte"][month] = volunteer_fte(state, params)
-    m["market_las"][month] = state.market_las
-    m["member_support_fte"][month] = (
+        put[name] = tally[row]
+    members = tally[Tally.MEMBERS]
+    put["las_reached"] = las.count - tally[Ladder.UNAWARE] - tally[Ladder.MERGED]
+    put["low_rated_reached"] = (tally[Tally.LOW_RATED_REACHED]
+                                / max(int(las.low_rated.sum()), 1))
+    put["volunteer_fte"] = volunteer_fte(state, params)
+    put["market_las"] = state.market_las
+    put["member_support_fte"] = (
         member_support_fte(state, params)
-        + params.market.support_engagement_fte_per_member * tally[Tally.MEMBERS])
-    m["vacancy_cover_fte"][month] = state.vacancy_cover_fte.sum(axis=1) * state.operating
-    m["under_notice"][month] = state.notices.under_notice.sum(axis=1)
-    m["effective_fte"][month] = effective_fte(state.staff, state.novices,
-                                              params.workforce).sum(axis=1) * state.productivity
-    m["lgps_members"][month] = state.lgps_members.sum(axis=1)
+        + params.market.support_engagement_fte_per_member * members)
+    put["vacancy_cover_fte"] = state.vacancy_cover_fte.sum(axis=1) * state.operating
+    put["under_notice"] = state.notices.under_notice.sum(axis=1)
+    put["effective_fte"] = effective_fte(state.staff, state.novices,
+                                         params.workforce).sum(axis=1) * state.productivity
+    put["lgps_members"] = state.lgps_members.sum(axis=1)
     staff, novices, operating = state.staff, state.novices, state.operating
     in_post = staff.sum(axis=1)
-    m["experienced_share"][month] = np.where(
+    put["experienced_share"] = np.where(
         in_post > 0, 1 - novices.sum(axis=1) / np.maximum(in_post, 1), np.nan)
-    m["staff_fte"][month] = in_post
+    put["staff_fte"] = in_post
     for role, name in enumerate(ROLES):
-        m[f"staff_{name}_fte"][month] = staff[:, role]
-    m["vacancies"][month] = np.where(
+        put[f"staff_{name}_fte"] = staff[:, role]
+    put["vacancies"] = np.where(
         operating, np.maximum(state.establishment - staff, 0).sum(axis=1), 0)
-    m["funded_posts"][month] = np.where(operating, state.establishment.sum(axis=1), 0)
+    put["funded_posts"] = np.where(operating, state.establishment.sum(axis=1), 0)
     flows = state.flows
-    for name, values in flows.counts().items():
-        m[name][month] = values
-    m["hiring_frozen"][month] = flows.hiring_frozen & operating
-    m["policy_actions"][month] = state.policy.actions
-    m["policy_rules_acting"][month] = state.policy.acting
+    put.update(flows.counts())
+    put["hiring_frozen"] = flows.hiring_frozen & operating
+    put["policy_actions"] = state.policy.actions
+    put["policy_rules_acting"] = state.policy.acting
     port, table = state.portfolio, params.portfolio.services
     live = port.status == ServiceStatus.LIVE
-    m["live_services"][month] = live.sum(axis=1)
-    for code, strand in enumerate(STRANDS):
-        m[f"live_services_{strand}"][month] = (live & (table.strand == code)).sum(axis=1)
-    m["services_building"][month] = (port.status == ServiceStatus.BUILDING).sum(axis=1)
     n_live = live.sum(axis=1)
+    put["live_services"] = n_live
+    for code, strand in enumerate(STRANDS):
+        put[f"live_services_{strand}"] = live[:, table.strand == code].sum(axis=1)
+    put["services_building"] = (port.status == ServiceStatus.BUILDING).sum(axis=1)
     reliability = port.reliability
     with np.errstate(invalid="ignore", divide="ignore"):
-        m["reliability_mean"][month] = np.where(
+        put["reliability_mean"] = np.where(
             n_live > 0, (live * reliability).sum(axis=1) / n_live, np.nan)
-    m["reputation"][month] = port.reputation
+    put["reputation"] = port.reputation
     for source, values in flows.income.items():
-        m[f"income_{source}_gbp"][month] = values
+        put[f"income_{source}_gbp"] = values
     for kind, values in flows.costs.items():
-        m[f"costs_{kind}_gbp"][month] = values
+        put[f"costs_{kind}_gbp"] = values
     income = sum(flows.income[s] for s in INCOME_SOURCES)
     costs = sum(flows.costs[c] for c in COST_TYPES)
-    m["income_total_gbp"][month] = income
-    m["costs_total_gbp"][month] = costs
-    m["net_gbp"][month] = income - costs
-    m["reserves_gbp"][month] = state.reserves
-    m["operating"][month] = operating
-    m["viable"][month] = viable(state, params)
+    put["income_total_gbp"] = income
+    put["costs_total_gbp"] = costs
+    put["net_gbp"] = income - costs
+    put["reserves_gbp"] = state.reserves
+    put["operating"] = operating
+    put["viable"] = viable(state, params)
     cover = months_of_cover(state, params)
-    m["months_of_cover"][month] = cover
-    m["below_reserves_policy"][month] = operating & ~(
+    put["months_of_cover"] = cover
+    put["below_reserves_policy"] = operating & ~(
         cover >= params.finance.reserves_policy_months)  # NaN cover: no costs, no policy
-    m["value_delivered_gbp"][month] = value_delivered(state, params)
+    value = np.asarray(value_delivered(state, params), dtype=np.float64)
+    put["value_delivered_gbp"] = value
     # Finance, hosting and external events.
     finance = params.finance
-    m["core_budget_gbp_per_year"][month] = np.where(
+    put["core_budget_gbp_per_year"] = np.where(
         month >= finance.core_budget_from_month, state.core_budget, 0.0) * operating
-    m["commissions_active"][month] = state.commissions.active * operating
-    m["commission_fte"][month] = state.commissions.fte_demand() * operating
-    m["demand_multiplier"][month] = state.demand_multiplier
-    m["policy_changed"][month] = state.policy_changed
-    m["host_cut"][month] = state.host_cut & operating
-    m["price_factor"][month] = state.price_factor
-    m["pay_index"][month] = state.pay_index
-    m["cpi_index"][month] = state.cpi_index
-    m["subscription_price_index"][month] = state.price_index
+    put["commissions_active"] = state.commissions.active * operating
+    put["commission_fte"] = state.commissions.fte_demand() * operating
+    put["demand_multiplier"] = state.demand_multiplier
+    put["policy_changed"] = state.policy_changed
+    put["host_cut"] = state.host_cut & operating
+    put["price_factor"] = state.price_factor
+    put["pay_index"] = state.pay_index
+    put["cpi_index"] = state.cpi_index
+    put["subscription_price_index"] = state.price_index
     spokes = state.spokes.active * operating[:, None]  # issue #13 (§7.12)
-    m["spokes_active"][month] = spokes.sum(axis=1)
-    m["spoke_fte"][month] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
-    value = m["value_delivered_gbp"][month]
-    costs = m["costs_total_gbp"][month] - sum(m[f"costs_{t}_gbp"][month]
-                                              for t in TRANSFERS)  # of provision
-    members = m["members"][month]
-    m["value_delivered_hours"][month] = (value / state.cpi_index
-                                         / finance.la_analyst_cost_gbp_per_hour)
+    put["spokes_active"] = spokes.sum(axis=1)
+    put["spoke_fte"] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
+    provision = (np.asarray(costs, dtype=np.float64)
+                 - sum(np.asarray(flows.costs[t], dtype=np.float64)
+                       for t in TRANSFERS))  # costs of provision
+    put["value_delivered_hours"] = (value / state.cpi_index
+                                    / finance.la_analyst_cost_gbp_per_hour)
     with np.errstate(invalid="ignore", divide="ignore"):
-        m["cost_per_member_gbp"][month] = np.where(members > 0, costs / members, np.nan)
-        m["benefit_cost_ratio"][month] = np.where(costs > 0, value / costs, np.nan)
+        put["cost_per_member_gbp"] = np.where(members > 0, provision / members, np.nan)
+        put["benefit_cost_ratio"] = np.where(provision > 0, value / provision, np.nan)
+    put.update(record_forms(state, params, month))  # delivery models part 1 (issue #13)
+    for name, given in put.items():
+        _write(m[name][month], given)
     record.funding_schedule[month] = state.funding_due_gbp_per_month
-    record_forms(state, params, month, m)  # delivery models part 1 (issue #13)

@@ -25,8 +25,8 @@ from sim.model._kernels import LadderRates, TallyLayout
 from sim.model._portfolio_kernel import PortfolioRates
 from sim.model.codes import Ladder, ServiceStatus, Tally
 
-__all__ = ["accrue", "collect", "ladder_step", "ladder_tally", "portfolio_step", "raise_invoices",
-           "recognise", "write_off"]
+__all__ = ["accrue", "collect", "ladder_step", "ladder_step_tallied", "ladder_tally",
+           "portfolio_step", "raise_invoices", "recognise", "write_off"]
 
 
 def _chance(hazard: float, dt: float) -> float:
@@ -151,6 +151,16 @@ def ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live: 
                     state = Ladder.CHAMPION
             ladder[r, i] = state
             u[r, i] = ui
+
+
+def ladder_step_tallied(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray,
+                        live: np.ndarray, region: np.ndarray, neighbours: np.ndarray,
+                        rates: LadderRates, out: np.ndarray, layout: TallyLayout,
+                        tally: np.ndarray) -> None:
+    """:func:`ladder_step`, then ``tally`` counted afresh (:func:`ladder_tally`). Arguments as
+    :func:`sim.model._kernels.ladder_step_tallied`."""
+    ladder_step(ladder, champions, u, live, region, neighbours, rates, out)
+    ladder_tally(ladder, champions, layout, tally)
 
 
 def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,

@@ -59,11 +59,29 @@ class LadderCounts:
         self.tally = np.zeros((tally_width(len(las.region_names)), replicates))
         self.fresh = False
         self.version = 0  # counts the changes: a key for what else is derived from the ladder
+        # The ladder step may keep the counts current (taking each LA that moves out of its old
+        # counts and into its new ones) only where that is exact: whole counts always, the
+        # member prices when they are whole pounds whose sum is an exact float.
+        prices = np.asarray(prices_gbp_per_year, dtype=float)
+        self.exact_updates = bool(np.isfinite(prices).all() and (prices >= 0).all()
+                                  and (prices == np.round(prices)).all()
+                                  and prices.sum() < 2.0 ** 52)
 
     def changed(self) -> None:
         """The ladder or the champions changed: the next :meth:`now` counts afresh."""
         self.fresh = False
         self.version += 1
+
+    def kept_current(self) -> np.ndarray | None:
+        """The tally for the ladder step to keep current in place as LAs move
+        (:func:`~sim.model._kernels.ladder_step_tallied`), or None when the next :meth:`now`
+        must count afresh anyway (the counts are stale, or updates would not be exact). Either
+        way the ladder is about to change: the version moves on."""
+        self.version += 1
+        if self.fresh and self.exact_updates:
+            return self.tally
+        self.fresh = False
+        return None
 
     def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:
         """The tally of the ladder as it is now (do not modify)."""
@@ -257,6 +275,9 @@ class BatchState:
     """a hub's spokes (§7.12)"""
     policy: PolicyBook = field(default_factory=lambda: PolicyBook.empty(0, 0))
     """the adaptive policies' record (issue #14, docs/model.md §12)"""
+    admission_cost: tuple[tuple[Any, ...], np.ndarray, np.ndarray] | None = None
+    """the last :func:`~sim.model.pensions.admission_cost_gbp_per_month`: (its host, workforce
+    parameters and indices; the LGPS members it was computed for; its value)"""
     history: dict[str, np.ndarray] | None = None
     """the metrics recorded so far, name → float[T, R] (month-major), which the adaptive
     policies read (None outside a simulation)"""

@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.engine import BatchGenerator, MonthStreams, hazard_probability
-from sim.model._kernels import LadderRates, ladder_step
+from sim.model._kernels import LadderRates, ladder_step, ladder_step_tallied
 from sim.model.codes import Ladder, Role, Tally, is_member
 from sim.model.parameters import (
     HostParameters,
@@ -32,7 +32,7 @@ from sim.model.portfolio import member_value_per_year
 from sim.model.workforce import effective_fte
 
 if TYPE_CHECKING:
-    from sim.model.state import BatchState
+    from sim.model.state import BatchState, LadderCounts
 
 __all__ = ["GateCache", "PriceCache", "UptakeFlows", "advance_ladder", "approval_chances",
            "approval_gate", "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
@@ -370,7 +370,8 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
 
 
 def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
-                rates: LadderRates, operating: np.ndarray, rng: BatchGenerator) -> UptakeFlows:
+                rates: LadderRates, operating: np.ndarray, rng: BatchGenerator,
+                counts: LadderCounts | None = None) -> UptakeFlows:
     """Advance the ladder and the champions by one sub-step, in place.
 
     Each LA's transitions, in ladder order on its updated state:
@@ -401,13 +402,22 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
     champions : int8[R, N], engaged champions in each member LA (0 outside membership).
     rates : this sub-step's chances (:func:`ladder_rates`).
     operating : bool[R], replicates whose CoE still operates (closed ones do not move).
+    counts : the ladder's counts (:class:`~sim.model.state.LadderCounts`), told of the step:
+        kept current by it where they can be, else counted afresh when next read.
     """
     R, N = ladder.shape
     u = rng.random(N)  # one uniform per LA per step: a fixed shape keeps common random
     # numbers aligned
     flows = np.empty((R, 3))
-    ladder_step(ladder, champions, u, np.ascontiguousarray(operating, dtype=bool), las.region,
-                las.statistical_neighbours, rates, flows)
+    live = np.ascontiguousarray(operating, dtype=bool)
+    tally = None if counts is None else counts.kept_current()
+    if tally is None:
+        ladder_step(ladder, champions, u, live, las.region, las.statistical_neighbours, rates,
+                    flows)
+    else:
+        assert counts is not None
+        ladder_step_tallied(ladder, champions, u, live, las.region, las.statistical_neighbours,
+                            rates, flows, counts.layout, tally)
     return UptakeFlows(joins=flows[:, 0], champion_losses=flows[:, 1], orphan_lapses=flows[:, 2])
 
 
@@ -559,8 +569,7 @@ def advance_ladder(state: BatchState, params: Parameters, streams: MonthStreams,
                          refuses=state.refuses_price, charging=charging,
                          value_gbp_per_year=member_value_per_year(state, params))
     flows = step_uptake(state.ladder, state.champions, las, rates, state.operating,
-                        streams("uptake"))
-    state.counts.changed()
+                        streams("uptake"), state.counts)
     state.onboarding_backlog += params.market.onboarding_fte_months_per_join * flows.joins
     state.flows.joins += flows.joins
     state.flows.champion_losses += flows.champion_losses

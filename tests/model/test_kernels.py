@@ -88,6 +88,37 @@ def test_ladder_kernel_equals_its_reference(case: tuple[Any, ...]) -> None:
     np.testing.assert_array_equal(fast[3], slow[3])  # joins, champion losses, orphan lapses
 
 
+def _layout(rng: np.random.Generator, R: int, N: int, regions: int) -> TallyLayout:
+    """A tally layout with whole-pound prices (the only kind the model lets a step keep)."""
+    ofsted = rng.integers(0, 4, N).astype(np.int64)
+    return TallyLayout(low_rated=ofsted >= 2,
+                       prices=_maybe_shared(rng, rng.integers(0, 20_000, (R, N)).astype(float)),
+                       ofsted=ofsted,
+                       region_row=(Tally.GRADES + 4 + rng.integers(0, regions, N)).astype(
+                           np.int64))
+
+
+@SETTINGS
+@given(ladder_cases(), st.integers(0, 2**32 - 1))
+def test_tallied_ladder_step_equals_its_reference(case: tuple[Any, ...], seed: int) -> None:
+    """ladder_step_tallied moves the ladder as ladder_step does, and the tally it keeps up to
+    date is, to the bit, the tally counted afresh after the step."""
+    ladder, champions, u, live, region, neighbours, rates = case
+    R, N = ladder.shape
+    layout = _layout(np.random.default_rng(seed), R, N, int(region.max()) + 1)
+    rows = Tally.GRADES + 4 + int(region.max()) + 1
+    tally = np.zeros((rows, R))
+    _kernels.ladder_tally(ladder, champions, layout, tally)  # the counts before the step
+    fast = (ladder.copy(), champions.copy(), np.zeros((R, 3)), tally.copy())
+    slow = (ladder.copy(), champions.copy(), np.zeros((R, 3)), np.full_like(tally, np.nan))
+    _kernels.ladder_step_tallied(fast[0], fast[1], u.copy(), live, region, neighbours, rates,
+                                 fast[2], layout, fast[3])
+    reference.ladder_step_tallied(slow[0], slow[1], u.copy(), live, region, neighbours, rates,
+                                  slow[2], layout, slow[3])
+    for a, b in zip(fast, slow, strict=True):  # ladder, champions, flows, tally
+        np.testing.assert_array_equal(a, b)
+
+
 @SETTINGS
 @given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 20), st.integers(1, 4))
 def test_tally_kernel_equals_its_reference(seed: int, R: int, N: int, regions: int) -> None:
