@@ -18,7 +18,7 @@ from sim.experiments.process import state
 from sim.experiments.testfunctions import TEST_FUNCTIONS
 from sim.model import METRICS, first_april, is_per_replicate
 from sim.scenario import Scenario, ScenarioError
-from sim.scenario.load import split_key_path
+from sim.scenario.load import value_at
 
 if TYPE_CHECKING:
     from sim.experiments.sweepfile import Sweep
@@ -93,14 +93,6 @@ def _metric_storage(months: int, rows: int) -> dict[str, np.ndarray]:
     return state().metric_scratch(METRICS, months, rows, minimum_rows=DEFAULT_BATCH_REPLICATES)
 
 
-def _value_at(scenario: Scenario, path: str) -> Any:
-    """The value of the field at a key path (``finance.grants[0].end_month``)."""
-    node: Any = scenario
-    for part in split_key_path(path):
-        node = node[part] if isinstance(part, int) else getattr(node, part)
-    return node
-
-
 def stackable(sweep: Sweep, common_random_numbers: bool, uncertainty: bool) -> bool:
     """Whether a sweep's design points can share batches: common random numbers, no parameter
     uncertainty, and every swept parameter one the model takes per replicate."""
@@ -169,7 +161,7 @@ def run_chunk(context: SweepContext, chunk: Chunk) -> dict[str, np.ndarray]:
         per_batch = max(1, DEFAULT_BATCH_REPLICATES // n)
         for first in range(0, chunk.size, per_batch):
             group = range(first, min(first + per_batch, chunk.size))
-            stacked = {path: np.repeat(np.asarray([_value_at(scenarios[i], path) for i in group],
+            stacked = {path: np.repeat(np.asarray([value_at(scenarios[i], path) for i in group],
                                                   dtype=float), n)
                        for path in sweep.paths}  # each point's validated value, per replicate
             part = run_blocks(scenarios[first], context.las, context.seed,  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from sim.scenario.schema import Scenario
 
 __all__ = ["BUILTIN", "MAX_FILE_BYTES", "MAX_LINE_CHARS", "MAX_NESTING", "get_path",
            "load_scenario", "parse_override", "parse_toml", "read_input_text", "resolved_toml",
-           "scenario_from_dict", "set_path", "split_key_path"]
+           "scenario_from_dict", "set_path", "split_key_path", "value_at"]
 
 MAX_EXTENDS_DEPTH = 10
 MAX_FILE_BYTES = 1 << 20
@@ -214,6 +214,15 @@ def get_path(data: Any, path: str) -> Any:
             if not isinstance(node, Mapping) or part not in node:
                 raise KeyError(path)
             node = node[part]
+    return node
+
+
+def value_at(scenario: Any, path: str) -> Any:
+    """The value of a validated scenario's field at a key path (``finance.grants[0].end_month``),
+    as :func:`get_path` reads a scenario dictionary."""
+    node: Any = scenario
+    for part in split_key_path(path):
+        node = node[part] if isinstance(part, int) else getattr(node, part)
     return node
 
 

@@ -18,11 +18,15 @@ from sim.scenario import load_scenario
 
 def _ranges() -> list[tuple[str, float, float]]:
     """Every per-replicate parameter, around its value in the base scenario (or its default);
-    whole-number parameters get whole-number bounds."""
+    whole-number parameters get whole-number bounds; one the base leaves unset (None: the seed
+    count of calibration) is set, from 2 to 8."""
     base = load_scenario(BASE).model_dump()
     out = []
     for pattern in sorted(PER_REPLICATE_PATHS):
         path = pattern.replace("[*]", "[0]")
+        if get_path(base, path) is None:
+            out.append((path, 2.0, 8.0))
+            continue
         whole = isinstance(get_path(base, path), int)
         value = float(get_path(base, path))
         if value == 0:

@@ -32,9 +32,9 @@ from sim.engine import DEFAULT_BLOCK_SIZE, partition
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, run_blocks, run_ensemble
 from sim.experiments.executors import Executor, SerialExecutor, default_workers, make_executor
 from sim.experiments.process import state
-from sim.experiments.runner import _value_at
 from sim.model import METRICS, is_per_replicate
 from sim.scenario import Scenario, scenario_from_dict
+from sim.scenario.load import value_at
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
            "set_path", "variance_function"]
@@ -173,7 +173,7 @@ class Problem:
         months = self.months if months is None else months
         scenarios = [self.scenario(theta) for theta in thetas]
         paths = list(self.overrides(thetas[0]))
-        values = {path: np.repeat(np.asarray([_value_at(s, path) for s in scenarios],
+        values = {path: np.repeat(np.asarray([value_at(s, path) for s in scenarios],
                                              dtype=float), n) for path in paths}
         horizon = self._horizon()
         rows = len(scenarios) * n
