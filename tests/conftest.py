@@ -17,6 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"
 SHIPPED = ("la_hosted", "government_hosted", "independent_company", "big_bang")
 """The shipped scenarios the model-level checks run on."""
+INSTANT_UPTAKE: dict[str, Any] = {
+    "initial_aware_share": 1.0, "evaluation_start_months": 0.0, "free_approval_months": 0.0,
+    "free_approval_pass_prob": 1.0, "approval_threshold_gbp": 1e9, "renewal_prob": 1.0,
+    "renewal_reputation_sensitivity": 0.0, "renewal_budget_pressure_sensitivity": 0.0,
+    "renewal_goodwill_gbp_per_year": 1e6, "champion_turnover_multiplier": 0.0,
+    "contribution_rate_per_year": 0.0}
+"""Uptake settings under which every LA is aware, approves at once and never lapses, so the
+paying members are exactly the LAs whose willingness to pay reaches their price (docs/model.md
+§2.10)."""
 
 
 def build_scenario(**sections: Mapping[str, Any]) -> Scenario:

@@ -28,6 +28,7 @@ from sim.experiments.uncertainty import (
 from sim.model.uptake import paying_share, wtp_median_for_share
 from sim.scenario import Scenario, scenario_from_dict
 from sim.scenario.drivers import REFERENCE_FILE
+from tests.conftest import INSTANT_UPTAKE
 
 SHIPPED_BANDS = {5000.0: 49, 7500.0: 89, 11000.0: 15}  # scenarios/base.toml, docs/evidence.md §11.1
 
@@ -91,13 +92,7 @@ def everyone_joins_at_once(prices_from: int = 0) -> Scenario:
     willingness to pay reaches their price (docs/model.md §2.10, tests/model/test_market.py)."""
     return scenario_from_dict({
         "time": {"horizon_months": 12},
-        "uptake": {"initial_aware_share": 1.0, "evaluation_start_months": 0.0,
-                   "free_approval_months": 0.0, "free_approval_pass_prob": 1.0,
-                   "approval_threshold_gbp": 1e9, "renewal_prob": 1.0,
-                   "renewal_reputation_sensitivity": 0.0,
-                   "renewal_budget_pressure_sensitivity": 0.0,
-                   "renewal_goodwill_gbp_per_year": 1e6, "champion_turnover_multiplier": 0.0,
-                   "contribution_rate_per_year": 0.0},
+        "uptake": dict(INSTANT_UPTAKE),
         "finance": {"subscriptions_from_month": prices_from, "opening_reserves_gbp": 1e9,
                     "subscription_bands": [
                         {"name": n, "min_child_population": c, "price_gbp_per_year": p}

@@ -14,6 +14,7 @@ import pytest
 from sim.data import LAPopulation
 from sim.experiments import compare, run_ensemble
 from sim.scenario import Scenario
+from tests.conftest import INSTANT_UPTAKE
 
 SEED = 20260401
 NOBODY_IN_POST = [f"workforce.{role}.{field}=0" for role in ("delivery", "engagement",
@@ -34,13 +35,7 @@ def test_everyone_aware_and_instant_approval_converge_to_the_ceiling(
     scenario = make_scenario(
         time={"horizon_months": 24},
         market={"wtp_median_gbp_per_year": median, "wtp_sigma": sigma},
-        uptake={"initial_aware_share": 1.0, "evaluation_start_months": 0.0,
-                "free_approval_months": 0.0, "free_approval_pass_prob": 1.0,
-                "approval_threshold_gbp": 1e9, "renewal_prob": 1.0,
-                "renewal_reputation_sensitivity": 0.0,
-                "renewal_budget_pressure_sensitivity": 0.0,
-                "renewal_goodwill_gbp_per_year": 1e6, "champion_turnover_multiplier": 0.0,
-                "contribution_rate_per_year": 0.0},
+        uptake=INSTANT_UPTAKE,
         finance={"subscriptions_from_month": 0, "subscription_bands": bands,
                  "opening_reserves_gbp": 1e9})
     replicates = 400
