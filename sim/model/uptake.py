@@ -513,16 +513,15 @@ def charged_prices(state: BatchState, params: Parameters, month: int) -> np.ndar
     factor of the year, set by the host's reserves rule (:mod:`sim.model.reserves`), × the
     real price scale (:func:`real_price_scale`). Read-only: kept in ``state.charged`` until
     what it is computed from changes."""
-    prices = subscription_price(params, month)
     factor = state.price_factor * real_price_scale(state)
     if (factor == 1.0).all():
-        return prices
+        return subscription_price(params, month)
     paying = month >= compact(params.finance.subscriptions_from_month)
     cache = state.charged
     if (cache.prices is None or not np.array_equal(cache.paying, paying)
             or not np.array_equal(cache.factor, factor)):
         cache.paying, cache.factor = paying, factor
-        cache.prices = prices * factor[:, None]
+        cache.prices = subscription_price(params, month) * factor[:, None]
         cache.prices.flags.writeable = False
     return cache.prices
 
