@@ -228,6 +228,23 @@ def test_low_rated_las_get_more_value(las: LAPopulation, compiled: Compiled) -> 
     assert (prob[las.low_rated] > prob[~las.low_rated].max()).all()
 
 
+def test_renewal_probability_at_some_las_is_the_full_arrays_entries(
+    las: LAPopulation, compiled: Compiled
+) -> None:
+    """``at=(rows, cols)`` (what renew asks for its members) gives, to the bit, those entries
+    of the full array: the subset is a shortcut, not another formula."""
+    uptake = compiled(3, uptake={"renewal_reputation_sensitivity": 0.4,
+                                 "renewal_budget_pressure_sensitivity": 0.3,
+                                 "low_rated_value_multiplier": 1.5}).uptake
+    rng = np.random.default_rng(4)
+    reputation, value = np.array([1.0, 0.6, 0.2]), np.array([0.0, 2500.0, 9000.0])
+    price = rng.choice([0.0, 3000.0, 7000.0], size=(3, las.count))
+    full = renewal_probability(uptake, las, reputation, value, price)
+    rows, cols = np.nonzero(rng.random((3, las.count)) < 0.3)
+    some = renewal_probability(uptake, las, reputation, value, price, at=(rows, cols))
+    np.testing.assert_array_equal(some, full[rows, cols])
+
+
 # --------------------------------------------------------------------------- reorganisation
 
 
