@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sim.engine import hazard_probability
 from sim.model.codes import Role
 from sim.model.parameters import Parameters, compact
 from sim.model.uptake import (
@@ -51,7 +52,7 @@ has no portfolio): an assumption, between an empty offer and a complete one (doc
 
 def _chance(hazard: np.ndarray | float) -> np.ndarray:
     """P(an event of constant hazard per month happens within the month): 1 − exp(−h)."""
-    return -np.expm1(-np.asarray(hazard, dtype=float))
+    return hazard_probability(hazard, 1.0)
 
 
 @dataclass(frozen=True)
