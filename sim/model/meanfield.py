@@ -32,6 +32,7 @@ from sim.model.uptake import (
     delay_probability,
     renewal_probability,
     share_unwilling,
+    value_for_money,
 )
 
 __all__ = ["LADDER_STOCKS", "MeanFieldGrant", "MeanFieldParameters", "STAFF_STOCKS", "STOCKS",
@@ -201,8 +202,7 @@ def mean_field_parameters(params: Parameters,
     willing = 1.0 - share_unwilling(params.market, price)[0]
     worth = value * np.where(las.low_rated, u.low_rated_value_multiplier, 1.0) \
         + u.renewal_goodwill_gbp_per_year * rep
-    vfm = np.where(price[0] > 0, -np.expm1(-(worth / np.where(price[0] > 0, price[0], 1.0))
-                                           / u.renewal_value_ratio_scale), 1.0)
+    vfm = value_for_money(worth, price[0], u.renewal_value_ratio_scale)
     reputation = np.array([rep])
     renew_free = renewal_probability(u, las, reputation, np.array([value]), zero)[0]
     renew_paid = renewal_probability(u, las, reputation, np.array([value]), price)[0]

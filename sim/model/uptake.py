@@ -38,7 +38,7 @@ __all__ = ["GateCache", "PriceCache", "UptakeFlows", "advance_ladder", "approval
            "approval_gate", "charged_prices", "delay_probability", "ladder_rates", "outreach_fte",
            "peer_adopter_share", "price_refusals", "real_price_scale", "refresh_market", "renew",
            "paying_share", "renewal_probability", "share_unwilling", "step_uptake",
-           "subscription_price", "willingness_cdf", "wtp_median_for_share",
+           "subscription_price", "value_for_money", "willingness_cdf", "wtp_median_for_share",
            "WTP_MEDIAN_MAX_GBP_PER_YEAR"]
 
 
@@ -421,6 +421,16 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
     return UptakeFlows(joins=flows[:, 0], champion_losses=flows[:, 1], orphan_lapses=flows[:, 2])
 
 
+def value_for_money(worth_gbp_per_year: np.ndarray, price_gbp_per_year: np.ndarray,
+                    scale: float) -> np.ndarray:
+    """The renewal's value-for-money factor ``1 − exp(−(worth ÷ price) ÷ scale)``, 1 for a
+    free offer (arrays broadcast; docs/model.md §2.7)."""
+    priced = price_gbp_per_year > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = worth_gbp_per_year / np.where(priced, price_gbp_per_year, 1.0)
+        return np.where(priced, -np.expm1(-ratio / scale), 1.0)
+
+
 def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation: np.ndarray,
                         value_gbp_per_year: np.ndarray, price_gbp_per_year: np.ndarray,
                         at: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -451,8 +461,7 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
     price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))[rows, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
         goodwill = per_replicate(uptake.renewal_goodwill_gbp_per_year * reputation)
-        ratio = (value + goodwill) / np.where(price > 0, price, 1.0)
-    factor = np.where(price > 0, -np.expm1(-ratio / uptake.renewal_value_ratio_scale), 1.0)
+    factor = value_for_money(value + goodwill, price, uptake.renewal_value_ratio_scale)
     reputation_factor = 1 - uptake.renewal_reputation_sensitivity * (1 - reputation)
     budget_factor = (1 - per_replicate(uptake.renewal_budget_pressure_sensitivity)
                      * las.budget_pressure[cols])
