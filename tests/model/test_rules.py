@@ -627,6 +627,27 @@ def test_the_gate_at_a_price_factor_is_the_gate_at_the_scaled_price(las: LAPopul
     assert again[0] is decide  # nothing changed: the cached gate
 
 
+def test_the_kept_charged_prices_and_reliability_follow_in_place_changes(
+    las: LAPopulation
+) -> None:
+    """The kept charged prices and reliability are recomputed when what they come from is
+    changed in place: they equal, to the bit, the list price × the new factor and exp(−debt)."""
+    state, params, _ = make(las, finance={"subscriptions_from_month": 0,
+                                          "subscription_gbp_per_year": 9000.0})
+    state.price_factor[:] = [0.6, 1.0, 1.3]
+    first = uptake.charged_prices(state, params, 5)
+    assert uptake.charged_prices(state, params, 5) is first and not first.flags.writeable
+    state.price_factor[:] = [0.5, 0.5, 2.0]
+    np.testing.assert_array_equal(uptake.charged_prices(state, params, 5),
+                                  uptake.subscription_price(params, 5)
+                                  * np.array([0.5, 0.5, 2.0])[:, None])
+    port = state.portfolio
+    assert not port.reliability.flags.writeable
+    port.debt[1, 0] = 0.7
+    np.testing.assert_array_equal(port.reliability, np.exp(-port.debt))
+    assert port.reliability[1, 0] == np.exp(-0.7)
+
+
 def test_a_department_closes_after_a_sustained_overspend(las: LAPopulation) -> None:
     """spending_review rule: a unit overspent at max_deficit_months month ends in a row closes;
     one that recovers in time does not."""
