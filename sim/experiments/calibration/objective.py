@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from sim.experiments.executors import Executor, SerialExecutor, default_workers,
 from sim.experiments.process import state
 from sim.model import METRICS, is_per_replicate
 from sim.scenario import Scenario, scenario_from_dict
+from sim.scenario.load import set_path as _set_path
 from sim.scenario.load import value_at
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
@@ -47,16 +47,9 @@ INITIAL = "calibration.initial_share"
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at a key path such as ``uptake.q_per_year`` or ``finance.grants[0].end_month``
-    in a nested scenario dictionary (in place)."""
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        name, *indices = re.findall(r"[^\[\]]+", chunk)
-        parts.append(name)
-        parts.extend(int(i) for i in indices)
-    node: Any = data
-    for part in parts[:-1]:
-        node = node[part] if isinstance(part, int) else node.setdefault(part, {})
-    node[parts[-1]] = value
+    in a nested scenario dictionary (in place), making missing tables on the way
+    (:func:`sim.scenario.load.set_path` with ``create``)."""
+    _set_path(data, path, value, create=True)
 
 
 @dataclass(frozen=True)
