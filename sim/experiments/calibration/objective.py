@@ -28,6 +28,7 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
+from sim.experiments.calibration.spec import INITIAL_SHARE, MARKET_SHARE
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, run_blocks, run_ensemble
 from sim.experiments.executors import Executor, SerialExecutor, default_workers, make_executor
 from sim.experiments.process import state
@@ -41,8 +42,6 @@ __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator",
 # default_workers is the executors' own (sim.experiments.executors), named here for
 # sim.experiments.calibration.
 
-MARKET = "calibration.market_share"
-INITIAL = "calibration.initial_share"
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -110,7 +109,7 @@ class Problem:
 
     # ------------------------------------------------------------------ model runs
     def market(self, theta: np.ndarray) -> float:
-        return float(theta[self.paths.index(MARKET)]) if MARKET in self.paths else 1.0
+        return float(theta[self.paths.index(MARKET_SHARE)]) if MARKET_SHARE in self.paths else 1.0
 
     def overrides(self, theta: np.ndarray) -> dict[str, float]:
         """Model key path → value for a parameter vector (derived values included)."""
@@ -122,8 +121,8 @@ class Problem:
         if self.initial_share is not None:
             values["uptake.initial_aware_count"] = N * min(
                 self.initial_share / self.market(theta), 1.0)
-        if INITIAL in self.paths:  # estimated with the others (issue #16)
-            share = float(theta[self.paths.index(INITIAL)])
+        if INITIAL_SHARE in self.paths:  # estimated with the others (issue #16)
+            share = float(theta[self.paths.index(INITIAL_SHARE)])
             values["uptake.initial_aware_count"] = N * min(share / self.market(theta), 1.0)
         return values
 
