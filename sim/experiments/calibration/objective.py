@@ -117,13 +117,11 @@ class Problem:
                   if not p.startswith("calibration.")}
         # The seed is exact (issue #16): n = N·share ÷ m aware LAs in every replicate, within
         # one LA (uptake.initial_aware_count), not a per-LA draw that can leave a run with none.
-        N = float(self.las.count)
-        if self.initial_share is not None:
-            values["uptake.initial_aware_count"] = N * min(
-                self.initial_share / self.market(theta), 1.0)
-        if INITIAL_SHARE in self.paths:  # estimated with the others (issue #16)
-            share = float(theta[self.paths.index(INITIAL_SHARE)])
-            values["uptake.initial_aware_count"] = N * min(share / self.market(theta), 1.0)
+        share = (float(theta[self.paths.index(INITIAL_SHARE)])  # estimated with the others
+                 if INITIAL_SHARE in self.paths else self.initial_share)  # or the seed
+        if share is not None:
+            values["uptake.initial_aware_count"] = (float(self.las.count)
+                                                    * min(share / self.market(theta), 1.0))
         return values
 
     def scenario(self, theta: np.ndarray) -> Scenario:
