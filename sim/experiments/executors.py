@@ -282,6 +282,14 @@ class LocalExecutor(Executor):
                 # them, so that Ctrl-C stops a long calibration or sweep at once.
                 self.close(terminate=True)
 
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the running workers (none before the first call or after
+        :meth:`close`)."""
+        if self._pool is None:
+            return []
+        return [p.pid for p in _processes(self._pool) if p.pid is not None]
+
     def close(self, wait_for_workers: bool = False, terminate: bool = False) -> None:
         """Stop the workers; by default without waiting (idle workers exit on their own).
         ``terminate`` ends workers busy with a task at once (SIGTERM) instead of letting them
@@ -296,9 +304,14 @@ class LocalExecutor(Executor):
 def _terminate(pool: ProcessPoolExecutor) -> None:
     """End every worker of ``pool`` at once (SIGTERM), busy or not; ProcessPoolExecutor has no
     public way to do this."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in _processes(pool):
         if process.is_alive():
             process.terminate()
+
+
+def _processes(pool: ProcessPoolExecutor) -> list[Any]:
+    """The worker processes of ``pool``: ProcessPoolExecutor keeps them in a private field."""
+    return list((getattr(pool, "_processes", None) or {}).values())
 
 
 # --------------------------------------------------------------------------- Dask

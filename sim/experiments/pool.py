@@ -170,10 +170,7 @@ class EnsemblePool:
     @property
     def pids(self) -> list[int]:
         """The process ids of the running workers (none when in this process or stopped)."""
-        if not isinstance(self._executor, LocalExecutor) or self._executor._pool is None:
-            return []
-        processes = getattr(self._executor._pool, "_processes", None) or {}
-        return [p.pid for p in processes.values() if p.pid is not None]
+        return self._executor.pids if isinstance(self._executor, LocalExecutor) else []
 
     def restart(self) -> float:
         """Stop every worker and start new ones (loading the model). Returns the seconds."""

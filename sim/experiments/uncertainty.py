@@ -45,6 +45,7 @@ from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE
 from sim.experiments.ensemble import EnsembleResult, run_ensemble
 from sim.scenario import Scenario, ScenarioError, scenario_from_dict
+from sim.scenario.load import set_path
 
 __all__ = [
     "MARKET_SHARE",
@@ -217,11 +218,9 @@ def model_values(values: dict[str, float], scenario: Scenario,
 def check_parameters(scenario: Scenario, values: dict[str, float]) -> None:
     """Check drawn values through the schema, as a ``--set`` would be (ScenarioError if a
     value is outside its field's range or the scenario's rules)."""
-    from sim.experiments.calibration.objective import set_path
-
     data = scenario.model_dump(mode="json", exclude_none=True)
     for path, value in values.items():
-        set_path(data, path, value)
+        set_path(data, path, value, create=True)
     scenario_from_dict(data, f"{scenario.meta.name} with drawn parameters")
 
 

@@ -226,12 +226,13 @@ def value_at(scenario: Any, path: str) -> Any:
     return node
 
 
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set an existing key path in nested dicts and lists, in place."""
+def set_path(data: dict[str, Any], path: str, value: Any, *, create: bool = False) -> None:
+    """Set an existing key path in nested dicts and lists, in place; with ``create``, missing
+    tables on the way are made (a calibration candidate's key absent from its scenario)."""
     parts = split_key_path(path)
     node: Any = data
     for part in parts[:-1]:
-        node = node[part]
+        node = node[part] if isinstance(part, int) or not create else node.setdefault(part, {})
     node[parts[-1]] = value
 
 

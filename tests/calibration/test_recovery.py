@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from calibration_helpers import UPTAKE_ONLY, spec_text
+from calibration_helpers import UPTAKE_ONLY, write_count_spec
 
 from sim.experiments import run_ensemble
 from sim.experiments.calibration import calibrate, load_spec
@@ -39,14 +39,7 @@ def synthetic_counts(replicate_seed: int, noise_seed: int, *, mean_curve: bool) 
 def write_spec(folder: Path, counts: np.ndarray, method: str, loss: str = "") -> Path:
     """The synthetic series as a CSV and a spec fitting p and q to it (no seeding)."""
     months = [START_YEAR * 12 + i * STEP_MONTHS for i in range(len(counts))]
-    lines = ["date,adopters"] + [f"{m // 12}-{m % 12 + 1:02d},{int(c)}"
-                                 for m, c in zip(months, counts, strict=True)]
-    (folder / "synthetic.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    model = (f'[model]\nscenario = "{UPTAKE_ONLY.as_posix()}"\nmetric = "members"\n')
-    path = folder / "spec.toml"
-    path.write_text(spec_text("synthetic.csv", model=model, method=method, loss=loss),
-                    encoding="utf-8")
-    return path
+    return write_count_spec(folder, months, counts, csv="synthetic.csv", method=method, loss=loss)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from calibration_helpers import CALIBRATION, UPTAKE_ONLY, spec_text
+from calibration_helpers import CALIBRATION, write_count_spec
 from click.testing import CliRunner
 
 from sim.cli import main
@@ -63,21 +63,14 @@ def test_predictive_check_flags_too_many_points_outside() -> None:
 
 def _write(folder: Path, months: list[int], counts: np.ndarray, model_extra: str = "",
            parameters: str | None = None) -> Path:
-    lines = ["date,adopters"] + [f"{m // 12}-{m % 12 + 1:02d},{int(c)}"
-                                 for m, c in zip(months, counts, strict=True)]
-    (folder / "series.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    model = (f'[model]\nscenario = "{UPTAKE_ONLY.as_posix()}"\nmetric = "members"\n'
-             f"{model_extra}")
     parameters = parameters or (
         '[[parameters]]\npath = "uptake.p_per_year"\nlower = 0.001\nupper = 0.5\nscale = "log"\n'
         '\n[[parameters]]\npath = "uptake.q_per_year"\nlower = 0.0\nupper = 2.0\n\n'
         '[[parameters]]\npath = "calibration.market_share"\nlower = 0.1\nupper = 1.0\n')
     method = ('kind = "bass"\nseed = 2\n\n[method.small]\nreplicates = 8\nevaluations = 20\n'
               'rounds = 3\npolish = 10\nposterior_samples = 400\n')
-    path = folder / "spec.toml"
-    path.write_text(spec_text("series.csv", model=model, parameters=parameters, method=method),
-                    encoding="utf-8")
-    return path
+    return write_count_spec(folder, months, counts, model_extra=model_extra,
+                            parameters=parameters, method=method)
 
 
 @pytest.mark.slow

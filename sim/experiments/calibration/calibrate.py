@@ -308,11 +308,12 @@ def _bass_times(months: np.ndarray) -> np.ndarray:
 
 
 def _fit_bass(loaded: LoadedSpec, problem: Problem, series: ObservedSeries, budget: Any,
-              say: PROGRESS) -> tuple[Fitted, BassPrior, Callable[[int], np.ndarray | None]]:
+              prior: BassPrior, order: list[int],
+              say: PROGRESS) -> tuple[Fitted, Callable[[int], np.ndarray | None]]:
     """The closed-form Bass curve in place of the simulation (the uptake-only model is Bass:
-    tests/model/test_uptake_bass.py); the model is run at the best fit as a check."""
+    tests/model/test_uptake_bass.py), with :func:`_bass_prior`'s prior and order; the model is
+    run at the best fit as a check."""
     spec = loaded.spec
-    prior, order = _bass_prior(loaded, problem)
     loss = spec.loss
     settings = {"loss": loss.kind, "prior_dof": loss.prior_dof,
                 "prior_value": loss.dispersion_prior_value, "interval": spec.method.interval,
@@ -338,7 +339,7 @@ def _fit_bass(loaded: LoadedSpec, problem: Problem, series: ObservedSeries, budg
                   evaluations=fit.evaluations,
                   details={"effective_sample_size": fit.ess, "surrogate": "closed-form Bass "
                            "curve (mean field); the model is run at the best fit as a check"}
-                  ), prior, predict_later
+                  ), predict_later
 
 
 def _bass_bands(problem: Problem, ev: Evaluator, fitted: Fitted, prior: BassPrior,
@@ -547,9 +548,9 @@ def calibrate(loaded: LoadedSpec, budget: str = "full", workers: int | None = No
         elif kind == "bass":
             problem = build_problem(loaded, series, plan.replicates)
             say(f"Fitting {spec.meta.name}: closed-form Bass, budget {budget}")
-            fitted, prior, predict = _fit_bass(loaded, problem, series, plan, say)
+            prior, order = _bass_prior(loaded, problem)
+            fitted, predict = _fit_bass(loaded, problem, series, plan, prior, order, say)
             fitted.predict_later = predict
-            _prior, order = _bass_prior(loaded, problem)
             mu = curve_counts(fitted.best[np.argsort(order)], prior,
                               _bass_times(problem.months), series.population)
             fitted.likelihood = _scorer(loaded, series)(mu)

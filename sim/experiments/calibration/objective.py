@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,11 +28,13 @@ import numpy as np
 
 from sim.data import LAPopulation
 from sim.engine import DEFAULT_BLOCK_SIZE, partition
+from sim.experiments.calibration.spec import INITIAL_SHARE, MARKET_SHARE
 from sim.experiments.ensemble import DEFAULT_BATCH_REPLICATES, run_blocks, run_ensemble
 from sim.experiments.executors import Executor, SerialExecutor, default_workers, make_executor
 from sim.experiments.process import state
 from sim.model import METRICS, is_per_replicate
 from sim.scenario import Scenario, scenario_from_dict
+from sim.scenario.load import set_path as _set_path
 from sim.scenario.load import value_at
 
 __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator", "log_likelihood",
@@ -41,22 +42,13 @@ __all__ = ["Evaluator", "Likelihood", "Problem", "default_workers", "evaluator",
 # default_workers is the executors' own (sim.experiments.executors), named here for
 # sim.experiments.calibration.
 
-MARKET = "calibration.market_share"
-INITIAL = "calibration.initial_share"
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at a key path such as ``uptake.q_per_year`` or ``finance.grants[0].end_month``
-    in a nested scenario dictionary (in place)."""
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        name, *indices = re.findall(r"[^\[\]]+", chunk)
-        parts.append(name)
-        parts.extend(int(i) for i in indices)
-    node: Any = data
-    for part in parts[:-1]:
-        node = node[part] if isinstance(part, int) else node.setdefault(part, {})
-    node[parts[-1]] = value
+    in a nested scenario dictionary (in place), making missing tables on the way
+    (:func:`sim.scenario.load.set_path` with ``create``)."""
+    _set_path(data, path, value, create=True)
 
 
 @dataclass(frozen=True)
@@ -117,7 +109,7 @@ class Problem:
 
     # ------------------------------------------------------------------ model runs
     def market(self, theta: np.ndarray) -> float:
-        return float(theta[self.paths.index(MARKET)]) if MARKET in self.paths else 1.0
+        return float(theta[self.paths.index(MARKET_SHARE)]) if MARKET_SHARE in self.paths else 1.0
 
     def overrides(self, theta: np.ndarray) -> dict[str, float]:
         """Model key path → value for a parameter vector (derived values included)."""
@@ -125,13 +117,11 @@ class Problem:
                   if not p.startswith("calibration.")}
         # The seed is exact (issue #16): n = N·share ÷ m aware LAs in every replicate, within
         # one LA (uptake.initial_aware_count), not a per-LA draw that can leave a run with none.
-        N = float(self.las.count)
-        if self.initial_share is not None:
-            values["uptake.initial_aware_count"] = N * min(
-                self.initial_share / self.market(theta), 1.0)
-        if INITIAL in self.paths:  # estimated with the others (issue #16)
-            share = float(theta[self.paths.index(INITIAL)])
-            values["uptake.initial_aware_count"] = N * min(share / self.market(theta), 1.0)
+        share = (float(theta[self.paths.index(INITIAL_SHARE)])  # estimated with the others
+                 if INITIAL_SHARE in self.paths else self.initial_share)  # or the seed
+        if share is not None:
+            values["uptake.initial_aware_count"] = (float(self.las.count)
+                                                    * min(share / self.market(theta), 1.0))
         return values
 
     def scenario(self, theta: np.ndarray) -> Scenario:
