@@ -220,7 +220,7 @@ def robust(sweep_file: str, threshold_text: str | None, break_even: tuple[Path, 
 def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
              scheduler: str | None, resume: Path | None) -> None:
     """Search the levers of SWEEP_FILE for the best policy under its uncertainties."""
-    from sim.experiments.executors import ExecutorError, make_executor
+    from sim.experiments.executors import ExecutorError
     from sim.experiments.optimise import optimise_problem
     from sim.experiments.optimise_run import (
         OptimiseError,
@@ -248,12 +248,7 @@ def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
             check_resumable(problem, resume)
         except OptimiseError as exc:
             fail(str(exc), BAD_INPUT)
-    if scheduler and executor == "local":
-        executor = "dask"
-    try:
-        pool = make_executor(executor, workers, scheduler)
-    except (ExecutorError, ValueError) as exc:
-        fail(str(exc), FAILED)
+    pool = _executor(executor, workers, scheduler)
     click.echo(f"Optimising {sweep.name} by {problem.method}: {len(problem.levers)} lever(s), "
                f"{len(problem.futures)} future(s) × {problem.replicates:,} replicates per "
                f"candidate, budget {problem.settings.budget:,} candidates, seed {problem.seed}, "
@@ -264,7 +259,7 @@ def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
                                           command=sys.argv[1:], say=click.echo)
     except OptimiseInterrupted as exc:
         click.echo(f"\n{exc}", err=True)
-        args = [a for a in sys.argv[1:] if a != "--resume"]
+        args = _without_resume(sys.argv[1:])
         click.echo("resume with: python run.py " + " ".join(shlex.quote(a) for a in args)
                    + f" --resume {shlex.quote(str(exc.folder))}", err=True)
         sys.exit(INTERRUPTED)
@@ -284,3 +279,18 @@ def optimise(sweep_file: str, out_dir: Path, workers: int | None, executor: str,
         fail(f"cannot write results under {folder}: {exc}", FAILED)
     click.echo(f"\nResults written to {folder}/\n  optimum.json, optimum.md, "
                "evaluations.parquet, pareto.csv, pareto (.png, .svg)")
+
+
+def _without_resume(args: list[str]) -> list[str]:
+    """The command line without its ``--resume DIR`` (or ``--resume=DIR``), so the hint to
+    resume names the folder once."""
+    kept: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "--resume":
+            skip = True
+        elif not a.startswith("--resume="):
+            kept.append(a)
+    return kept

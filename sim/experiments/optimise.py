@@ -314,15 +314,20 @@ def constraint_stats(problem: OptimiseProblem, values: np.ndarray
 
 
 def score(problem: OptimiseProblem, keys: Sequence[tuple[Any, ...]],
-           rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+          rows: Sequence[np.ndarray],
+          stats: Sequence[list[tuple[float, float, float]]] | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Objectives to minimise, float[m, n_obj] (maximised ones negated; NaN → +inf), and
-    misses of each constraint's confidence bound, float[m, n_con] (0: it holds)."""
+    misses of each constraint's confidence bound, float[m, n_con] (0: it holds). ``stats``:
+    each row's :func:`constraint_stats`, when the caller already has them."""
     f = np.array([[_objective_value(problem, c, key, v) * (-1 if c.maximise else 1)
                    for c in problem.objectives] for key, v in zip(keys, rows, strict=True)])
     f = np.where(np.isfinite(f), f, np.inf)
+    if stats is None:
+        stats = [constraint_stats(problem, v) for v in rows]
     g = np.array([[_miss(t, bound) for t, (_, _, bound) in
-                   zip(problem.constraints, constraint_stats(problem, v), strict=True)]
-                  for v in rows]).reshape(len(rows), len(problem.constraints))
+                   zip(problem.constraints, s, strict=True)]
+                  for s in stats]).reshape(len(rows), len(problem.constraints))
     return f, g
 
 

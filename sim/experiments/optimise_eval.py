@@ -134,7 +134,7 @@ def _test_function(context: EvaluationContext, futures: Sequence[int],
 class EvaluationStore:
     """Evaluations by candidate, kept in memory and in ``<folder>/cache``.
 
-    ``order`` lists candidates in the order the search first asked for them (the same on a
+    ``order`` holds candidates (as keys) in the order the search first asked for them (the same on a
     resumed run, whose candidates come from the cache).
     """
 
@@ -147,7 +147,7 @@ class EvaluationStore:
         self.say = say or (lambda _: None)
         self.rows: dict[str, np.ndarray] = {}
         self.keys: dict[str, tuple[Any, ...]] = {}
-        self.order: list[str] = []
+        self.order: dict[str, None] = {}
         self.batches = 0
         self.simulated = 0
         self._load()
@@ -215,9 +215,7 @@ class EvaluationStore:
                     self.rows[candidate_id(key)] = values
             self._write(list(todo))
             self.simulated += len(todo)
-        for cid in ids:
-            if cid not in self.order:
-                self.order.append(cid)
+        self.order.update(dict.fromkeys(ids))  # keeps each id where it first came
         return [self.rows[cid] for cid in ids]
 
 

@@ -188,7 +188,8 @@ def run_search(problem: OptimiseProblem, store: EvaluationStore, fresh_context: 
     ids = list(store.order)
     keys = [store.keys[c] for c in ids]
     rows = [store.rows[c] for c in ids]
-    f, g = score(problem, keys, rows)
+    stats = [constraint_stats(problem, v) for v in rows]  # for the choice and the table
+    f, g = score(problem, keys, rows, stats)
     feasible = g.sum(axis=1) == 0 if g.shape[1] else np.ones(len(ids), dtype=bool)
     found = bool(feasible.any())
     pool = np.flatnonzero(feasible) if found else np.arange(len(ids))
@@ -217,7 +218,6 @@ def run_search(problem: OptimiseProblem, store: EvaluationStore, fresh_context: 
         table[p.path] = [k[j] for k in keys]
     for j, c in enumerate(problem.objectives):
         table[f"objective:{c.label}"] = -f[:, j] if c.maximise else f[:, j]
-    stats = [constraint_stats(problem, v) for v in rows]
     for j, t in enumerate(problem.constraints):
         table[f"constraint:{t}"] = [s[j][0] for s in stats]
         table[f"se:{t}"] = [s[j][1] for s in stats]

@@ -129,7 +129,7 @@ def run_robust(study: RobustStudy, out_dir: Path, **kwargs: Any) -> SweepRun:
         design = robust_design(study)
     extra = {"robust": {
         "candidates": [{"name": c.name, "label": c.label, "source": c.source,
-                        "values": {k: v for k, v in c.values.items()}}
+                        "values": dict(c.values)}
                        for c in study.candidates],
         "uncertainties": [p.path for p in study.uncertainties],
         "levers": [p.path for p in study.levers],

@@ -15,6 +15,7 @@ state: a tab's state is its own inputs, sent with every request (docs/explorer.m
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from collections import OrderedDict
@@ -194,7 +195,7 @@ def _light_timeseries(ensemble: Any) -> pd.DataFrame:
     scenario = ensemble.scenario
     cal = calendar_columns(scenario.time.start, scenario.time.horizon_months)
     names = [m for m in ensemble.metrics
-             if m in CHART_METRICS or (m.startswith("income_") and m.endswith("_gbp"))]
+             if any(fnmatch.fnmatchcase(m, pattern) for pattern in CHART_PATTERNS)]
     frames = []
     for metric in names:
         stats = summarise(np.asarray(ensemble.metrics[metric]))

@@ -15,6 +15,7 @@ the same rows as the parameter table of docs/model.md).
 from __future__ import annotations
 
 import copy
+import functools
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ def shipped_scenarios() -> list[Path]:
     return sorted(SHIPPED.glob("*.toml")) + sorted((SHIPPED / "policies").glob("*.toml"))
 
 
+@functools.cache
 def _rows() -> dict[str, dict[str, str]]:
     return {row["path"]: row for row in parameter_rows()}
 

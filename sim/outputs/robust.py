@@ -146,8 +146,7 @@ def plot_robustness(table: pd.DataFrame, target: Target, title: str, footer: str
     right.grid(axis="x", alpha=0.3)
     right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
                  frameon=False)
-    first, _, rest = title.partition("\n")
-    fig.suptitle(first + (f"\n{rest}" if rest else ""), x=0.01, ha="left", fontsize=10.5)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10.5)
     longest = max(len(str(name)) for name in table["candidate"])
     height_in = fig.get_figheight()
     fig.subplots_adjust(left=min(0.45, (0.3 + 0.085 * longest) / fig.get_figwidth()),
@@ -174,8 +173,7 @@ def _break_even_lines(answers: Sequence[tuple[ThresholdResult, Mapping[str, Any]
 
 
 def _pages(study: RobustStudy, table: pd.DataFrame, explanations: Sequence[Explanation],
-           break_even: Sequence[tuple[ThresholdResult, Mapping[str, Any]]], title: str,
-           footer: str
+           break_even: Sequence[tuple[ThresholdResult, Mapping[str, Any]]]
            ) -> tuple[str, list[tuple[str, list[str]]]]:
     """The page's blocks: an introduction, then (heading, lines) per candidate."""
     target, words = study.target, target_words(study.target)
@@ -290,7 +288,7 @@ def write_robust(folder: Path, study: RobustStudy, cells: pd.DataFrame, table: p
     fig = plot_robustness(table, study.target, title, footer)
     written += save_figure(fig, lambda name: folder / name, "robustness", title=title,
                            dpi=SCREEN_DPI)
-    intro, blocks = _pages(study, table, explanations, break_even, title, footer)
+    intro, blocks = _pages(study, table, explanations, break_even)
     written.append(write_text(folder / "what_must_be_true.md",
                               _markdown(title, intro, table, blocks, footer)))
     written.append(write_text(folder / "what_must_be_true.html",

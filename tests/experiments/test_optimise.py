@@ -313,3 +313,12 @@ def test_cli_resume_rewrites_the_same_answer_and_refuses_a_stranger(tmp_path: Pa
     stranger.mkdir()
     outcome = CliRunner().invoke(main, [*args, "--resume", str(stranger)])
     assert outcome.exit_code == 2 and len(outcome.output.strip().splitlines()) == 1
+
+
+def test_resume_hint_drops_the_old_resume_folder() -> None:
+    """The hint after an interruption names one --resume folder: the old one and its value go,
+    whichever way it was written, and nothing else does."""
+    from sim.cli.decisions import _without_resume
+
+    given = ["optimise", "s.toml", "--resume", "old", "--workers", "2", "--resume=older"]
+    assert _without_resume(given) == ["optimise", "s.toml", "--workers", "2"]
