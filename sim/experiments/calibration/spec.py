@@ -54,7 +54,9 @@ CALIBRATION_PARAMETERS = {
         "Market potential m of the Bass model as a share of LAs: the simulated member share is "
         "scaled by m before it is compared with the data (observed ≈ m × simulated share × "
         "population). Equivalent to Bass with market m when imitation acts on adopters as a "
-        "share of the market. Not a model parameter: the model has no market ceiling."
+        "share of the market. Not a model parameter itself: the model bounds paying members "
+        "by willingness to pay, and --parameter-uncertainty turns a drawn m into the median "
+        "willingness to pay at which a share m of LAs pays (docs/calibration.md §7)."
     ),
     "calibration.initial_share": (
         "Adopters at the model's start as a share of the population, estimated with the other "
