@@ -18,6 +18,7 @@ from sim.experiments.ensemble import (
 )
 from sim.experiments.executors import (
     EXECUTOR_KINDS,
+    START_METHODS,
     DaskExecutor,
     Executor,
     ExecutorError,
@@ -25,6 +26,7 @@ from sim.experiments.executors import (
     SerialExecutor,
     default_workers,
     make_executor,
+    start_method,
 )
 from sim.experiments.shared import SharedArrays
 
@@ -59,6 +61,7 @@ __all__ = [
     "run_ensemble",
     # executors: the one parallel layer of ensembles, sweeps and calibration
     "EXECUTOR_KINDS",
+    "START_METHODS",
     "DaskExecutor",
     "Executor",
     "ExecutorError",
@@ -67,6 +70,7 @@ __all__ = [
     "SharedArrays",
     "default_workers",
     "make_executor",
+    "start_method",
     # sweeps and sensitivity (loaded on first use; discovery: sim.experiments.discover)
     "Sweep",
     "SweepRun",

@@ -193,9 +193,10 @@ def resolve_workers(workers: int | None, replicates: Sequence[int],
                     block_size: int = DEFAULT_BLOCK_SIZE) -> int:
     """Processes to use: ``workers``, but never more than there are random-stream blocks to
     share out (a block is never split). ``None`` means every core when there are at least
-    :data:`AUTO_POOL_MIN_BLOCKS` blocks in all, else one: a new worker process must import the
-    model and load its compiled loops before its first batch, which two blocks do not win
-    back."""
+    :data:`AUTO_POOL_MIN_BLOCKS` blocks in all, else one: a spawned worker process must import
+    the model and load its compiled loops before its first batch, which two blocks do not win
+    back (a forked one starts at once, :func:`~sim.experiments.executors.start_method`, but the
+    rule does not depend on how workers start)."""
     blocks = sum(math.ceil(r / block_size) for r in replicates)
     if workers is None:
         workers = default_workers() if blocks >= AUTO_POOL_MIN_BLOCKS else 1

@@ -17,9 +17,11 @@ Backends (made by :func:`make_executor`)
     Runs everything in this process; no start-up cost. Used for one worker (``serial``, or
     ``local`` with one worker).
 :class:`LocalExecutor`
-    A :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method (the same
-    on Linux, macOS and Windows; safe with threads). ``fn`` must be a module-level function
-    (``local``).
+    A :class:`concurrent.futures.ProcessPoolExecutor` (``local``). Its workers are forked from
+    this process on Linux when no other Python thread runs here (a copy of this process: the
+    model already imported, its compiled kernels loaded, nothing to send), else spawned (a new
+    interpreter that imports the model; the same on Linux, macOS and Windows, and safe with
+    threads): :func:`start_method`. ``fn`` must be a module-level function.
 :class:`DaskExecutor`
     ``dask.distributed``: joins the scheduler at ``scheduler`` (``tcp://host:port``) or starts
     a :class:`~dask.distributed.LocalCluster` of ``workers`` single-threaded processes
@@ -37,7 +39,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -47,6 +51,7 @@ from sim.experiments.process import state
 
 __all__ = [
     "EXECUTOR_KINDS",
+    "START_METHODS",
     "DaskExecutor",
     "Executor",
     "ExecutorError",
@@ -54,6 +59,7 @@ __all__ = [
     "SerialExecutor",
     "default_workers",
     "make_executor",
+    "start_method",
 ]
 
 T = TypeVar("T")
@@ -61,6 +67,9 @@ TaskFunction = Callable[[Any, Any], Any]
 
 EXECUTOR_KINDS = ("serial", "local", "dask")
 """The kinds :func:`make_executor` knows, one backend each."""
+
+START_METHODS = ("auto", "fork", "spawn")
+"""How a local pool starts its workers (:func:`start_method`)."""
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Each worker is one process doing one task at a time: its BLAS must not start threads too."""
@@ -76,6 +85,31 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def start_method(requested: str = "auto") -> str:
+    """The multiprocessing start method a local pool uses: ``requested`` unless ``auto``.
+
+    ``auto`` forks on Linux when this thread is the only Python thread of the process, and
+    spawns otherwise. A forked worker is a copy of this process at the fork: the model is
+    imported, its compiled kernels loaded and the task context in memory already, so it starts
+    in milliseconds where a spawned one spends about a second importing and loading them — on
+    two cores that second was a fifth of a 10,000-replicate ensemble. A fork copies only the
+    thread that calls it, so a lock another Python thread holds at that moment (a web server's,
+    Dask's) would stay held in the copy for ever: with such threads running, or where fork is
+    not the platform's safe default (macOS, Windows), workers are spawned. The threads numpy's
+    BLAS (OpenBLAS) starts are stopped and restarted around a fork by the library itself
+    (``pthread_atfork``), and the model runs BLAS on one thread in any case.
+    """
+    if requested not in START_METHODS:
+        raise ValueError(f"start method must be one of {', '.join(map(repr, START_METHODS))}, "
+                         f"got {requested!r}")
+    if requested != "auto":
+        return requested
+    if (sys.platform.startswith("linux") and threading.active_count() == 1
+            and "fork" in multiprocessing.get_all_start_methods()):
+        return "fork"
+    return "spawn"
 
 
 class Executor(ABC):
@@ -141,9 +175,11 @@ PARENT_CHECK_SECONDS = 0.5
 
 def _init_worker(context: Any) -> None:
     """Pool initializer: keep the context in this process's state; leave Ctrl-C to the parent,
-    which stops the pool; exit when the parent dies (:func:`_exit_with_parent`)."""
+    which stops the pool, and let SIGTERM end the worker (a forked worker would otherwise
+    keep a handler its parent set); exit when the parent dies (:func:`_exit_with_parent`)."""
     state().context = context
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _exit_with_parent()
 
 
@@ -153,7 +189,7 @@ def _exit_with_parent() -> None:
     A parent killed with SIGKILL (or the OOM killer) cannot stop its pool, and an orphaned
     worker would go on holding memory and a core, and finish tasks no one will read. The thread
     waits on ``multiprocessing.parent_process().sentinel`` — a pipe (a handle on Windows) that
-    becomes ready when the parent exits, on every platform the ``spawn`` start method runs on —
+    becomes ready when the parent exits, with either start method and on every platform —
     and, on POSIX, also notices ``os.getppid()`` changing (the worker was re-parented). Then it
     ends the process at once with ``os._exit``: nothing of a task in progress is worth saving.
     """
@@ -196,19 +232,26 @@ def _call_in_worker(fn: TaskFunction, task: Any) -> Any:
 
 
 class LocalExecutor(Executor):
-    """A pool of ``workers`` processes on this machine (``spawn`` start method).
+    """A pool of ``workers`` processes on this machine, forked or spawned
+    (:func:`start_method` of ``start_method``).
 
     The workers start on the first :meth:`map_unordered` call, holding its context, and stay
     for later calls with the same context object; a call with another context starts new
-    workers. :meth:`close` lets idle workers exit without waiting for them.
+    workers. :meth:`close` stops them.
     """
 
     name = "local process pool"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, start_method: str = "auto"):
         self.workers = int(workers) if workers else default_workers()
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if start_method not in START_METHODS:
+            raise ValueError(f"start method must be one of "
+                             f"{', '.join(map(repr, START_METHODS))}, got {start_method!r}")
+        self.start_method = start_method
+        self.started_with: str | None = None
+        """The start method of the running workers (None before they start)."""
         self._pool: ProcessPoolExecutor | None = None
         self._context: Any = None
 
@@ -217,11 +260,12 @@ class LocalExecutor(Executor):
         if self._pool is not None and self._context is context:
             return self._pool
         self.close()
+        method = start_method(self.start_method)
         saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
         os.environ.update({k: "1" for k in _THREAD_VARIABLES})
         try:
             pool = ProcessPoolExecutor(self.workers,
-                                       mp_context=multiprocessing.get_context("spawn"),
+                                       mp_context=multiprocessing.get_context(method),
                                        initializer=_init_worker, initargs=(context,))
             # Start every worker now, while the variables above are set (they are inherited),
             # and with Ctrl-C ignored, so that a worker ignores it from its first instruction:
@@ -229,7 +273,11 @@ class LocalExecutor(Executor):
             # from each (a Ctrl-C in the milliseconds of the spawn itself is therefore not seen;
             # blocking it instead would not hold it: numpy's BLAS threads would take and drop
             # it). The parent stops the pool itself (map_unordered).
-            with _ctrl_c_ignored():
+            with _ctrl_c_ignored(), warnings.catch_warnings():
+                # Python 3.12+ warns of any fork in a process with threads, counting BLAS's,
+                # which stop and restart themselves around it (start_method).
+                warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to "
+                                        r"deadlocks", category=DeprecationWarning)
                 started = [pool.submit(os.getpid) for _ in range(self.workers)]
             try:
                 for future in started:
@@ -244,7 +292,7 @@ class LocalExecutor(Executor):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-        self._pool, self._context = pool, context
+        self._pool, self._context, self.started_with = pool, context, method
         return pool
 
     def map_unordered(self, fn: TaskFunction, context: Any, tasks: Iterable[T],
@@ -290,15 +338,17 @@ class LocalExecutor(Executor):
             return []
         return [p.pid for p in _processes(self._pool) if p.pid is not None]
 
-    def close(self, wait_for_workers: bool = False, terminate: bool = False) -> None:
-        """Stop the workers; by default without waiting (idle workers exit on their own).
-        ``terminate`` ends workers busy with a task at once (SIGTERM) instead of letting them
-        finish it."""
+    def close(self, wait_for_workers: bool = True, terminate: bool = False) -> None:
+        """Stop the workers (idempotent). By default idle workers are told to exit and waited
+        for, which takes milliseconds: a pool left to wind down on its own can still be
+        closing its pipes when the interpreter exits, and Python then reports a "Bad file
+        descriptor" from its own exit handler. ``terminate`` ends workers busy with a task at
+        once (SIGTERM) instead of letting them finish it, and does not wait."""
         if self._pool is not None:
             if terminate:
                 _terminate(self._pool)
-            self._pool.shutdown(wait=wait_for_workers, cancel_futures=True)
-            self._pool, self._context = None, None
+            self._pool.shutdown(wait=wait_for_workers and not terminate, cancel_futures=True)
+            self._pool, self._context, self.started_with = None, None, None
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -420,11 +470,12 @@ class DaskExecutor(Executor):
 
 
 def make_executor(kind: str = "local", workers: int | None = None,
-                  scheduler: str | None = None) -> Executor:
+                  scheduler: str | None = None, *, start_method: str = "auto") -> Executor:
     """An executor by kind (one of :data:`EXECUTOR_KINDS`).
 
     ``serial``: this process. ``local``: a process pool of ``workers`` processes (default
-    every core; one worker runs in this process, with no pool). ``dask``: the Dask cluster at
+    every core; one worker runs in this process, with no pool), forked or spawned as
+    ``start_method`` says (:func:`start_method`). ``dask``: the Dask cluster at
     ``scheduler``, or a new LocalCluster of ``workers`` processes.
     """
     if scheduler and kind != "dask":
@@ -436,7 +487,7 @@ def make_executor(kind: str = "local", workers: int | None = None,
         count = int(workers) if workers else default_workers()
         if count < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        return SerialExecutor() if count == 1 else LocalExecutor(count)
+        return SerialExecutor() if count == 1 else LocalExecutor(count, start_method)
     if kind == "dask":
         return DaskExecutor(workers, scheduler)
     raise ValueError(f"executor must be one of {', '.join(map(repr, EXECUTOR_KINDS))}, "

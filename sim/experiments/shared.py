@@ -66,6 +66,9 @@ class SharedArrays(Generic[K]):
             self._offsets[key] = offset
             offset += 8 * math.prod(shape)
         self.size = max(offset, 1)
+        self.owner = os.getpid()
+        """The process that made the arrays: a worker forked from it holds a copy of this
+        object, private arrays included, which it must not write into."""
         self.path = _new_file(self.size) if share_file else None
         self._arrays: dict[K, np.ndarray] | None = (
             self._map() if self.path is not None
@@ -90,9 +93,10 @@ class SharedArrays(Generic[K]):
 
         In the process that made them: its own arrays. In a worker on the same machine: views
         of the shared file, mapped for as long as the caller keeps them (so a worker keeps no
-        memory of a finished run). Elsewhere, or when there is no file: None.
+        memory of a finished run), also when the worker was forked with a copy of the parent's
+        arrays. Elsewhere, or when there is no file: None.
         """
-        if self._arrays is not None:
+        if self._arrays is not None and os.getpid() == self.owner:
             return self._arrays
         if self.path is None or socket.gethostname() != self.host:
             return None
@@ -108,7 +112,7 @@ class SharedArrays(Generic[K]):
     @property
     def arrays(self) -> dict[K, np.ndarray]:
         """Every array, key → float64[..., R] (in the process that made them)."""
-        if self._arrays is None:
+        if self._arrays is None or os.getpid() != self.owner:
             raise RuntimeError("SharedArrays.arrays is only there in the process that made them")
         return self._arrays
 

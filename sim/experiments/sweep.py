@@ -153,7 +153,12 @@ def _chunks(design: pd.DataFrame, paths: Sequence[str], chunk_size: int,
 def _progress(total: int, initial: int, label: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit=" runs", unit_scale=total >= 10_000,
+    class Bar(tqdm):  # type: ignore[type-arg]
+        # No monitor thread (it only tunes how often a stalled bar redraws): with a thread
+        # running, the pool would spawn its workers instead of forking them (start_method).
+        monitor_interval = 0
+
+    return Bar(total=total, initial=initial, unit=" runs", unit_scale=total >= 10_000,
                 desc=label, disable=not enabled, file=sys.stderr, dynamic_ncols=True,
                 smoothing=0.05,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "

@@ -20,7 +20,9 @@ def _ctrl_c_default() -> None:
 
 
 def _workers(pid: int) -> list[int]:
-    """The multiprocessing workers whose parent is ``pid`` (from /proc: Linux, as CI)."""
+    """The pool workers whose parent is ``pid``: its child processes but multiprocessing's
+    resource tracker (from /proc: Linux, as CI; a forked worker has its parent's command
+    line, a spawned one ``--multiprocessing-fork``)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -28,7 +30,7 @@ def _workers(pid: int) -> list[int]:
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:  # the process ended while being read
             continue
-        if int(fields[1]) == pid and b"--multiprocessing-fork" in command:
+        if int(fields[1]) == pid and b"resource_tracker" not in command:
             found.append(int(stat.parent.name))
     return found
 

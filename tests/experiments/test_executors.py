@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,10 +17,12 @@ import pytest
 from sim.experiments import default_workers
 from sim.experiments.executors import (
     EXECUTOR_KINDS,
+    START_METHODS,
     Executor,
     LocalExecutor,
     SerialExecutor,
     make_executor,
+    start_method,
 )
 from sim.experiments.process import state
 from sim.experiments.shared import SharedArrays
@@ -27,6 +30,16 @@ from sim.experiments.shared import SharedArrays
 
 def _square_plus(offset: int, task: int) -> int:
     return offset + task * task
+
+
+def _attach_and_write(context: tuple[SharedArrays[str], SharedArrays[str]], task: int) -> bool:
+    """In a worker: write ``task + 1`` at row ``task`` of the shared file's array; say whether
+    the parent's private arrays (a copy of which a forked worker holds) are out of reach."""
+    private, shared = context
+    arrays = shared.attach()
+    assert arrays is not None
+    arrays["kpi"][task] = task + 1.0
+    return private.attach() is None
 
 
 def _pid_after_barrier(context: tuple[str, Any], task: int) -> int:
@@ -53,6 +66,51 @@ def test_make_executor_gives_one_backend_per_kind() -> None:
         make_executor("threads")
     with pytest.raises(ValueError, match="only used by the 'dask' executor"):
         make_executor("local", 2, "tcp://127.0.0.1:8786")
+
+
+def test_auto_forks_on_linux_only_while_no_other_thread_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of a process whose other threads may hold locks is not safe: ``auto`` forks on
+    Linux with this thread alone, and spawns with another thread running or on macOS; a named
+    method is taken as it is, an unknown one refused."""
+    assert START_METHODS == ("auto", "fork", "spawn")
+    assert start_method("spawn") == "spawn" and start_method("fork") == "fork"
+    with pytest.raises(ValueError, match="start method must be one of"):
+        start_method("threads")
+    with pytest.raises(ValueError, match="start method must be one of"):
+        LocalExecutor(2, start_method="threads")
+    monkeypatch.setattr(sys, "platform", "linux")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+    finally:
+        release.set()
+        other.join()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert start_method() == ("fork" if "fork" in multiprocessing.get_all_start_methods()
+                              else "spawn")
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert start_method() == "spawn"
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_started_either_way_write_into_the_parents_arrays(method: str) -> None:
+    """Forked or spawned, a worker writes its rows into the shared file the parent reads, and
+    never into the private arrays of the parent (a forked worker holds a copy of them, where
+    its rows would be lost)."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} on this platform")
+    private: SharedArrays[str] = SharedArrays(4, {"kpi": ()}, share_file=False)
+    with SharedArrays(4, {"kpi": ()}) as shared, \
+            LocalExecutor(2, start_method=method) as executor:
+        assert executor.started_with is None
+        assert executor.map(_attach_and_write, (private, shared), range(4)) == [True] * 4
+        assert executor.started_with == method
+        assert shared.arrays["kpi"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert executor.started_with is None  # closed
+    assert private.attach() is private.arrays  # in the process that made them
 
 
 @pytest.mark.parametrize("kind", ["serial", "local"])

@@ -3,6 +3,7 @@ workers write their rows in place or send them back."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -60,11 +61,14 @@ def dask_cluster() -> Iterator[DaskExecutor]:
 def test_two_workers_give_the_same_numbers_as_one(scenarios: list[Scenario],
                                                   las: LAPopulation) -> None:
     """run_ensemble and compare with workers=2 reproduce workers=1 exactly (metrics, KPIs,
-    events), for every scenario."""
+    events), for every scenario, with workers forked or spawned."""
     one = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE)
     two = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE, workers=2,
                   batch_replicates=18)
     _same_runs(one, two)
+    with LocalExecutor(2, start_method="spawn") as spawned:
+        _same_runs(one, compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE,
+                                batch_replicates=18, executor=spawned))
     single = run_ensemble(scenarios[0], las, REPLICATES, SEED, block_size=BLOCK_SIZE, workers=2)
     _same(one[0].metrics, single.metrics)
     _same(one[0].kpis, single.kpis)
@@ -97,12 +101,17 @@ def test_workers_on_other_machines_send_their_rows_back(scenarios: list[Scenario
     _same_runs(in_process, on_dask)
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_without_room_for_the_shared_file_rows_come_back_through_pipes(
-        scenarios: list[Scenario], las: LAPopulation, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No folder with room for the shared file: a local pool sends its rows back instead."""
+        scenarios: list[Scenario], las: LAPopulation, monkeypatch: pytest.MonkeyPatch,
+        method: str) -> None:
+    """No folder with room for the shared file: a local pool sends its rows back instead (a
+    forked worker too, though it holds a copy of the parent's arrays)."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} on this platform")
     one = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE)
     monkeypatch.setattr(shared_module, "_FOLDERS", ())
-    with LocalExecutor(2) as executor:
+    with LocalExecutor(2, start_method=method) as executor:
         piped = compare(scenarios, las, REPLICATES, SEED, block_size=BLOCK_SIZE,
                         batch_replicates=18, executor=executor)
     _same_runs(one, piped)
