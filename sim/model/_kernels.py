@@ -315,40 +315,49 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
     :class:`~sim.model.codes.Tally` count after one per ladder state, so each count of all
     replicates is contiguous; whole numbers, so exact; prices sum exactly in whole pounds).
 
-    Integer counting into four interleaved histograms, so that consecutive LAs never wait on
-    the same counter; the member-only counts sit behind one branch, as most LAs of most
-    replicates are not members (adding a non-member's price × 0 changed nothing). The plain
-    version is :func:`sim.model.reference.ladder_tally`.
+    The counts over every LA (per state, low-rated LAs reached, champions) are taken one count
+    at a time in branch-free loops the compiler can vectorise; the member-only counts in a
+    second loop over the LAs, in LA order, skipped when a replicate has no members (most LAs
+    of most replicates are not members). The plain version is
+    :func:`sim.model.reference.ladder_tally`.
     """
     low_rated, prices = layout.low_rated, layout.prices
     ofsted, region_column = layout.ofsted, layout.region_row
     R, N = ladder.shape
     width = out.shape[0]
-    hist = np.zeros((4, width), dtype=np.int64)
+    low = np.empty(N, dtype=np.int32)
+    for i in range(N):
+        low[i] = np.int32(low_rated[i])
+    hist = np.zeros(width, dtype=np.int64)
     for r in range(R):
-        hist[:] = 0
-        members = low_members = reached = engaged = champion_count = np.int64(0)
-        paid = 0.0
+        for s in range(_LADDER_STATES):
+            n = np.int32(0)
+            for i in range(N):
+                n += np.int32(ladder[r, i] == s)
+            out[s, r] = n
+        reached = champion_count = np.int32(0)
         for i in range(N):
-            s = np.int64(ladder[r, i])
-            h = i & 3
-            hist[h, s] += 1
-            reached += (s != Ladder.UNAWARE) * np.int64(low_rated[i])
-            champion_count += champions[r, i]
-            if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
-                members += 1
-                paid += prices[r, i]
-                engaged += s != Ladder.MEMBER
-                low_members += np.int64(low_rated[i])
-                hist[h, Tally.GRADES + ofsted[i]] += 1
-                hist[h, region_column[i]] += 1
-        for k in range(width):
-            out[k, r] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
+            reached += np.int32(ladder[r, i] != Ladder.UNAWARE) * low[i]
+            champion_count += np.int32(champions[r, i])
+        members = out[Ladder.MEMBER, r] + out[Ladder.CONTRIBUTOR, r] + out[Ladder.CHAMPION, r]
+        low_members = 0
+        paid = 0.0
+        hist[:] = 0
+        if members > 0:
+            for i in range(N):
+                s = ladder[r, i]
+                if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
+                    paid += prices[r, i]
+                    low_members += low[i]
+                    hist[Tally.GRADES + ofsted[i]] += 1
+                    hist[region_column[i]] += 1
+        for k in range(Tally.GRADES, width):
+            out[k, r] = hist[k]
         out[Tally.MEMBERS, r] = members
         out[Tally.LOW_RATED_MEMBERS, r] = low_members
         out[Tally.LOW_RATED_REACHED, r] = reached
         out[Tally.CHAMPIONS, r] = champion_count
-        out[Tally.ENGAGED, r] = engaged
+        out[Tally.ENGAGED, r] = out[Ladder.CONTRIBUTOR, r] + out[Ladder.CHAMPION, r]
         out[Tally.MEMBER_PRICES, r] = paid
 
 
