@@ -2,10 +2,11 @@
 replicate each sub-step: the uptake chain and the tally of the ladder that income, capacity and
 the month-end metrics read; and binomial counts drawn from one uniform each.
 
-Each kernel walks replicates and LAs once. :mod:`sim.model.reference` holds a plain Python
-version of each, written to follow docs/model.md §2 line by line, and the tests check that
-kernel and reference agree to the bit on random states. Kernels are compiled on first use and
-cached on disk (``cache=True``), so a worker process loads them instead of compiling again.
+Each kernel walks the replicates once, and the LAs of each in a few tight loops.
+:mod:`sim.model.reference` holds a plain Python version of each, written to follow
+docs/model.md §2 line by line, and the tests check that kernel and reference agree to the bit
+on random states. Kernels are compiled on first use and cached on disk (``cache=True``), so a
+worker process loads them instead of compiling again.
 """
 
 from __future__ import annotations
@@ -134,24 +135,48 @@ def ladder_step_tallied(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _count_la(tally: np.ndarray, layout: TallyLayout, r: int, i: int, s: int, c: int,
-              sign: float) -> None:
-    """Add (``sign`` 1) or take away (−1) LA ``i`` of replicate ``r``, in ladder state ``s``
-    with ``c`` champions, to or from ``tally`` (the rows :func:`ladder_tally` counts)."""
-    tally[s, r] += sign
+def _move_la(delta: np.ndarray, layout: TallyLayout, r: int, i: int, s0: int, c0: int, s: int,
+             c: int) -> float:
+    """Add to ``delta`` (int64[rows], a replicate's changes to the rows :func:`ladder_tally`
+    counts) the move of LA ``i`` of replicate ``r`` from ladder state ``s0`` with ``c0``
+    champions to state ``s`` with ``c``, touching only the counts the move changes; returns
+    the change in the members' prices (£/year).
+
+    Taking the LA out of every count and putting it back would add and take away the same
+    whole numbers (and, while it stays a member, the same whole-pound price), leaving the
+    exact counts as they were; and the changes of a replicate, whole numbers all, sum to the
+    same whatever their order, so they are added to the tally once, after its last LA."""
+    if s != s0:
+        delta[s0] -= 1
+        delta[s] += 1
     low = layout.low_rated[i]
-    if s != Ladder.UNAWARE and low:
-        tally[Tally.LOW_RATED_REACHED, r] += sign
-    tally[Tally.CHAMPIONS, r] += sign * c
-    if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
-        tally[Tally.MEMBERS, r] += sign
-        tally[Tally.MEMBER_PRICES, r] += sign * layout.prices[r, i]
-        if s != Ladder.MEMBER:
-            tally[Tally.ENGAGED, r] += sign
+    if low and (s0 == Ladder.UNAWARE) != (s == Ladder.UNAWARE):
+        delta[Tally.LOW_RATED_REACHED] += -1 if s == Ladder.UNAWARE else 1
+    if c != c0:
+        delta[Tally.CHAMPIONS] += np.int64(c) - np.int64(c0)
+    was = s0 >= Ladder.MEMBER and s0 <= Ladder.CHAMPION
+    now = s >= Ladder.MEMBER and s <= Ladder.CHAMPION
+    paid = 0.0
+    if was != now:
+        sign = 1 if now else -1
+        delta[Tally.MEMBERS] += sign
+        paid = sign * layout.prices[r, i]
         if low:
-            tally[Tally.LOW_RATED_MEMBERS, r] += sign
-        tally[Tally.GRADES + layout.ofsted[i], r] += sign
-        tally[layout.region_row[i], r] += sign
+            delta[Tally.LOW_RATED_MEMBERS] += sign
+        delta[Tally.GRADES + layout.ofsted[i]] += sign
+        delta[layout.region_row[i]] += sign
+    if (was and s0 != Ladder.MEMBER) != (now and s != Ladder.MEMBER):
+        delta[Tally.ENGAGED] += 1 if now and s != Ladder.MEMBER else -1
+    return paid
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_top(values: np.ndarray, r: int) -> float:
+    """The largest of ``values[r, :]`` (0 if none is positive)."""
+    top = 0.0
+    for i in range(values.shape[1]):
+        top = max(top, values[r, i])
+    return top
 
 
 @njit(cache=True, nogil=True)
@@ -175,8 +200,14 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
     K = neighbours.shape[1]
     n_regions = region_scale.shape[0]
     counts = np.empty(N)
+    moving = np.empty(N, dtype=np.int64)  # the LAs of a replicate that may move, in order
+    width = tally.shape[0]
+    delta = np.zeros(width, dtype=np.int64)  # a replicate's changes to the tally (_move_la)
     by_region = np.empty(n_regions)
     extra = champion_weight - 1.0
+    whole = extra == math.floor(extra) and abs(extra) < 2.0 ** 40
+    whole_extra = np.int64(extra) if whole else np.int64(0)
+    whole_by_region = np.zeros(n_regions, dtype=np.int64)
     # Upper bounds, per ladder state, on the chance that any transition fires for an LA in that
     # state this sub-step (a union bound over its chain of tests, with a margin for rounding).
     # An LA whose uniform is at or above its state's bound cannot move, so it is passed over
@@ -190,6 +221,12 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
     for i in range(N):
         capacity_top = max(capacity_top, capacity[i])
     margin = 1.0 + 1e-9
+    # The chances of a decision and of contributing are often the same for every replicate (a
+    # broadcast view, stride 0): their largest value over the LAs is then found once.
+    decide_shared = R > 0 and decide_prob.strides[0] == 0
+    contribute_shared = R > 0 and contribute_prob.strides[0] == 0
+    decide_top = _row_top(decide_prob, 0) if decide_shared else 0.0
+    contribute_top = _row_top(contribute_prob, 0) if contribute_shared else 0.0
     for r in range(R):
         out[r, 0] = 0.0
         out[r, 1] = 0.0
@@ -197,16 +234,33 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
         if not live[r]:
             continue
         # Adopters at the start of the sub-step: members count 1, champions champion_weight.
-        # (Whole numbers, so exact in any order; branch-free, as most LAs are members.)
-        total = 0.0
-        by_region[:] = 0.0
-        for i in range(N):
-            s = ladder[r, i]
-            c = (np.float64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
-                 + extra * (s == Ladder.CHAMPION))
-            counts[i] = c
-            total += c
-            by_region[region[i]] += c
+        # (Branch-free: an LA's state is not predictable.)
+        if whole:
+            # A whole champion_weight makes every count and partial sum a whole number, which
+            # floats add exactly: counting in integers gives the same sums, without waiting on
+            # a floating-point add per LA.
+            whole_total = np.int64(0)
+            whole_by_region[:] = 0
+            for i in range(N):
+                s = ladder[r, i]
+                weight = (np.int64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
+                          + whole_extra * np.int64(s == Ladder.CHAMPION))
+                counts[i] = weight
+                whole_total += weight
+                whole_by_region[region[i]] += weight
+            total = float(whole_total)
+            for g in range(n_regions):
+                by_region[g] = whole_by_region[g]
+        else:
+            total = 0.0
+            by_region[:] = 0.0
+            for i in range(N):
+                s = ladder[r, i]
+                c = (np.float64((s >= Ladder.MEMBER) & (s <= Ladder.CHAMPION))
+                     + extra * (s == Ladder.CHAMPION))
+                counts[i] = c
+                total += c
+                by_region[region[i]] += c
         national = total * w_nation_per_la
         # For unaware LAs the bound uses 1 − exp(−x) ≤ x and the largest share any LA can have.
         region_top = 0.0
@@ -217,20 +271,31 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
         bound[Ladder.LAPSED] = lapsed_return_prob[r] * margin
         bound[Ladder.AWARE] = (_hazard_probability(start_rate[r] * capacity_top * demand[r], dt)
                                * margin)
-        decide_top = contribute_top = 0.0
-        for i in range(N):
-            decide_top = max(decide_top, decide_prob[r, i])
-            contribute_top = max(contribute_top, contribute_prob[r, i])
+        if not decide_shared:
+            decide_top = _row_top(decide_prob, r)
+        if not contribute_shared:
+            contribute_top = _row_top(contribute_prob, r)
         bound[Ladder.EVALUATING] = decide_top * margin
         bound[Ladder.MEMBER] = (leave_top + contribute_top) * margin
         bound[Ladder.CONTRIBUTOR] = (leave_top + refill_prob[r] + champion_prob[r]) * margin
         bound[Ladder.CHAMPION] = (leave_top + refill_prob[r]) * margin
         # bound[Ladder.MERGED] stays 0: a merged LA never moves.
+        # The LAs whose uniform is below their state's bound, listed without a branch per LA
+        # (which LAs they are is random), then run in LA order; the others cannot move. Each
+        # LA's chain reads and changes only its own state (and the counts taken above).
+        n_moving = 0
         for i in range(N):
+            moving[n_moving] = i
+            n_moving += not u[r, i] >= bound[ladder[r, i]]
+        paid = 0.0
+        # The chance of starting an evaluation takes one value per LA capacity (a few): the
+        # last two computed are kept for this replicate, and reused for the same rate.
+        start_x0 = start_x1 = np.nan
+        start_p0 = start_p1 = 0.0
+        for j in range(n_moving):
+            i = moving[j]
             s = ladder[r, i]
             ui = u[r, i]
-            if ui >= bound[s]:
-                continue  # nothing can fire for this LA in this sub-step (see bound)
             s0, c0 = s, champions[r, i]
             if s == Ladder.UNAWARE:
                 share = national
@@ -251,7 +316,15 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
                 if fired:
                     s = np.int8(Ladder.AWARE)
             if s == Ladder.AWARE:
-                start = _hazard_probability(start_rate[r] * capacity[i] * demand[r], dt)
+                x = start_rate[r] * capacity[i] * demand[r]
+                if x == start_x0:
+                    start = start_p0
+                elif x == start_x1:
+                    start = start_p1
+                else:
+                    start = _hazard_probability(x, dt)
+                    start_x1, start_p1 = start_x0, start_p0
+                    start_x0, start_p0 = x, start
                 fired, ui = _test(ui, start)
                 if fired:
                     s = np.int8(Ladder.EVALUATING)
@@ -304,8 +377,14 @@ def _ladder_step(ladder: np.ndarray, champions: np.ndarray, u: np.ndarray, live:
             ladder[r, i] = s
             u[r, i] = ui
             if keep and (s != s0 or champions[r, i] != c0):
-                _count_la(tally, layout, r, i, s0, c0, -1.0)
-                _count_la(tally, layout, r, i, s, champions[r, i], 1.0)
+                paid += _move_la(delta, layout, r, i, s0, c0, s, champions[r, i])
+        if keep:  # the replicate's changes, into the tally (exact: see _move_la)
+            for k in range(width):
+                if delta[k] != 0:
+                    tally[k, r] += delta[k]
+                    delta[k] = 0
+            if paid != 0.0:
+                tally[Tally.MEMBER_PRICES, r] += paid
 
 
 @njit(cache=True, nogil=True)
@@ -315,40 +394,49 @@ def ladder_tally(ladder: np.ndarray, champions: np.ndarray, layout: TallyLayout,
     :class:`~sim.model.codes.Tally` count after one per ladder state, so each count of all
     replicates is contiguous; whole numbers, so exact; prices sum exactly in whole pounds).
 
-    Integer counting into four interleaved histograms, so that consecutive LAs never wait on
-    the same counter; the member-only counts sit behind one branch, as most LAs of most
-    replicates are not members (adding a non-member's price × 0 changed nothing). The plain
-    version is :func:`sim.model.reference.ladder_tally`.
+    The counts over every LA (per state, low-rated LAs reached, champions) are taken one count
+    at a time in branch-free loops the compiler can vectorise; the member-only counts in a
+    second loop over the LAs, in LA order, skipped when a replicate has no members (most LAs
+    of most replicates are not members). The plain version is
+    :func:`sim.model.reference.ladder_tally`.
     """
     low_rated, prices = layout.low_rated, layout.prices
     ofsted, region_column = layout.ofsted, layout.region_row
     R, N = ladder.shape
     width = out.shape[0]
-    hist = np.zeros((4, width), dtype=np.int64)
+    low = np.empty(N, dtype=np.int32)
+    for i in range(N):
+        low[i] = np.int32(low_rated[i])
+    hist = np.zeros(width, dtype=np.int64)
     for r in range(R):
-        hist[:] = 0
-        members = low_members = reached = engaged = champion_count = np.int64(0)
-        paid = 0.0
+        for s in range(_LADDER_STATES):
+            n = np.int32(0)
+            for i in range(N):
+                n += np.int32(ladder[r, i] == s)
+            out[s, r] = n
+        reached = champion_count = np.int32(0)
         for i in range(N):
-            s = np.int64(ladder[r, i])
-            h = i & 3
-            hist[h, s] += 1
-            reached += (s != Ladder.UNAWARE) * np.int64(low_rated[i])
-            champion_count += champions[r, i]
-            if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
-                members += 1
-                paid += prices[r, i]
-                engaged += s != Ladder.MEMBER
-                low_members += np.int64(low_rated[i])
-                hist[h, Tally.GRADES + ofsted[i]] += 1
-                hist[h, region_column[i]] += 1
-        for k in range(width):
-            out[k, r] = hist[0, k] + hist[1, k] + hist[2, k] + hist[3, k]
+            reached += np.int32(ladder[r, i] != Ladder.UNAWARE) * low[i]
+            champion_count += np.int32(champions[r, i])
+        members = out[Ladder.MEMBER, r] + out[Ladder.CONTRIBUTOR, r] + out[Ladder.CHAMPION, r]
+        low_members = 0
+        paid = 0.0
+        hist[:] = 0
+        if members > 0:
+            for i in range(N):
+                s = ladder[r, i]
+                if s >= Ladder.MEMBER and s <= Ladder.CHAMPION:
+                    paid += prices[r, i]
+                    low_members += low[i]
+                    hist[Tally.GRADES + ofsted[i]] += 1
+                    hist[region_column[i]] += 1
+        for k in range(Tally.GRADES, width):
+            out[k, r] = hist[k]
         out[Tally.MEMBERS, r] = members
         out[Tally.LOW_RATED_MEMBERS, r] = low_members
         out[Tally.LOW_RATED_REACHED, r] = reached
         out[Tally.CHAMPIONS, r] = champion_count
-        out[Tally.ENGAGED, r] = engaged
+        out[Tally.ENGAGED, r] = out[Ladder.CONTRIBUTOR, r] + out[Ladder.CHAMPION, r]
         out[Tally.MEMBER_PRICES, r] = paid
 
 

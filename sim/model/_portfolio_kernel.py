@@ -122,7 +122,10 @@ def portfolio_step(status: np.ndarray, progress: np.ndarray, debt: np.ndarray,
                     launches += 1.0
                     status[r, j] = ServiceStatus.LIVE
                     debt[r, j] = 0.0
-            reliability = math.exp(-debt[r, j])
+            # Reliability counts only for services live now (incidents, and the mean reliability
+            # of those still live at the end): most services are planned, and need none.
+            reliability = (math.exp(-debt[r, j]) if status[r, j] == ServiceStatus.LIVE
+                           else 0.0)
             # Incidents on services live before this step's launches.
             if live and operating[r]:
                 chance = 1.0 - (1.0 - incident_prob * (1 - reliability)) ** dt

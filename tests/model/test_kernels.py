@@ -40,7 +40,9 @@ def ladder_cases(draw: Any) -> tuple[Any, ...]:
     R, N = draw(st.integers(1, 4)), draw(st.integers(2, 14))
     regions, K = draw(st.integers(1, 3)), draw(st.integers(0, 4))
     dt = draw(st.sampled_from([1.0, 0.5, 0.25]))
-    champion_weight = float(draw(st.integers(1, 3)))
+    # Whole weights (the model's) and fractional ones, whose peer counts the kernel adds as
+    # floats in LA order, as the reference does.
+    champion_weight = draw(st.sampled_from([1.0, 2.0, 3.0, 1.5, 1.3, 2.7]))
     rng = np.random.default_rng(seed)
     ladder = rng.integers(0, len(Ladder), (R, N)).astype(np.int8)
     member = (ladder >= Ladder.MEMBER) & (ladder <= Ladder.CHAMPION)
