@@ -21,7 +21,7 @@ from sim.model.forms import FORM_METRICS, record_forms
 from sim.model.parameters import Parameters
 from sim.model.performance import value_delivered
 from sim.model.portfolio import member_support_fte, volunteer_fte
-from sim.model.viability import months_of_cover, viable
+from sim.model.viability import months_of_cover, row_counts, viable
 from sim.model.workforce import effective_fte
 from sim.scenario.schema import STRANDS
 
@@ -217,7 +217,12 @@ def _write(row: np.ndarray, values: np.ndarray | float) -> None:
     """Write one month's values into ``row`` (a month's row of a metric, holding zeros),
     unless every value is +0.0: the row already says so, and a row never written is memory
     never touched (an ensemble's metrics are mostly zero rows; the first write to each page of
-    them costs more than the values). Compared by bits, so -0.0 and NaN are written."""
+    them costs more than the values). Compared by bits, so -0.0 and NaN are written. Whole
+    numbers (bool or integer arrays) are tested as they are, and converted only if written."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biu":
+        if np.count_nonzero(values):
+            row[...] = values
+        return
     v = np.asarray(values, dtype=np.float64)
     if np.count_nonzero(v.view(np.uint64)):
         row[...] = v
@@ -241,21 +246,22 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     put["member_support_fte"] = (
         member_support_fte(state, params)
         + params.market.support_engagement_fte_per_member * members)
+    # People and posts are whole numbers: their totals are row_counts (exact in any order).
     put["vacancy_cover_fte"] = state.vacancy_cover_fte.sum(axis=1) * state.operating
-    put["under_notice"] = state.notices.under_notice.sum(axis=1)
+    put["under_notice"] = row_counts(state.notices.under_notice)
     put["effective_fte"] = effective_fte(state.staff, state.novices,
                                          params.workforce).sum(axis=1) * state.productivity
-    put["lgps_members"] = state.lgps_members.sum(axis=1)
+    put["lgps_members"] = row_counts(state.lgps_members)
     staff, novices, operating = state.staff, state.novices, state.operating
-    in_post = staff.sum(axis=1)
+    in_post = row_counts(staff)
     put["experienced_share"] = np.where(
-        in_post > 0, 1 - novices.sum(axis=1) / np.maximum(in_post, 1), np.nan)
+        in_post > 0, 1 - row_counts(novices) / np.maximum(in_post, 1), np.nan)
     put["staff_fte"] = in_post
     for role, name in enumerate(ROLES):
         put[f"staff_{name}_fte"] = staff[:, role]
     put["vacancies"] = np.where(
-        operating, np.maximum(state.establishment - staff, 0).sum(axis=1), 0)
-    put["funded_posts"] = np.where(operating, state.establishment.sum(axis=1), 0)
+        operating, row_counts(np.maximum(state.establishment - staff, 0)), 0)
+    put["funded_posts"] = np.where(operating, row_counts(state.establishment), 0)
     flows = state.flows
     put.update(flows.counts())
     put["hiring_frozen"] = flows.hiring_frozen & operating
@@ -263,11 +269,11 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     put["policy_rules_acting"] = state.policy.acting
     port, table = state.portfolio, params.portfolio.services
     live = port.status == ServiceStatus.LIVE
-    n_live = live.sum(axis=1)
+    n_live = row_counts(live)
     put["live_services"] = n_live
     for code, strand in enumerate(STRANDS):
-        put[f"live_services_{strand}"] = live[:, table.strand == code].sum(axis=1)
-    put["services_building"] = (port.status == ServiceStatus.BUILDING).sum(axis=1)
+        put[f"live_services_{strand}"] = row_counts(live[:, table.strand == code])
+    put["services_building"] = row_counts(port.status == ServiceStatus.BUILDING)
     reliability = port.reliability
     with np.errstate(invalid="ignore", divide="ignore"):
         put["reliability_mean"] = np.where(
@@ -304,9 +310,12 @@ def record_month(state: BatchState, params: Parameters, month: int, record: Reco
     put["pay_index"] = state.pay_index
     put["cpi_index"] = state.cpi_index
     put["subscription_price_index"] = state.price_index
-    spokes = state.spokes.active * operating[:, None]  # issue #13 (§7.12)
-    put["spokes_active"] = spokes.sum(axis=1)
-    put["spoke_fte"] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
+    if state.spokes.active.any():  # issue #13 (§7.12)
+        spokes = state.spokes.active * operating[:, None]
+        put["spokes_active"] = row_counts(spokes)
+        put["spoke_fte"] = (spokes * params.spokes.fte_per_spoke).sum(axis=1)
+    else:  # no spokes: 0 spokes of finite FTE (0–20 each, the schema's bounds) give +0.0
+        put["spokes_active"] = put["spoke_fte"] = 0.0
     provision = (np.asarray(costs, dtype=np.float64)
                  - sum(np.asarray(flows.costs[t], dtype=np.float64)
                        for t in TRANSFERS))  # costs of provision

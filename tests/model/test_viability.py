@@ -4,7 +4,7 @@ state."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -15,8 +15,9 @@ from sim.experiments import EnsembleResult, run_ensemble
 from sim.model import compile_parameters
 from sim.model.codes import Ladder, ServiceStatus
 from sim.model.host import close_if_not_viable
+from sim.model.performance import value_delivered
 from sim.model.state import initial_state
-from sim.model.viability import months_of_cover, running_costs_now, viable
+from sim.model.viability import months_of_cover, row_counts, running_costs_now, viable
 from sim.scenario import Scenario, scenario_from_dict
 
 SEED = 515
@@ -153,3 +154,55 @@ def test_months_of_cover_is_reserves_over_the_running_costs_of_the_team(
     cover = months_of_cover(state, params)
     assert cover[0] == pytest.approx(60_000.0 / expected)
     assert cover[1] < 0 and np.isnan(cover[2])
+
+
+def test_row_counts_are_the_row_sums_of_whole_numbers() -> None:
+    rng = np.random.default_rng(3)
+    for columns in (0, 1, 3, 13, 300):
+        flags = rng.random((50, columns)) < 0.5
+        for counts in (flags, flags[:, ::2], rng.integers(-9, 9, (50, columns)),
+                       rng.integers(-9, 9, (50, columns)).astype(np.int8)):
+            total = row_counts(counts)
+            assert total.dtype == np.int64
+            np.testing.assert_array_equal(total, counts.sum(axis=1))
+    with pytest.raises(TypeError):
+        row_counts(np.ones((2, 3)))
+
+
+def test_viability_and_value_kept_follow_in_place_changes(las: LAPopulation) -> None:
+    """Each is kept from one call to the next, and computed again after any change to what it
+    reads: the same as computed afresh."""
+    state, params = _state(las)
+    state.ladder[:] = Ladder.MEMBER
+    state.champions[:] = 1
+    state.counts.changed()
+    state.portfolio.status[:, :2] = ServiceStatus.LIVE
+
+    def fresh() -> tuple[np.ndarray, np.ndarray]:
+        state.performance.kept.clear()
+        return viable(state, params), value_delivered(state, params)
+
+    def changes() -> Iterator[None]:
+        state.staff[0] = 0
+        yield
+        state.portfolio.debt[1, 0] = 5.0
+        yield
+        state.portfolio.status[2, 1] = ServiceStatus.PLANNED
+        yield
+        state.ladder[2] = Ladder.AWARE
+        state.counts.changed()
+        yield
+        state.operating[1] = False
+        yield
+        state.cpi_index = 1.25
+        yield
+
+    viable(state, params), value_delivered(state, params)
+    for _ in changes():
+        now = viable(state, params), value_delivered(state, params)
+        again = viable(state, params), value_delivered(state, params)  # kept
+        expected = fresh()
+        for got in (now, again):
+            np.testing.assert_array_equal(got[0], expected[0])
+            np.testing.assert_array_equal(got[1], expected[1])
+    assert list(viable(state, params)) == [False, False, False]
