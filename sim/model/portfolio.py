@@ -150,7 +150,11 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     (:func:`sim.model._portfolio_kernel.portfolio_step`).
     """
     R, S = state.status.shape
-    u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
+    if operating.any():
+        u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
+    else:  # closed replicates neither launch nor have incidents: no uniform would be read
+        rng.skip(2, S)
+        u = np.zeros((R, 2, S))
     out = np.empty((R, 6))
     table = portfolio.services
     rates = PortfolioRates(
