@@ -188,7 +188,7 @@ def close(state: BatchState, rows: np.ndarray) -> None:
     sub[(sub == Ladder.EVALUATING)] = Ladder.AWARE
     state.ladder[rows] = sub
     state.champions[rows] = 0
-    state.counts.changed()
+    state.counts.changed(rows)
     write_off_leavers(state)  # the members' unpaid invoices are never paid (§5.6)
     state.portfolio.status[rows] = ServiceStatus.PLANNED
     state.portfolio.progress[rows] = 0.0
