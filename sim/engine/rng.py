@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -90,10 +91,10 @@ class BatchGenerator:
         self._opened: list[np.random.Generator] | None = (
             None if callable(generators) else list(generators))
         self._skipped = 0  # draws per row skipped before the generators were opened
-        self._sizes = list(sizes)
-        self._bounds = np.cumsum([0, *self._sizes])
+        self._sizes = [int(size) for size in sizes]
+        self._bounds = [0, *accumulate(self._sizes)]
         self.copies = int(copies)
-        self.replicates = int(self._bounds[-1]) * self.copies
+        self.replicates = self._bounds[-1] * self.copies
         self._twins: list[list[np.random.Generator]] | None = None  # per copy, once diverged
 
     @property

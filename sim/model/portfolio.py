@@ -272,8 +272,9 @@ def member_value_per_year(state: BatchState, params: Parameters) -> np.ndarray:
 def decide_launches(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Calendar event, every month: the growth policy decides which builds start."""
-    start_builds(state.portfolio, params.portfolio, delivery_capacity(state, params),
-                 state.operating, month)
+    if state.operating.any():  # a closed Centre starts nothing
+        start_builds(state.portfolio, params.portfolio, delivery_capacity(state, params),
+                     state.operating, month)
 
 
 def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStreams,
