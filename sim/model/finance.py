@@ -299,8 +299,8 @@ def lognormal_factor(u: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     ``scipy.special``.
     """
     clipped = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
-    z = np.fromiter((_STANDARD_NORMAL.inv_cdf(x) for x in clipped.ravel()), dtype=float,
-                    count=clipped.size).reshape(clipped.shape)
+    z = np.fromiter(map(_STANDARD_NORMAL.inv_cdf, clipped.ravel().tolist()), dtype=float,
+                    count=clipped.size).reshape(clipped.shape)  # Python floats: faster scalars
     return np.exp(sigma * z - sigma * sigma / 2.0)
 
 
