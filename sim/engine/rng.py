@@ -14,8 +14,9 @@ sweeps use to give each design point its own streams. Consequences:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,21 @@ def partition(replicates: int, block_size: int = DEFAULT_BLOCK_SIZE) -> list[Blo
     ]
 
 
+_Opener = Callable[[], list[np.random.Generator]]
+"""Opens a stream's generators, one per block (called once, on the stream's first draw)."""
+
+
+def _advance(g: np.random.Generator, draws: int) -> None:
+    """Move ``g`` on by ``draws`` 64-bit steps, as that many double-precision uniforms would,
+    keeping any half-used 32-bit value it holds (drawing doubles does not touch it)."""
+    bit = g.bit_generator
+    assert isinstance(bit, np.random.PCG64)  # the streams' bit generator (RandomStreams.month)
+    held = bit.state
+    bit.advance(draws)
+    if held["has_uint32"]:
+        bit.state = {**bit.state, "has_uint32": held["has_uint32"], "uinteger": held["uinteger"]}
+
+
 class BatchGenerator:
     """Draws for a batch of one or more blocks, concatenated along the replicate axis.
 
@@ -67,14 +83,44 @@ class BatchGenerator:
     common random numbers): every copy gets exactly the rows the blocks would give alone.
     """
 
-    def __init__(self, generators: Sequence[np.random.Generator], sizes: Sequence[int],
-                 copies: int = 1):
-        self._generators = list(generators)
-        self._sizes = list(sizes)
-        self._bounds = np.cumsum([0, *self._sizes])
+    def __init__(self, generators: Sequence[np.random.Generator] | _Opener,
+                 sizes: Sequence[int], copies: int = 1):
+        # A callable opens the generators when they are first drawn from: a stream whose
+        # draws are all skipped (:meth:`skip`) is never opened.
+        self._opener = generators if callable(generators) else None
+        self._opened: list[np.random.Generator] | None = (
+            None if callable(generators) else list(generators))
+        self._skipped = 0  # draws per row skipped before the generators were opened
+        self._sizes = [int(size) for size in sizes]
+        self._bounds = [0, *accumulate(self._sizes)]
         self.copies = int(copies)
-        self.replicates = int(self._bounds[-1]) * self.copies
+        self.replicates = self._bounds[-1] * self.copies
         self._twins: list[list[np.random.Generator]] | None = None  # per copy, once diverged
+
+    @property
+    def _generators(self) -> list[np.random.Generator]:
+        """The blocks' generators, opened (and moved past any skipped draws) on first use."""
+        if self._opened is None:
+            assert self._opener is not None
+            self._opened = self._opener()
+            if self._skipped:
+                for g, size in zip(self._opened, self._sizes, strict=True):
+                    _advance(g, size * self._skipped)
+        return self._opened
+
+    def skip(self, *tail: int) -> None:
+        """Move past the draws ``random(*tail)`` would make, without making them: for uniforms
+        nobody would read. Later draws are exactly those that follow the skipped ones: each
+        uniform is one 64-bit step of the generator, and the steps are jumped over at once."""
+        per_row = int(np.prod(tail, dtype=np.int64))
+        if per_row == 0:
+            return
+        if self._opened is None and self._twins is None:
+            self._skipped += per_row
+            return
+        for generators in (self._twins if self._twins is not None else [self._generators]):
+            for g, size in zip(generators, self._sizes, strict=True):
+                _advance(g, size * per_row)
 
     def _slices(self) -> list[slice]:
         return [slice(int(a), int(b))
@@ -175,16 +221,16 @@ class RandomStreams:
         return zlib.crc32(name.encode("utf-8"))
 
     def month(self, name: str, month: int) -> BatchGenerator:
-        """The generator set for stream ``name`` in ``month`` across this batch's blocks."""
+        """The generator set for stream ``name`` in ``month`` across this batch's blocks (its
+        generators are opened when first drawn from)."""
         key = self.stream_key(name)
-        generators = [
-            np.random.Generator(
-                np.random.PCG64(np.random.SeedSequence(
-                    self.seed, spawn_key=(*self.key_prefix, b.index, key, month)))
-            )
-            for b in self.blocks
-        ]
-        return BatchGenerator(generators, [b.size for b in self.blocks], self.copies)
+
+        def open_generators() -> list[np.random.Generator]:
+            return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                        self.seed, spawn_key=(*self.key_prefix, b.index, key, month))))
+                    for b in self.blocks]
+
+        return BatchGenerator(open_generators, [b.size for b in self.blocks], self.copies)
 
     def at(self, month: int) -> MonthStreams:
         """The streams of ``month``: each named stream is opened once and shared by every

@@ -178,8 +178,9 @@ def fiscal_year_start(state: BatchState, params: Parameters, streams: MonthStrea
                    state.portfolio.reputation, member_value_per_year(state, params),
                    charged_prices(state, params, month), state.operating, streams("renewal"),
                    state.refuses_price)
-    state.counts.changed()
-    state.flows.renewal_lapses[:] = lapses.sum(axis=1)
+    lapsed = lapses.sum(axis=1)
+    state.counts.changed(lapsed > 0)  # only replicates with a lapse changed
+    state.flows.renewal_lapses[:] = lapsed
     write_off_leavers(state)  # an LA that does not renew never pays what it still owes
 
 

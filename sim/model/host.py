@@ -103,8 +103,8 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     """
     workforce = params.workforce
     k = workforce.redundancy_trigger_months
-    fixed, per_head = running_cost_rates(state, params)
-    if k > 0:
+    if k > 0 and state.operating.any():  # a closed Centre has nobody to make redundant
+        fixed, per_head = running_cost_rates(state, params)
         costs_now = fixed + (state.staff * per_head).sum(axis=1)
         leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
         shortfall = (costs_now - leaving_anyway - _income_now(state)
@@ -188,7 +188,7 @@ def close(state: BatchState, rows: np.ndarray) -> None:
     sub[(sub == Ladder.EVALUATING)] = Ladder.AWARE
     state.ladder[rows] = sub
     state.champions[rows] = 0
-    state.counts.changed()
+    state.counts.changed(rows)
     write_off_leavers(state)  # the members' unpaid invoices are never paid (§5.6)
     state.portfolio.status[rows] = ServiceStatus.PLANNED
     state.portfolio.progress[rows] = 0.0

@@ -150,7 +150,11 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     (:func:`sim.model._portfolio_kernel.portfolio_step`).
     """
     R, S = state.status.shape
-    u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
+    if operating.any():
+        u = rng.random(2, S)  # [R, 2, S]: launch outcome, incident
+    else:  # closed replicates neither launch nor have incidents: no uniform would be read
+        rng.skip(2, S)
+        u = np.zeros((R, 2, S))
     out = np.empty((R, 6))
     table = portfolio.services
     rates = PortfolioRates(
@@ -268,8 +272,9 @@ def member_value_per_year(state: BatchState, params: Parameters) -> np.ndarray:
 def decide_launches(state: BatchState, params: Parameters, streams: MonthStreams,
                     month: int) -> None:
     """Calendar event, every month: the growth policy decides which builds start."""
-    start_builds(state.portfolio, params.portfolio, delivery_capacity(state, params),
-                 state.operating, month)
+    if state.operating.any():  # a closed Centre starts nothing
+        start_builds(state.portfolio, params.portfolio, delivery_capacity(state, params),
+                     state.operating, month)
 
 
 def advance_portfolio(state: BatchState, params: Parameters, streams: MonthStreams,

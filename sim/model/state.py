@@ -58,6 +58,8 @@ class LadderCounts:
             region_row=(Tally.GRADES + len(OFSTED_GRADES) + las.region).astype(np.int64))
         self.tally = np.zeros((tally_width(len(las.region_names)), replicates))
         self.fresh = False
+        self.stale: np.ndarray | None = None  # when not fresh: bool[R], the rows to count
+        # afresh (None: every row)
         self.version = 0  # counts the changes: a key for what else is derived from the ladder
         # The ladder step may keep the counts current (taking each LA that moves out of its old
         # counts and into its new ones) only where that is exact: whole counts always, the
@@ -67,10 +69,20 @@ class LadderCounts:
                                   and (prices == np.round(prices)).all()
                                   and prices.sum() < 2.0 ** 52)
 
-    def changed(self) -> None:
-        """The ladder or the champions changed: the next :meth:`now` counts afresh."""
-        self.fresh = False
+    def changed(self, rows: np.ndarray | None = None) -> None:
+        """The ladder or the champions changed (only in ``rows``, bool[R], when given): the
+        next :meth:`now` counts afresh (those rows)."""
         self.version += 1
+        if rows is not None and self.layout.prices.strides[0] == 0:
+            # Each replicate's counts depend on its own row only, so the rows that changed can
+            # be counted alone (prices the same in every row: any row's prices are theirs).
+            if self.fresh:
+                self.stale = np.array(rows, dtype=bool)
+            elif self.stale is not None:
+                self.stale = self.stale | rows
+        else:
+            self.stale = None
+        self.fresh = False
 
     def kept_current(self) -> np.ndarray | None:
         """The tally for the ladder step to keep current in place as LAs move
@@ -80,14 +92,20 @@ class LadderCounts:
         self.version += 1
         if self.fresh and self.exact_updates:
             return self.tally
-        self.fresh = False
+        self.fresh, self.stale = False, None
         return None
 
     def now(self, ladder: np.ndarray, champions: np.ndarray) -> np.ndarray:
         """The tally of the ladder as it is now (do not modify)."""
         if not self.fresh:
-            ladder_tally(ladder, champions, self.layout, self.tally)
-            self.fresh = True
+            if self.stale is None:
+                ladder_tally(ladder, champions, self.layout, self.tally)
+            elif self.stale.any():
+                rows = np.flatnonzero(self.stale)
+                counts = np.empty((self.tally.shape[0], len(rows)))
+                ladder_tally(ladder[rows], champions[rows], self.layout, counts)
+                self.tally[:, rows] = counts
+            self.fresh, self.stale = True, None
         return self.tally
 
 

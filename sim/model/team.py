@@ -95,8 +95,8 @@ def plan_team(state: BatchState, params: Parameters, streams: MonthStreams,
               month: int) -> None:
     """Month start, at a team review: grow or shrink the funded posts to the secured budget
     (:func:`secured_budget`), in operating replicates."""
-    if not team_review_due(params, month):
-        return
+    if not team_review_due(params, month) or not state.operating.any():
+        return  # no review, or no Centre left to staff
     workforce = params.workforce
     budget = secured_budget(state, params, month)
     per_head = np.broadcast_to(running_cost_rates(state, params)[1], state.staff.shape)

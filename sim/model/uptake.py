@@ -370,7 +370,7 @@ def ladder_rates(uptake: UptakeParameters, hosting: HostParameters, las: LAPopul
 
 
 def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
-                rates: LadderRates, operating: np.ndarray, rng: BatchGenerator,
+                rates: LadderRates | None, operating: np.ndarray, rng: BatchGenerator,
                 counts: LadderCounts | None = None) -> UptakeFlows:
     """Advance the ladder and the champions by one sub-step, in place.
 
@@ -400,16 +400,26 @@ def step_uptake(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
     ----------
     ladder : int8[R, N], ladder state codes (updated in place).
     champions : int8[R, N], engaged champions in each member LA (0 outside membership).
-    rates : this sub-step's chances (:func:`ladder_rates`).
-    operating : bool[R], replicates whose CoE still operates (closed ones do not move).
+    rates : this sub-step's chances (:func:`ladder_rates`); None only where no replicate
+        operates (then nothing moves and no rate is read).
+    operating : bool[R], replicates whose CoE still operates (closed ones do not move, and
+        their uniforms are not read: where none operates, none is drawn, the stream skips
+        them).
     counts : the ladder's counts (:class:`~sim.model.state.LadderCounts`), told of the step:
         kept current by it where they can be, else counted afresh when next read.
     """
     R, N = ladder.shape
+    live = np.ascontiguousarray(operating, dtype=bool)
+    if not live.any():  # nothing moves: the uniforms would go unread
+        rng.skip(N)
+        if counts is not None:
+            counts.kept_current()  # as the step would: the counts stay exact
+        return UptakeFlows(joins=np.zeros(R), champion_losses=np.zeros(R),
+                           orphan_lapses=np.zeros(R))
+    assert rates is not None
     u = rng.random(N)  # one uniform per LA per step: a fixed shape keeps common random
     # numbers aligned
     flows = np.empty((R, 3))
-    live = np.ascontiguousarray(operating, dtype=bool)
     tally = None if counts is None else counts.kept_current()
     if tally is None:
         ladder_step(ladder, champions, u, live, las.region, las.statistical_neighbours, rates,
@@ -481,18 +491,22 @@ def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
     numbers aligned); the chances are computed only for the member LAs of operating
     replicates, the only ones that can lapse (most LAs of most replicates are not members)."""
     R, N = ladder.shape
-    u = rng.random(N)
     rows, cols = np.nonzero(is_member(ladder) & operating[:, None])
+    if rows.size == 0:  # no member can lapse: no uniform would be read
+        rng.skip(N)
+        return np.zeros((R, N), dtype=bool)
+    u = rng.random(N)
     prob = renewal_probability(uptake, las, reputation, value_gbp_per_year, price_gbp_per_year,
                                at=(rows, cols))
     if refuses is not None:
         price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))
         prob = np.where(refuses[rows, cols] & (price[rows, cols] > 0), 0.0, prob)
     lapsing = u[rows, cols] >= prob
+    rows, cols = rows[lapsing], cols[lapsing]
     lapses = np.zeros((R, N), dtype=bool)
-    lapses[rows[lapsing], cols[lapsing]] = True
-    ladder[lapses] = Ladder.LAPSED
-    champions[lapses] = 0
+    lapses[rows, cols] = True
+    ladder[rows, cols] = Ladder.LAPSED
+    champions[rows, cols] = 0
     return lapses
 
 
@@ -557,8 +571,19 @@ def refresh_market(state: BatchState, params: Parameters) -> None:
     §5.13). Called when the price factor, the real price or the LAs change."""
     prices = np.asarray(params.prices_gbp_per_year, dtype=float)
     factor = state.price_factor * real_price_scale(state)
-    charged = prices if (factor == 1.0).all() else prices * factor[:, None]
-    state.refuses_price = price_refusals(params.market, charged, state.wtp_rank)
+    market = params.market
+    if (factor == 1.0).all():
+        state.refuses_price = price_refusals(market, prices, state.wtp_rank)
+    elif (compact(prices).shape[0] == 1 and compact(market.wtp_median_gbp_per_year).shape[0] == 1
+          and compact(market.wtp_sigma).shape[0] == 1):
+        # One list price per LA and one market for every replicate: the chances of refusal
+        # are computed once per distinct price factor (whole percent, few) and gathered.
+        levels, inverse = np.unique(factor, return_inverse=True)
+        share = np.broadcast_to(share_unwilling(market, prices[:1] * levels[:, None]),
+                                (len(levels), prices.shape[1]))
+        state.refuses_price = state.wtp_rank < share[inverse.reshape(-1)]
+    else:
+        state.refuses_price = price_refusals(market, prices * factor[:, None], state.wtp_rank)
     state.market_las = ((~state.refuses_price) & (state.ladder != Ladder.MERGED)).sum(
         axis=1).astype(float)
 
@@ -570,12 +595,13 @@ def advance_ladder(state: BatchState, params: Parameters, streams: MonthStreams,
     §4.1)."""
     las = params.las
     charging = month >= params.finance.subscriptions_from_month
-    rates = ladder_rates(params.uptake, state.hosting, las, charged_prices(state, params, month),
-                         outreach_fte(state, params), state.demand_multiplier,
-                         state.portfolio.reputation, params.time.dt_months,
-                         gate=approval_chances(state, params, month),
-                         refuses=state.refuses_price, charging=charging,
-                         value_gbp_per_year=member_value_per_year(state, params))
+    rates = (ladder_rates(params.uptake, state.hosting, las,
+                          charged_prices(state, params, month), outreach_fte(state, params),
+                          state.demand_multiplier, state.portfolio.reputation,
+                          params.time.dt_months, gate=approval_chances(state, params, month),
+                          refuses=state.refuses_price, charging=charging,
+                          value_gbp_per_year=member_value_per_year(state, params))
+             if state.operating.any() else None)  # all closed: nothing moves, no rate is read
     flows = step_uptake(state.ladder, state.champions, las, rates, state.operating,
                         streams("uptake"), state.counts)
     state.onboarding_backlog += params.market.onboarding_fte_months_per_join * flows.joins

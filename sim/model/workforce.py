@@ -37,6 +37,9 @@ def binomial_draw(rng: BatchGenerator, n: np.ndarray, p: np.ndarray | float) -> 
     """Binomial(n, p) counts, int64 of the shape of ``n`` ([R, …]), one uniform each from
     ``rng`` (inverse transform)."""
     n = np.ascontiguousarray(n, dtype=np.int64)
+    if not (n > 0).any():  # every count is 0 whatever the uniforms: skip them
+        rng.skip(*n.shape[1:])
+        return np.zeros(n.shape, dtype=np.int64)
     p = np.ascontiguousarray(np.broadcast_to(np.asarray(p, dtype=float), n.shape))
     return binomial_from_uniform(n, p, rng.random(*n.shape[1:]))
 

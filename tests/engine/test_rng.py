@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.engine import Block, RandomStreams, partition
+from sim.engine import BatchGenerator, Block, RandomStreams, partition
 
 
 def _draw_all(streams: RandomStreams, name: str = "x", month: int = 3) -> dict[str, np.ndarray]:
@@ -131,3 +131,44 @@ def test_copies_give_every_copy_the_rows_the_blocks_give_alone() -> None:
         np.testing.assert_array_equal(got_n[rows], g.binomial(n[rows], p[rows]))
         np.testing.assert_array_equal(got_lam[rows], g.poisson(lam[rows]))
         np.testing.assert_array_equal(got_u[rows], g.random(3))
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_skipped_draws_leave_the_later_draws_unchanged(copies: int) -> None:
+    """skip(*tail) moves a stream past exactly the uniforms random(*tail) would draw, whether
+    the stream is still unopened, already drawn from, or (copies) split into per-copy twins."""
+    blocks = partition(7, 4)
+
+    def stream() -> BatchGenerator:
+        return RandomStreams(11, blocks, copies=copies).month("workforce", 3)
+
+    R = 7 * copies
+    n = np.arange(R)[:, None] % 5 + np.array([[0, 3]])
+    p = np.linspace(0.1, 0.9, R)[:, None] * np.ones((1, 2))
+    drawn, skipped = stream(), stream()
+    drawn.random(2, 3)
+    skipped.skip(2, 3)  # unopened: the generators open already moved on
+    np.testing.assert_array_equal(drawn.random(4), skipped.random(4))
+    drawn.random()
+    skipped.skip()  # opened
+    np.testing.assert_array_equal(drawn.binomial(n, p), skipped.binomial(n, p))
+    drawn.random(5)
+    skipped.skip(5)  # after a binomial: per-copy twins when copies > 1
+    np.testing.assert_array_equal(drawn.random(3), skipped.random(3))
+    skipped.skip(0)  # nothing to skip
+    np.testing.assert_array_equal(drawn.poisson(p[:, 0]), skipped.poisson(p[:, 0]))
+
+
+def test_a_skip_keeps_a_half_used_32_bit_value() -> None:
+    """A generator holding half of a 64-bit output for its next 32-bit draw still holds it
+    after a skip, as it would after drawing doubles."""
+    drawn, skipped = (RandomStreams(4, partition(3)).month("x", 1) for _ in range(2))
+    for g in (drawn, skipped):
+        g._generators[0].integers(0, 2**31, dtype=np.int32)  # leaves half an output held
+    drawn.random(6)
+    skipped.skip(6)
+    for g in (drawn, skipped):
+        assert g._generators[0].bit_generator.state["has_uint32"] == 1
+    np.testing.assert_array_equal(drawn._generators[0].integers(0, 2**31, size=4, dtype=np.int32),
+                                  skipped._generators[0].integers(0, 2**31, size=4,
+                                                                  dtype=np.int32))

@@ -189,6 +189,25 @@ def test_closing_stops_everything(las: LAPopulation) -> None:
                                          Ladder.AWARE]
 
 
+def test_the_counts_after_a_closure_are_those_of_a_full_count(las: LAPopulation) -> None:
+    """A closure marks only its rows for counting afresh; the counts then agree to the bit
+    with counting every row, also when rows change again before the counts are read."""
+    state, params, _ = make(las, replicates=6)
+    rng = np.random.default_rng(3)
+    state.ladder[:] = rng.integers(0, len(Ladder), state.ladder.shape)
+    member = (state.ladder >= Ladder.MEMBER) & (state.ladder <= Ladder.CHAMPION)
+    state.champions[:] = np.where(member, rng.integers(1, 3, state.ladder.shape), 0)
+    state.counts.changed()
+    state.tally()
+    host.close(state, np.array([False, True, False, False, True, False]))
+    state.ladder[3, :5] = Ladder.CHAMPION  # another change of one row before the next count
+    state.champions[3, :5] = 2
+    state.counts.changed(np.array([False, False, False, True, False, False]))
+    partly = state.tally().copy()
+    state.counts.changed()
+    np.testing.assert_array_equal(partly, state.tally())
+
+
 def test_replicates_under_different_hosts_follow_their_own_failure_rule(
     las: LAPopulation
 ) -> None:
