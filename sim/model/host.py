@@ -30,7 +30,7 @@ from sim.model.pensions import (
     mixed_membership,
     strain_cost_gbp,
 )
-from sim.model.viability import viable
+from sim.model.viability import row_counts, viable
 from sim.model.workforce import binomial_draw, redundancies_needed
 
 if TYPE_CHECKING:
@@ -106,21 +106,28 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     if k > 0 and state.operating.any():  # a closed Centre has nobody to make redundant
         fixed, per_head = running_cost_rates(state, params)
         costs_now = fixed + (state.staff * per_head).sum(axis=1)
-        leaving_anyway = (state.notices.under_notice * per_head).sum(axis=1)
+        under_notice = state.notices.under_notice
+        leaving_anyway = (under_notice * per_head).sum(axis=1)
         shortfall = (costs_now - leaving_anyway - _income_now(state)
                      - free_reserves(state, params, month) / k)
         shortfall[~state.operating] = 0.0
         if (shortfall > 0).any():
-            counts = redundancies_needed(shortfall, state.staff, state.notices.under_notice,
-                                         per_head, workforce)
+            counts = redundancies_needed(shortfall, state.staff, under_notice, per_head,
+                                         workforce)
             serve_notices(state, counts, month)
-            state.flows.redundancy_notices += counts.sum(axis=1)
+            state.flows.redundancy_notices += row_counts(counts)
     leaving = np.minimum(state.notices.leaving(month), state.staff)
     leaving[~state.operating] = 0
+    if not leaving.any():
+        # Nobody's notice ends this month: no one leaves, nothing is drawn, and the pay and
+        # strain are 0 (0 leavers × a salary and weeks, both >= 0 by the schema, is +0.0).
+        state.redundancy_pay_gbp = np.zeros(state.replicates)
+        state.pension_strain_gbp = np.zeros(state.replicates)
+        return
     from_novices = np.minimum(leaving, state.novices)
     members = members_leaving(leaving, state.staff, state.lgps_members,
                               streams("pension_redundancy") if mixed_membership(params)
-                              and leaving.any() else None)
+                              else None)
     state.staff[:] -= leaving
     state.novices[:] -= from_novices
     state.lgps_members[:] -= members
@@ -129,7 +136,7 @@ def serve_redundancies(state: BatchState, params: Parameters, streams: MonthStre
     state.pension_strain_gbp = (strain_cost_gbp(members, params, streams("pension_strain"),
                                                 state.pay_index)
                                 if members.any() else np.zeros(state.replicates))
-    state.flows.redundancies += leaving.sum(axis=1)
+    state.flows.redundancies += row_counts(leaving)
 
 
 def restore_posts(state: BatchState, params: Parameters, streams: MonthStreams,

@@ -25,6 +25,7 @@ from sim.model.external import core_budget_at_risk
 from sim.model.finance import grant_income_at_risk
 from sim.model.parameters import HostParameters, Parameters, WorkforceParameters
 from sim.model.pensions import enrol, members_leaving, mixed_membership
+from sim.model.viability import row_counts
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -232,8 +233,10 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
     enrol(state)
     state.vacancy_cover_fte = vacancy_cover(state.backfill, state.staff, state.establishment,
                                             state.operating, workforce)
-    state.recruitment_due_gbp += (flows.hires.sum(axis=1)
-                                  * state.hosting.recruitment_cost_gbp_per_hire * state.cpi_index)
-    state.flows.leavers += flows.leavers.sum(axis=1)
-    state.flows.hires += flows.hires.sum(axis=1)
-    state.flows.experienced_leavers += flows.experienced_leavers.sum(axis=1)
+    # People are whole numbers: their totals are row_counts (exact in any order).
+    hires = row_counts(flows.hires)
+    state.recruitment_due_gbp += (hires * state.hosting.recruitment_cost_gbp_per_hire
+                                  * state.cpi_index)
+    state.flows.leavers += row_counts(flows.leavers)
+    state.flows.hires += hires
+    state.flows.experienced_leavers += row_counts(flows.experienced_leavers)
