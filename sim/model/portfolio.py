@@ -81,6 +81,23 @@ class PortfolioState:
         self._reliability = (self.debt.copy(), value)
         return value
 
+    _effort: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False)
+    """the last :meth:`effort`: the services' efforts and learning rate it was computed
+    for, the launches it was computed from, and the result"""
+
+    def effort(self, effort_fte_months: np.ndarray, learning_rate: float) -> np.ndarray:
+        """:func:`build_effort` after the launches so far, float64[R, S] (not to be written to:
+        kept, and computed again only when the launches or the parameters have changed since;
+        most steps launch nothing)."""
+        last = self._effort
+        if (last is not None and last[0] is effort_fte_months and last[1] == learning_rate
+                and np.array_equal(last[2], self.launched)):  # ±0 launches give the same effort
+            return last[3]
+        value = build_effort(effort_fte_months, self.launched, learning_rate)
+        self._effort = (effort_fte_months, learning_rate, self.launched.copy(), value)
+        return value
+
 
 @dataclass
 class PortfolioFlows:
@@ -159,8 +176,7 @@ def step_portfolio(state: PortfolioState, portfolio: PortfolioParameters,
     table = portfolio.services
     rates = PortfolioRates(
         maintenance_fte=table.maintenance_fte,
-        build_effort=build_effort(table.build_effort_fte_months, state.launched,
-                                  portfolio.learning_rate),
+        build_effort=state.effort(table.build_effort_fte_months, portfolio.learning_rate),
         complexity=table.complexity, dt=float(dt_months),
         debt_growth=float(portfolio.debt_growth_per_month),
         debt_repayment=float(portfolio.debt_repayment_per_month),
