@@ -437,6 +437,8 @@ def value_for_money(worth_gbp_per_year: np.ndarray, price_gbp_per_year: np.ndarr
     free offer (arrays broadcast; docs/model.md §2.7)."""
     priced = price_gbp_per_year > 0
     with np.errstate(divide="ignore", invalid="ignore"):
+        if priced.all():  # nothing free: the same numbers without the selections
+            return -np.expm1(-(worth_gbp_per_year / price_gbp_per_year) / scale)
         ratio = worth_gbp_per_year / np.where(priced, price_gbp_per_year, 1.0)
         return np.where(priced, -np.expm1(-ratio / scale), 1.0)
 
@@ -463,20 +465,37 @@ def renewal_probability(uptake: UptakeParameters, las: LAPopulation, reputation:
     R, N = len(reputation), las.count
     rows, cols = at if at is not None else (np.arange(R)[:, None], np.arange(N)[None, :])
 
+    def whole(values: np.ndarray | float) -> np.ndarray:
+        return np.broadcast_to(np.asarray(values, dtype=float), (R,))
+
     def per_replicate(values: np.ndarray | float) -> np.ndarray:
-        return np.broadcast_to(np.asarray(values, dtype=float), (R,))[rows]
+        return whole(values)[rows]
 
     multiplier = np.where(las.low_rated, uptake.low_rated_value_multiplier, 1.0)
     value = per_replicate(value_gbp_per_year) * multiplier[cols]
-    price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))[rows, cols]
+    prices = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))
+    price = (_pick(prices, rows, cols) if at is not None else prices[rows, cols])
     with np.errstate(divide="ignore", invalid="ignore"):
         goodwill = per_replicate(uptake.renewal_goodwill_gbp_per_year * reputation)
     factor = value_for_money(value + goodwill, price, uptake.renewal_value_ratio_scale)
     reputation_factor = 1 - uptake.renewal_reputation_sensitivity * (1 - reputation)
     budget_factor = (1 - per_replicate(uptake.renewal_budget_pressure_sensitivity)
                      * las.budget_pressure[cols])
-    return (per_replicate(uptake.renewal_prob) * per_replicate(reputation_factor)
+    # The two per-replicate factors multiplied before they are spread over the LAs: the same
+    # products, made once per replicate.
+    return (per_replicate(whole(uptake.renewal_prob) * whole(reputation_factor))
             * budget_factor * factor)
+
+
+def _pick(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``values[rows, cols]`` of an [R, N] array for 1-D index arrays of one length, read from
+    the first row when every row is that row (a broadcast view) and by flat index when the
+    array is contiguous (faster than indexing by pairs; the same elements)."""
+    if values.strides[0] == 0:
+        return values[0].take(cols)
+    if values.flags.c_contiguous:
+        return values.ravel().take(rows * values.shape[1] + cols)
+    return values[rows, cols]
 
 
 def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
@@ -491,17 +510,21 @@ def renew(ladder: np.ndarray, champions: np.ndarray, las: LAPopulation,
     numbers aligned); the chances are computed only for the member LAs of operating
     replicates, the only ones that can lapse (most LAs of most replicates are not members)."""
     R, N = ladder.shape
-    rows, cols = np.nonzero(is_member(ladder) & operating[:, None])
-    if rows.size == 0:  # no member can lapse: no uniform would be read
+    # The members' flat indices in row-major order: the (replicate, LA) pairs np.nonzero
+    # would give, found faster, and a faster way into the contiguous [R, N] arrays.
+    flat = np.flatnonzero(is_member(ladder) & operating[:, None])
+    if flat.size == 0:  # no member can lapse: no uniform would be read
         rng.skip(N)
         return np.zeros((R, N), dtype=bool)
+    rows = flat // N
+    cols = flat - rows * N
     u = rng.random(N)
     prob = renewal_probability(uptake, las, reputation, value_gbp_per_year, price_gbp_per_year,
                                at=(rows, cols))
     if refuses is not None:
         price = np.broadcast_to(np.asarray(price_gbp_per_year, dtype=float), (R, N))
-        prob = np.where(refuses[rows, cols] & (price[rows, cols] > 0), 0.0, prob)
-    lapsing = u[rows, cols] >= prob
+        prob = np.where(_pick(refuses, rows, cols) & (_pick(price, rows, cols) > 0), 0.0, prob)
+    lapsing = u.ravel().take(flat) >= prob
     rows, cols = rows[lapsing], cols[lapsing]
     lapses = np.zeros((R, N), dtype=bool)
     lapses[rows, cols] = True
