@@ -74,6 +74,8 @@ def running_costs_now(state: BatchState, params: Parameters) -> np.ndarray:
 def months_of_cover(state: BatchState, params: Parameters) -> np.ndarray:
     """float[R]: reserves ÷ running costs now, in months (NaN where closed or costs are 0;
     negative when reserves are)."""
+    if not state.operating.any():  # every row's costs are 0: all NaN, without pricing the team
+        return np.full(state.replicates, np.nan)
     costs = running_costs_now(state, params)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(costs > 0, state.reserves / np.where(costs > 0, costs, 1.0), np.nan)

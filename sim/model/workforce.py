@@ -92,19 +92,31 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     hiring_frozen : bool[R], replicates not recruiting this step.
     operating : bool[R], closed replicates neither hire nor lose staff (they have none).
     """
-    hazard = resignation_hazard(workforce, hosting, income_ending_share, overload)
-    quit_prob = np.broadcast_to(hazard_probability(hazard, dt_months), staff.shape)
-    # New starters and experienced staff leave at the same hazard: two independent binomials.
-    novice_leavers = binomial_draw(rng, novices, quit_prob)
-    experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
-    novice_leavers[~operating] = 0
-    experienced_leavers[~operating] = 0
-    novices -= novice_leavers
-    staff -= novice_leavers + experienced_leavers
-    vacancies = np.maximum(establishment - staff, 0)
-    vacancies[hiring_frozen | ~operating] = 0
-    fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)[:, None]
-    hires = binomial_draw(rng, vacancies, fill_prob)
+    if operating.any():
+        hazard = resignation_hazard(workforce, hosting, income_ending_share, overload)
+        quit_prob = np.broadcast_to(hazard_probability(hazard, dt_months), staff.shape)
+        # New starters and experienced staff leave at the same hazard: two independent
+        # binomials.
+        novice_leavers = binomial_draw(rng, novices, quit_prob)
+        experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
+        novice_leavers[~operating] = 0
+        experienced_leavers[~operating] = 0
+        novices -= novice_leavers
+        staff -= novice_leavers + experienced_leavers
+        vacancies = np.maximum(establishment - staff, 0)
+        vacancies[hiring_frozen | ~operating] = 0
+        fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months,
+                                       dt_months)[:, None]
+        hires = binomial_draw(rng, vacancies, fill_prob)
+    else:
+        # No Centre operates: nobody leaves or is hired whatever the uniforms, so the three
+        # draws are skipped (later draws are those that would follow them).
+        rng.skip(*staff.shape[1:])
+        rng.skip(*staff.shape[1:])
+        rng.skip(*staff.shape[1:])
+        novice_leavers = np.zeros(staff.shape, dtype=np.int64)
+        experienced_leavers = np.zeros(staff.shape, dtype=np.int64)
+        hires = np.zeros(staff.shape, dtype=np.int64)
     staff += hires
     if backfill is not None:
         # Vacated posts among the vacancies: a hire fills a vacated post in proportion to
@@ -215,13 +227,16 @@ def advance_staff(state: BatchState, params: Parameters, streams: MonthStreams,
     cover of vacated posts and the recruitment cost of the hires (§3.5), and the LGPS members
     who left or joined (§6.1)."""
     workforce = params.workforce
-    window = workforce.funding_uncertainty_window_months
-    at_risk = (grant_income_at_risk(state.grants, month, window)
-               + core_budget_at_risk(state.income_due["core_budget"], month,
-                                     params.events.spending_review, window))
-    income_ending_share = np.clip(at_risk / np.maximum(state.income_last_gbp_per_month, 1.0),
-                                  0.0, 1.0)
-    overload = np.maximum(state.utilisation_last - 1.0, 0.0)
+    if state.operating.any():
+        window = workforce.funding_uncertainty_window_months
+        at_risk = (grant_income_at_risk(state.grants, month, window)
+                   + core_budget_at_risk(state.income_due["core_budget"], month,
+                                         params.events.spending_review, window))
+        income_ending_share = np.clip(
+            at_risk / np.maximum(state.income_last_gbp_per_month, 1.0), 0.0, 1.0)
+        overload = np.maximum(state.utilisation_last - 1.0, 0.0)
+    else:  # the resignation hazard is read only where a Centre operates
+        income_ending_share = overload = np.zeros(state.replicates)
     flows = step_workforce(state.staff, state.novices, state.establishment, workforce,
                            state.hosting, income_ending_share, overload,
                            state.flows.hiring_frozen, state.operating, params.time.dt_months,
