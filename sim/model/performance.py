@@ -86,8 +86,15 @@ def keep(state: BatchState, name: str, key: tuple[Any, ...], value: np.ndarray) 
 
 def bundle_factor(state: BatchState, params: Parameters) -> np.ndarray:
     """float[R]: ``1 + bundle_value_uplift`` while every strand has a live service, else 1 —
-    a complete offer is worth more to an LA than its parts (docs/model.md §4.10)."""
-    live = state.portfolio.status == ServiceStatus.LIVE
+    a complete offer is worth more to an LA than its parts (docs/model.md §4.10). Kept from
+    one call to the next while the services' status is the same (the value delivered and
+    each member's value read it)."""
+    status = state.portfolio.status
+    key = (params, status.tobytes())
+    factor = kept(state, "bundle_factor", key)
+    if factor is not None:
+        return factor
+    live = status == ServiceStatus.LIVE
     strand = params.portfolio.services.strand
     complete = np.ones(len(live), dtype=bool)
     for code in range(len(STRANDS)):
@@ -97,7 +104,7 @@ def bundle_factor(state: BatchState, params: Parameters) -> np.ndarray:
         for column in np.flatnonzero(strand == code):
             has |= live[:, column]
         complete &= has
-    return 1.0 + params.portfolio.bundle_value_uplift * complete
+    return keep(state, "bundle_factor", key, 1.0 + params.portfolio.bundle_value_uplift * complete)
 
 
 def value_delivered(state: BatchState, params: Parameters) -> np.ndarray:

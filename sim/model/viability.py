@@ -45,6 +45,8 @@ def viable(state: BatchState, params: Parameters) -> np.ndarray:
     """bool[R]: operating, with the minimum team, reliable services and members now. Kept
     from one call to the next while nothing it reads has changed (the host's rule and the
     record read it at each month end, :class:`~sim.model.performance.PerformanceBook`)."""
+    if not state.operating.any():  # operating is the first condition
+        return np.zeros(state.replicates, dtype=bool)
     port = state.portfolio
     reliability = port.reliability  # read-only, the same array while the debt is the same
     key = (params, state.counts, state.counts.version, state.staff.tobytes(),
