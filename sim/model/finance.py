@@ -354,20 +354,22 @@ class InvoiceBook:
     paid ``finance.invoice_payment_months`` after it is raised if the LA is still a member;
     an LA that leaves first never pays it (a bad debt). An LA's invoices sit in two slots, by
     the parity of their fiscal year: an invoice is paid or written off at most 11 months after
-    it is raised, so at most last year's and this year's are outstanding at once.
+    it is raised, so at most last year's and this year's are outstanding at once. Months are
+    held as int32 (they fit; the passes read the book every sub-step, and a narrower one
+    is less to read).
 
     Attributes
     ----------
     amount : float[R, N, 2], £ outstanding, whole pennies (0: nothing outstanding).
-    due : int64[R, N, 2], month the invoice in the slot falls due.
-    billed_for : int64[R, N], first month of the fiscal year the LA was invoiced for as a
+    due : int32[R, N, 2], month the invoice in the slot falls due.
+    billed_for : int32[R, N], first month of the fiscal year the LA was invoiced for as a
         member (:data:`NOT_BILLED` once it leaves): a member not billed for the year it is in
         is invoiced.
     paid : float[R, N], £ the LA has paid on its invoice of that year, and ``recognised``
         float[R, N] the part of it earned so far (the months served of those it pays for).
     pending : float[R], £ paid by LAs that left, not yet recognised (earned at once: no
         service is owed to them).
-    covers : int64[R, N], months of that year its invoice covers (12 from April; fewer for a
+    covers : int32[R, N], months of that year its invoice covers (12 from April; fewer for a
         joiner).
     billed : int64[R], how many LAs of the replicate are billed for a year, and ``next_due``
         int64[R] a month no later than any of its non-zero invoices falls due (:data:`NO_DUE`:
@@ -394,9 +396,9 @@ class InvoiceBook:
     @classmethod
     def empty(cls, replicates: int, n_las: int) -> InvoiceBook:
         return cls(np.zeros((replicates, n_las, 2)),
-                   np.zeros((replicates, n_las, 2), dtype=np.int64),
-                   np.full((replicates, n_las), NOT_BILLED, dtype=np.int64),
-                   np.zeros((replicates, n_las)), np.ones((replicates, n_las), dtype=np.int64),
+                   np.zeros((replicates, n_las, 2), dtype=np.int32),
+                   np.full((replicates, n_las), NOT_BILLED, dtype=np.int32),
+                   np.zeros((replicates, n_las)), np.ones((replicates, n_las), dtype=np.int32),
                    np.zeros((replicates, n_las)), np.zeros(replicates),
                    np.zeros(replicates, dtype=np.int64),
                    np.full(replicates, NO_DUE, dtype=np.int64))

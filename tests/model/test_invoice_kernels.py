@@ -30,13 +30,13 @@ def books(draw: Any) -> dict[str, Any]:
     month = first + int(rng.integers(0, 12))
     billed = rng.random((R, N))
     billed_for = np.where(billed < 0.3, NOT_BILLED,
-                          np.where(billed < 0.5, first - 12, first)).astype(np.int64)
+                          np.where(billed < 0.5, first - 12, first)).astype(np.int32)
     amount = np.round(rng.random((R, N, 2)) * rng.choice([0, 1, 6_000, 25_000], (R, N, 2)), 2)
     billed_for[rng.random(R) < 0.3] = NOT_BILLED
     amount[billed_for == NOT_BILLED] = 0.0
-    due = (month + rng.integers(-3, 4, (R, N, 2))).astype(np.int64)
+    due = (month + rng.integers(-3, 4, (R, N, 2))).astype(np.int32)
     next_due = _next_due(amount, due) - rng.choice([0, 0, 1, 5], R)
-    covers = rng.integers(1, 13, (R, N)).astype(np.int64)
+    covers = rng.integers(1, 13, (R, N)).astype(np.int32)
     paid = np.where(rng.random((R, N)) < 0.5, 0.0, np.round(rng.random((R, N)) * 9_000, 2))
     paid[billed_for == NOT_BILLED] = 0.0
     recognised = np.round(paid * rng.random((R, N)), 2)
@@ -171,10 +171,10 @@ def test_the_passes_keep_whole_pennies_and_conserve_money() -> None:
     R, N = 2, 153
     ladder = np.full((R, N), Ladder.MEMBER, dtype=np.int8)
     operating = np.ones(R, dtype=bool)
-    amount, due = np.zeros((R, N, 2)), np.zeros((R, N, 2), dtype=np.int64)
-    billed_for = np.full((R, N), NOT_BILLED, dtype=np.int64)
+    amount, due = np.zeros((R, N, 2)), np.zeros((R, N, 2), dtype=np.int32)
+    billed_for = np.full((R, N), NOT_BILLED, dtype=np.int32)
     paid, recognised = np.zeros((R, N)), np.zeros((R, N))
-    covers = np.ones((R, N), dtype=np.int64)
+    covers = np.ones((R, N), dtype=np.int32)
     billed, next_due = np.zeros(R, dtype=np.int64), np.full(R, NO_DUE, dtype=np.int64)
     prices = np.full((R, N), 5_000.0)
     invoiced = np.zeros((R, N))
