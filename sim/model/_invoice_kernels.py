@@ -51,6 +51,31 @@ def _member(state: np.int8) -> bool:
 
 
 @njit(cache=True, nogil=True)
+def _leavers(ladder: np.ndarray, billed_for: np.ndarray, r: int) -> int:
+    """How many LAs of row ``r`` of an operating Centre are billed but no longer members.
+
+    Most rows have none: counting them in a loop without early exits (which the compiler
+    vectorises) and walking only the rows that have some is cheaper than walking every row
+    branch by branch."""
+    count = 0
+    for n in range(ladder.shape[1]):
+        state = ladder[r, n]
+        count += (billed_for[r, n] != NOT_BILLED) & ((state < _MEMBER) | (state > _CHAMPION))
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _unbilled_members(ladder: np.ndarray, billed_for: np.ndarray, r: int, first: int) -> int:
+    """How many members of row ``r`` are not billed for the year beginning ``first`` (as
+    :func:`_leavers`: most rows have none)."""
+    count = 0
+    for n in range(ladder.shape[1]):
+        state = ladder[r, n]
+        count += (billed_for[r, n] != first) & (state >= _MEMBER) & (state <= _CHAMPION)
+    return count
+
+
+@njit(cache=True, nogil=True)
 def write_off(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
               billed_for: np.ndarray, paid: np.ndarray, recognised: np.ndarray,
               pending: np.ndarray, lost: np.ndarray, billed: np.ndarray) -> tuple[int, bool]:
@@ -62,7 +87,7 @@ def write_off(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
     gone = 0
     owed_any = False
     for r in range(R):
-        if billed[r] == 0:
+        if billed[r] == 0 or (operating[r] and _leavers(ladder, billed_for, r) == 0):
             continue
         for n in range(N):
             if billed_for[r, n] == NOT_BILLED or (operating[r] and _member(ladder[r, n])):
@@ -134,7 +159,7 @@ def raise_invoices(ladder: np.ndarray, charging: np.ndarray, first: int, left: i
     share = left / 12.0
     raised = 0
     for r in range(R):
-        if not charging[r]:
+        if not charging[r] or _unbilled_members(ladder, billed_for, r, first) == 0:
             continue
         factor = price_factor[r] * price_index
         for n in range(N):
