@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.engine import MonthStreams
 from sim.model import _invoice_kernels as invoice_kernels
-from sim.model._invoice_kernels import NOT_BILLED
+from sim.model._invoice_kernels import NO_DUE, NOT_BILLED
 from sim.model.codes import FailureRule, Role, Tally, is_member
 from sim.model.external import poisson_from_uniform
 from sim.model.membership import levy_gbp_per_month
@@ -354,21 +354,26 @@ class InvoiceBook:
     paid ``finance.invoice_payment_months`` after it is raised if the LA is still a member;
     an LA that leaves first never pays it (a bad debt). An LA's invoices sit in two slots, by
     the parity of their fiscal year: an invoice is paid or written off at most 11 months after
-    it is raised, so at most last year's and this year's are outstanding at once.
+    it is raised, so at most last year's and this year's are outstanding at once. Months are
+    held as int32 (they fit; the passes read the book every sub-step, and a narrower one
+    is less to read).
 
     Attributes
     ----------
     amount : float[R, N, 2], £ outstanding, whole pennies (0: nothing outstanding).
-    due : int64[R, N, 2], month the invoice in the slot falls due.
-    billed_for : int64[R, N], first month of the fiscal year the LA was invoiced for as a
+    due : int32[R, N, 2], month the invoice in the slot falls due.
+    billed_for : int32[R, N], first month of the fiscal year the LA was invoiced for as a
         member (:data:`NOT_BILLED` once it leaves): a member not billed for the year it is in
         is invoiced.
     paid : float[R, N], £ the LA has paid on its invoice of that year, and ``recognised``
         float[R, N] the part of it earned so far (the months served of those it pays for).
     pending : float[R], £ paid by LAs that left, not yet recognised (earned at once: no
         service is owed to them).
-    covers : int64[R, N], months of that year its invoice covers (12 from April; fewer for a
+    covers : int32[R, N], months of that year its invoice covers (12 from April; fewer for a
         joiner).
+    billed : int64[R], how many LAs of the replicate are billed for a year, and ``next_due``
+        int64[R] a month no later than any of its non-zero invoices falls due (:data:`NO_DUE`:
+        none); kept by the passes so that they leave alone the rows with nothing to do.
     month : the last month settled (:func:`settle_invoices`), and ``year_first`` the first
         month of its fiscal year: a closure refunds the months after it.
     """
@@ -380,6 +385,8 @@ class InvoiceBook:
     covers: np.ndarray
     recognised: np.ndarray
     pending: np.ndarray
+    billed: np.ndarray
+    next_due: np.ndarray
     month: int = 0
     year_first: int = 0
     active: bool = False  # an invoice was ever raised: until then the rules have nothing to do
@@ -389,10 +396,12 @@ class InvoiceBook:
     @classmethod
     def empty(cls, replicates: int, n_las: int) -> InvoiceBook:
         return cls(np.zeros((replicates, n_las, 2)),
-                   np.zeros((replicates, n_las, 2), dtype=np.int64),
-                   np.full((replicates, n_las), NOT_BILLED, dtype=np.int64),
-                   np.zeros((replicates, n_las)), np.ones((replicates, n_las), dtype=np.int64),
-                   np.zeros((replicates, n_las)), np.zeros(replicates))
+                   np.zeros((replicates, n_las, 2), dtype=np.int32),
+                   np.full((replicates, n_las), NOT_BILLED, dtype=np.int32),
+                   np.zeros((replicates, n_las)), np.ones((replicates, n_las), dtype=np.int32),
+                   np.zeros((replicates, n_las)), np.zeros(replicates),
+                   np.zeros(replicates, dtype=np.int64),
+                   np.full(replicates, NO_DUE, dtype=np.int64))
 
     def outstanding(self) -> np.ndarray:
         """float[R]: £ invoiced and not yet paid or written off."""
@@ -418,7 +427,7 @@ def write_off_leavers(state: BatchState) -> None:
     lost = np.zeros(state.replicates)
     gone, owed = invoice_kernels.write_off(state.ladder, state.operating, book.amount,
                                            book.billed_for, book.paid, book.recognised,
-                                           book.pending, lost)
+                                           book.pending, lost, book.billed)
     if gone:
         book.version += 1
     if owed:
@@ -439,7 +448,7 @@ def recognise_subscriptions(state: BatchState, params: Parameters, month: int) -
     steps = np.zeros(state.replicates)
     invoice_kernels.recognise(book.paid, book.billed_for, book.covers, book.recognised,
                               params.time.fiscal_year_start(month),
-                              month + (state.substep + 1) * dt, steps)
+                              month + (state.substep + 1) * dt, steps, book.billed)
     earned = pennies((steps + book.pending) * state.operating)
     book.pending = np.zeros(state.replicates)
     state.flows.subscriptions_earned_gbp += earned
@@ -490,7 +499,8 @@ def _collect(state: BatchState, params: Parameters, month: int) -> np.ndarray:
     share = np.broadcast_to(np.asarray(params.finance.bad_debt_share, dtype=float), (R,))
     slot = ((month - params.time.first_april) // 12) % 2  # this year's slot (other: last year's)
     if not invoice_kernels.collect(state.ladder, state.operating, book.amount, book.due,
-                                   book.paid, month, share, slot, unpaid, received):
+                                   book.paid, month, share, slot, unpaid, received,
+                                   book.next_due):
         return received
     book.version += 1
     state.flows.bad_debts_gbp += pennies(unpaid)
@@ -515,7 +525,7 @@ def _raise_invoices(state: BatchState, params: Parameters, month: int) -> None:
         ((month - params.time.first_april) // 12) % 2, month + finance.invoice_payment_months,
         np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape), state.price_factor,
         float(state.price_index), book.amount, book.due, book.billed_for, book.paid,
-        book.recognised, book.covers, invoiced)
+        book.recognised, book.covers, invoiced, book.billed, book.next_due)
     if raised:
         book.active = True
         book.version += 1
@@ -556,7 +566,8 @@ def subscriptions_accrued(state: BatchState, params: Parameters, month: int) -> 
     first = params.time.fiscal_year_start(month)
     invoice_kernels.accrue(state.ladder, state.operating, book.amount, book.billed_for, first,
                            np.broadcast_to(params.prices_gbp_per_year, state.ladder.shape),
-                           state.price_factor, float(state.price_index), owed, unearned)
+                           state.price_factor, float(state.price_index), owed, unearned,
+                           book.billed, book.next_due)
     unearned *= (12 - (month - first)) / 12.0
     accrued = (owed - unearned) * (1.0 - np.asarray(params.finance.bad_debt_share, dtype=float))
     book.accrued = (key, accrued)

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from sim.model._invoice_kernels import NOT_BILLED
+from sim.model._invoice_kernels import NO_DUE, NOT_BILLED
 from sim.model._kernels import LadderRates, TallyLayout
 from sim.model._portfolio_kernel import PortfolioRates
 from sim.model.codes import Ladder, ServiceStatus, Tally
@@ -299,12 +299,13 @@ def _members(ladder: np.ndarray) -> np.ndarray:
 
 def write_off(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
               billed_for: np.ndarray, paid: np.ndarray, recognised: np.ndarray,
-              pending: np.ndarray, lost: np.ndarray) -> tuple[int, bool]:
+              pending: np.ndarray, lost: np.ndarray, billed: np.ndarray) -> tuple[int, bool]:
     """Leavers' invoices written off. Arguments as :func:`sim.model._invoice_kernels.
     write_off`."""
     r, n = np.nonzero(billed_for != NOT_BILLED)
     gone = ~(_members(ladder[r, n]) & operating[r])
     r, n = r[gone], n[gone]
+    np.subtract.at(billed, r, 1)
     owed = amount[r, n].sum(axis=1)
     np.add.at(lost, r, owed)
     amount[r, n] = 0.0
@@ -317,11 +318,12 @@ def write_off(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
 
 def collect(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray, due: np.ndarray,
             paid: np.ndarray, month: int, bad_debt_share: np.ndarray, slot: int,
-            unpaid: np.ndarray, received: np.ndarray) -> int:
+            unpaid: np.ndarray, received: np.ndarray, next_due: np.ndarray) -> int:
     """Members' invoices due by ``month`` collected. Arguments as :func:`sim.model.
     _invoice_kernels.collect`."""
+    looked = operating & (next_due <= month)
     r, n, k = np.nonzero((amount > 0) & (due <= month))
-    due_now = _members(ladder[r, n]) & operating[r]
+    due_now = _members(ladder[r, n]) & looked[r]
     r, n, k = r[due_now], n[due_now], k[due_now]
     owed = amount[r, n, k]
     cash = _pennies(owed * (1.0 - bad_debt_share[r]))
@@ -330,6 +332,8 @@ def collect(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray, due: 
     this_year = k == slot
     paid[r[this_year], n[this_year]] += cash[this_year]
     np.add.at(received, r, cash)
+    next_due[looked] = np.where(amount[looked] != 0.0, due[looked], NO_DUE).min(
+        axis=(1, 2), initial=NO_DUE)
     return int(due_now.sum())
 
 
@@ -337,10 +341,14 @@ def raise_invoices(ladder: np.ndarray, charging: np.ndarray, first: int, left: i
                    due_month: int, prices: np.ndarray, price_factor: np.ndarray,
                    price_index: float, amount: np.ndarray, due: np.ndarray,
                    billed_for: np.ndarray, paid: np.ndarray, recognised: np.ndarray,
-                   covers: np.ndarray, invoiced: np.ndarray) -> int:
+                   covers: np.ndarray, invoiced: np.ndarray, billed: np.ndarray,
+                   next_due: np.ndarray) -> int:
     """Members not yet billed for the year invoiced. Arguments as :func:`sim.model.
     _invoice_kernels.raise_invoices`."""
     new = _members(ladder) & charging[:, None] & (billed_for != first)
+    billed += (new & (billed_for == NOT_BILLED)).sum(axis=1)
+    rows = new.any(axis=1)
+    next_due[rows] = np.minimum(next_due[rows], due_month)
     price = prices * (price_factor[:, None] * price_index)
     value = np.where(new, _pennies(price * (left / 12.0)), 0.0)
     amount[:, :, slot] += value
@@ -354,9 +362,10 @@ def raise_invoices(ladder: np.ndarray, charging: np.ndarray, first: int, left: i
 
 
 def recognise(paid: np.ndarray, billed_for: np.ndarray, covers: np.ndarray,
-              recognised: np.ndarray, first: int, now: float, steps: np.ndarray) -> None:
+              recognised: np.ndarray, first: int, now: float, steps: np.ndarray,
+              billed: np.ndarray) -> None:
     """Payments for the year earned up to ``now``. Arguments as :func:`sim.model.
-    _invoice_kernels.recognise`."""
+    _invoice_kernels.recognise` (``billed`` unused: the kernel's row skip)."""
     r, n = np.nonzero((paid > 0) & (billed_for == first))
     cover = covers[r, n]
     served = np.clip(now - (first + 12 - cover), 0.0, cover)
@@ -367,9 +376,11 @@ def recognise(paid: np.ndarray, billed_for: np.ndarray, covers: np.ndarray,
 
 def accrue(ladder: np.ndarray, operating: np.ndarray, amount: np.ndarray,
            billed_for: np.ndarray, first: int, prices: np.ndarray, price_factor: np.ndarray,
-           price_index: float, owed: np.ndarray, unearned: np.ndarray) -> None:
+           price_index: float, owed: np.ndarray, unearned: np.ndarray, billed: np.ndarray,
+           next_due: np.ndarray) -> None:
     """What members owe and the year's price of those billed for it. Arguments as
-    :func:`sim.model._invoice_kernels.accrue`."""
+    :func:`sim.model._invoice_kernels.accrue` (``billed`` and ``next_due`` unused: the
+    kernel's row skips)."""
     r, n = np.nonzero(billed_for != NOT_BILLED)
     member = _members(ladder[r, n]) & operating[r]
     r, n = r[member], n[member]
