@@ -15,7 +15,7 @@ from sim.engine.rng import (
     RandomStreams,
     partition,
 )
-from sim.engine.stats import QUANTILES, summarise
+from sim.engine.stats import QUANTILES, row_counts, summarise
 
 __all__ = [
     "BatchGenerator",
@@ -27,5 +27,6 @@ __all__ = [
     "RandomStreams",
     "hazard_probability",
     "partition",
+    "row_counts",
     "summarise",
 ]

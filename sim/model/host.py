@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import BatchGenerator, MonthStreams
+from sim.engine import BatchGenerator, MonthStreams, row_counts
 from sim.model.codes import FailureRule, Ladder, ServiceStatus, is_member
 from sim.model.finance import (
     HALF_PENNY,
@@ -30,7 +30,7 @@ from sim.model.pensions import (
     mixed_membership,
     strain_cost_gbp,
 )
-from sim.model.viability import row_counts, viable
+from sim.model.viability import viable
 from sim.model.workforce import binomial_draw, redundancies_needed
 
 if TYPE_CHECKING:

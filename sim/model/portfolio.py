@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import BatchGenerator, MonthStreams
+from sim.engine import BatchGenerator, MonthStreams, row_counts
 from sim.model._portfolio_kernel import PortfolioRates, portfolio_step
 from sim.model.codes import Role, ServiceStatus, Tally
 from sim.model.parameters import Parameters, PortfolioParameters
 from sim.model.performance import bundle_factor
 from sim.model.spokes import spoke_net_fte
-from sim.model.viability import row_counts
 from sim.model.workforce import effective_fte
 
 if TYPE_CHECKING:

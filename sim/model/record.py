@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.data import OFSTED_GRADES, REGION_NAMES, region_slug
+from sim.engine import row_counts
 from sim.model.codes import LADDER_STATES, ROLES, Ladder, ServiceStatus, Tally
 from sim.model.finance import COST_TYPES, INCOME_SOURCES, TRANSFERS
 from sim.model.forms import FORM_METRICS, record_forms
 from sim.model.parameters import Parameters
 from sim.model.performance import value_delivered
 from sim.model.portfolio import member_support_fte, volunteer_fte
-from sim.model.viability import months_of_cover, row_counts, viable
+from sim.model.viability import months_of_cover, viable
 from sim.model.workforce import effective_fte
 from sim.scenario.schema import STRANDS
 

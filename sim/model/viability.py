@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.engine import row_counts
 from sim.model.codes import Role, ServiceStatus, Tally
 from sim.model.finance import running_cost_rates
 from sim.model.parameters import Parameters
@@ -22,23 +23,7 @@ from sim.model.performance import keep, kept
 if TYPE_CHECKING:
     from sim.model.state import BatchState
 
-__all__ = ["months_of_cover", "row_counts", "running_costs_now", "viable"]
-
-
-def row_counts(counts: np.ndarray) -> np.ndarray:
-    """int64[R]: the row sums of a bool or integer array [R, k], as ``counts.sum(axis=1)``.
-
-    Whole numbers add up exactly in any order, and numpy's reduction over a short last axis
-    costs far more than adding k columns (integers) or an ``einsum`` over bytes (bools). Not
-    for floats, whose sum depends on the order of the additions."""
-    if counts.dtype.kind not in "biu":
-        raise TypeError(f"row_counts adds whole numbers, not {counts.dtype}")
-    if counts.dtype == np.bool_ and counts.shape[1] <= 255:  # at most 255: fits in a byte
-        return np.einsum("ij->i", counts.view(np.uint8)).astype(np.int64)
-    total = np.zeros(counts.shape[0], dtype=np.int64)
-    for column in range(counts.shape[1]):
-        total += counts[:, column]
-    return total
+__all__ = ["months_of_cover", "running_costs_now", "viable"]
 
 
 def viable(state: BatchState, params: Parameters) -> np.ndarray:

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine import BatchGenerator, MonthStreams, hazard_probability
+from sim.engine import BatchGenerator, MonthStreams, hazard_probability, row_counts
 from sim.model._kernels import binomial_from_uniform
 from sim.model.codes import Role
 from sim.model.external import core_budget_at_risk
 from sim.model.finance import grant_income_at_risk
 from sim.model.parameters import HostParameters, Parameters, WorkforceParameters
 from sim.model.pensions import enrol, members_leaving, mixed_membership
-from sim.model.viability import row_counts
 
 if TYPE_CHECKING:
     from sim.model.state import BatchState
@@ -92,31 +91,20 @@ def step_workforce(staff: np.ndarray, novices: np.ndarray, establishment: np.nda
     hiring_frozen : bool[R], replicates not recruiting this step.
     operating : bool[R], closed replicates neither hire nor lose staff (they have none).
     """
-    if operating.any():
-        hazard = resignation_hazard(workforce, hosting, income_ending_share, overload)
-        quit_prob = np.broadcast_to(hazard_probability(hazard, dt_months), staff.shape)
-        # New starters and experienced staff leave at the same hazard: two independent
-        # binomials.
-        novice_leavers = binomial_draw(rng, novices, quit_prob)
-        experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
-        novice_leavers[~operating] = 0
-        experienced_leavers[~operating] = 0
-        novices -= novice_leavers
-        staff -= novice_leavers + experienced_leavers
-        vacancies = np.maximum(establishment - staff, 0)
-        vacancies[hiring_frozen | ~operating] = 0
-        fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months,
-                                       dt_months)[:, None]
-        hires = binomial_draw(rng, vacancies, fill_prob)
-    else:
-        # No Centre operates: nobody leaves or is hired whatever the uniforms, so the three
-        # draws are skipped (later draws are those that would follow them).
-        rng.skip(*staff.shape[1:])
-        rng.skip(*staff.shape[1:])
-        rng.skip(*staff.shape[1:])
-        novice_leavers = np.zeros(staff.shape, dtype=np.int64)
-        experienced_leavers = np.zeros(staff.shape, dtype=np.int64)
-        hires = np.zeros(staff.shape, dtype=np.int64)
+    hazard = resignation_hazard(workforce, hosting, income_ending_share, overload)
+    quit_prob = np.broadcast_to(hazard_probability(hazard, dt_months), staff.shape)
+    # New starters and experienced staff leave at the same hazard: two independent binomials
+    # (where no Centre operates every count is 0, and binomial_draw skips the uniforms).
+    novice_leavers = binomial_draw(rng, novices, quit_prob)
+    experienced_leavers = binomial_draw(rng, staff - novices, quit_prob)
+    novice_leavers[~operating] = 0
+    experienced_leavers[~operating] = 0
+    novices -= novice_leavers
+    staff -= novice_leavers + experienced_leavers
+    vacancies = np.maximum(establishment - staff, 0)
+    vacancies[hiring_frozen | ~operating] = 0
+    fill_prob = hazard_probability(1.0 / hosting.recruitment_delay_months, dt_months)[:, None]
+    hires = binomial_draw(rng, vacancies, fill_prob)
     staff += hires
     if backfill is not None:
         # Vacated posts among the vacancies: a hire fills a vacated post in proportion to

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from sim.data import LAPopulation
-from sim.engine import RandomStreams, partition
+from sim.engine import RandomStreams, partition, row_counts
 from sim.experiments import EnsembleResult, run_ensemble
 from sim.model import compile_parameters
 from sim.model.codes import Ladder, ServiceStatus
 from sim.model.host import close_if_not_viable
 from sim.model.performance import value_delivered
 from sim.model.state import initial_state
-from sim.model.viability import months_of_cover, row_counts, running_costs_now, viable
+from sim.model.viability import months_of_cover, running_costs_now, viable
 from sim.scenario import Scenario, scenario_from_dict
 
 SEED = 515
